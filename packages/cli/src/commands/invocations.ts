@@ -1,0 +1,86 @@
+import type { Page } from "../api-client.ts";
+import { apiPath } from "../api-path.ts";
+import type { Invocation } from "../api-types.ts";
+import type { Command, CommandContext } from "../command.ts";
+import { usageError } from "../errors.ts";
+import { ago, orDash, timestamp } from "../format.ts";
+import { parseFunctionName } from "../function-ref.ts";
+import { LIST_HELP, LIST_OPTIONS, listQuery, noteNextPage } from "../list-options.ts";
+import type { ParsedArgs } from "../parsed-args.ts";
+
+const STATUSES = ["queued", "running", "succeeded", "failed"];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const invocationsCommand: Command = {
+  name: "invocations",
+  summary: "Show a function's invocation history, or one invocation with its logs",
+  help: `Usage: kumo invocations <fn> [--status S] [--limit N]
+       kumo invocations <invocation-id>
+
+  --status S    only queued, running, succeeded or failed invocations
+${LIST_HELP}`,
+  options: { ...LIST_OPTIONS, status: { type: "string" } },
+  async run(context, args) {
+    args.atMost(1);
+    const target = args.required(0, "function name or invocation id (kumo invocations <fn>)");
+    if (UUID.test(target)) return show(context, target);
+    return history(context, parseFunctionName(target), args);
+  },
+};
+
+async function history(context: CommandContext, name: string, args: ParsedArgs): Promise<void> {
+  const status = args.string("status");
+  if (status !== undefined && !STATUSES.includes(status)) {
+    throw usageError(`invalid --status "${status}": expected one of ${STATUSES.join(", ")}`);
+  }
+  const client = await context.client();
+  const page = await client.get<Page<Invocation>>(apiPath`/v1/functions/${name}/invocations`, {
+    query: { ...listQuery(args), status },
+  });
+  const now = context.io.now();
+  context.out.result(page, () => {
+    context.out.table(
+      page.items,
+      [
+        { header: "ID", value: (i) => i.id },
+        { header: "VERSION", value: (i) => (i.version === null ? "-" : `v${i.version}`) },
+        { header: "TRIGGER", value: (i) => i.trigger },
+        { header: "STATUS", value: (i) => (i.errorCode ? `${i.status} (${i.errorCode})` : i.status) },
+        { header: "DURATION", value: (i) => (i.durationMs === null ? "-" : `${i.durationMs} ms`) },
+        { header: "COLD", value: (i) => coldOf(i.coldStart) },
+        { header: "STARTED", value: (i) => ago(i.startedAt, now) },
+      ],
+      `No invocations of ${name}${status ? ` with status ${status}` : ""}.`,
+    );
+    noteNextPage(context.out, page, `kumo invocations ${name}`);
+  });
+}
+
+async function show(context: CommandContext, id: string): Promise<void> {
+  const client = await context.client();
+  const inv = await client.get<Invocation>(apiPath`/v1/invocations/${id}`);
+  context.out.result(inv, () => {
+    context.out.fields([
+      ["id", inv.id],
+      ["function", `${inv.functionName}${inv.version === null ? "" : ` v${inv.version}`}`],
+      ["trigger", inv.trigger],
+      ["status", inv.errorCode ? `${inv.status} (${inv.errorCode})` : inv.status],
+      ["duration", inv.durationMs === null ? "-" : `${inv.durationMs} ms`],
+      ["cold start", coldOf(inv.coldStart)],
+      ["started", orDash(inv.startedAt)],
+    ]);
+    const logs = inv.logs ?? [];
+    if (logs.length > 0) {
+      context.out.line("logs:");
+      for (const log of logs) {
+        context.out.line(`  ${timestamp(log.ts)} ${log.level.toUpperCase().padEnd(5)} ${log.message}`);
+      }
+    }
+  });
+}
+
+function coldOf(value: Invocation["coldStart"]): string {
+  if (value === null || value === undefined) return "-";
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  return value;
+}

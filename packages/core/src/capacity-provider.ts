@@ -1,0 +1,74 @@
+import type { ErrorBody } from "./errors.ts";
+import type { FunctionConfig, Runtime } from "./function-config.ts";
+
+/**
+ * The seam between the gateway and whatever runs functions. The isolate host (edge) and the
+ * container pools are implementations registered by name; the gateway only sees this interface.
+ */
+
+/** What a provider needs to run one version of one function. */
+export interface DeployedVersion {
+  tenantId: string;
+  functionId: string;
+  functionName: string;
+  versionId: string;
+  version: number;
+  runtime: Runtime;
+  config: FunctionConfig;
+  /** Digest of the code; together with envDigest it identifies a warm instance. */
+  sourceDigest: string;
+  /** Built artifact reference: for edge, the bundled script's key; for containers, the image. */
+  artifact: string;
+  /** Loads the bundled code (edge) only when a cold instance needs it. */
+  loadCode(): Promise<string>;
+  /** Env vars and decrypted secrets, merged; secrets never leave the provider's process except into the function. */
+  env: Record<string, string>;
+  envDigest: string;
+}
+
+export type TriggerKind = "http" | "api" | "async" | "cron" | "queue" | "database" | "event";
+
+/** One invocation, transport-neutral. Bodies are bounded (maxBodyBytes) before they get here. */
+export interface InvocationRequest {
+  invocationId: string;
+  trigger: TriggerKind;
+  method: string;
+  /** Path after the function prefix, with the query string, e.g. "/users/1?x=2". */
+  url: string;
+  headers: Record<string, string>;
+  body: Uint8Array | null;
+  /** Absolute epoch ms after which the invocation is a timeout (FN_002). */
+  deadline: number;
+  traceparent?: string;
+}
+
+export type ColdStartKind = "warm" | "cold" | "stem-cell" | "unpaused";
+
+export interface FunctionLogLine {
+  ts: number;
+  level: "debug" | "info" | "warn" | "error";
+  message: string;
+}
+
+export interface InvocationResult {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array | AsyncIterable<Uint8Array>;
+  /** Set when the invocation failed with a platform-known code (the body then is the error JSON). */
+  error?: ErrorBody;
+  coldStart: ColdStartKind;
+  /** Time the request waited for capacity before the handler started. */
+  queueMs: number;
+  logs: FunctionLogLine[];
+}
+
+export interface CapacityProvider {
+  /** Registered name, e.g. "edge" or "container". */
+  readonly name: string;
+  /** Whether this provider runs the given runtime. */
+  supports(runtime: Runtime): boolean;
+  invoke(target: DeployedVersion, request: InvocationRequest, signal?: AbortSignal): Promise<InvocationResult>;
+  /** Drops warm instances of a version (e.g. after env changes or when it stops receiving traffic). */
+  evict?(versionId: string): Promise<void>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,90 @@
+import { z } from "zod";
+import { durationMs } from "./duration.ts";
+import { envKey, resourceName } from "./names.ts";
+
+/** Runtimes a function can declare. "edge" runs in V8 isolates; the rest run in containers. */
+export const RUNTIMES = ["edge", "node", "bun", "deno", "python", "go", "container"] as const;
+export type Runtime = (typeof RUNTIMES)[number];
+
+export const isEdgeRuntime = (runtime: Runtime): boolean => runtime === "edge";
+
+/** Platform maxima: a function may lower its limits, never raise them past these. */
+export const PLATFORM_LIMITS = {
+  memoryMb: { min: 16, max: 4096 },
+  timeoutMs: { min: 10, max: 900_000 },
+  cpuMs: { min: 1, max: 30_000 },
+  bodyBytes: { max: 10 * 1024 * 1024 },
+  instances: { max: 100 },
+  concurrency: { max: 1000 },
+} as const;
+
+const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] as const;
+
+const triggerSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("cron"), schedule: z.string().min(9).max(120), timezone: z.string().optional() }),
+  z.strictObject({ type: z.literal("queue"), subject: z.string().min(1).max(200), batchSize: z.number().int().min(1).max(1000).optional() }),
+  z.strictObject({
+    type: z.literal("database"),
+    table: z.string().min(1).max(120),
+    events: z.array(z.enum(["insert", "update", "delete"])).min(1).optional(),
+  }),
+  z.strictObject({ type: z.literal("event"), eventType: z.string().min(1).max(200) }),
+]);
+export type TriggerSpec = z.infer<typeof triggerSchema>;
+export { triggerSchema };
+
+const routeSchema = z.strictObject({
+  method: z.enum(HTTP_METHODS).default("ANY"),
+  path: z
+    .string()
+    .regex(/^\/[A-Za-z0-9_\-./:*]*$/, "must start with '/' and hold only URL path characters, ':param' and '*'")
+    .max(300),
+  host: z.string().max(253).optional(),
+});
+
+/**
+ * kumo.json: the function's configuration, kept next to its code. Strict: an unknown key is a typo
+ * the user wants to hear about. Durations accept "30s"-style strings and are normalized to ms here.
+ */
+export const functionConfigSchema = z.strictObject({
+  $schema: z.string().optional(),
+  name: resourceName.optional(),
+  runtime: z.enum(RUNTIMES),
+  handler: z.string().min(1).max(200).optional(),
+  memoryMb: z.number().int().min(PLATFORM_LIMITS.memoryMb.min).max(PLATFORM_LIMITS.memoryMb.max).default(128),
+  timeoutMs: durationMs
+    .pipe(z.number().min(PLATFORM_LIMITS.timeoutMs.min).max(PLATFORM_LIMITS.timeoutMs.max))
+    .default(10_000),
+  cpuMs: z.number().int().min(PLATFORM_LIMITS.cpuMs.min).max(PLATFORM_LIMITS.cpuMs.max).default(50),
+  maxBodyBytes: z.number().int().min(1).max(PLATFORM_LIMITS.bodyBytes.max).default(PLATFORM_LIMITS.bodyBytes.max),
+  env: z.record(envKey, z.string().max(32_768)).default({}),
+  /** Tenant secrets exposed to the function as env vars of the same name. */
+  secrets: z.array(envKey).max(100).default([]),
+  triggers: z.array(triggerSchema).max(50).default([]),
+  scaling: z
+    .strictObject({
+      minInstances: z.number().int().min(0).max(PLATFORM_LIMITS.instances.max).default(0),
+      maxInstances: z.number().int().min(1).max(PLATFORM_LIMITS.instances.max).default(10),
+      concurrency: z.number().int().min(1).max(PLATFORM_LIMITS.concurrency.max).optional(),
+      maxConcurrency: z.number().int().min(1).max(PLATFORM_LIMITS.concurrency.max).optional(),
+      idleTtlMs: durationMs.pipe(z.number().min(1000).max(86_400_000)).default(300_000),
+    })
+    .refine((s) => s.minInstances <= s.maxInstances, {
+      message: "minInstances must not exceed maxInstances",
+      path: ["minInstances"],
+    })
+    .default({ minInstances: 0, maxInstances: 10, idleTtlMs: 300_000 }),
+  egress: z.boolean().default(false),
+  /** Public HTTP access at /fn/...: "public" (anyone) or "key" (an invoker key of the tenant). */
+  httpAuth: z.enum(["public", "key"]).default("public"),
+  routes: z.array(routeSchema).max(50).default([]),
+  maxRetries: z.number().int().min(0).max(10).default(2),
+});
+
+export type FunctionConfigInput = z.input<typeof functionConfigSchema>;
+export type FunctionConfig = z.output<typeof functionConfigSchema>;
+
+/** The JSON schema published at /v1/schema/kumo.json for editors. */
+export function functionConfigJsonSchema(): unknown {
+  return z.toJSONSchema(functionConfigSchema, { io: "input", unrepresentable: "any" });
+}

@@ -1,0 +1,69 @@
+import { newId } from "@kumo/core";
+import type { Kysely } from "kysely";
+import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
+import type { ApiKeyRow, Database, Role } from "./schema.ts";
+
+export class ApiKeysRepo {
+  readonly #db: Kysely<Database>;
+  readonly #tenantId: string;
+
+  constructor(db: Kysely<Database>, tenantId: string) {
+    this.#db = db;
+    this.#tenantId = tenantId;
+  }
+
+  async create(input: { name: string; role: Role; keyHash: string; createdBy: string | null }): Promise<ApiKeyRow> {
+    return this.#db
+      .insertInto("api_keys")
+      .values({
+        id: newId("key"),
+        tenant_id: this.#tenantId,
+        name: input.name,
+        role: input.role,
+        key_hash: input.keyHash,
+        created_by: input.createdBy,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  async list(page: PageOptions): Promise<Page<ApiKeyRow>> {
+    let query = this.#db
+      .selectFrom("api_keys")
+      .selectAll()
+      .where("tenant_id", "=", this.#tenantId)
+      .orderBy("created_at")
+      .orderBy("id")
+      .limit(page.limit + 1);
+    if (page.cursor) {
+      const [at, id] = decodeCursor(page.cursor, 2);
+      query = query.where((eb) =>
+        eb.or([
+          eb("created_at", ">", new Date(String(at))),
+          eb.and([eb("created_at", "=", new Date(String(at))), eb("id", ">", String(id))]),
+        ]),
+      );
+    }
+    return toPage(await query.execute(), page.limit, (r) => [r.created_at.toISOString(), r.id], (r) => r);
+  }
+
+  async revoke(id: string): Promise<ApiKeyRow | undefined> {
+    return this.#db
+      .updateTable("api_keys")
+      .set({ revoked_at: new Date() })
+      .where("tenant_id", "=", this.#tenantId)
+      .where("id", "=", id)
+      .where("revoked_at", "is", null)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async get(id: string): Promise<ApiKeyRow | undefined> {
+    return this.#db
+      .selectFrom("api_keys")
+      .selectAll()
+      .where("tenant_id", "=", this.#tenantId)
+      .where("id", "=", id)
+      .executeTakeFirst();
+  }
+}

@@ -1,0 +1,80 @@
+import { newId } from "@kumo/core";
+import type { Kysely } from "kysely";
+import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
+import type { Database, FunctionRow } from "./schema.ts";
+
+export class FunctionsRepo {
+  readonly #db: Kysely<Database>;
+  readonly #tenantId: string;
+
+  constructor(db: Kysely<Database>, tenantId: string) {
+    this.#db = db;
+    this.#tenantId = tenantId;
+  }
+
+  async create(input: { name: string; runtime: string; config: unknown }): Promise<FunctionRow> {
+    return this.#db
+      .insertInto("functions")
+      .values({
+        id: newId("fn"),
+        tenant_id: this.#tenantId,
+        name: input.name,
+        runtime: input.runtime,
+        config: JSON.stringify(input.config),
+        updated_at: new Date(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  async byName(name: string): Promise<FunctionRow | undefined> {
+    return this.#db
+      .selectFrom("functions")
+      .selectAll()
+      .where("tenant_id", "=", this.#tenantId)
+      .where("name", "=", name)
+      .executeTakeFirst();
+  }
+
+  async byId(id: string): Promise<FunctionRow | undefined> {
+    return this.#db
+      .selectFrom("functions")
+      .selectAll()
+      .where("tenant_id", "=", this.#tenantId)
+      .where("id", "=", id)
+      .executeTakeFirst();
+  }
+
+  async list(page: PageOptions): Promise<Page<FunctionRow>> {
+    let query = this.#db
+      .selectFrom("functions")
+      .selectAll()
+      .where("tenant_id", "=", this.#tenantId)
+      .orderBy("name")
+      .limit(page.limit + 1);
+    if (page.cursor) {
+      const [name] = decodeCursor(page.cursor, 1);
+      query = query.where("name", ">", String(name));
+    }
+    return toPage(await query.execute(), page.limit, (r) => [r.name], (r) => r);
+  }
+
+  async updateConfig(id: string, runtime: string, config: unknown): Promise<FunctionRow | undefined> {
+    return this.#db
+      .updateTable("functions")
+      .set({ runtime, config: JSON.stringify(config), updated_at: new Date() })
+      .where("tenant_id", "=", this.#tenantId)
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.#db
+      .deleteFrom("functions")
+      .where("tenant_id", "=", this.#tenantId)
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+}

@@ -1,0 +1,18 @@
+export type { AliasesRepo } from "./aliases-repo.ts";
+export type { ApiKeysRepo } from "./api-keys-repo.ts";
+export type { ArtifactsRepo } from "./artifacts-repo.ts";
+export type { AuditRepo } from "./audit-repo.ts";
+export { decodeCursor, encodeCursor, type Page, type PageOptions } from "./cursor.ts";
+export type { DeploymentsRepo } from "./deployments-repo.ts";
+export type { EnvRepo, EnvVar } from "./env-repo.ts";
+export type { FunctionsRepo } from "./functions-repo.ts";
+export type { InvocationFilter, InvocationsRepo } from "./invocations-repo.ts";
+export type { LogQuery, LogsRepo } from "./logs-repo.ts";
+export { migrateToLatest } from "./migrate.ts";
+export { type DatabaseHandle, type OpenDatabaseOptions, openDatabase } from "./open-database.ts";
+export { PlatformStore } from "./platform-store.ts";
+export { writeRecords } from "./record-writer.ts";
+export * from "./schema.ts";
+export type { SealedSecret, SecretMeta, SecretsRepo } from "./secrets-repo.ts";
+export type { TenantStore } from "./tenant-store.ts";
+export type { NewVersion, VersionsRepo } from "./versions-repo.ts";

@@ -1,0 +1,54 @@
+import type { Kysely } from "kysely";
+import { AliasesRepo } from "./aliases-repo.ts";
+import { ApiKeysRepo } from "./api-keys-repo.ts";
+import { ArtifactsRepo } from "./artifacts-repo.ts";
+import { AuditRepo } from "./audit-repo.ts";
+import { DeploymentsRepo } from "./deployments-repo.ts";
+import { EnvRepo } from "./env-repo.ts";
+import { FunctionsRepo } from "./functions-repo.ts";
+import { InvocationsRepo } from "./invocations-repo.ts";
+import { LogsRepo } from "./logs-repo.ts";
+import type { Database } from "./schema.ts";
+import { SecretsRepo } from "./secrets-repo.ts";
+import { VersionsRepo } from "./versions-repo.ts";
+
+/**
+ * All data access of one tenant. Repositories receive the tenant id here and nowhere else, so no
+ * handler can issue a query that forgets it.
+ */
+export class TenantStore {
+  readonly tenantId: string;
+  readonly functions: FunctionsRepo;
+  readonly versions: VersionsRepo;
+  readonly artifacts: ArtifactsRepo;
+  readonly aliases: AliasesRepo;
+  readonly env: EnvRepo;
+  readonly secrets: SecretsRepo;
+  readonly deployments: DeploymentsRepo;
+  readonly invocations: InvocationsRepo;
+  readonly logs: LogsRepo;
+  readonly keys: ApiKeysRepo;
+  readonly audit: AuditRepo;
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>, tenantId: string) {
+    this.#db = db;
+    this.tenantId = tenantId;
+    this.functions = new FunctionsRepo(db, tenantId);
+    this.versions = new VersionsRepo(db, tenantId);
+    this.artifacts = new ArtifactsRepo(db, tenantId);
+    this.aliases = new AliasesRepo(db, tenantId);
+    this.env = new EnvRepo(db, tenantId);
+    this.secrets = new SecretsRepo(db, tenantId);
+    this.deployments = new DeploymentsRepo(db, tenantId);
+    this.invocations = new InvocationsRepo(db, tenantId);
+    this.logs = new LogsRepo(db, tenantId);
+    this.keys = new ApiKeysRepo(db, tenantId);
+    this.audit = new AuditRepo(db, tenantId);
+  }
+
+  /** Runs `work` in one transaction with a store bound to the same tenant. */
+  async transaction<T>(work: (store: TenantStore) => Promise<T>): Promise<T> {
+    return this.#db.transaction().execute((trx) => work(new TenantStore(trx, this.tenantId)));
+  }
+}

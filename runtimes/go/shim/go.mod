@@ -1,0 +1,3 @@
+module kumo.dev/shim
+
+go 1.23

@@ -1,0 +1,125 @@
+// Runs one invocation against a loaded handler and writes the function's response.
+// Workers shape: fetch(Request, env, ctx) -> Response. Lambda shape: handler(event, context) where an
+// HTTP event is API-Gateway-v2-like and the result is {statusCode, headers, body, isBase64Encoded},
+// a string, or any JSON value. Event invocations (header kumo-event-type) pass the JSON event as is.
+
+const textTypes = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
+
+/**
+ * @param {{ kind: string, target: any }} handler
+ * @param {{ method: string, path: string, headers: Record<string, string | string[]>, body: Buffer,
+ *   invocationId: string, deadline: number, eventType: string | undefined }} inv
+ * @param {import("node:http").ServerResponse} res
+ */
+export async function invoke(handler, inv, res) {
+  if (handler.kind === "workers") return invokeWorkers(handler.target, inv, res);
+  return invokeLambda(handler.target, inv, res);
+}
+
+async function invokeWorkers(target, inv, res) {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(inv.headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  const host = headers.get("host") || "localhost";
+  const hasBody = inv.method !== "GET" && inv.method !== "HEAD";
+  const request = new Request(`http://${host}${inv.path}`, {
+    method: inv.method,
+    headers,
+    body: hasBody ? inv.body : undefined,
+  });
+  const pending = [];
+  const ctx = {
+    invocationId: inv.invocationId,
+    deadline: inv.deadline,
+    waitUntil: (promise) => pending.push(Promise.resolve(promise).catch(() => {})),
+    passThroughOnException: () => {},
+  };
+  const response = await target.fetch(request, process.env, ctx);
+  if (!(response instanceof Response)) throw new TypeError("fetch() must return a Response");
+  const out = {};
+  for (const [name, value] of response.headers) if (name !== "set-cookie") out[name] = value;
+  const cookies = response.headers.getSetCookie?.() ?? [];
+  if (cookies.length > 0) out["set-cookie"] = cookies;
+  res.writeHead(response.status, out);
+  if (response.body) for await (const chunk of response.body) res.write(chunk);
+  res.end();
+  await Promise.all(pending);
+}
+
+async function invokeLambda(target, inv, res) {
+  const event = inv.eventType ? parseEvent(inv.body) : httpEvent(inv);
+  const context = {
+    awsRequestId: inv.invocationId,
+    invocationId: inv.invocationId,
+    functionName: process.env.KUMO_FUNCTION_NAME ?? "",
+    deadline: inv.deadline,
+    eventType: inv.eventType,
+    traceparent: headerValue(inv.headers.traceparent),
+    getRemainingTimeInMillis: () => Math.max(0, inv.deadline - Date.now()),
+    callbackWaitsForEmptyEventLoop: false,
+  };
+  const result = await target(event, context);
+  writeLambdaResult(result, res);
+}
+
+function parseEvent(body) {
+  if (body.length === 0) return null;
+  return JSON.parse(body.toString("utf8"));
+}
+
+function httpEvent(inv) {
+  const q = inv.path.indexOf("?");
+  const rawPath = q === -1 ? inv.path : inv.path.slice(0, q);
+  const rawQueryString = q === -1 ? "" : inv.path.slice(q + 1);
+  const headers = {};
+  for (const [name, value] of Object.entries(inv.headers)) {
+    headers[name] = Array.isArray(value) ? value.join(",") : value;
+  }
+  const queryStringParameters = {};
+  for (const [k, v] of new URLSearchParams(rawQueryString)) {
+    queryStringParameters[k] = k in queryStringParameters ? `${queryStringParameters[k]},${v}` : v;
+  }
+  const isText = textTypes.test(headers["content-type"] ?? "");
+  const event = {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath,
+    rawQueryString,
+    cookies: headers.cookie ? headers.cookie.split(/;\s*/) : undefined,
+    headers,
+    queryStringParameters: rawQueryString ? queryStringParameters : undefined,
+    requestContext: {
+      requestId: inv.invocationId,
+      timeEpoch: Date.now(),
+      http: { method: inv.method, path: rawPath, protocol: "HTTP/1.1", userAgent: headers["user-agent"] ?? "" },
+    },
+    isBase64Encoded: inv.body.length > 0 && !isText,
+  };
+  if (inv.body.length > 0) event.body = inv.body.toString(isText ? "utf8" : "base64");
+  return event;
+}
+
+function writeLambdaResult(result, res) {
+  if (result === undefined || result === null) {
+    res.writeHead(204).end();
+  } else if (typeof result === "string") {
+    res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end(result);
+  } else if (typeof result === "object" && typeof result.statusCode === "number") {
+    const headers = { ...result.headers };
+    if (Array.isArray(result.cookies) && result.cookies.length > 0) headers["set-cookie"] = result.cookies;
+    let body = result.body ?? "";
+    if (typeof body !== "string") {
+      body = JSON.stringify(body);
+      headers["content-type"] ??= "application/json";
+    }
+    res.writeHead(result.statusCode, headers);
+    res.end(result.isBase64Encoded ? Buffer.from(body, "base64") : body);
+  } else {
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(result));
+  }
+}
+
+function headerValue(value) {
+  return Array.isArray(value) ? value[0] : value;
+}

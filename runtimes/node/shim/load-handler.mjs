@@ -1,0 +1,56 @@
+// Finds and imports the function's module and decides which handler shape it has.
+//   "index"          -> <codeDir>/index.{ts,mts,js,mjs,cjs}, shape detected from its exports
+//   "index.handler"  -> the same module, export "handler"
+//   "src/app.ts"     -> that file, shape detected
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const extensions = [".ts", ".mts", ".js", ".mjs", ".cjs"];
+
+/**
+ * @returns {Promise<{ kind: "workers", target: { fetch: Function } } | { kind: "lambda", target: Function }>}
+ */
+export async function loadHandler(codeDir, spec) {
+  const { file, exportName } = resolveSpec(codeDir, spec || "index");
+  const mod = await import(pathToFileURL(file).href);
+  const picked = exportName ? pick(mod, exportName) : autodetect(mod);
+  if (picked && typeof picked.fetch === "function") return { kind: "workers", target: picked };
+  if (typeof picked === "function") return { kind: "lambda", target: picked };
+  const wanted = exportName ? `export "${exportName}"` : 'a default export with fetch() or an export "handler"';
+  throw new Error(`${file} has no usable handler: expected ${wanted}`);
+}
+
+function resolveSpec(codeDir, spec) {
+  const direct = resolve(codeDir, spec);
+  if (isFile(direct)) return { file: direct, exportName: undefined };
+  const dot = spec.lastIndexOf(".");
+  const candidates = [{ base: spec, exportName: undefined }];
+  if (dot > 0 && !spec.slice(dot).includes("/")) {
+    candidates.unshift({ base: spec.slice(0, dot), exportName: spec.slice(dot + 1) });
+  }
+  for (const { base, exportName } of candidates) {
+    const root = resolve(codeDir, base);
+    if (isFile(root)) return { file: root, exportName };
+    for (const ext of extensions) if (isFile(root + ext)) return { file: root + ext, exportName };
+    for (const ext of extensions) {
+      const index = join(root, `index${ext}`);
+      if (isFile(index)) return { file: index, exportName };
+    }
+  }
+  throw new Error(`handler "${spec}" not found in ${codeDir} (tried ${extensions.join(", ")})`);
+}
+
+function pick(mod, name) {
+  if (name === "default") return mod.default;
+  return mod[name] ?? mod.default?.[name];
+}
+
+function autodetect(mod) {
+  if (typeof mod.default?.fetch === "function") return mod.default;
+  return mod.handler ?? mod.default?.handler ?? mod.default;
+}
+
+function isFile(path) {
+  return existsSync(path) && statSync(path).isFile();
+}

@@ -1,0 +1,147 @@
+// Kumo runtime shim for JavaScript/TypeScript (node, bun and deno run this same file).
+// Serves the runtime protocol of DESIGN.md over HTTP/1.1 on a unix socket:
+//   GET /healthz   200 once work can be accepted
+//   POST /init     {codeDir, handler, env}: specializes a stem cell (409 once initialized)
+//   ANY /invoke/…  one invocation
+// A container with its code baked in sets KUMO_CODE_DIR and is initialized at start.
+import { chmodSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { captureOutput, emit, invocationScope } from "./logs.mjs";
+import { invoke } from "./invoke.mjs";
+import { loadHandler } from "./load-handler.mjs";
+
+const socketPath = process.env.KUMO_SOCKET || "/run/kumo/rt.sock";
+const runtime = globalThis.Deno ? "deno" : globalThis.Bun ? "bun" : "node";
+
+/** @type {"stem-cell" | "initializing" | "ready" | "failed"} */
+let state = "stem-cell";
+let handler;
+let initError;
+
+captureOutput();
+
+async function initialize(codeDir, spec, env) {
+  state = "initializing";
+  try {
+    Object.assign(process.env, env, { KUMO_CODE_DIR: codeDir, KUMO_HANDLER: spec });
+    handler = await loadHandler(codeDir, spec);
+    state = "ready";
+    initError = undefined;
+    emit("info", `loaded ${handler.kind} handler "${spec}" from ${codeDir}`);
+  } catch (err) {
+    state = process.env.KUMO_BAKED === "1" ? "failed" : "stem-cell";
+    initError = err;
+    emit("error", `cannot load handler "${spec}" from ${codeDir}: ${errorText(err)}`);
+    throw err;
+  }
+}
+
+const server = createServer(async (req, res) => {
+  try {
+    const body = await readBody(req);
+    const url = req.url ?? "/";
+    if (url === "/invoke" || url.startsWith("/invoke/") || url.startsWith("/invoke?")) {
+      await handleInvoke(req, url.slice("/invoke".length), body, res);
+    } else if (url === "/healthz" && req.method === "GET") {
+      const ok = state === "ready" || state === "stem-cell";
+      sendJson(res, ok ? 200 : 503, { state, runtime, error: initError ? errorText(initError) : undefined });
+    } else if (url === "/init" && req.method === "POST") {
+      await handleInit(body, res);
+    } else {
+      sendJson(res, 404, { code: "FN_006", message: `unknown shim route ${req.method} ${url}` });
+    }
+  } catch (err) {
+    emit("error", `shim error: ${errorText(err)}`);
+    if (!res.headersSent) sendJson(res, 500, { code: "FN_008", message: errorText(err) });
+    else res.destroy();
+  }
+});
+
+async function handleInit(body, res) {
+  if (state !== "stem-cell") {
+    return sendJson(res, 409, { code: "FN_006", message: `already initialized (state ${state})` });
+  }
+  let params;
+  try {
+    params = JSON.parse(body.toString("utf8") || "{}");
+  } catch {
+    return sendJson(res, 400, { code: "FN_006", message: "init body must be JSON {codeDir, handler, env}" });
+  }
+  try {
+    await initialize(params.codeDir || "/var/task", params.handler || process.env.KUMO_HANDLER, params.env ?? {});
+    sendJson(res, 200, { state, kind: handler.kind });
+  } catch (err) {
+    sendError(res, "FN_008", err);
+  }
+}
+
+async function handleInvoke(req, path, body, res) {
+  if (state !== "ready") {
+    const message = initError ? `handler failed to load: ${errorText(initError)}` : "not initialized";
+    return sendJson(res, 503, { code: "FN_008", message }, { "kumo-error": "FN_008" });
+  }
+  const invocationId = headerValue(req.headers["kumo-invocation-id"]) ?? "";
+  const inv = {
+    method: req.method ?? "GET",
+    path: path.startsWith("/") ? path : `/${path}`,
+    headers: req.headers,
+    body,
+    invocationId,
+    deadline: Number(headerValue(req.headers["kumo-deadline-ms"])) || Date.now() + 300_000,
+    eventType: headerValue(req.headers["kumo-event-type"]),
+  };
+  await invocationScope.run({ invocationId }, async () => {
+    try {
+      await invoke(handler, inv, res);
+    } catch (err) {
+      emit("error", `handler threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (res.headersSent) res.destroy();
+      else sendError(res, "FN_004", err);
+    }
+  });
+}
+
+function sendError(res, code, err) {
+  const message = err instanceof Error ? err.message : String(err);
+  const stack = err instanceof Error ? err.stack : undefined;
+  sendJson(res, 500, { code, message, stack }, { "kumo-error": code });
+}
+
+function sendJson(res, status, value, headers = {}) {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { "content-type": "application/json", ...headers }).end(text);
+}
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function headerValue(value) {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function errorText(err) {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function stop() {
+  server.close();
+  rmSync(socketPath, { force: true });
+  process.exit(0);
+}
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
+
+const bakedDir = process.env.KUMO_CODE_DIR;
+if (bakedDir) {
+  process.env.KUMO_BAKED = "1";
+  await initialize(bakedDir, process.env.KUMO_HANDLER || "index", {}).catch(() => {});
+}
+rmSync(socketPath, { force: true });
+server.listen(socketPath, () => {
+  // Any local user of the host may connect; the per-container socket directory is what guards it.
+  chmodSync(socketPath, 0o666);
+  emit("info", "shim ready", { runtime, readyMs: Math.round(performance.now() * 10) / 10, state });
+});

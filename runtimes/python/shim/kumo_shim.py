@@ -1,0 +1,347 @@
+"""Kumo runtime shim for Python 3.11: the runtime protocol of DESIGN.md over HTTP/1.1 on a unix socket.
+
+GET /healthz (200 once ready), POST /init {codeDir, handler, env} (stem-cell specialization, 409 once
+initialized), ANY /invoke/... (one invocation). Handlers are `def handler(event, context)`: sync ones run
+on the connection's thread, async ones on one event-loop thread started the first time it is needed
+(asyncio is imported lazily: it alone costs ~50 ms of cold start). Standard library only.
+"""
+
+import time
+
+STARTED = time.perf_counter()
+
+import base64  # noqa: E402 - STARTED must be taken first
+import contextvars  # noqa: E402
+import importlib  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import traceback  # noqa: E402
+
+SOCKET_PATH = os.environ.get("KUMO_SOCKET") or "/run/kumo/rt.sock"
+TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))", re.I)
+REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 404: "Not Found",
+           409: "Conflict", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+invocation_id = contextvars.ContextVar("kumo_invocation_id", default=None)
+_raw_stdout = sys.stdout.buffer
+_emit_lock = threading.Lock()
+
+
+def emit(level, message, **extra):
+    """Writes one JSON log line on the container's stdout, tagged with the current invocation."""
+    line = {"ts": int(time.time() * 1000), "level": level, "invocationId": invocation_id.get(), "message": message}
+    line.update(extra)
+    data = (json.dumps(line, ensure_ascii=False) + "\n").encode()
+    with _emit_lock:
+        _raw_stdout.write(data)
+        _raw_stdout.flush()
+
+
+class LogStream:
+    """Stands in for sys.stdout / sys.stderr: every complete line becomes one JSON log line."""
+
+    def __init__(self, level):
+        self.level = level
+        self.local = threading.local()
+
+    def write(self, text):
+        pending = getattr(self.local, "pending", "") + text
+        *lines, self.local.pending = pending.split("\n")
+        for line in lines:
+            emit(self.level, line)
+        return len(text)
+
+    def flush(self):
+        pending = getattr(self.local, "pending", "")
+        if pending:
+            self.local.pending = ""
+            emit(self.level, pending)
+
+    def isatty(self):
+        return False
+
+
+def capture_output():
+    import logging
+
+    sys.stdout = LogStream("info")
+    sys.stderr = LogStream("error")
+
+    class Handler(logging.Handler):
+        def emit(self, record):
+            level = {"WARNING": "warn", "CRITICAL": "error"}.get(record.levelname, record.levelname.lower())
+            emit(level, self.format(record))
+
+    logging.basicConfig(level=logging.INFO, handlers=[Handler()], force=True)
+
+
+class Context:
+    """Lambda-style context passed as the handler's second argument."""
+
+    def __init__(self, inv_id, deadline_ms, event_type, traceparent):
+        self.aws_request_id = self.invocation_id = inv_id
+        self.function_name = os.environ.get("KUMO_FUNCTION_NAME", "")
+        self.deadline_ms = deadline_ms
+        self.event_type = event_type
+        self.traceparent = traceparent
+
+    def get_remaining_time_in_millis(self):
+        return max(0, self.deadline_ms - int(time.time() * 1000))
+
+
+class Shim:
+    def __init__(self):
+        self.state = "stem-cell"  # stem-cell | initializing | ready | failed
+        self.handler = None
+        self.init_error = None
+        self.loop = None
+        self.lock = threading.Lock()
+
+    def initialize(self, code_dir, spec, env, baked=False):
+        self.state = "initializing"
+        try:
+            os.environ.update({k: str(v) for k, v in (env or {}).items()})
+            os.environ.update(KUMO_CODE_DIR=code_dir, KUMO_HANDLER=spec)
+            self.handler = load_handler(code_dir, spec)
+            self.state, self.init_error = "ready", None
+            emit("info", f'loaded handler "{spec}" from {code_dir}')
+        except BaseException as err:  # noqa: BLE001 - a broken module may raise anything
+            self.state, self.init_error = ("failed" if baked else "stem-cell"), err
+            emit("error", f'cannot load handler "{spec}" from {code_dir}: {err!r}')
+            raise
+
+    def route(self, method, target, headers, body):
+        if target == "/invoke" or target.startswith(("/invoke/", "/invoke?")):
+            return self.invoke(method, target[len("/invoke"):], headers, body)
+        if target == "/healthz" and method == "GET":
+            ok = self.state in ("ready", "stem-cell")
+            err = repr(self.init_error) if self.init_error else None
+            return json_response(200 if ok else 503, {"state": self.state, "runtime": "python", "error": err})
+        if target == "/init" and method == "POST":
+            return self.init(body)
+        return json_response(404, {"code": "FN_006", "message": f"unknown shim route {method} {target}"})
+
+    def init(self, body):
+        with self.lock:
+            if self.state != "stem-cell":
+                return json_response(409, {"code": "FN_006", "message": f"already initialized (state {self.state})"})
+            self.state = "initializing"
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            self.state = "stem-cell"
+            return json_response(400, {"code": "FN_006", "message": "init body must be JSON {codeDir, handler, env}"})
+        code_dir = params.get("codeDir") or "/var/task"
+        spec = params.get("handler") or os.environ.get("KUMO_HANDLER") or "main.handler"
+        try:
+            self.initialize(code_dir, spec, params.get("env"))
+        except BaseException as err:  # noqa: BLE001
+            return error_response("FN_008", err)
+        return json_response(200, {"state": self.state})
+
+    def invoke(self, method, path, headers, body):
+        if self.state != "ready":
+            reason = f"handler failed to load: {self.init_error!r}" if self.init_error else "not initialized"
+            return json_response(503, {"code": "FN_008", "message": reason}, {"kumo-error": "FN_008"})
+        inv_id = headers.get("kumo-invocation-id", "")
+        invocation_id.set(inv_id)  # route() runs in a fresh contextvars.Context per request
+        deadline = int(headers.get("kumo-deadline-ms") or 0) or int(time.time() * 1000) + 300_000
+        event_type = headers.get("kumo-event-type")
+        context = Context(inv_id, deadline, event_type, headers.get("traceparent"))
+        path = path if path.startswith("/") else "/" + path
+        try:
+            event = (json.loads(body) if body else None) if event_type else http_event(method, path, headers, body, inv_id)
+            result = self.handler(event, context)
+            if hasattr(result, "__await__"):
+                result = self.run_async(result)
+            return lambda_response(result)
+        except BaseException as err:  # noqa: BLE001 - any handler failure is FN_004
+            emit("error", "handler threw: " + "".join(traceback.format_exception(err)).rstrip())
+            return error_response("FN_004", err)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+
+    def run_async(self, coroutine):
+        """Runs a coroutine on the shared event-loop thread; the caller's context (invocation id) goes along."""
+        import asyncio
+
+        with self.lock:
+            if self.loop is None:
+                self.loop = asyncio.new_event_loop()
+                threading.Thread(target=self.loop.run_forever, name="kumo-asyncio", daemon=True).start()
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+
+def load_handler(code_dir, spec):
+    if code_dir not in sys.path:
+        sys.path.insert(0, code_dir)
+    if spec.endswith(".py"):
+        path = os.path.join(code_dir, spec)
+        module_spec = importlib.util.spec_from_file_location(os.path.basename(spec)[:-3], path)
+        if module_spec is None or module_spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        attr = "handler"
+    else:
+        module_name, _, attr = spec.rpartition(".") if "." in spec else (spec, "", "handler")
+        module = importlib.import_module(module_name)
+    handler = getattr(module, attr, None)
+    if not callable(handler):
+        raise AttributeError(f'handler "{spec}": module has no callable "{attr}"')
+    return handler
+
+
+def http_event(method, path, headers, body, inv_id):
+    raw_path, _, raw_query = path.partition("?")
+    is_text = bool(TEXT_TYPES.match(headers.get("content-type", "")))
+    query = {}
+    for pair in filter(None, raw_query.split("&")):
+        from urllib.parse import unquote_plus
+
+        key, _, value = pair.partition("=")
+        key, value = unquote_plus(key), unquote_plus(value)
+        query[key] = f"{query[key]},{value}" if key in query else value
+    event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "requestId": inv_id,
+            "timeEpoch": int(time.time() * 1000),
+            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
+                     "userAgent": headers.get("user-agent", "")},
+        },
+        "isBase64Encoded": bool(body) and not is_text,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if "cookie" in headers:
+        event["cookies"] = re.split(r";\s*", headers["cookie"])
+    if body:
+        event["body"] = body.decode() if is_text else base64.b64encode(body).decode()
+    return event
+
+
+def lambda_response(result):
+    if result is None:
+        return 204, [], b""
+    if isinstance(result, (bytes, bytearray)):
+        return 200, [("content-type", "application/octet-stream")], bytes(result)
+    if isinstance(result, str):
+        return 200, [("content-type", "text/plain; charset=utf-8")], result.encode()
+    if isinstance(result, dict) and isinstance(result.get("statusCode"), int):
+        headers = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
+        headers += [("set-cookie", c) for c in result.get("cookies") or []]
+        body = result.get("body", "")
+        if not isinstance(body, (str, bytes)):
+            body = json.dumps(body)
+            if not any(k.lower() == "content-type" for k, _ in headers):
+                headers.append(("content-type", "application/json"))
+        if isinstance(body, str):
+            body = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        return result["statusCode"], headers, body
+    return json_response(200, result)
+
+
+def json_response(status, value, extra=None):
+    headers = [("content-type", "application/json"), *(extra or {}).items()]
+    return status, headers, json.dumps(value).encode()
+
+
+def error_response(code, err):
+    stack = "".join(traceback.format_exception(err)).rstrip()
+    message = str(err) or type(err).__name__
+    return json_response(500, {"code": code, "message": message, "stack": stack}, {"kumo-error": code})
+
+
+def read_request(rfile):
+    """Parses one HTTP/1.1 request; returns None when the client closed the connection."""
+    line = rfile.readline(65536)
+    if not line:
+        return None
+    method, target, _ = line.decode("latin-1").split(" ", 2)
+    headers = {}
+    while (line := rfile.readline(65536)) not in (b"\r\n", b"\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        name, value = name.strip().lower(), value.strip()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        chunks = []
+        while size := int(rfile.readline(65536).split(b";")[0], 16):
+            chunks.append(rfile.read(size))
+            rfile.readline(65536)
+        while rfile.readline(65536) not in (b"\r\n", b"\n", b""):
+            pass
+        body = b"".join(chunks)
+    else:
+        length = int(headers.get("content-length") or 0)
+        body = rfile.read(length) if length else b""
+    return method, target, headers, body
+
+
+def serve_connection(shim, conn):
+    """One thread per connection; keep-alive requests on it are answered in order."""
+    rfile = conn.makefile("rb")
+    try:
+        while request := read_request(rfile):
+            method, target, headers, body = request
+            try:
+                status, out_headers, out_body = contextvars.Context().run(shim.route, method, target, headers, body)
+            except Exception as err:  # noqa: BLE001 - a shim bug must not kill the connection loop
+                emit("error", f"shim error: {err!r}")
+                status, out_headers, out_body = error_response("FN_008", err)
+            keep_alive = headers.get("connection", "").lower() != "close"
+            head = [f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}"]
+            head += [f"{k}: {v}" for k, v in out_headers if k.lower() not in ("content-length", "transfer-encoding")]
+            head += [f"content-length: {len(out_body)}", f"connection: {'keep-alive' if keep_alive else 'close'}"]
+            conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + out_body)
+            if not keep_alive:
+                break
+    except (OSError, ValueError):
+        pass
+    finally:
+        rfile.close()
+        conn.close()
+
+
+def main():
+    shim = Shim()
+    code_dir = os.environ.get("KUMO_CODE_DIR")
+    if code_dir:
+        try:
+            shim.initialize(code_dir, os.environ.get("KUMO_HANDLER") or "main.handler", {}, baked=True)
+        except BaseException:  # noqa: BLE001 - reported on /healthz and /invoke
+            pass
+    if os.path.exists(SOCKET_PATH):
+        os.unlink(SOCKET_PATH)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(SOCKET_PATH)
+    os.chmod(SOCKET_PATH, 0o666)
+    server.listen(128)
+
+    def stop(*_):
+        os.unlink(SOCKET_PATH)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    ready_ms = round((time.perf_counter() - STARTED) * 1000, 1)
+    emit("info", "shim ready", runtime="python", readyMs=ready_ms, state=shim.state)
+    while True:
+        conn, _ = server.accept()
+        threading.Thread(target=serve_connection, args=(shim, conn), daemon=True).start()
+
+
+if __name__ == "__main__":
+    capture_output()
+    main()

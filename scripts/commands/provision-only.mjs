@@ -1,0 +1,13 @@
+// `node scripts/kumo.mjs provision`: what `test` and `bench` need, and nothing else (CI runs
+// this before lint and typecheck, which need node_modules).
+import { childEnv, provision } from "../provision/index.mjs";
+
+/**
+ * @param {import("../provision/settings.mjs").Settings} settings
+ * @returns {Promise<number>}
+ */
+export async function provisionOnly(settings) {
+  const env = childEnv(settings, { databaseUrl: settings.testDatabaseUrl });
+  await provision(settings, { databaseUrl: settings.testDatabaseUrl, dockerRequired: true, env });
+  return 0;
+}

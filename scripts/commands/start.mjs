@@ -1,0 +1,31 @@
+// `npm start`: provision, then run the all-in-one platform (`kumo dev`).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { childEnv, ProvisionError, provision } from "../provision/index.mjs";
+import { runForeground } from "./run-foreground.mjs";
+
+const CLI_BIN = "packages/cli/src/bin.ts";
+
+/**
+ * @param {import("../provision/settings.mjs").Settings} settings
+ * @param {string[]} args passed on to `kumo dev`
+ * @returns {Promise<number>} exit code
+ */
+export async function start(settings, args) {
+  // DATABASE_URL only when the operator set one: without it the platform uses PGlite.
+  const env = childEnv(settings, { databaseUrl: settings.databaseUrl });
+  await provision(settings, { databaseUrl: settings.databaseUrl, dockerRequired: false, env });
+  if (!existsSync(join(settings.repoRoot, CLI_BIN))) {
+    throw new ProvisionError(
+      "start",
+      `${CLI_BIN} not found`,
+      "the CLI package is missing from this checkout",
+    );
+  }
+  // KUMO_PORT and the rest of the caller's environment pass through unchanged.
+  const { code } = await runForeground(process.execPath, ["--import", "tsx", CLI_BIN, "dev", ...args], {
+    cwd: settings.repoRoot,
+    env,
+  });
+  return code;
+}

@@ -1,0 +1,81 @@
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import { KumoError } from "@kumo/core";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import type { GatewayContext } from "./context.ts";
+import { handleError } from "./http/error-handler.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { deploymentRoutes } from "./routes/deployments.ts";
+import { envRoutes } from "./routes/env.ts";
+import { functionRoutes } from "./routes/functions.ts";
+import { invocationRoutes } from "./routes/invocations.ts";
+import { invokeRoutes } from "./routes/invoke.ts";
+import { metaRoutes } from "./routes/meta.ts";
+import { secretRoutes } from "./routes/secrets.ts";
+import { tenantRoutes } from "./routes/tenants.ts";
+import { versionRoutes } from "./routes/versions.ts";
+
+export interface BuildAppOptions {
+  metrics: GatewayMetrics;
+  readiness: () => Promise<Record<string, boolean>>;
+  logger?: boolean | { level: string };
+}
+
+/** The gateway's HTTP surface. Tests call `app.inject()` on it; `start()` listens. */
+export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: ctx.config.apiBodyLimitBytes,
+    routerOptions: { maxParamLength: 500 },
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    handleError(new KumoError("FN_001", `no route ${request.method} ${request.url.split("?")[0]}; see /docs for the API`), request, reply);
+  });
+  app.decorateRequest("principal", undefined);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: "Kumo API", version: "1", description: "Management and invocation API of Kumo, self-hosted functions." },
+      components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer" } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (route?.startsWith("/v1/") && !route.endsWith("/invoke")) {
+      options.metrics.apiSeconds.observe({ route, method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    }
+  });
+
+  await app.register(metaRoutes(ctx, { metrics: options.metrics, readiness: options.readiness }));
+
+  // Management API: every route needs a key; authentication runs before the body is read.
+  await app.register(async (v1) => {
+    v1.addHook("onRequest", async (request) => {
+      if (!request.url.startsWith("/v1/schema/")) request.principal = await ctx.auth.authenticate(request.headers.authorization);
+    });
+    for (const routes of [tenantRoutes, apiKeyRoutes, functionRoutes, versionRoutes, envRoutes, secretRoutes, invocationRoutes, deploymentRoutes]) {
+      await v1.register(routes(ctx));
+    }
+  });
+  // Invocations: bodies are opaque bytes, so they get their own scope and parsers. Public /fn routes
+  // authenticate only when the function asks for it.
+  await app.register(async (scope) => {
+    scope.addHook("onRequest", async (request) => {
+      if (request.url.startsWith("/v1/")) request.principal = await ctx.auth.authenticate(request.headers.authorization);
+    });
+    await scope.register(invokeRoutes(ctx));
+  });
+  return app;
+}

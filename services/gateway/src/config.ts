@@ -1,0 +1,64 @@
+import { z } from "zod";
+import { durationMs, parseOrThrow } from "@kumo/core";
+
+const booleanFlag = z
+  .enum(["1", "0", "true", "false", "yes", "no"])
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+
+/** Gateway configuration from the environment; durations normalized to ms; every problem listed at startup. */
+export const gatewayConfigSchema = z.object({
+  KUMO_HOST: z.string().default("127.0.0.1"),
+  KUMO_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  KUMO_PUBLIC_URL: z.url().optional(),
+  KUMO_DATA_DIR: z.string().default(".kumo"),
+  DATABASE_URL: z.string().optional(),
+  NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  KUMO_ADMIN_KEY: z.string().min(24, "must be at least 24 characters").optional(),
+  KUMO_MASTER_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes)").optional(),
+  KUMO_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  KUMO_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  KUMO_API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  KUMO_KEY_CACHE_TTL: durationMs.default(5000),
+  KUMO_EDGE_HOSTS: z.coerce.number().int().min(1).max(64).optional(),
+  KUMO_EDGE_ALLOW_PRIVATE_FETCH: booleanFlag.default(false),
+  KUMO_RECORD_FLUSH: durationMs.default(250),
+});
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  publicUrl: string | undefined;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  natsUrl: string;
+  adminKey: string | undefined;
+  masterKey: string | undefined;
+  logLevel: string;
+  bodyLimitBytes: number;
+  apiBodyLimitBytes: number;
+  keyCacheTtlMs: number;
+  edgeHosts: number | undefined;
+  edgeAllowPrivateFetch: boolean;
+  recordFlushMs: number;
+}
+
+export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
+  const c = parseOrThrow(gatewayConfigSchema, env, "gateway configuration");
+  return {
+    host: c.KUMO_HOST,
+    port: c.KUMO_PORT,
+    publicUrl: c.KUMO_PUBLIC_URL,
+    dataDir: c.KUMO_DATA_DIR,
+    databaseUrl: c.DATABASE_URL,
+    natsUrl: c.NATS_URL,
+    adminKey: c.KUMO_ADMIN_KEY,
+    masterKey: c.KUMO_MASTER_KEY,
+    logLevel: c.KUMO_LOG_LEVEL,
+    bodyLimitBytes: c.KUMO_BODY_LIMIT_BYTES,
+    apiBodyLimitBytes: c.KUMO_API_BODY_LIMIT_BYTES,
+    keyCacheTtlMs: c.KUMO_KEY_CACHE_TTL,
+    edgeHosts: c.KUMO_EDGE_HOSTS,
+    edgeAllowPrivateFetch: c.KUMO_EDGE_ALLOW_PRIVATE_FETCH,
+    recordFlushMs: c.KUMO_RECORD_FLUSH,
+  };
+}

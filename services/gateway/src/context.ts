@@ -1,0 +1,25 @@
+import type { CapacityProvider, SecretBox } from "@kumo/core";
+import type { PlatformStore } from "@kumo/db";
+import type { Authenticator } from "./auth/authenticator.ts";
+import type { GatewayConfig } from "./config.ts";
+import type { Deployer } from "./deploy/deployer.ts";
+import type { FunctionResolver } from "./invoke/function-resolver.ts";
+import type { Invoker } from "./invoke/invoker.ts";
+import type { LiveLogs } from "./invoke/live-logs.ts";
+
+/** Everything route factories depend on, passed in rather than imported. */
+export interface GatewayContext {
+  config: GatewayConfig;
+  platform: PlatformStore;
+  auth: Authenticator;
+  secretBox: SecretBox;
+  deployer: Deployer;
+  resolver: FunctionResolver;
+  invoker: Invoker;
+  liveLogs: LiveLogs;
+  providers: readonly CapacityProvider[];
+  /** Announces a change to a function (or a whole tenant) so every gateway drops its cached routing. */
+  changed(tenantId: string, functionId?: string): void;
+  /** Base URL for function URLs shown to users. */
+  publicUrl(): string;
+}

@@ -1,0 +1,101 @@
+import type {
+  AliasRow,
+  ApiKeyRow,
+  DeploymentRow,
+  FunctionRow,
+  InvocationRow,
+  LogRow,
+  SecretMeta,
+  TenantRow,
+  VersionRow,
+} from "@kumo/db";
+
+/** Rows to API JSON. Secret values and key hashes have no presenter: they are never returned. */
+
+export const presentTenant = (t: TenantRow) => ({ id: t.id, name: t.name, createdAt: t.created_at.toISOString() });
+
+export const presentKey = (k: ApiKeyRow) => ({
+  id: k.id,
+  name: k.name,
+  role: k.role,
+  createdAt: k.created_at.toISOString(),
+  createdBy: k.created_by,
+  lastUsedAt: k.last_used_at?.toISOString() ?? null,
+  revokedAt: k.revoked_at?.toISOString() ?? null,
+});
+
+export const presentFunction = (f: FunctionRow, url: string, liveVersion: number | null) => ({
+  id: f.id,
+  name: f.name,
+  runtime: f.runtime,
+  config: f.config,
+  createdAt: f.created_at.toISOString(),
+  updatedAt: f.updated_at.toISOString(),
+  url,
+  liveVersion,
+});
+
+export const presentVersion = (v: VersionRow) => ({
+  id: v.id,
+  version: v.version,
+  runtime: v.runtime,
+  sourceDigest: v.source_digest,
+  artifact: v.artifact,
+  config: v.config,
+  deploymentId: v.deployment_id,
+  createdAt: v.created_at.toISOString(),
+  createdBy: v.created_by,
+});
+
+export const presentAlias = (a: AliasRow) => ({
+  name: a.name,
+  routing: a.routing,
+  updatedAt: a.updated_at.toISOString(),
+  updatedBy: a.updated_by,
+});
+
+export const presentDeployment = (d: DeploymentRow, withLog = false) => ({
+  id: d.id,
+  status: d.status,
+  sourceKind: d.source_kind,
+  sourceDigest: d.source_digest,
+  version: d.version,
+  error: d.error_code ? { code: d.error_code, message: d.error_message ?? "" } : null,
+  createdAt: d.created_at.toISOString(),
+  finishedAt: d.finished_at?.toISOString() ?? null,
+  createdBy: d.created_by,
+  ...(withLog ? { log: d.log } : {}),
+});
+
+export const presentInvocation = (i: InvocationRow, functionName: string) => ({
+  id: i.id,
+  functionName,
+  version: i.version,
+  trigger: i.trigger,
+  status: i.status,
+  statusCode: i.status_code,
+  errorCode: i.error_code,
+  errorMessage: i.error_message,
+  durationMs: i.duration_ms,
+  coldStart: i.cold_start,
+  queueMs: i.queue_ms,
+  requestBytes: i.request_bytes,
+  responseBytes: i.response_bytes,
+  traceId: i.trace_id,
+  startedAt: i.started_at.toISOString(),
+  finishedAt: i.finished_at?.toISOString() ?? null,
+});
+
+export const presentLog = (l: LogRow) => ({
+  ts: l.ts.toISOString(),
+  invocationId: l.invocation_id,
+  level: l.level,
+  message: l.message,
+});
+
+export const presentSecret = (s: SecretMeta) => ({
+  name: s.name,
+  version: s.version,
+  createdAt: s.createdAt.toISOString(),
+  updatedAt: s.updatedAt.toISOString(),
+});

@@ -1,0 +1,159 @@
+import { join } from "node:path";
+import { type NatsConnection, connectBus, subjects } from "@kumo/bus";
+import type { CapacityProvider } from "@kumo/core";
+import { generateHexKey, loadOrCreateKeyFile, SecretBox } from "@kumo/core";
+import { type DatabaseHandle, openDatabase, PlatformStore } from "@kumo/db";
+import type { FastifyInstance } from "fastify";
+import { sql } from "kysely";
+import { buildApp } from "./app.ts";
+import { generateApiKey } from "./auth/api-key.ts";
+import { Authenticator } from "./auth/authenticator.ts";
+import type { GatewayConfig } from "./config.ts";
+import type { GatewayContext } from "./context.ts";
+import { Deployer, type EdgeBundler } from "./deploy/deployer.ts";
+import { FunctionResolver } from "./invoke/function-resolver.ts";
+import { Invoker } from "./invoke/invoker.ts";
+import { LiveLogs } from "./invoke/live-logs.ts";
+import { Recorder } from "./invoke/recorder.ts";
+import { GatewayMetrics } from "./metrics.ts";
+
+export { loadGatewayConfig, type GatewayConfig } from "./config.ts";
+export { hashApiKey, generateApiKey } from "./auth/api-key.ts";
+
+export interface GatewayDeps {
+  /** An open database; when absent, start() opens one from config and closes it on stop. */
+  database?: DatabaseHandle;
+  /** A NATS connection; when absent, start() connects to config.natsUrl. `null` runs without a bus. */
+  nats?: NatsConnection | null;
+  /** Capacity providers; when absent, the edge isolate host is started. */
+  providers?: CapacityProvider[];
+  bundleEdge?: EdgeBundler;
+  /** Where start() reports what it did (admin key created, where data lives). */
+  log?: (line: string) => void;
+  /** Skip listening (tests use app.inject()). */
+  listen?: boolean;
+}
+
+export interface Gateway {
+  app: FastifyInstance;
+  context: GatewayContext;
+  /** The URL the gateway listens on (or would). */
+  url: string;
+  adminKey: string;
+  database: DatabaseHandle;
+  /** Writes buffered invocation records now (tests and shutdown). */
+  flushRecords(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the gateway: database, bus, isolate host, HTTP. `stop()` drains and closes in reverse order. */
+export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
+  const log = deps.log ?? (() => {});
+  const cleanup: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const fn of cleanup.reverse()) await fn().catch(() => {});
+  };
+  try {
+    const database = deps.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
+    if (!deps.database) cleanup.push(() => database.close());
+
+    const nc = deps.nats === undefined ? await connectBus({ url: config.natsUrl, name: "kumo-gateway" }) : (deps.nats ?? undefined);
+    if (deps.nats === undefined && nc) cleanup.push(() => nc.drain());
+
+    const adminKey = config.adminKey ?? loadKey(join(config.dataDir, "admin.key"), generateApiKey, log, "platform admin key");
+    const masterKey = config.masterKey ?? loadKey(join(config.dataDir, "master.key"), generateHexKey, log, "secrets master key");
+
+    let providers = deps.providers;
+    let bundleEdge = deps.bundleEdge;
+    if (!providers || !bundleEdge) {
+      const edge = await import("@kumo/edge");
+      bundleEdge ??= edge.bundleEdgeFunction;
+      if (!providers) {
+        const provider = await edge.createEdgeProvider({
+          ...(config.edgeHosts ? { hosts: config.edgeHosts } : {}),
+          fetch: { allowPrivateAddresses: config.edgeAllowPrivateFetch },
+        });
+        providers = [provider];
+      }
+    }
+    const ownedProviders = deps.providers ? [] : providers;
+    cleanup.push(async () => {
+      for (const p of ownedProviders) await p.stop();
+    });
+
+    const platform = new PlatformStore(database.db);
+    const metrics = new GatewayMetrics();
+    const secretBox = new SecretBox(Buffer.from(masterKey, "hex"));
+    const resolver = new FunctionResolver({ platform, secretBox });
+    const liveLogs = new LiveLogs(nc);
+    const recorder = new Recorder({ db: database.db, flushMs: config.recordFlushMs, onError: (error) => log(`recording invocations failed: ${String(error)}`) });
+    cleanup.push(() => recorder.flush());
+
+    // Changes made through any gateway evict the routing caches of all of them.
+    const announce = (tenantId: string, functionId?: string) => {
+      resolver.evict(tenantId, functionId);
+      nc?.publish(subjects.changes(tenantId), JSON.stringify({ functionId: functionId ?? null }));
+    };
+    if (nc) {
+      const sub = nc.subscribe(subjects.changesAll, {
+        callback: (error, msg) => {
+          if (error) return;
+          const tenantId = msg.subject.split(".").at(-1) ?? "";
+          const { functionId } = msg.json<{ functionId: string | null }>();
+          resolver.evict(tenantId, functionId ?? undefined);
+        },
+      });
+      cleanup.push(async () => sub.unsubscribe());
+    }
+
+    const url = config.publicUrl ?? `http://${config.host}:${config.port}`;
+    const context: GatewayContext = {
+      config,
+      platform,
+      auth: new Authenticator({ platform, adminKey, cacheTtlMs: config.keyCacheTtlMs, onError: (e) => log(`touching key failed: ${String(e)}`) }),
+      secretBox,
+      deployer: new Deployer({ bundleEdge, onChange: (tenantId, functionId) => announce(tenantId, functionId) }),
+      resolver,
+      changed: announce,
+      invoker: new Invoker({ resolver, providers, recorder, liveLogs, metrics }),
+      liveLogs,
+      providers,
+      publicUrl: () => url,
+    };
+    const app = await buildApp(context, {
+      metrics,
+      logger: config.logLevel === "silent" ? false : { level: config.logLevel },
+      readiness: async () => ({
+        database: await database.db
+          .executeQuery(sql`select 1`.compile(database.db))
+          .then(() => true)
+          .catch(() => false),
+        nats: nc ? !nc.isClosed() : true,
+      }),
+    });
+    cleanup.push(() => app.close());
+    if (deps.listen !== false) {
+      await app.listen({ host: config.host, port: config.port });
+    }
+    const address = app.server.address();
+    const boundUrl = typeof address === "object" && address ? `http://${config.host}:${address.port}` : url;
+    return {
+      app,
+      context,
+      url: config.publicUrl ?? boundUrl,
+      adminKey,
+      database,
+      flushRecords: () => recorder.flush(),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function loadKey(path: string, generate: () => string, log: (line: string) => void, what: string): string {
+  const result = loadOrCreateKeyFile(path, generate);
+  if (result.created) log(`generated the ${what} into ${path} (mode 0600)`);
+  return result.value;
+}

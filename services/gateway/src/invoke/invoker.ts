@@ -1,0 +1,124 @@
+import type { CapacityProvider, InvocationRequest, InvocationResult } from "@kumo/core";
+import { httpStatusOfCode, KumoError, toKumoError } from "@kumo/core";
+import type { GatewayMetrics } from "../metrics.ts";
+import type { FunctionResolver, ResolvedFunction } from "./function-resolver.ts";
+import type { LiveLogs } from "./live-logs.ts";
+import type { Recorder } from "./recorder.ts";
+
+export interface InvokerOptions {
+  resolver: FunctionResolver;
+  providers: readonly CapacityProvider[];
+  recorder: Recorder;
+  liveLogs: LiveLogs;
+  metrics: GatewayMetrics;
+}
+
+/**
+ * Runs one invocation on the provider that supports the version's runtime, and records it:
+ * status, code, duration, cold start, sizes and logs. Errors the function caused come back as
+ * results with a code; only platform faults throw.
+ */
+export class Invoker {
+  readonly #options: InvokerOptions;
+
+  constructor(options: InvokerOptions) {
+    this.#options = options;
+  }
+
+  async invoke(resolved: ResolvedFunction, request: InvocationRequest, signal?: AbortSignal): Promise<InvocationResult> {
+    const started = Date.now();
+    const t0 = performance.now();
+    let result: InvocationResult;
+    try {
+      const target = await this.#options.resolver.target(resolved);
+      const provider = this.#options.providers.find((p) => p.supports(target.runtime));
+      if (!provider) {
+        throw new KumoError("FN_008", `no capacity for runtime "${target.runtime}" on this gateway (container runtimes are not part of this release yet)`);
+      }
+      result = await provider.invoke(target, request, signal);
+    } catch (error) {
+      result = errorResult(toKumoError(error));
+    }
+    const finish = (responseBytes: number) => this.#record(resolved, request, result, started, performance.now() - t0, responseBytes);
+    if (result.body instanceof Uint8Array) {
+      finish(result.body.byteLength);
+      return result;
+    }
+    return { ...result, body: countBytes(result.body, finish) };
+  }
+
+  #record(
+    resolved: ResolvedFunction,
+    request: InvocationRequest,
+    result: InvocationResult,
+    started: number,
+    durationMs: number,
+    responseBytes: number,
+  ): void {
+    const { recorder, liveLogs, metrics } = this.#options;
+    const failed = result.error !== undefined || result.status >= 500;
+    const code = result.error?.code ?? null;
+    recorder.record(
+      {
+        id: request.invocationId,
+        tenant_id: resolved.tenantId,
+        function_id: resolved.fn.id,
+        version_id: resolved.version.id,
+        version: resolved.version.version,
+        trigger: request.trigger,
+        status: failed ? "failed" : "succeeded",
+        error_code: code,
+        error_message: result.error?.message ?? null,
+        status_code: result.status,
+        duration_ms: Math.round(durationMs * 1000) / 1000,
+        cold_start: result.coldStart,
+        queue_ms: result.queueMs,
+        request_bytes: request.body?.byteLength ?? 0,
+        response_bytes: responseBytes,
+        trace_id: request.traceparent?.split("-")[1] ?? null,
+        started_at: new Date(started),
+        finished_at: new Date(started + durationMs),
+      },
+      result.logs.map((l) => ({
+        tenant_id: resolved.tenantId,
+        function_id: resolved.fn.id,
+        invocation_id: request.invocationId,
+        ts: new Date(l.ts),
+        level: l.level,
+        message: l.message,
+      })),
+    );
+    liveLogs.publish(
+      resolved.tenantId,
+      resolved.fn.id,
+      result.logs.map((l) => ({ ts: new Date(l.ts).toISOString(), invocationId: request.invocationId, level: l.level, message: l.message })),
+    );
+    metrics.invocations.inc({ function_id: resolved.fn.id, outcome: failed ? "failed" : "succeeded", code: code ?? "" });
+    metrics.invocationSeconds.observe({ function_id: resolved.fn.id, cold: result.coldStart }, durationMs / 1000);
+  }
+}
+
+/** A coded failure as a response: the error envelope with the code's status. */
+export function errorResult(error: KumoError): InvocationResult {
+  return {
+    status: httpStatusOfCode(error.code),
+    headers: [["content-type", "application/json; charset=utf-8"]],
+    body: Buffer.from(JSON.stringify({ error: error.toJSON() })),
+    error: error.toJSON(),
+    coldStart: "warm",
+    queueMs: 0,
+    logs: [],
+  };
+}
+
+async function* countBytes(body: AsyncIterable<Uint8Array>, done: (bytes: number) => void): AsyncIterable<Uint8Array> {
+  let bytes = 0;
+  try {
+    for await (const chunk of body) {
+      bytes += chunk.byteLength;
+      yield chunk;
+    }
+  } finally {
+    done(bytes);
+  }
+}

@@ -1,0 +1,109 @@
+import { Readable } from "node:stream";
+import { type FunctionConfig, invalid, KumoError, notFound, RESOURCE_NAME } from "@kumo/core";
+import { headers as H } from "@kumo/bus";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { principalOf, tenantAccess } from "../auth/access.ts";
+import { roleAllows } from "../auth/principal.ts";
+import type { GatewayContext } from "../context.ts";
+import type { ResolvedFunction } from "../invoke/function-resolver.ts";
+import { toInvocationRequest } from "../invoke/to-invocation-request.ts";
+
+const ADDRESS = /^[a-z][a-z0-9-]{0,62}(@[a-z0-9][a-z0-9-]{0,62})?$/;
+const RESPONSE_SKIP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
+
+/**
+ * Invocation routes: the management `POST /v1/functions/:name/invoke` (an invoker key) and the
+ * public `/fn/:tenant/:function[@alias|@vN]/*`. Bodies reach the function as raw bytes.
+ */
+export function invokeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: ctx.config.bodyLimitBytes }, (_req, body, done) => done(null, body));
+
+    app.post(
+      "/v1/functions/:name/invoke",
+      {
+        bodyLimit: ctx.config.bodyLimitBytes,
+        schema: {
+          tags: ["invocations"],
+          summary: "Invoke synchronously; the function's response is returned as is",
+          params: z.object({ name: z.string().regex(ADDRESS, "must be a function name, optionally with @alias or @vN") }),
+        },
+      },
+      async (request, reply) => {
+        const { store, principal } = tenantAccess(ctx.platform, request, "invoke");
+        const resolved = await ctx.resolver.resolve(store.tenantId, principal.tenantName, request.params.name, stickyKeyOf(request));
+        return invoke(ctx, request, reply, resolved, "api", "/", true);
+      },
+    );
+
+    const publicHandler = async (request: FastifyRequest<{ Params: { tenant: string; fn: string; "*"?: string } }>, reply: FastifyReply) => {
+      const { tenant, fn } = request.params;
+      if (!RESOURCE_NAME.test(tenant) || !ADDRESS.test(fn)) throw notFound(`function "${fn}"`);
+      const tenantId = await ctx.resolver.tenantId(tenant);
+      const resolved = await ctx.resolver.resolve(tenantId, tenant, fn, stickyKeyOf(request));
+      const config = resolved.version.config as FunctionConfig;
+      const keyed = config.httpAuth === "key";
+      if (keyed) await requireInvoker(ctx, request, tenantId);
+      return invoke(ctx, request, reply, resolved, "http", `/${request.params["*"] ?? ""}`, keyed);
+    };
+    const publicRoute = { bodyLimit: ctx.config.bodyLimitBytes, schema: { hide: true } };
+    app.all("/fn/:tenant/:fn", publicRoute, publicHandler);
+    app.all("/fn/:tenant/:fn/*", publicRoute, publicHandler);
+  };
+}
+
+async function invoke(
+  ctx: GatewayContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  resolved: ResolvedFunction,
+  trigger: "api" | "http",
+  path: string,
+  stripAuthorization: boolean,
+): Promise<FastifyReply> {
+  if (request.headers[H.invocationType] === "async") {
+    throw invalid("async invocations (kumo-invocation-type: async) arrive with the invocation plane, which this release does not include yet");
+  }
+  const queryAt = request.url.indexOf("?");
+  const invocation = toInvocationRequest({
+    trigger,
+    method: request.method,
+    path,
+    query: queryAt < 0 ? "" : request.url.slice(queryAt + 1),
+    headers: request.headers,
+    body: request.body,
+    config: resolved.version.config as FunctionConfig,
+    stripAuthorization,
+  });
+  const abort = new AbortController();
+  request.raw.once("close", () => {
+    if (!reply.sent) abort.abort();
+  });
+  const result = await ctx.invoker.invoke(resolved, invocation, abort.signal);
+  reply.status(result.status);
+  for (const [name, value] of result.headers) {
+    if (!RESPONSE_SKIP.has(name.toLowerCase())) reply.header(name, value);
+  }
+  reply.header(H.invocationId, invocation.invocationId);
+  reply.header(H.version, String(resolved.version.version));
+  return result.body instanceof Uint8Array ? reply.send(Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength)) : reply.send(Readable.from(result.body));
+}
+
+async function requireInvoker(ctx: GatewayContext, request: FastifyRequest, tenantId: string): Promise<void> {
+  request.principal = await ctx.auth.authenticate(request.headers.authorization);
+  const principal = principalOf(request);
+  if (principal.kind !== "tenant" || principal.tenantId !== tenantId) throw notFound("function");
+  if (!roleAllows(principal.role, "invoke")) throw new KumoError("FN_009", `the ${principal.role} role cannot invoke functions`);
+}
+
+function stickyKeyOf(request: FastifyRequest): string | undefined {
+  const header = request.headers["kumo-sticky-key"];
+  if (typeof header === "string" && header.length > 0) return header;
+  const cookie = request.headers.cookie;
+  if (!cookie) return undefined;
+  const match = /(?:^|;\s*)kumo-sticky=([^;]+)/.exec(cookie);
+  return match?.[1];
+}

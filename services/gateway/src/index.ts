@@ -60,8 +60,8 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     const nc = deps.nats === undefined ? await connectBus({ url: config.natsUrl, name: "kumo-gateway" }) : (deps.nats ?? undefined);
     if (deps.nats === undefined && nc) cleanup.push(() => nc.drain());
 
-    const adminKey = config.adminKey ?? loadKey(join(config.dataDir, "admin.key"), generateApiKey, log, "platform admin key");
-    const masterKey = config.masterKey ?? loadKey(join(config.dataDir, "master.key"), generateHexKey, log, "secrets master key");
+    const adminKey = config.adminKey ?? loadKey(join(config.dataDir, "admin.key"), generateApiKey, log, "platform admin key", true);
+    const masterKey = config.masterKey ?? loadKey(join(config.dataDir, "master.key"), generateHexKey, log, "secrets master key", false);
 
     let providers = deps.providers;
     let bundleEdge = deps.bundleEdge;
@@ -152,8 +152,8 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
   }
 }
 
-function loadKey(path: string, generate: () => string, log: (line: string) => void, what: string): string {
+function loadKey(path: string, generate: () => string, log: (line: string) => void, what: string, show: boolean): string {
   const result = loadOrCreateKeyFile(path, generate);
-  if (result.created) log(`generated the ${what} into ${path} (mode 0600)`);
+  if (result.created) log(`generated the ${what} into ${path} (mode 0600)${show ? `; shown once: ${result.value}` : ""}`);
   return result.value;
 }

@@ -53,7 +53,10 @@ export async function ensureImages(options = {}) {
   const log = options.log ?? ((line) => process.stdout.write(`[images] ${line}\n`));
   const only = options.only?.length ? options.only : RUNTIME_LANGS;
   for (const lang of only) if (!RUNTIME_LANGS.includes(lang)) throw new Error(`unknown runtime "${lang}"`);
-  const cacheDir = join(options.dataDir ?? process.env.KUMO_DATA_DIR ?? join(repoRoot, ".kumo"), "images-cache");
+  const cacheDir = join(
+    options.dataDir ?? process.env.KUMO_DATA_DIR ?? join(repoRoot, ".kumo"),
+    "images-cache",
+  );
   fs.mkdirSync(cacheDir, { recursive: true });
   const started = Date.now();
   const wanted = orderWithParents(Object.keys(recipes).filter((n) => only.includes(recipes[n].lang)));
@@ -79,6 +82,7 @@ export async function ensureImages(options = {}) {
           await buildImage(name, digests, cacheDir, log);
           result.built.push(name);
           log(`${name}: built in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${imageSizeMb(ref)} MB`);
+          removeOutdated(name, digests[name]);
         }
         result.images[name] = ref;
       } catch (err) {
@@ -118,7 +122,8 @@ function recipeDigest(name, parentDigests) {
       hash.update(fs.readFileSync(file));
     }
   }
-  if (name === "base" && process.env.KUMO_EXTRA_CA_CERTS) hash.update(fs.readFileSync(process.env.KUMO_EXTRA_CA_CERTS));
+  if (name === "base" && process.env.KUMO_EXTRA_CA_CERTS)
+    hash.update(fs.readFileSync(process.env.KUMO_EXTRA_CA_CERTS));
   if (name !== "base") hash.update(process.env.KUMO_BASE_FROM ?? "");
   return hash.digest("hex").slice(0, 16);
 }
@@ -167,10 +172,20 @@ async function buildImage(name, digests, cacheDir, log) {
   const baseFrom = process.env.KUMO_BASE_FROM || imageRef("base", digests.base);
   const buildArgs = ["--build-arg", `KUMO_BASE_FROM=${baseFrom}`];
   if (digests["runtime-go-build"]) {
-    buildArgs.push("--build-arg", `KUMO_GO_BUILD_FROM=${imageRef("runtime-go-build", digests["runtime-go-build"])}`);
+    buildArgs.push(
+      "--build-arg",
+      `KUMO_GO_BUILD_FROM=${imageRef("runtime-go-build", digests["runtime-go-build"])}`,
+    );
   }
   const args = ["build", "-q", "--force-rm", "-t", imageRef(name, digests[name]), "-t", imageRef(name)];
-  args.push("--label", `dev.kumo.recipe=${digests[name]}`, "--label", `dev.kumo.image=${name}`, ...buildArgs, ctx);
+  args.push(
+    "--label",
+    `dev.kumo.recipe=${digests[name]}`,
+    "--label",
+    `dev.kumo.image=${name}`,
+    ...buildArgs,
+    ctx,
+  );
   await dockerBuild(args);
   fs.rmSync(ctx, { recursive: true, force: true });
 }
@@ -180,16 +195,21 @@ function prepareBaseRootfs(rootfs) {
   const caDir = join(rootfs, "usr/share/ca-certificates");
   const certs = listFiles(caDir).filter((f) => f.endsWith(".crt"));
   let bundle = certs.map((f) => fs.readFileSync(f, "utf8").trim()).join("\n");
-  if (process.env.KUMO_EXTRA_CA_CERTS) bundle += `\n${fs.readFileSync(process.env.KUMO_EXTRA_CA_CERTS, "utf8").trim()}`;
+  if (process.env.KUMO_EXTRA_CA_CERTS)
+    bundle += `\n${fs.readFileSync(process.env.KUMO_EXTRA_CA_CERTS, "utf8").trim()}`;
   fs.mkdirSync(join(rootfs, "etc/ssl/certs"), { recursive: true });
   fs.writeFileSync(join(rootfs, "etc/ssl/certs/ca-certificates.crt"), `${bundle}\n`);
   fs.rmSync(caDir, { recursive: true, force: true });
   fs.rmSync(join(rootfs, "usr/sbin"), { recursive: true, force: true });
-  fs.writeFileSync(join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/sbin/nologin\nkumo:x:10001:10001:kumo:/tmp:/sbin/nologin\n");
+  fs.writeFileSync(
+    join(rootfs, "etc/passwd"),
+    "root:x:0:0:root:/root:/sbin/nologin\nkumo:x:10001:10001:kumo:/tmp:/sbin/nologin\n",
+  );
   fs.writeFileSync(join(rootfs, "etc/group"), "root:x:0:\nkumo:x:10001:\n");
   fs.writeFileSync(join(rootfs, "etc/nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files dns\n");
   fs.symlinkSync("/usr/share/zoneinfo/Etc/UTC", join(rootfs, "etc/localtime"));
-  for (const dir of ["tmp", "var/task", "run/kumo", "root"]) fs.mkdirSync(join(rootfs, dir), { recursive: true });
+  for (const dir of ["tmp", "var/task", "run/kumo", "root"])
+    fs.mkdirSync(join(rootfs, dir), { recursive: true });
   fs.chmodSync(join(rootfs, "tmp"), 0o1777);
 }
 
@@ -212,7 +232,10 @@ function downloadDebs(names, cacheDir, log) {
       fs.writeFileSync(marker, aptSources);
     }
     log(`apt-get download ${missing.join(" ")}`);
-    execFileSync("apt-get", [...opts, "download", ...missing], { cwd: debDir, stdio: ["ignore", "ignore", "pipe"] });
+    execFileSync("apt-get", [...opts, "download", ...missing], {
+      cwd: debDir,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
   }
   return names.map((pkg) => {
     const file = find(pkg);
@@ -229,12 +252,18 @@ function aptOptions(cacheDir) {
   fs.writeFileSync(join(aptDir, "sources.list"), `${aptSources}\n`);
   return [
     "-q",
-    "-o", `Dir::Etc::SourceList=${join(aptDir, "sources.list")}`,
-    "-o", "Dir::Etc::SourceParts=/dev/null",
-    "-o", `Dir::State::Lists=${join(aptDir, "lists")}`,
-    "-o", `Dir::Cache=${join(aptDir, "cache")}`,
-    "-o", "APT::Sandbox::User=root",
-    "-o", "APT::Default-Release=",
+    "-o",
+    `Dir::Etc::SourceList=${join(aptDir, "sources.list")}`,
+    "-o",
+    "Dir::Etc::SourceParts=/dev/null",
+    "-o",
+    `Dir::State::Lists=${join(aptDir, "lists")}`,
+    "-o",
+    `Dir::Cache=${join(aptDir, "cache")}`,
+    "-o",
+    "APT::Sandbox::User=root",
+    "-o",
+    "APT::Default-Release=",
   ];
 }
 
@@ -264,13 +293,37 @@ function imageExists(ref) {
   }
 }
 
+/** Drops images of older recipes of this name (best effort: one still used by a container stays). */
+function removeOutdated(name, digest) {
+  const refs = docker([
+    "images",
+    "--filter",
+    `label=dev.kumo.image=${name}`,
+    "--format",
+    "{{.Repository}}:{{.Tag}}",
+  ]);
+  const stale = refs
+    .split("\n")
+    .filter((ref) => ref.startsWith("kumo/") && !ref.endsWith(`:${digest}`) && !ref.endsWith(":latest"));
+  for (const ref of stale) {
+    try {
+      docker(["rmi", ref]);
+    } catch {
+      // in use by a container: it goes the next time
+    }
+  }
+}
+
 function imageSizeMb(ref) {
   return Math.round(Number(docker(["image", "inspect", "--format", "{{.Size}}", ref])) / 1e5) / 10;
 }
 
 function dockerBuild(args) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn("docker", args, { env: { ...process.env, DOCKER_BUILDKIT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("docker", args, {
+      env: { ...process.env, DOCKER_BUILDKIT: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (d) => {
       output += d;
@@ -280,7 +333,9 @@ function dockerBuild(args) {
     });
     child.on("error", reject);
     child.on("close", (code) => {
-      const tail = output.split("\n").filter((l) => l.trim() && !/legacy builder|BuildKit|environment-variable/.test(l));
+      const tail = output
+        .split("\n")
+        .filter((l) => l.trim() && !/legacy builder|BuildKit|environment-variable/.test(l));
       if (code === 0) resolvePromise();
       else reject(new Error(`docker build exited ${code}: ${tail.slice(-8).join(" | ")}`));
     });
@@ -323,10 +378,17 @@ async function main(argv) {
   const onlyIndex = argv.indexOf("--only");
   const only = onlyIndex === -1 ? undefined : (argv[onlyIndex + 1] ?? "").split(",").filter(Boolean);
   const quiet = argv.includes("--quiet");
-  const result = await ensureImages({ only, force: argv.includes("--force"), log: quiet ? () => {} : undefined });
+  const result = await ensureImages({
+    only,
+    force: argv.includes("--force"),
+    log: quiet ? () => {} : undefined,
+  });
   for (const [name, ref] of Object.entries(result.images)) process.stdout.write(`[images] ok      ${ref}\n`);
-  for (const [name, why] of Object.entries(result.failed)) process.stdout.write(`[images] FAILED  ${name}: ${why}\n`);
-  process.stdout.write(`[images] ${result.ok ? "all images ready" : "some images failed"} in ${result.seconds} s\n`);
+  for (const [name, why] of Object.entries(result.failed))
+    process.stdout.write(`[images] FAILED  ${name}: ${why}\n`);
+  process.stdout.write(
+    `[images] ${result.ok ? "all images ready" : "some images failed"} in ${result.seconds} s\n`,
+  );
   process.exitCode = result.ok ? 0 : 1;
 }
 

@@ -14,7 +14,11 @@ const STEP = "bench";
  * @returns {Promise<number>} 0 when every benchmark exited 0
  */
 export async function bench(settings, args) {
-  const env = childEnv(settings, { databaseUrl: settings.testDatabaseUrl, extra: { KUMO_BENCH: "1" } });
+  const env = childEnv(settings, {
+    databaseUrl: settings.testDatabaseUrl,
+    withDataDir: false,
+    extra: { KUMO_BENCH: "1" },
+  });
   await provision(settings, { databaseUrl: settings.testDatabaseUrl, dockerRequired: true, env });
 
   const files = args.length > 0 ? args : benchFiles(settings.repoRoot);

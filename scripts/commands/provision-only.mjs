@@ -7,7 +7,7 @@ import { childEnv, provision } from "../provision/index.mjs";
  * @returns {Promise<number>}
  */
 export async function provisionOnly(settings) {
-  const env = childEnv(settings, { databaseUrl: settings.testDatabaseUrl });
+  const env = childEnv(settings, { databaseUrl: settings.testDatabaseUrl, withDataDir: true });
   await provision(settings, { databaseUrl: settings.testDatabaseUrl, dockerRequired: true, env });
   return 0;
 }

@@ -13,7 +13,7 @@ const CLI_BIN = "packages/cli/src/bin.ts";
  */
 export async function start(settings, args) {
   // DATABASE_URL only when the operator set one: without it the platform uses PGlite.
-  const env = childEnv(settings, { databaseUrl: settings.databaseUrl });
+  const env = childEnv(settings, { databaseUrl: settings.databaseUrl, withDataDir: true });
   await provision(settings, { databaseUrl: settings.databaseUrl, dockerRequired: false, env });
   if (!existsSync(join(settings.repoRoot, CLI_BIN))) {
     throw new ProvisionError(

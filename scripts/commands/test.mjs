@@ -9,7 +9,11 @@ import { runForeground } from "./run-foreground.mjs";
  * @returns {Promise<number>} vitest's exit code
  */
 export async function test(settings, args) {
-  const env = childEnv(settings, { databaseUrl: settings.testDatabaseUrl, extra: { KUMO_TEST: "1" } });
+  const env = childEnv(settings, {
+    databaseUrl: settings.testDatabaseUrl,
+    withDataDir: false,
+    extra: { KUMO_TEST: "1" },
+  });
   await provision(settings, { databaseUrl: settings.testDatabaseUrl, dockerRequired: true, env });
   // The local binary, as `npx vitest` would pick, without npx's offer to download one.
   const vitest = join(settings.repoRoot, "node_modules", ".bin", "vitest");

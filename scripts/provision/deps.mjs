@@ -1,8 +1,10 @@
 // Step 1: node_modules. Runs before anything imports a dependency, so kumo.mjs itself must not.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { act, ok } from "./log.mjs";
+import { which } from "./proc.mjs";
 import { ProvisionError } from "./provision-error.mjs";
 
 const STEP = "deps";
@@ -19,7 +21,7 @@ export function ensureDeps(repoRoot) {
     return;
   }
   act(STEP, `npm install (${reason})`);
-  const [command, args] = npmCommand();
+  const [command, args] = serialized(npmCommand());
   const result = spawnSync(command, [...args, "install", "--no-audit", "--no-fund"], {
     cwd: repoRoot,
     stdio: ["ignore", "inherit", "inherit"],
@@ -74,6 +76,18 @@ function workspaceManifests(repoRoot) {
       .map((entry) => `${parent}/${entry.name}`);
   });
   return dirs.map((dir) => `${dir}/package.json`).filter((file) => existsSync(join(repoRoot, file)));
+}
+
+/**
+ * Two `npm test` runs started together in one checkout would otherwise both run `npm install`
+ * into the same node_modules and can leave it half-written; flock(1) (util-linux, present on
+ * Debian) makes the second wait. The lock file is shared with engineers' manual installs.
+ * @param {[string, string[]]} npm
+ * @returns {[string, string[]]}
+ */
+function serialized([command, args]) {
+  const flock = which("flock");
+  return flock ? [flock, [join(tmpdir(), "kumo-npm.lock"), command, ...args]] : [command, args];
 }
 
 /**

@@ -49,18 +49,16 @@ function withScheme(urls, scheme) {
 /**
  * The environment for the processes Kumo runs (the platform, tests, benchmarks, the images
  * script): the caller's, plus the resolved locations, so every child agrees on them.
+ * `withDataDir: false` leaves KUMO_DATA_DIR as the caller set it (tests make their own
+ * temporary directories rather than share the platform's).
  * @param {Settings} settings
- * @param {{ databaseUrl: string | undefined, extra?: Record<string, string> }} options
+ * @param {{ databaseUrl: string | undefined, withDataDir: boolean, extra?: Record<string, string> }} options
  * @returns {NodeJS.ProcessEnv}
  */
 export function childEnv(settings, options) {
   /** @type {NodeJS.ProcessEnv} */
-  const env = {
-    ...process.env,
-    KUMO_DATA_DIR: settings.dataDir,
-    NATS_URL: settings.natsUrl,
-    ...options.extra,
-  };
+  const env = { ...process.env, NATS_URL: settings.natsUrl, ...options.extra };
+  if (options.withDataDir) env.KUMO_DATA_DIR = settings.dataDir;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   // An empty DATABASE_URL would read as "set" to a config schema; without one the platform uses PGlite.
   else delete env.DATABASE_URL;

@@ -28,7 +28,11 @@ describe("cli - exit codes", () => {
   it("maps FN_001 to 4, FN_009 to 3, other server codes to 1, and prints code and message", async () => {
     stub.json("GET /v1/functions/ghost", 404, envelope("FN_001", 'function "ghost" not found'));
     stub.json("GET /v1/functions/locked", 403, envelope("FN_009", "role viewer may not do this"));
-    stub.json("GET /v1/functions/bad", 400, envelope("FN_006", "invalid request", { problems: [{ field: "x", message: "bad" }] }));
+    stub.json(
+      "GET /v1/functions/bad",
+      400,
+      envelope("FN_006", "invalid request", { problems: [{ field: "x", message: "bad" }] }),
+    );
     stub.json("GET /v1/functions/boom", 500, envelope("FN_500", "internal error: db down"));
 
     const ghost = await runKumo(["functions", "get", "ghost"], { env });
@@ -63,7 +67,9 @@ describe("cli - exit codes", () => {
   it("says clearly when the server has no such endpoint yet", async () => {
     const result = await runKumo(["secrets"], { env });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("the server does not support GET /v1/secrets (HTTP 404: Route GET:/v1/secrets not found)");
+    expect(result.stderr).toContain(
+      "the server does not support GET /v1/secrets (HTTP 404: Route GET:/v1/secrets not found)",
+    );
   });
 
   it("prints errors as a JSON envelope on stderr with --json", async () => {
@@ -107,13 +113,36 @@ describe("cli - output modes", () => {
   it("shows versions with the live marker and alias routing", async () => {
     stub.json("GET /v1/functions/hello/versions", 200, {
       items: [
-        { id: "ver_2", version: 2, sourceDigest: "sha256:abcdef0123456789", runtime: "edge", createdAt: "2025-01-01T11:00:00Z", createdBy: "key_1" },
-        { id: "ver_1", version: 1, sourceDigest: "sha256:0000000000000000", runtime: "edge", createdAt: "2024-12-31T12:00:00Z", createdBy: null },
+        {
+          id: "ver_2",
+          version: 2,
+          sourceDigest: "sha256:abcdef0123456789",
+          runtime: "edge",
+          createdAt: "2025-01-01T11:00:00Z",
+          createdBy: "key_1",
+        },
+        {
+          id: "ver_1",
+          version: 1,
+          sourceDigest: "sha256:0000000000000000",
+          runtime: "edge",
+          createdAt: "2024-12-31T12:00:00Z",
+          createdBy: null,
+        },
       ],
       nextCursor: null,
     });
     stub.json("GET /v1/functions/hello/aliases", 200, {
-      items: [{ name: "canary", routing: [{ version: 1, weight: 90 }, { version: 2, weight: 10 }], updatedAt: "2025-01-01T11:00:00Z" }],
+      items: [
+        {
+          name: "canary",
+          routing: [
+            { version: 1, weight: 90 },
+            { version: 2, weight: 10 },
+          ],
+          updatedAt: "2025-01-01T11:00:00Z",
+        },
+      ],
       nextCursor: null,
     });
     stub.json("GET /v1/functions/hello", 200, hello);
@@ -131,12 +160,17 @@ describe("cli - output modes", () => {
     stub.json("POST /v1/functions/hello/rollback", 200, { alias: "live", from: 4, to: 3 });
     stub.json("PUT /v1/functions/hello/aliases/canary", 200, {
       name: "canary",
-      routing: [{ version: 3, weight: 90 }, { version: 4, weight: 10 }],
+      routing: [
+        { version: 3, weight: 90 },
+        { version: 4, weight: 10 },
+      ],
       updatedAt: "2025-01-01T12:00:00Z",
     });
     stub.on("PUT /v1/functions/hello/env/API_URL", (_req, res) => sendJson(res, 204, null));
     stub.on("PUT /v1/functions/hello/env/MODE", (_req, res) => sendJson(res, 204, null));
-    stub.on("PUT /v1/secrets/DB_PASSWORD", (req, res) => sendJson(res, 200, { name: "DB_PASSWORD", version: req.body.length }));
+    stub.on("PUT /v1/secrets/DB_PASSWORD", (req, res) =>
+      sendJson(res, 200, { name: "DB_PASSWORD", version: req.body.length }),
+    );
 
     const rollback = await runKumo(["rollback", "hello", "--to", "v3"], { env });
     expect(rollback.stdout).toBe("Rolled back hello: live now serves v3 (was v4).\n");
@@ -145,7 +179,10 @@ describe("cli - output modes", () => {
     const alias = await runKumo(["alias", "set", "hello", "canary", "v3=90", "v4=10"], { env });
     expect(alias.stdout).toBe("hello@canary → v3 90%, v4 10%\n");
     expect(JSON.parse(stub.requests.at(-1)?.body.toString() ?? "")).toEqual({
-      routing: [{ version: 3, weight: 90 }, { version: 4, weight: 10 }],
+      routing: [
+        { version: 3, weight: 90 },
+        { version: 4, weight: 10 },
+      ],
     });
 
     const setEnv = await runKumo(["env", "hello", "set", "API_URL=https://a.example/?x=1", "MODE="], { env });
@@ -163,7 +200,11 @@ describe("cli - output modes", () => {
   });
 
   it("creates keys in the caller's tenant and prints the key once", async () => {
-    stub.json("GET /v1/whoami", 200, { tenant: { id: "ten_1", name: "acme" }, role: "admin", keyId: "key_1" });
+    stub.json("GET /v1/whoami", 200, {
+      tenant: { id: "ten_1", name: "acme" },
+      role: "admin",
+      keyId: "key_1",
+    });
     stub.json("POST /v1/tenants/acme/api-keys", 201, {
       id: "key_2",
       name: "ci",
@@ -175,7 +216,10 @@ describe("cli - output modes", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe("kumo_secret_value\n");
     expect(result.stderr).toContain("shown only this once");
-    expect(JSON.parse(stub.requests.at(-1)?.body.toString() ?? "")).toEqual({ role: "developer", name: "ci" });
+    expect(JSON.parse(stub.requests.at(-1)?.body.toString() ?? "")).toEqual({
+      role: "developer",
+      name: "ci",
+    });
     expect((await runKumo(["keys", "create", "--role", "root"], { env })).code).toBe(2);
   });
 
@@ -214,15 +258,24 @@ describe("cli - output modes", () => {
     );
     expect(stub.requests.at(-1)?.query.get("since")).toBe("2025-01-01T11:50:00.000Z");
     const json = await runKumo(["logs", "hello", "--json"], { env });
-    expect(json.stdout.trim().split("\n").map((l) => JSON.parse(l))).toEqual(lines);
+    expect(
+      json.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual(lines);
   });
 
   it("follows logs over SSE", async () => {
     stub.on("GET /v1/functions/hello/logs", (req, res) => {
       expect(req.query.get("follow")).toBe("1");
       res.writeHead(200, { "content-type": "text/event-stream" });
-      res.write(`event: log\ndata: ${JSON.stringify({ ts: 0, invocationId: null, level: "info", message: "one" })}\n\n`);
-      res.end(`event: log\ndata: ${JSON.stringify({ ts: 1000, invocationId: null, level: "error", message: "two" })}\n\n`);
+      res.write(
+        `event: log\ndata: ${JSON.stringify({ ts: 0, invocationId: null, level: "info", message: "one" })}\n\n`,
+      );
+      res.end(
+        `event: log\ndata: ${JSON.stringify({ ts: 1000, invocationId: null, level: "error", message: "two" })}\n\n`,
+      );
     });
     const result = await runKumo(["logs", "hello", "-f"], { env });
     expect(result.code).toBe(0);

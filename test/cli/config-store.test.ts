@@ -104,7 +104,10 @@ describe("kumo login", () => {
     expect(login.code).toBe(0);
     expect(login.stdout).toBe(`Logged in to ${stub.url} as developer of tenant acme.\n`);
     expect((await stat(env.KUMO_CONFIG)).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(await readFile(env.KUMO_CONFIG, "utf8"))).toEqual({ url: stub.url, apiKey: "good-key" });
+    expect(JSON.parse(await readFile(env.KUMO_CONFIG, "utf8"))).toEqual({
+      url: stub.url,
+      apiKey: "good-key",
+    });
 
     const whoami = await runKumo(["whoami", "--json"], { env });
     expect(whoami.code).toBe(0);

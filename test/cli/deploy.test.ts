@@ -21,7 +21,10 @@ afterAll(async () => {
 beforeEach(async () => {
   stub.reset();
   dir = await mkdtemp(join(tmpdir(), "kumo-deploy-"));
-  await writeFile(join(dir, "kumo.json"), JSON.stringify({ name: "hello", runtime: "edge", timeoutMs: "5s" }));
+  await writeFile(
+    join(dir, "kumo.json"),
+    JSON.stringify({ name: "hello", runtime: "edge", timeoutMs: "5s" }),
+  );
   await writeFile(join(dir, "index.js"), "export default { fetch() { return new Response('hi') } }");
   await mkdir(join(dir, "node_modules", "dep"), { recursive: true });
   await writeFile(join(dir, "node_modules", "dep", "index.js"), "");
@@ -52,7 +55,9 @@ const deployment = (status: string, extra: Record<string, unknown> = {}) => ({
 async function tarEntries(data: Buffer): Promise<string[]> {
   const paths: string[] = [];
   const parser = listTar({ onReadEntry: (entry) => paths.push(entry.path) });
-  await new Promise<void>((resolve, reject) => Readable.from([data]).pipe(parser).on("end", resolve).on("error", reject));
+  await new Promise<void>((resolve, reject) =>
+    Readable.from([data]).pipe(parser).on("end", resolve).on("error", reject),
+  );
   return paths;
 }
 
@@ -60,7 +65,9 @@ describe("kumo deploy", () => {
   it("creates a missing function, uploads tar.gz, follows the build log and prints version and URL", async () => {
     let created = false;
     stub.on("GET /v1/functions/hello", (_req, res) =>
-      created ? sendJson(res, 200, fn(1)) : sendJson(res, 404, envelope("FN_001", "function hello not found")),
+      created
+        ? sendJson(res, 200, fn(1))
+        : sendJson(res, 404, envelope("FN_001", "function hello not found")),
     );
     stub.on("POST /v1/functions", (_req, res) => {
       created = true;
@@ -119,7 +126,10 @@ describe("kumo deploy", () => {
   });
 
   it("validates kumo.json before touching the server", async () => {
-    await writeFile(join(dir, "kumo.json"), JSON.stringify({ runtime: "edge", memoryMb: 99999, triggers: [{ type: "cron" }] }));
+    await writeFile(
+      join(dir, "kumo.json"),
+      JSON.stringify({ runtime: "edge", memoryMb: 99999, triggers: [{ type: "cron" }] }),
+    );
     const result = await runKumo(["deploy", dir], { env });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`error FN_006: invalid ${join(dir, "kumo.json")} (2 problems)`);

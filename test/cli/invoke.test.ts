@@ -44,15 +44,33 @@ describe("kumo invoke", () => {
     });
   });
 
-  it("goes to the public URL of the caller's tenant for --method, --path and @alias", async () => {
-    stub.json("GET /v1/whoami", 200, { tenant: { id: "ten_1", name: "acme" }, role: "invoker", keyId: "key_1" });
+  it("sends @alias and @version through the invoke API", async () => {
+    stub.on("POST /v1/functions/hello@beta/invoke", (_req, res) => sendJson(res, 200, { from: "beta" }));
+    stub.on("POST /v1/functions/hello@v3/invoke", (_req, res) => sendJson(res, 200, { from: "v3" }));
+    expect((await runKumo(["invoke", "hello@beta"], { env })).stdout).toBe('{"from":"beta"}');
+    expect((await runKumo(["invoke", "hello@3"], { env })).stdout).toBe('{"from":"v3"}');
+  });
+
+  it("uses the public URL for --method and --path, sending the key only to functions that require one", async () => {
+    let httpAuth = "public";
+    stub.json("GET /v1/whoami", 200, {
+      tenant: { id: "ten_1", name: "acme" },
+      role: "invoker",
+      keyId: "key_1",
+    });
+    stub.on("GET /v1/functions/hello", (_req, res) =>
+      sendJson(res, 200, { name: "hello", config: { httpAuth } }),
+    );
     stub.on("GET /fn/acme/hello@beta/users/7", (req, res) => {
       res.writeHead(200, { "content-type": "text/plain" });
-      res.end(`user 7 q=${req.query.get("q")} auth=${req.headers.authorization}`);
+      res.end(`user 7 q=${req.query.get("q")} auth=${req.headers.authorization ?? "none"}`);
     });
-    const result = await runKumo(["invoke", "hello@beta", "-X", "get", "--path", "/users/7?q=x"], { env });
-    expect(result.code).toBe(0);
-    expect(result.stdout).toBe("user 7 q=x auth=Bearer test-key");
+    const args = ["invoke", "hello@beta", "-X", "get", "--path", "/users/7?q=x"];
+    const open = await runKumo(args, { env });
+    expect(open.code).toBe(0);
+    expect(open.stdout).toBe("user 7 q=x auth=none");
+    httpAuth = "key";
+    expect((await runKumo(args, { env })).stdout).toBe("user 7 q=x auth=Bearer test-key");
   });
 
   it("queues with --async and prints the invocation id", async () => {
@@ -67,7 +85,11 @@ describe("kumo invoke", () => {
 
   it("exits 1 with the function's error code when the handler throws", async () => {
     stub.on("POST /v1/functions/hello/invoke", (_req, res) => {
-      res.writeHead(500, { "content-type": "application/json", "kumo-error": "FN_004", "kumo-invocation-id": "inv-3" });
+      res.writeHead(500, {
+        "content-type": "application/json",
+        "kumo-error": "FN_004",
+        "kumo-invocation-id": "inv-3",
+      });
       res.end(JSON.stringify({ code: "FN_004", message: "TypeError: x is undefined", stack: "at handler" }));
     });
     const result = await runKumo(["invoke", "hello"], { env });

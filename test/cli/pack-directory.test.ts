@@ -27,7 +27,9 @@ async function write(path: string, content = "x"): Promise<void> {
 /** Entry paths and types of a tar.gz, read back with the same library a server would use. */
 async function entriesOf(data: Buffer): Promise<{ path: string; type: string; size: number }[]> {
   const entries: { path: string; type: string; size: number }[] = [];
-  const parser = listTar({ onReadEntry: (entry) => entries.push({ path: entry.path, type: entry.type, size: entry.size }) });
+  const parser = listTar({
+    onReadEntry: (entry) => entries.push({ path: entry.path, type: entry.type, size: entry.size }),
+  });
   await new Promise<void>((resolve, reject) => {
     Readable.from([data]).pipe(parser).on("end", resolve).on("error", reject);
   });

@@ -84,7 +84,8 @@ describe("cli args - function refs and --since", () => {
   it("splits name@alias and name@version", () => {
     expect(parseFunctionRef("hello")).toEqual({ name: "hello", target: undefined });
     expect(parseFunctionRef("hello@beta")).toEqual({ name: "hello", target: "beta" });
-    expect(parseFunctionRef("hello@v3")).toEqual({ name: "hello", target: "3" });
+    expect(parseFunctionRef("hello@v3")).toEqual({ name: "hello", target: "v3" });
+    expect(parseFunctionRef("hello@3")).toEqual({ name: "hello", target: "v3" });
     expect(usageMessage(() => parseFunctionRef("../etc"))).toContain("invalid function name");
     expect(usageMessage(() => parseFunctionRef("hello@a/b"))).toContain("invalid alias");
   });

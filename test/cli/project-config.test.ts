@@ -62,9 +62,11 @@ describe("kumo init - templates", () => {
     expect(templateFor("a", "edge")["index.js"]).toContain("async fetch(request, env, ctx)");
     expect(templateFor("a", "deno")["main.ts"]).toContain("new URL(request.url)");
     expect(templateFor("a", "python")["main.py"]).toContain("def handler(event, context):");
-    expect(templateFor("a", "go")["function.go"]).toMatch(/package function[\s\S]*func Handle\(w http\.ResponseWriter, r \*http\.Request\)/);
+    expect(templateFor("a", "go")["function.go"]).toMatch(
+      /package function[\s\S]*func Handle\(w http\.ResponseWriter, r \*http\.Request\)/,
+    );
     expect(templateFor("a", "go")["go.mod"]).toContain("module a");
-    expect(templateFor("a", "container").Dockerfile).toContain("FROM ${BASE_IMAGE}");
+    expect(templateFor("a", "container").Dockerfile).toMatch(/FROM \$\{BASE_IMAGE\}/);
     expect(templateFor("a", "container")["server.py"]).toContain('os.environ.get("PORT"');
   });
 
@@ -72,7 +74,12 @@ describe("kumo init - templates", () => {
     const first = await runKumo(["init", "hello", "--runtime", "node"], { cwd: dir });
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('Created node function "hello" in hello');
-    expect((await readdir(join(dir, "hello"))).sort()).toEqual([".kumoignore", "index.js", "kumo.json", "package.json"]);
+    expect((await readdir(join(dir, "hello"))).sort()).toEqual([
+      ".kumoignore",
+      "index.js",
+      "kumo.json",
+      "package.json",
+    ]);
 
     const again = await runKumo(["init", "hello", "--runtime", "node"], { cwd: dir });
     expect(again.code).toBe(2);
@@ -88,7 +95,9 @@ describe("kumo init - templates", () => {
   it("rejects bad names and runtimes with exit 2", async () => {
     const badRuntime = await runKumo(["init", "hello", "--runtime", "cobol"], { cwd: dir });
     expect(badRuntime.code).toBe(2);
-    expect(badRuntime.stderr).toContain('unknown runtime "cobol": expected one of edge, node, bun, deno, python, go, container');
+    expect(badRuntime.stderr).toContain(
+      'unknown runtime "cobol": expected one of edge, node, bun, deno, python, go, container',
+    );
     const badName = await runKumo(["init", "Hello_World", "--runtime", "edge"], { cwd: dir });
     expect(badName.code).toBe(2);
     expect(badName.stderr).toContain('invalid function name "Hello_World"');

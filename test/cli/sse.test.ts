@@ -15,7 +15,7 @@ describe("sse - parser", () => {
     const events = await collect([
       ": keep-alive\n\nevent: lo",
       'g\ndata: {"line":"a"}\r',
-      "\n\r\nevent: status\ndata: {\"status\":\n",
+      '\n\r\nevent: status\ndata: {"status":\n',
       'data: "succeeded"}\n\n',
     ]);
     expect(events).toEqual([

@@ -24,6 +24,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Cancels this request only. */
   signal?: AbortSignal;
+  /** Leaves the API key out (calls to function code that must not see it). */
+  anonymous?: boolean;
 }
 
 /** A list page as every list endpoint returns it. */
@@ -73,7 +75,7 @@ export class ApiClient {
   /** Sends a request and returns the raw response, whatever its status. Throws only on transport errors. */
   async send(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { "user-agent": this.#userAgent, ...options.headers };
-    if (this.#apiKey !== undefined) headers.authorization = `Bearer ${this.#apiKey}`;
+    if (this.#apiKey !== undefined && !options.anonymous) headers.authorization = `Bearer ${this.#apiKey}`;
     let body: Uint8Array | string | undefined;
     if (options.json !== undefined) {
       body = JSON.stringify(options.json);

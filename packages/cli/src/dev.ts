@@ -1,7 +1,10 @@
 import { resolve } from "node:path";
 import { KumoError, loadOrCreateKeyFile } from "@kumo/core";
 import { PlatformStore } from "@kumo/db";
+import { loadAutoscalerConfig, start as startAutoscaler } from "@kumo/autoscaler";
+import { loadBuilderConfig, start as startBuilder } from "@kumo/builder";
 import { generateApiKey, hashApiKey, loadGatewayConfig, start as startGateway } from "@kumo/gateway";
+import { loadSchedulerConfig, start as startScheduler } from "@kumo/scheduler";
 
 export interface DevOptions {
   port?: number;
@@ -31,15 +34,29 @@ export async function runDev(options: DevOptions): Promise<void> {
   }
 
   const gateway = await startGateway(config, { log: say });
-  const devKey = await ensureDevTenant(new PlatformStore(gateway.database.db), `${config.dataDir}/dev-tenant.key`);
+  // In one process the other services' health endpoints take ephemeral ports: the gateway is the front door.
+  const internal = { ...env, KUMO_BUILDER_PORT: "0", KUMO_AUTOSCALER_PORT: "0", KUMO_SCHEDULER_PORT: "0" };
+  const services = [
+    await startBuilder(loadBuilderConfig(internal)),
+    await startAutoscaler(loadAutoscalerConfig(internal), { log: say }),
+    await startScheduler(loadSchedulerConfig(internal)),
+  ];
+  const devKey = await ensureDevTenant(
+    new PlatformStore(gateway.database.db),
+    `${config.dataDir}/dev-tenant.key`,
+  );
 
   const url = gateway.url;
   say("");
   say(`gateway   ${url}   (API reference ${url}/docs, metrics ${url}/metrics)`);
-  say(`database  ${gateway.database.kind === "pglite" ? `embedded PGlite in ${gateway.database.location} (set DATABASE_URL for PostgreSQL)` : gateway.database.location}`);
+  say(
+    `database  ${gateway.database.kind === "pglite" ? `embedded PGlite in ${gateway.database.location} (set DATABASE_URL for PostgreSQL)` : gateway.database.location}`,
+  );
   say(`nats      ${config.natsUrl}`);
   say(`data      ${config.dataDir}`);
-  say(`keys      platform admin key in ${config.dataDir}/admin.key; tenant "${DEV_TENANT}" admin key in ${devKey.path}`);
+  say(
+    `keys      platform admin key in ${config.dataDir}/admin.key; tenant "${DEV_TENANT}" admin key in ${devKey.path}`,
+  );
   if (devKey.created) say(`          tenant "${DEV_TENANT}" admin key (shown once): ${devKey.key}`);
   say("");
   say("log in and deploy your first function:");
@@ -52,6 +69,7 @@ export async function runDev(options: DevOptions): Promise<void> {
   await new Promise<void>((done) => {
     const stop = async (signal: string) => {
       say(`${signal}: stopping`);
+      for (const service of services.reverse()) await service.stop();
       await gateway.stop();
       say("stopped");
       done();
@@ -61,12 +79,22 @@ export async function runDev(options: DevOptions): Promise<void> {
   });
 }
 
-async function ensureDevTenant(platform: PlatformStore, path: string): Promise<{ key: string; path: string; created: boolean }> {
+async function ensureDevTenant(
+  platform: PlatformStore,
+  path: string,
+): Promise<{ key: string; path: string; created: boolean }> {
   const existing = await platform.tenantByName(DEV_TENANT);
   const file = loadOrCreateKeyFile(path, generateApiKey);
   if (existing && !file.created) return { key: file.value, path, created: false };
   const tenant = existing ?? (await platform.createTenant(DEV_TENANT));
   // A fresh key file (first start, or the file was deleted): register that key for the dev tenant.
-  await platform.tenant(tenant.id).keys.create({ name: "dev-admin", role: "admin", keyHash: hashApiKey(file.value), createdBy: "kumo dev" });
+  await platform
+    .tenant(tenant.id)
+    .keys.create({
+      name: "dev-admin",
+      role: "admin",
+      keyHash: hashApiKey(file.value),
+      createdBy: "kumo dev",
+    });
   return { key: file.value, path, created: true };
 }

@@ -5,8 +5,8 @@ import type { Deployment } from "./api-types.ts";
 export interface FollowDeploymentOptions {
   /** Called with each build log line, in order, once. */
   onLog(line: string): void;
-  /** Used when the server does not stream: how often to poll. */
-  pollIntervalMs?: number;
+  /** Used when the server does not stream: the longest wait between polls (they start at 250 ms). */
+  maxPollIntervalMs?: number;
   /** Gives up (returning the last state seen) after this long. */
   timeoutMs?: number;
 }
@@ -45,10 +45,13 @@ export async function followDeployment(
     if (isDone(last)) return last;
   }
 
-  // Not streamed, or the stream ended before the end of the build: poll.
+  // Not streamed, or the stream ended before the end of the build: poll, quickly at first
+  // (edge bundles take well under a second), then backing off.
+  let intervalMs = 250;
   for (;;) {
     if (Date.now() > deadline && last) return last;
-    await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs ?? 1000));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    intervalMs = Math.min(intervalMs * 2, options.maxPollIntervalMs ?? 2000);
     last = await client.get<Deployment>(path);
     printedLines = printNewLines(last, printedLines, options);
     if (isDone(last)) return last;

@@ -1,7 +1,7 @@
 import { RESOURCE_NAME } from "@kumo/core";
 import { usageError } from "./errors.ts";
 
-/** `hello`, `hello@beta` (an alias) or `hello@3` (a version). */
+/** `hello`, `hello@beta` (an alias) or `hello@v3` (a version; `hello@3` is read as v3). */
 export interface FunctionRef {
   name: string;
   target: string | undefined;
@@ -21,7 +21,12 @@ export function parseFunctionRef(input: string): FunctionRef {
   if (target !== undefined && !TARGET.test(target)) {
     throw usageError(`invalid alias or version "${target}" in "${input}"`);
   }
-  return { name, target: target?.replace(/^v(?=\d)/, "") };
+  return { name, target: target === undefined ? undefined : target.replace(/^(\d)/, "v$1") };
+}
+
+/** The address the gateway resolves: `hello`, `hello@beta`, `hello@v3`. */
+export function addressOf(ref: FunctionRef): string {
+  return ref.target === undefined ? ref.name : `${ref.name}@${ref.target}`;
 }
 
 /** A plain function name (no @alias), as most commands take. */

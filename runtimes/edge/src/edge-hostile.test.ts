@@ -100,7 +100,7 @@ describe("edge hostile code", () => {
   ])("hostile - allocating past the memory limit (%s) is FN_003", async (_kind, body) => {
     const target = await edgeTarget(`export default { fetch() { ${body} } };`, { config: { memoryMb: 32, cpuMs: 10_000 } });
     const res = await invokeEdge(provider, target);
-    expect(res.result.error?.code).toBe("FN_003");
+    expect(res.result.error).toMatchObject({ code: "FN_003" });
     expect(res.status).toBe(502);
   });
 

@@ -80,7 +80,8 @@ export class HostProcess {
     });
     this.#ready.catch(() => undefined);
     child.on("message", (message: FromHost) => this.#onMessage(message));
-    child.once("exit", (code, signal) => this.#onExit(child, code, signal));
+    // "close" rather than "exit": stderr is drained by then, so a fatal OOM message is seen.
+    child.once("close", (code, signal) => this.#onExit(child, code, signal));
     this.#send({ t: "init", settings: this.#settings });
     return this.#ready;
   }

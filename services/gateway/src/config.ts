@@ -12,6 +12,7 @@ export const gatewayConfigSchema = z.object({
   KUMO_PUBLIC_URL: z.url().optional(),
   KUMO_DATA_DIR: z.string().default(".kumo"),
   DATABASE_URL: z.string().optional(),
+  KUMO_DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier").default("public"),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
   KUMO_ADMIN_KEY: z.string().min(24, "must be at least 24 characters").optional(),
   KUMO_MASTER_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes)").optional(),
@@ -30,6 +31,7 @@ export interface GatewayConfig {
   publicUrl: string | undefined;
   dataDir: string;
   databaseUrl: string | undefined;
+  databaseSchema: string;
   natsUrl: string;
   adminKey: string | undefined;
   masterKey: string | undefined;
@@ -50,6 +52,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     publicUrl: c.KUMO_PUBLIC_URL,
     dataDir: c.KUMO_DATA_DIR,
     databaseUrl: c.DATABASE_URL,
+    databaseSchema: c.KUMO_DATABASE_SCHEMA,
     natsUrl: c.NATS_URL,
     adminKey: c.KUMO_ADMIN_KEY,
     masterKey: c.KUMO_MASTER_KEY,

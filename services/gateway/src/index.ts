@@ -54,7 +54,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     for (const fn of cleanup.reverse()) await fn().catch(() => {});
   };
   try {
-    const database = deps.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
+    const database = deps.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema }));
     if (!deps.database) cleanup.push(() => database.close());
 
     const nc = deps.nats === undefined ? await connectBus({ url: config.natsUrl, name: "kumo-gateway" }) : (deps.nats ?? undefined);

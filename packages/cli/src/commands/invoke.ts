@@ -3,10 +3,10 @@ import { resolve } from "node:path";
 import { isErrorCode, KumoError } from "@kumo/core";
 import { errorFromResponse } from "../api-client.ts";
 import { apiPath } from "../api-path.ts";
-import type { WhoAmI } from "../api-types.ts";
+import type { FunctionInfo, WhoAmI } from "../api-types.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { CliError, EXIT_CODES, usageError } from "../errors.ts";
-import { parseFunctionRef } from "../function-ref.ts";
+import { addressOf, type FunctionRef, parseFunctionRef } from "../function-ref.ts";
 import { readStdin } from "../prompt.ts";
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -17,8 +17,9 @@ export const invokeCommand: Command = {
   help: `Usage: kumo invoke <fn>[@alias|@version] [--data JSON|@file|@-] [--method M] [--path /p]
                    [--header k:v]... [--async]
 
-Without --method, --path or @alias the call goes to POST /v1/functions/<fn>/invoke; with them it
-goes to the function's public URL /fn/<tenant>/<fn>[@alias]/<path>, with your key.
+Without --method or --path the call goes to POST /v1/functions/<fn>/invoke (path "/"); with them
+it goes to the function's public URL /fn/<tenant>/<fn>[@alias]/<path>. Your API key is sent there
+only if the function requires one (kumo.json "httpAuth": "key").
 The response body is written to stdout as is. Exit code 1 if the function fails or answers >= 400.
 
   -d, --data D      request body: JSON or text, @file to read a file, @- to read stdin
@@ -48,21 +49,11 @@ The response body is written to stdout as is. Exit code 1 if the function fails 
     if (args.flag("async")) headers["kumo-invocation-type"] = "async";
 
     const client = await context.client();
-    let apiUrl: string;
-    let httpMethod: string;
-    if (method === undefined && path === undefined && ref.target === undefined) {
-      apiUrl = apiPath`/v1/functions/${ref.name}/invoke`;
-      httpMethod = "POST";
-    } else {
-      const whoami = await client.get<WhoAmI>("/v1/whoami");
-      if (!whoami.tenant) throw usageError("this key belongs to no tenant: invoke through a tenant's key");
-      const fn = ref.target === undefined ? ref.name : `${ref.name}@${ref.target}`;
-      apiUrl = `${apiPath`/fn/${whoami.tenant.name}`}/${fn}${path ?? "/"}`;
-      httpMethod = method ?? (body === undefined ? "GET" : "POST");
-    }
+    const target = await targetOf(context, ref, method, path, body !== undefined);
+    const { url: apiUrl, method: httpMethod } = target;
 
     const started = context.io.now();
-    const response = await client.send(httpMethod, apiUrl, { headers, body });
+    const response = await client.send(httpMethod, apiUrl, { headers, body, anonymous: !target.withKey });
     const invocationId = response.headers.get("kumo-invocation-id");
     const data = new Uint8Array(await response.arrayBuffer());
     const elapsedMs = context.io.now() - started;
@@ -102,6 +93,44 @@ The response body is written to stdout as is. Exit code 1 if the function fails 
     }
   },
 };
+
+interface InvokeTarget {
+  url: string;
+  method: string;
+  /** Whether to send the API key: never to a public function, whose code would see it. */
+  withKey: boolean;
+}
+
+/**
+ * The invoke API always POSTs to "/" of the function; a method or path needs the public URL. That
+ * one gets the key only when the function requires it (httpAuth "key"), in which case the gateway
+ * strips it before the function runs.
+ */
+async function targetOf(
+  context: CommandContext,
+  ref: FunctionRef,
+  method: string | undefined,
+  path: string | undefined,
+  hasBody: boolean,
+): Promise<InvokeTarget> {
+  if (method === undefined && path === undefined) {
+    return {
+      url: `${apiPath`/v1/functions/${ref.name}`}${ref.target ? `@${ref.target}` : ""}/invoke`,
+      method: "POST",
+      withKey: true,
+    };
+  }
+  const client = await context.client();
+  const whoami = await client.get<WhoAmI>("/v1/whoami");
+  if (!whoami.tenant)
+    throw usageError("this key belongs to no tenant: invoke with a key of the function's tenant");
+  const fn = await client.get<FunctionInfo>(apiPath`/v1/functions/${ref.name}`).catch(() => null);
+  return {
+    url: `${apiPath`/fn/${whoami.tenant.name}`}/${addressOf(ref)}${path ?? "/"}`,
+    method: method ?? (hasBody ? "POST" : "GET"),
+    withKey: fn?.config.httpAuth === "key",
+  };
+}
 
 /** A handler failure (`kumo-error` header) or a platform error (an error envelope) becomes a KumoError. */
 async function throwIfFailed(

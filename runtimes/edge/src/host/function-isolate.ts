@@ -25,6 +25,7 @@ interface Inflight {
   invocationId: string;
   cpuStart: bigint;
   completedAtStart: number;
+  startedAtStart: number;
   budget: FetchBudget;
   wallTimer: NodeJS.Timeout;
   waiting: boolean;
@@ -65,7 +66,9 @@ export class FunctionIsolate {
   key = "";
   versionId = "";
   lastUsed = Date.now();
+  /** Invocations started and completed; the CPU watchdog's allowance grows with both. */
   completed = 0;
+  started = 0;
   limits: IsolateLimits | null = null;
   readonly inflight = new Map<string, Inflight>();
   #context: ivm.Context;
@@ -77,13 +80,55 @@ export class FunctionIsolate {
   #timers = new Map<number, NodeJS.Timeout>();
   #violation: { code: ErrorCode; message: string } | null = null;
 
-  constructor(bootstrap: CompiledBootstrap, memoryMb: number, hooks: IsolateHooks) {
-    const { ivm } = hooks;
+  private constructor(memoryMb: number, hooks: IsolateHooks, isolate: ivm.Isolate, context: ivm.Context, refs: Ref[]) {
     this.memoryMb = memoryMb;
     this.#hooks = hooks;
-    this.isolate = new ivm.Isolate({ memoryLimit: memoryMb });
-    this.#context = this.isolate.createContextSync();
-    const bridge = this.#context.evalSync("globalThis.__kumo_host = {}", { reference: true }) as Ref;
+    this.isolate = isolate;
+    this.#context = context;
+    const [dispatch, deliver, fireTimer, install] = refs;
+    if (!dispatch || !deliver || !fireTimer || !install) throw new Error("bootstrap did not expose its entry points");
+    this.#dispatch = dispatch;
+    this.#deliver = deliver;
+    this.#fireTimer = fireTimer;
+    this.#install = install;
+  }
+
+  /**
+   * Builds a spare isolate with the bootstrap evaluated. The work runs on isolated-vm's threads
+   * (async API), so the host's event loop keeps serving while spares are prepared.
+   */
+  static async create(bootstrap: CompiledBootstrap, memoryMb: number, hooks: IsolateHooks): Promise<FunctionIsolate> {
+    const { ivm } = hooks;
+    const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+    try {
+      const context = await isolate.createContext();
+      // The callbacks need the FunctionIsolate; it exists only after the bootstrap ran, so they go through a slot.
+      const slot: { self: FunctionIsolate | null } = { self: null };
+      const bridge = (await context.eval("globalThis.__kumo_host = {}", { reference: true })) as Ref;
+      FunctionIsolate.#installBridge(ivm, bridge, slot);
+      bridge.release();
+      const script = await isolate.compileScript(bootstrap.code, {
+        filename: "kumo:bootstrap",
+        ...(bootstrap.cachedData ? { cachedData: bootstrap.cachedData } : {}),
+      });
+      const internal = (await script.run(context, { reference: true })) as Ref;
+      script.release();
+      const names = ["dispatch", "deliver", "fireTimer", "install", "warmUp"];
+      const refs = await Promise.all(names.map((name) => internal.get(name, { reference: true }) as Promise<Ref>));
+      internal.release();
+      const warmUp = refs.pop();
+      await warmUp?.apply(undefined, []);
+      warmUp?.release();
+      const self = new FunctionIsolate(memoryMb, hooks, isolate, context, refs);
+      slot.self = self;
+      return self;
+    } catch (error) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw error;
+    }
+  }
+
+  static #installBridge(ivm: Ivm, bridge: Ref, slot: { self: FunctionIsolate | null }): void {
     const sync = (fn: (...args: never[]) => unknown) => new ivm.Callback(fn);
     const ignored = (fn: (...args: never[]) => unknown) => new ivm.Callback(fn, { ignored: true });
     bridge.setSync("random", sync((n: number) => new Uint8Array(randomBytes(Math.min(65536, Math.max(0, n | 0))))));
@@ -93,26 +138,16 @@ export class FunctionIsolate {
       "hmac",
       sync((hash: string, key: Uint8Array, data: Uint8Array) => new Uint8Array(createHmac(hash, key).update(data).digest())),
     );
-    bridge.setSync("timer", ignored((id: number, ms: number) => this.#startTimer(id, ms)));
-    bridge.setSync("clearTimer", ignored((id: number) => this.#clearTimer(id)));
-    bridge.setSync("fetch", ignored((callId: number, invocationId: string, req: BridgeRequest) => this.#fetch(callId, invocationId, req)));
-    bridge.setSync("waitDone", ignored((invocationId: string, logs: DispatchOutcome["logs"]) => this.#waitDone(invocationId, logs)));
-    bridge.release();
-    const script = this.isolate.compileScriptSync(bootstrap.code, {
-      filename: "kumo:bootstrap",
-      ...(bootstrap.cachedData ? { cachedData: bootstrap.cachedData } : {}),
-    });
-    const internal = script.runSync(this.#context, { reference: true }) as Ref;
-    script.release();
-    const get = (name: string) => internal.getSync(name, { reference: true }) as Ref;
-    this.#dispatch = get("dispatch");
-    this.#deliver = get("deliver");
-    this.#fireTimer = get("fireTimer");
-    this.#install = get("install");
-    const warmUp = get("warmUp");
-    warmUp.applySync(undefined, []);
-    warmUp.release();
-    internal.release();
+    bridge.setSync("timer", ignored((id: number, ms: number) => (slot.self ? slot.self.#startTimer(id, ms) : undefined)));
+    bridge.setSync("clearTimer", ignored((id: number) => (slot.self ? slot.self.#clearTimer(id) : undefined)));
+    bridge.setSync(
+      "fetch",
+      ignored((callId: number, invocationId: string, req: BridgeRequest) => (slot.self ? slot.self.#fetch(callId, invocationId, req) : undefined)),
+    );
+    bridge.setSync(
+      "waitDone",
+      ignored((invocationId: string, logs: DispatchOutcome["logs"]) => (slot.self ? slot.self.#waitDone(invocationId, logs) : undefined)),
+    );
   }
 
   /** Produces V8's code cache for the bootstrap, once per host process. */
@@ -182,12 +217,13 @@ export class FunctionIsolate {
       invocationId: request.invocationId,
       cpuStart: this.isolate.cpuTime,
       completedAtStart: this.completed,
+      startedAtStart: this.started++,
       budget: { remaining: maxSubrequests, deadline: Date.now() + wallMs },
       wallTimer: setTimeout(() => this.kill("FN_002", `wall time limit of ${wallMs} ms exceeded`), wallMs),
       waiting: false,
     };
     this.inflight.set(request.invocationId, record);
-    const syncTimeout = Math.max(limits.cpuMs * 2, limits.cpuMs + 50);
+    const syncTimeout = this.#entryTimeout();
     let outcome: DispatchOutcome;
     try {
       outcome = (await this.#dispatch.apply(
@@ -269,7 +305,11 @@ export class FunctionIsolate {
     const now = this.isolate.cpuTime;
     for (const record of this.inflight.values()) {
       const usedMs = Number(now - record.cpuStart) / 1e6;
-      const allowedMs = limits.cpuMs * (1 + this.completed - record.completedAtStart);
+      // CPU time is per isolate, not per invocation: concurrent invocations share it, so the budget
+      // counts everything that ran meanwhile. A runaway loop is still caught: every entry into the
+      // isolate (dispatch, timers, fetch results) also carries isolated-vm's own timeout.
+      const others = this.completed - record.completedAtStart + (this.started - record.startedAtStart);
+      const allowedMs = limits.cpuMs * (1 + others);
       if (usedMs > allowedMs) {
         this.kill("FN_002", `CPU time limit of ${limits.cpuMs} ms exceeded`);
         return;
@@ -316,13 +356,18 @@ export class FunctionIsolate {
       setTimeout(() => {
         this.#timers.delete(id);
         if (this.disposed) return;
-        const timeout = Math.max((this.limits?.cpuMs ?? 50) * 2, (this.limits?.cpuMs ?? 50) + 50);
-        this.#fireTimer.apply(undefined, [id], { timeout }).catch((error: unknown) => {
+        this.#fireTimer.apply(undefined, [id], { timeout: this.#entryTimeout() }).catch((error: unknown) => {
           const body = this.#classifyThrown(error, "timer");
           this.kill(body.code === "FN_004" ? "FN_500" : body.code, body.message);
         });
       }, delay),
     );
+  }
+
+  /** isolated-vm's timeout for one entry into the isolate; wall-clock based, hence the margin. */
+  #entryTimeout(): number {
+    const cpuMs = this.limits?.cpuMs ?? 50;
+    return Math.max(cpuMs * 2, cpuMs + 50);
   }
 
   #clearTimer(id: number): void {
@@ -337,8 +382,11 @@ export class FunctionIsolate {
       if (this.disposed) return;
       const { ivm } = this.#hooks;
       this.#deliver
-        .apply(undefined, [callId, ok, new ivm.ExternalCopy(value).copyInto()], {})
-        .catch(() => undefined);
+        .apply(undefined, [callId, ok, new ivm.ExternalCopy(value).copyInto()], { timeout: this.#entryTimeout() })
+        .catch((error: unknown) => {
+          const body = this.#classifyThrown(error, "fetch result");
+          this.kill(body.code === "FN_004" ? "FN_500" : body.code, body.message);
+        });
     };
     if (!record) return reply(false, { message: "fetch() is only available while handling a request" });
     if (!this.limits?.egress) {

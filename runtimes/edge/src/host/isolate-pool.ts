@@ -31,7 +31,7 @@ export class IsolatePool {
   readonly #settings: HostSettings;
   readonly #bootstrap: CompiledBootstrap;
   readonly #hooks: IsolateHooks;
-  #refill: NodeJS.Immediate | null = null;
+  #refill: NodeJS.Timeout | null = null;
   readonly #sweeper: NodeJS.Timeout;
   readonly #watchdog: NodeJS.Timeout;
 
@@ -90,7 +90,12 @@ export class IsolatePool {
   }
 
   async #build(spec: Specialization): Promise<FunctionIsolate | ErrorBody> {
-    const isolate = this.#takeSpare(spec.limits.memoryMb);
+    let isolate: FunctionIsolate;
+    try {
+      isolate = await this.#takeSpare(spec.limits.memoryMb);
+    } catch (error) {
+      return { code: "FN_008", message: `could not create an isolate: ${(error as Error).message}` };
+    }
     try {
       await isolate.specialize(spec.key, spec.versionId, spec.code, spec.env, {
         functionName: spec.functionName,
@@ -107,24 +112,35 @@ export class IsolatePool {
     return isolate;
   }
 
-  #takeSpare(memoryMb: number): FunctionIsolate {
+  async #takeSpare(memoryMb: number): Promise<FunctionIsolate> {
     const index = this.#spares.findIndex((s) => s.memoryMb === memoryMb);
     this.#scheduleRefill();
     if (index >= 0) {
       const [spare] = this.#spares.splice(index, 1);
       if (spare) return spare;
     }
-    return new FunctionIsolate(this.#bootstrap, memoryMb, this.#hooks);
+    return FunctionIsolate.create(this.#bootstrap, memoryMb, this.#hooks);
   }
 
   #scheduleRefill(): void {
     if (this.#refill || this.#spares.length >= this.#settings.spareIsolates) return;
-    this.#refill = setImmediate(() => {
-      this.#refill = null;
-      if (this.#spares.length >= this.#settings.spareIsolates) return;
-      this.#spares.push(new FunctionIsolate(this.#bootstrap, this.#settings.spareMemoryMb, this.#hooks));
-      this.#scheduleRefill();
-    });
+    this.#refill = setTimeout(() => {
+      if (this.#spares.length >= this.#settings.spareIsolates || this.#closed) {
+        this.#refill = null;
+        return;
+      }
+      FunctionIsolate.create(this.#bootstrap, this.#settings.spareMemoryMb, this.#hooks).then(
+        (spare) => {
+          this.#refill = null;
+          if (this.#closed) spare.dispose();
+          else this.#spares.push(spare);
+          this.#scheduleRefill();
+        },
+        () => {
+          this.#refill = null;
+        },
+      );
+    }, 1);
   }
 
   #rememberCode(key: string, entry: CodeEntry): void {
@@ -175,10 +191,13 @@ export class IsolatePool {
     return Array.from(this.#warm.values(), (isolate) => isolate.heapBytes());
   }
 
+  #closed = false;
+
   close(): void {
+    this.#closed = true;
     clearInterval(this.#sweeper);
     clearInterval(this.#watchdog);
-    if (this.#refill) clearImmediate(this.#refill);
+    if (this.#refill) clearTimeout(this.#refill);
     for (const isolate of [...this.#warm.values(), ...this.#spares]) isolate.dispose();
     this.#warm.clear();
     this.#spares.length = 0;

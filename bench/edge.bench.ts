@@ -1,0 +1,268 @@
+/**
+ * Edge fast path vs workerd vs raw Node, side by side on this machine (loopback only).
+ * Run: node --import tsx bench/edge.bench.ts [--duration 10] [--connections 50] [--hosts 1]
+ * Prints a table and writes bench/results/edge.json. On a 2-core machine the load generator
+ * (autocannon, in this process) and the server under test share both cores: absolute figures are
+ * lower than on a dedicated client/server pair, but all contenders pay the same tax.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import { createEdgeProvider } from "../runtimes/edge/src/index.ts";
+import { edgeTarget, invokeEdge } from "../runtimes/edge/src/edge-test-kit.ts";
+import { HELLO_WORKER } from "./support/edge-hello.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: "string", default: "10" },
+    connections: { type: "string", default: "50" },
+    hosts: { type: "string", default: "1" },
+    versions: { type: "string", default: "200" },
+  },
+});
+const duration = Number(args.duration);
+const connections = Number(args.connections);
+
+interface Started {
+  name: string;
+  port: number;
+  child: ChildProcess;
+}
+
+function startServer(name: string, command: string, argv: string[], portPattern: RegExp, cwd = root): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = portPattern.exec(out);
+      if (match?.[1]) resolve({ name, port: Number(match[1]), child });
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`${name} exited (${code}): ${out}`)));
+    setTimeout(() => reject(new Error(`${name} did not start: ${out}`)), 30_000).unref();
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const address = server.address();
+  await new Promise((r) => server.close(r));
+  return typeof address === "object" && address ? address.port : 0;
+}
+
+async function startWorkerd(): Promise<Started & { dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), "kumo-workerd-"));
+  const port = await freePort();
+  await writeFile(join(dir, "worker.js"), HELLO_WORKER);
+  await writeFile(
+    join(dir, "config.capnp"),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = .hello) ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+);
+const hello :Workerd.Worker = (
+  modules = [ (name = "worker", esModule = embed "worker.js") ],
+  compatibilityDate = "2024-09-23",
+);
+`,
+  );
+  const child = spawn(join(root, "node_modules/.bin/workerd"), ["serve", join(dir, "config.capnp")], {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  child.stderr?.on("data", (c: Buffer) => {
+    log += c.toString();
+  });
+  for (let i = 0; i < 200; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { name: "workerd", port, child, dir };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`workerd did not start: ${log}`);
+}
+
+interface LoadFigures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function load(port: number, seconds: number): Promise<LoadFigures> {
+  const result = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds, pipelining: 1 });
+  return {
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+/** Sequential keep-alive requests timed with performance.now(): latency without queueing. */
+async function serialLatency(port: number, count: number): Promise<{ p50: number; p99: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      http
+        .get({ host: "127.0.0.1", port, path: "/", agent }, (res) => {
+          res.resume();
+          res.on("end", () => resolve());
+        })
+        .on("error", reject);
+    });
+    if (i >= count / 10) samples.push(performance.now() - start);
+  }
+  agent.destroy();
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return Number((sorted[index] ?? 0).toFixed(3));
+}
+
+async function measureServer(server: Started) {
+  await load(server.port, 2); // warm-up
+  const latency = await serialLatency(server.port, 3000);
+  const throughput = await load(server.port, duration);
+  return { throughput, latency };
+}
+
+async function stopServer(server: Started): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  const exited = new Promise((r) => server.child.once("exit", r));
+  server.child.kill("SIGTERM");
+  const timer = setTimeout(() => server.child.kill("SIGKILL"), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function coldStarts(count: number, spareIsolates: number) {
+  const provider = await createEdgeProvider({ hosts: 1, spareIsolates });
+  const samples: number[] = [];
+  try {
+    const targets = await Promise.all(
+      Array.from({ length: count }, (_, i) => edgeTarget(`${HELLO_WORKER}\n// version ${i}`, { versionId: `ver_cold_${spareIsolates}_${i}` })),
+    );
+    for (const target of targets) {
+      await new Promise((r) => setTimeout(r, 5)); // arrivals spaced like real deploys, not a burst
+      const start = performance.now();
+      const res = await invokeEdge(provider, target);
+      const ms = performance.now() - start;
+      if (res.status !== 200 || res.result.coldStart !== "cold") throw new Error(`cold start failed: ${res.text}`);
+      samples.push(ms);
+    }
+  } finally {
+    await provider.stop();
+  }
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), samples: samples.length };
+}
+
+async function warmIsolateMemory(count: number) {
+  const provider = await createEdgeProvider({ hosts: 1, spareIsolates: 0 });
+  try {
+    const [before] = await provider.probeMemory();
+    const targets = await Promise.all(
+      Array.from({ length: count }, (_, i) => edgeTarget(`${HELLO_WORKER}\n// mem ${i}`, { versionId: `ver_mem_${i}` })),
+    );
+    for (const target of targets) await invokeEdge(provider, target);
+    const [after] = await provider.probeMemory();
+    const heaps = after?.heapBytes ?? [];
+    const mean = heaps.reduce((a, b) => a + b, 0) / Math.max(1, heaps.length);
+    return {
+      isolates: heaps.length,
+      heapBytesMean: Math.round(mean),
+      rssBytesPerIsolate: Math.round(((after?.rss ?? 0) - (before?.rss ?? 0)) / count),
+    };
+  } finally {
+    await provider.stop();
+  }
+}
+
+const fmt = (n: number, digits = 2) => n.toFixed(digits);
+
+async function main() {
+  console.log(`edge bench: ${cpus().length} cores, ${duration}s x ${connections} connections, kumo hosts=${args.hosts}`);
+  const results: Record<string, Awaited<ReturnType<typeof measureServer>>> = {};
+  const raw = await startServer("node", process.execPath, [join(here, "support/raw-node-server.mjs")], /PORT (\d+)/);
+  results.node = await measureServer(raw);
+  await stopServer(raw);
+  const workerd = await startWorkerd();
+  results.workerd = await measureServer(workerd);
+  await stopServer(workerd);
+  await rm(workerd.dir, { recursive: true, force: true });
+  const kumo = await startServer(
+    "kumo",
+    process.execPath,
+    ["--import", "tsx", join(here, "support/edge-kumo-server.ts"), args.hosts ?? "1"],
+    /PORT (\d+)/,
+  );
+  results.kumo = await measureServer(kumo);
+  await stopServer(kumo);
+
+  const cold = await coldStarts(Number(args.versions), 2);
+  const coldNoSpare = await coldStarts(Math.min(100, Number(args.versions)), 0);
+  const memory = await warmIsolateMemory(100);
+
+  const kumoR = results.kumo;
+  const workerdR = results.workerd;
+  const nodeR = results.node;
+  if (!kumoR || !workerdR || !nodeR) throw new Error("missing results");
+  const summary = {
+    machine: { cores: cpus().length, model: cpus()[0]?.model, node: process.version },
+    settings: { duration, connections, kumoHosts: Number(args.hosts) },
+    results,
+    ratioKumoToWorkerd: Number((kumoR.throughput.rps / workerdR.throughput.rps).toFixed(3)),
+    addedLatencyOverNodeP50Ms: Number((kumoR.latency.p50 - nodeR.latency.p50).toFixed(3)),
+    coldStartMs: cold,
+    coldStartWithoutSparesMs: coldNoSpare,
+    warmIsolateMemory: memory,
+  };
+  console.log("\n| server  | req/s (50 conns) | p50 ms | p99 ms | serial p50 ms | serial p99 ms | errors |");
+  console.log("|---------|------------------|--------|--------|---------------|---------------|--------|");
+  for (const [name, r] of Object.entries(results)) {
+    console.log(
+      `| ${name.padEnd(7)} | ${String(r.throughput.rps).padStart(16)} | ${fmt(r.throughput.p50).padStart(6)} | ${fmt(r.throughput.p99).padStart(6)} | ${fmt(r.latency.p50, 3).padStart(13)} | ${fmt(r.latency.p99, 3).padStart(13)} | ${String(r.throughput.errors + r.throughput.non2xx).padStart(6)} |`,
+    );
+  }
+  console.log(`\nKumo/workerd throughput ratio: ${summary.ratioKumoToWorkerd}`);
+  console.log(`Kumo added latency over raw Node (serial p50): ${summary.addedLatencyOverNodeP50Ms} ms`);
+  console.log(`Cold start (new version, spare isolates ready): p50 ${cold.p50} ms, p99 ${cold.p99} ms over ${cold.samples}`);
+  console.log(`Cold start (no spare isolates): p50 ${coldNoSpare.p50} ms, p99 ${coldNoSpare.p99} ms over ${coldNoSpare.samples}`);
+  console.log(
+    `Warm isolate memory: heap ${fmt(memory.heapBytesMean / 1024 / 1024)} MiB mean, RSS ${fmt(memory.rssBytesPerIsolate / 1024 / 1024)} MiB per isolate (${memory.isolates} isolates)`,
+  );
+  await mkdir(join(here, "results"), { recursive: true });
+  await writeFile(join(here, "results/edge.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  console.log("\nwrote bench/results/edge.json");
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,55 @@
+import { createServer, type Server } from "node:http";
+
+export interface ServeHealthOptions {
+  host: string;
+  port: number;
+  /** Named dependency checks; /readyz is 200 only while all pass. */
+  checks: () => Promise<Record<string, boolean>>;
+  /** Prometheus text for /metrics. */
+  metrics: () => Promise<{ contentType: string; body: string }>;
+}
+
+export interface HealthServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** /healthz, /readyz and /metrics for services that have no HTTP API of their own. */
+export async function serveHealth(options: ServeHealthOptions): Promise<HealthServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    const reply = (status: number, type: string, body: string) => {
+      res.writeHead(status, { "content-type": type });
+      res.end(body);
+    };
+    if (path === "/healthz") return reply(200, "application/json", '{"status":"ok"}');
+    if (path === "/readyz") {
+      options
+        .checks()
+        .then((checks) => {
+          const ready = Object.values(checks).every(Boolean);
+          reply(ready ? 200 : 503, "application/json", JSON.stringify({ status: ready ? "ready" : "not ready", checks }));
+        })
+        .catch((error) => reply(503, "application/json", JSON.stringify({ status: "not ready", error: String(error) })));
+      return;
+    }
+    if (path === "/metrics") {
+      options
+        .metrics()
+        .then((m) => reply(200, m.contentType, m.body))
+        .catch((error) => reply(500, "text/plain", String(error)));
+      return;
+    }
+    reply(404, "application/json", JSON.stringify({ error: { code: "FN_001", message: `no route ${path}` } }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  return {
+    url: `http://${options.host}:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

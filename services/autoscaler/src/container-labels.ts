@@ -1,0 +1,6 @@
+/** Labels on every container the autoscaler creates, so a restarted node finds what it left behind. */
+export const containerLabels = {
+  managed: "dev.kumo.managed",
+  node: "dev.kumo.node",
+  versionId: "dev.kumo.version-id",
+} as const;

@@ -1,0 +1,4 @@
+import { runService } from "@kumo/core";
+import { loadSchedulerConfig, start } from "./index.ts";
+
+await runService("kumo-scheduler", async () => start(loadSchedulerConfig(process.env)));

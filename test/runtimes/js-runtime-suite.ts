@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureRuntimeImages, RuntimeHarness, type RunningFunction, waitForLog } from "./runtime-harness.ts";
+
+/** The JS shim is one source for node, bun and deno; each runtime runs the same suite. */
+export type JsLang = "node" | "bun" | "deno";
+
+// A vendored dependency (CommonJS, resolved from node_modules in the code dir) and both handler
+// shapes: Workers-style default export (index.mjs) and Lambda-style TypeScript (lambda.ts).
+export const jsFunctionFiles: Record<string, string> = {
+  "package.json": JSON.stringify({ name: "fn", type: "module", dependencies: { "kumo-dep": "1.0.0" } }),
+  "node_modules/kumo-dep/package.json": JSON.stringify({ name: "kumo-dep", version: "1.0.0", main: "index.js" }),
+  "node_modules/kumo-dep/index.js": "exports.shout = (s) => s.toUpperCase() + '!';\n",
+  "index.mjs": `
+import dep from "kumo-dep";
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    console.log("workers got", request.method, url.pathname);
+    if (url.pathname === "/throw") throw new Error("kaboom from workers");
+    const body = new Uint8Array(await request.arrayBuffer());
+    const headers = new Headers({
+      "content-type": request.headers.get("content-type") ?? "application/octet-stream",
+      "x-method": request.method,
+      "x-query": url.search,
+      "x-invocation": request.headers.get("kumo-invocation-id") ?? "",
+      "x-custom": request.headers.get("x-custom") ?? "",
+      "x-dep": dep.shout("dep"),
+      "x-env": env.GREETING ?? "",
+    });
+    headers.append("set-cookie", "a=1");
+    headers.append("set-cookie", "b=2");
+    return new Response(body, { status: 200, headers });
+  },
+};
+`,
+  "lambda.ts": `
+interface HttpEvent { rawPath?: string; rawQueryString?: string; body?: string; isBase64Encoded?: boolean;
+  requestContext?: { http: { method: string } }; headers?: Record<string, string> }
+interface Context { invocationId: string; eventType?: string; getRemainingTimeInMillis(): number }
+export async function handler(event: HttpEvent, context: Context): Promise<unknown> {
+  console.error("lambda got", event.rawPath ?? "event");
+  if (context.eventType) return { eventType: context.eventType, event };
+  if (event.rawPath === "/throw") throw new TypeError("kaboom from lambda");
+  if (event.rawPath === "/text") return "plain text";
+  if (event.rawPath === "/binary") {
+    const bytes = Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
+    return { statusCode: 200, headers: { "content-type": "application/octet-stream" },
+      body: bytes.toString("base64"), isBase64Encoded: true };
+  }
+  return { statusCode: 201, headers: { "x-shape": "lambda" }, body: JSON.stringify({ event,
+    remaining: context.getRemainingTimeInMillis() > 0 }) };
+}
+`,
+};
+
+const binary = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+
+export function describeJsRuntime(lang: JsLang): void {
+  describe(`runtime ${lang} - shim`, () => {
+    const harness = new RuntimeHarness();
+    let image = "";
+    let workers: RunningFunction;
+    let lambda: RunningFunction;
+
+    beforeAll(async () => {
+      await ensureRuntimeImages([lang]);
+      const dockerfile = `FROM kumo/runtime-${lang}:latest\nCOPY . /var/task/\nENV KUMO_CODE_DIR=/var/task\n`;
+      image = await harness.buildImage({ ...jsFunctionFiles, Dockerfile: dockerfile });
+      [workers, lambda] = await Promise.all([
+        harness.start(image, { env: { KUMO_HANDLER: "index", GREETING: "hi" } }),
+        harness.start(image, { env: { KUMO_HANDLER: "lambda.handler" } }),
+      ]);
+    });
+    afterAll(() => harness.cleanup());
+
+    it("healthz - 200 once the baked handler is loaded", async () => {
+      const res = await workers.request({ path: "/healthz" });
+      expect(res.status).toBe(200);
+      expect(res.json()).toMatchObject({ state: "ready", runtime: lang });
+    });
+
+    it("workers shape - method, path, query, headers, binary body and cookies round-trip", async () => {
+      const res = await workers.request({
+        method: "PUT",
+        path: "/invoke/things/1?x=2&y=3",
+        headers: { "kumo-invocation-id": "inv-w1", "x-custom": "yes", "content-type": "application/octet-stream" },
+        body: binary,
+      });
+      expect(res.status).toBe(200);
+      expect(Buffer.compare(res.body, binary)).toBe(0);
+      expect(res.headers["x-method"]).toBe("PUT");
+      expect(res.headers["x-query"]).toBe("?x=2&y=3");
+      expect(res.headers["x-invocation"]).toBe("inv-w1");
+      expect(res.headers["x-custom"]).toBe("yes");
+      expect(res.headers["x-dep"]).toBe("DEP!");
+      expect(res.headers["x-env"]).toBe("hi");
+      expect(res.headers["set-cookie"]).toEqual(["a=1", "b=2"]);
+    });
+
+    it("workers shape - a throw is a 500 FN_004 and the shim keeps serving", async () => {
+      const res = await workers.request({ path: "/invoke/throw", headers: { "kumo-invocation-id": "inv-w2" } });
+      expect(res.status).toBe(500);
+      expect(res.headers["kumo-error"]).toBe("FN_004");
+      const body = res.json() as { code: string; message: string; stack: string };
+      expect(body.code).toBe("FN_004");
+      expect(body.message).toBe("kaboom from workers");
+      expect(body.stack).toContain("kaboom from workers");
+      const again = await workers.request({ path: "/invoke/ok", headers: { "kumo-invocation-id": "inv-w3" } });
+      expect(again.status).toBe(200);
+    });
+
+    it("logs - console output is a JSON line tagged with the invocation id", async () => {
+      await workers.request({ path: "/invoke/logme", headers: { "kumo-invocation-id": "inv-log-1" } });
+      const line = await waitForLog(workers, (l) => l.invocationId === "inv-log-1");
+      expect(line).toMatchObject({ level: "info", message: "workers got GET /logme" });
+      expect(typeof line.ts).toBe("number");
+    });
+
+    it("lambda shape (TypeScript) - API-Gateway-v2 event and {statusCode, headers, body} result", async () => {
+      const res = await lambda.request({
+        method: "POST",
+        path: "/invoke/items?a=1&a=2",
+        headers: {
+          "kumo-invocation-id": "inv-l1",
+          "kumo-deadline-ms": String(Date.now() + 30_000),
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ hello: "world" }),
+      });
+      expect(res.status).toBe(201);
+      expect(res.headers["x-shape"]).toBe("lambda");
+      const { event, remaining } = res.json() as { event: Record<string, unknown>; remaining: boolean };
+      expect(remaining).toBe(true);
+      expect(event).toMatchObject({
+        version: "2.0",
+        rawPath: "/items",
+        rawQueryString: "a=1&a=2",
+        queryStringParameters: { a: "1,2" },
+        requestContext: { http: { method: "POST", path: "/items" }, requestId: "inv-l1" },
+        body: '{"hello":"world"}',
+        isBase64Encoded: false,
+      });
+      const line = await waitForLog(lambda, (l) => l.invocationId === "inv-l1");
+      expect(line).toMatchObject({ level: "error", message: "lambda got /items" });
+    });
+
+    it("lambda shape - binary bodies travel base64 both ways; a string result is text", async () => {
+      const res = await lambda.request({
+        method: "POST",
+        path: "/invoke/binary",
+        headers: { "content-type": "application/octet-stream" },
+        body: binary,
+      });
+      expect(res.status).toBe(200);
+      expect(Buffer.compare(res.body, binary)).toBe(0);
+      const text = await lambda.request({ path: "/invoke/text" });
+      expect(text.body.toString()).toBe("plain text");
+      expect(text.headers["content-type"]).toMatch(/^text\/plain/);
+    });
+
+    it("lambda shape - event invocation gets the JSON event and kumo-event-type", async () => {
+      const res = await lambda.request({
+        method: "POST",
+        path: "/invoke",
+        headers: { "kumo-event-type": "cron", "content-type": "application/json" },
+        body: JSON.stringify({ schedule: "*/5 * * * *" }),
+      });
+      expect(res.status).toBe(200);
+      expect(res.json()).toEqual({ eventType: "cron", event: { schedule: "*/5 * * * *" } });
+      const thrown = await lambda.request({ path: "/invoke/throw" });
+      expect(thrown.status).toBe(500);
+      expect(thrown.json()).toMatchObject({ code: "FN_004", message: "kaboom from lambda" });
+    });
+
+    it("init - a baked container answers 409 to /init", async () => {
+      const res = await workers.request({ method: "POST", path: "/init", body: "{}" });
+      expect(res.status).toBe(409);
+    });
+
+    it("stem cell - a generic container loads code from a read-only mount on /init", async () => {
+      const cell = await harness.start(`kumo/runtime-${lang}:latest`, { codeMount: harness.writeCode(jsFunctionFiles) });
+      const before = await cell.request({ path: "/invoke/x" });
+      expect(before.status).toBe(503);
+      expect(before.headers["kumo-error"]).toBe("FN_008");
+      const init = await cell.request({
+        method: "POST",
+        path: "/init",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ codeDir: "/code", handler: "index", env: { GREETING: "from-init" } }),
+      });
+      expect(init.status).toBe(200);
+      const res = await cell.request({ path: "/invoke/hello", headers: { "kumo-invocation-id": "inv-s1" } });
+      expect(res.status).toBe(200);
+      expect(res.headers["x-env"]).toBe("from-init");
+      expect(res.headers["x-dep"]).toBe("DEP!");
+      const twice = await cell.request({ method: "POST", path: "/init", body: JSON.stringify({ codeDir: "/code" }) });
+      expect(twice.status).toBe(409);
+    });
+  });
+}

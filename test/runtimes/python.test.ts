@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureRuntimeImages, RuntimeHarness, type RunningFunction, waitForLog } from "./runtime-harness.ts";
+
+// A pure-Python package vendored in the code dir, a sync handler (main.py) and an async one (aio.py).
+const files: Record<string, string> = {
+  "helpers/__init__.py": "def shout(text):\n    return text.upper() + '!'\n",
+  "main.py": `
+import base64, json, logging, os, sys
+from helpers import shout
+
+def handler(event, context):
+    print("python got", event.get("rawPath"))
+    logging.warning("warned %s", context.invocation_id)
+    path = event.get("rawPath")
+    if path == "/throw":
+        raise ValueError("kaboom from python")
+    if path == "/binary":
+        return {"statusCode": 200, "headers": {"content-type": "application/octet-stream"},
+                "body": event["body"], "isBase64Encoded": event["isBase64Encoded"]}
+    if path == "/text":
+        return "plain text"
+    return {"statusCode": 201, "headers": {"x-dep": shout("dep"), "x-env": os.environ.get("GREETING", "")},
+            "body": json.dumps({"event": event, "remaining": context.get_remaining_time_in_millis() > 0})}
+`,
+  "aio.py": `
+import asyncio
+
+async def handler(event, context):
+    await asyncio.sleep(0.01)
+    print("async got", context.event_type)
+    return {"eventType": context.event_type, "event": event}
+`,
+};
+
+const binary = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+
+describe("runtime python - shim", () => {
+  const harness = new RuntimeHarness();
+  let sync: RunningFunction;
+  let aio: RunningFunction;
+
+  beforeAll(async () => {
+    await ensureRuntimeImages(["python"]);
+    const dockerfile = "FROM kumo/runtime-python:latest\nCOPY . /var/task/\nENV KUMO_CODE_DIR=/var/task\n";
+    const image = await harness.buildImage({ ...files, Dockerfile: dockerfile });
+    [sync, aio] = await Promise.all([
+      harness.start(image, { env: { KUMO_HANDLER: "main.handler", GREETING: "hi" } }),
+      harness.start(image, { env: { KUMO_HANDLER: "aio.handler" } }),
+    ]);
+  });
+  afterAll(() => harness.cleanup());
+
+  it("healthz - 200 once the baked handler is loaded", async () => {
+    const res = await sync.request({ path: "/healthz" });
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ state: "ready", runtime: "python" });
+  });
+
+  it("http event - API-Gateway-v2 shape, vendored module, env and result headers", async () => {
+    const res = await sync.request({
+      method: "POST",
+      path: "/invoke/items?a=1&a=2",
+      headers: {
+        "kumo-invocation-id": "inv-p1",
+        "kumo-deadline-ms": String(Date.now() + 30_000),
+        "content-type": "application/json",
+        "x-custom": "yes",
+      },
+      body: JSON.stringify({ hello: "world" }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers["x-dep"]).toBe("DEP!");
+    expect(res.headers["x-env"]).toBe("hi");
+    const { event, remaining } = res.json() as { event: Record<string, unknown>; remaining: boolean };
+    expect(remaining).toBe(true);
+    expect(event).toMatchObject({
+      version: "2.0",
+      rawPath: "/items",
+      rawQueryString: "a=1&a=2",
+      queryStringParameters: { a: "1,2" },
+      headers: { "x-custom": "yes", "kumo-invocation-id": "inv-p1" },
+      requestContext: { http: { method: "POST", path: "/items" }, requestId: "inv-p1" },
+      body: '{"hello":"world"}',
+      isBase64Encoded: false,
+    });
+  });
+
+  it("binary body - base64 in the event and back out byte for byte", async () => {
+    const res = await sync.request({
+      method: "POST",
+      path: "/invoke/binary",
+      headers: { "content-type": "application/octet-stream" },
+      body: binary,
+    });
+    expect(res.status).toBe(200);
+    expect(Buffer.compare(res.body, binary)).toBe(0);
+    const text = await sync.request({ path: "/invoke/text" });
+    expect(text.body.toString()).toBe("plain text");
+  });
+
+  it("handler error - 500 FN_004 with the traceback, and the shim keeps serving", async () => {
+    const res = await sync.request({ path: "/invoke/throw", headers: { "kumo-invocation-id": "inv-p2" } });
+    expect(res.status).toBe(500);
+    expect(res.headers["kumo-error"]).toBe("FN_004");
+    const body = res.json() as { code: string; message: string; stack: string };
+    expect(body).toMatchObject({ code: "FN_004", message: "kaboom from python" });
+    expect(body.stack).toContain("ValueError");
+    expect((await sync.request({ path: "/invoke/ok" })).status).toBe(201);
+  });
+
+  it("logs - print and logging become JSON lines tagged with the invocation id", async () => {
+    await sync.request({ path: "/invoke/logme", headers: { "kumo-invocation-id": "inv-plog" } });
+    const printed = await waitForLog(sync, (l) => l.invocationId === "inv-plog" && l.level === "info");
+    expect(printed.message).toBe("python got /logme");
+    const warned = await waitForLog(sync, (l) => l.invocationId === "inv-plog" && l.level === "warn");
+    expect(warned.message).toContain("warned inv-plog");
+  });
+
+  it("async handler - event invocation with kumo-event-type; concurrent calls keep their ids", async () => {
+    const calls = ["a", "b", "c"].map((n) =>
+      aio.request({
+        method: "POST",
+        path: "/invoke",
+        headers: { "kumo-event-type": "queue", "kumo-invocation-id": `inv-q-${n}`, "content-type": "application/json" },
+        body: JSON.stringify({ n }),
+      }),
+    );
+    const results = await Promise.all(calls);
+    for (const [i, res] of results.entries()) {
+      expect(res.status).toBe(200);
+      expect(res.json()).toEqual({ eventType: "queue", event: { n: ["a", "b", "c"][i] } });
+    }
+    const line = await waitForLog(aio, (l) => l.invocationId === "inv-q-b");
+    expect(line.message).toBe("async got queue");
+  });
+
+  it("stem cell - a generic container loads code from a read-only mount on /init", async () => {
+    const cell = await harness.start("kumo/runtime-python:latest", { codeMount: harness.writeCode(files) });
+    expect((await cell.request({ path: "/invoke/x" })).status).toBe(503);
+    const bad = await cell.request({ method: "POST", path: "/init", body: JSON.stringify({ codeDir: "/code", handler: "nope.handler" }) });
+    expect(bad.status).toBe(500);
+    expect(bad.json()).toMatchObject({ code: "FN_008" });
+    const init = await cell.request({
+      method: "POST",
+      path: "/init",
+      body: JSON.stringify({ codeDir: "/code", handler: "main.handler", env: { GREETING: "from-init" } }),
+    });
+    expect(init.status).toBe(200);
+    const res = await cell.request({ path: "/invoke/hello" });
+    expect(res.status).toBe(201);
+    expect(res.headers["x-env"]).toBe("from-init");
+    expect((await cell.request({ method: "POST", path: "/init", body: "{}" })).status).toBe(409);
+  });
+});

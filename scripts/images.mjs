@@ -383,7 +383,7 @@ async function main(argv) {
     force: argv.includes("--force"),
     log: quiet ? () => {} : undefined,
   });
-  for (const [name, ref] of Object.entries(result.images)) process.stdout.write(`[images] ok      ${ref}\n`);
+  for (const ref of Object.values(result.images)) process.stdout.write(`[images] ok      ${ref}\n`);
   for (const [name, why] of Object.entries(result.failed))
     process.stdout.write(`[images] FAILED  ${name}: ${why}\n`);
   process.stdout.write(

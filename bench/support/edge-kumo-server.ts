@@ -5,8 +5,8 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createEdgeProvider } from "../../runtimes/edge/src/index.ts";
 import { edgeTarget } from "../../runtimes/edge/src/edge-test-kit.ts";
+import { createEdgeProvider } from "../../runtimes/edge/src/index.ts";
 import { HELLO_WORKER } from "./edge-hello.ts";
 
 const hosts = Number(process.argv[2] ?? "1");
@@ -47,5 +47,8 @@ server.listen(0, "127.0.0.1", () => {
 });
 process.on("SIGTERM", () => {
   server.close();
-  provider.stop().then(() => process.exit(0), () => process.exit(1));
+  provider.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 });

@@ -94,7 +94,9 @@ describe("kumo invoke", () => {
     });
     const result = await runKumo(["invoke", "hello"], { env });
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe("error FN_004: TypeError: x is undefined\n");
+    expect(result.stderr).toBe(
+      "error FN_004: TypeError: x is undefined\n  logs of this invocation: kumo invocations inv-3\n",
+    );
   });
 
   it("exits 4 for an unknown function, 1 when the function answers >= 400 itself", async () => {

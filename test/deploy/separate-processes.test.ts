@@ -34,10 +34,15 @@ describe("deployment - services as separate processes", () => {
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    createInterface({ input: launcher.stderr as NodeJS.ReadableStream }).on("line", (line) => output.push(line));
+    createInterface({ input: launcher.stderr as NodeJS.ReadableStream }).on("line", (line) =>
+      output.push(line),
+    );
     const lines = createInterface({ input: launcher.stdout as NodeJS.ReadableStream });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`services did not all become ready:\n${output.join("\n")}`)), 60_000);
+      const timer = setTimeout(
+        () => reject(new Error(`services did not all become ready:\n${output.join("\n")}`)),
+        60_000,
+      );
       lines.on("line", (line) => {
         output.push(line);
         const match = /kumo-(\w+): ready on (http:\/\/\S+)/.exec(line);
@@ -80,7 +85,9 @@ describe("deployment - services as separate processes", () => {
     const created = await call("POST", "/v1/tenants", adminKey, { name: "sep" });
     expect(created.status).toBe(201);
     const tenantKey = ((await created.json()) as { apiKey: { key: string } }).apiKey.key;
-    expect((await call("POST", "/v1/functions", tenantKey, { name: "echo", runtime: "edge" })).status).toBe(201);
+    expect((await call("POST", "/v1/functions", tenantKey, { name: "echo", runtime: "edge" })).status).toBe(
+      201,
+    );
     const deployed = await call("POST", "/v1/functions/echo/deployments", tenantKey, {
       files: { "index.js": "export default { fetch: (req) => new Response('separate ' + req.method) }" },
     });

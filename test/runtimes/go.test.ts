@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureRuntimeImages, RuntimeHarness, type RunningFunction, waitForLog } from "./runtime-harness.ts";
+import { ensureRuntimeImages, type RunningFunction, RuntimeHarness, waitForLog } from "./runtime-harness.ts";
 
 // package function with Handle(w, r), plus a dependency as a local module (replace directive): no network.
 const files: Record<string, string> = {
-  "go.mod": "module example.com/hello\n\ngo 1.23\n\nrequire example.com/greet v0.0.0\n\nreplace example.com/greet => ./greet\n",
+  "go.mod":
+    "module example.com/hello\n\ngo 1.23\n\nrequire example.com/greet v0.0.0\n\nreplace example.com/greet => ./greet\n",
   "greet/go.mod": "module example.com/greet\n\ngo 1.23\n",
   "greet/greet.go": 'package greet\n\nfunc Shout(s string) string { return s + "!" }\n',
   "handler.go": `package function
@@ -106,7 +107,10 @@ describe("runtime go - shim", () => {
     await fn.request({ path: "/invoke/logme", headers: { "kumo-invocation-id": "inv-glog" } });
     const line = await waitForLog(fn, (l) => l.invocationId === "inv-glog");
     expect(line).toMatchObject({ level: "info", message: "go got GET /logme" });
-    await waitForLog(fn, (l) => l.invocationId === "inv-g2" && l.level === "error" && l.message === "about to panic");
+    await waitForLog(
+      fn,
+      (l) => l.invocationId === "inv-g2" && l.level === "error" && l.message === "about to panic",
+    );
   });
 
   it("stem cell - the generic launcher execs the binary from a read-only mount on /init", async () => {

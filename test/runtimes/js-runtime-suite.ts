@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureRuntimeImages, RuntimeHarness, type RunningFunction, waitForLog } from "./runtime-harness.ts";
+import { ensureRuntimeImages, type RunningFunction, RuntimeHarness, waitForLog } from "./runtime-harness.ts";
 
 /** The JS shim is one source for node, bun and deno; each runtime runs the same suite. */
 export type JsLang = "node" | "bun" | "deno";
@@ -8,7 +8,11 @@ export type JsLang = "node" | "bun" | "deno";
 // shapes: Workers-style default export (index.mjs) and Lambda-style TypeScript (lambda.ts).
 export const jsFunctionFiles: Record<string, string> = {
   "package.json": JSON.stringify({ name: "fn", type: "module", dependencies: { "kumo-dep": "1.0.0" } }),
-  "node_modules/kumo-dep/package.json": JSON.stringify({ name: "kumo-dep", version: "1.0.0", main: "index.js" }),
+  "node_modules/kumo-dep/package.json": JSON.stringify({
+    name: "kumo-dep",
+    version: "1.0.0",
+    main: "index.js",
+  }),
   "node_modules/kumo-dep/index.js": "exports.shout = (s) => s.toUpperCase() + '!';\n",
   "index.mjs": `
 import dep from "kumo-dep";
@@ -83,7 +87,11 @@ export function describeJsRuntime(lang: JsLang): void {
       const res = await workers.request({
         method: "PUT",
         path: "/invoke/things/1?x=2&y=3",
-        headers: { "kumo-invocation-id": "inv-w1", "x-custom": "yes", "content-type": "application/octet-stream" },
+        headers: {
+          "kumo-invocation-id": "inv-w1",
+          "x-custom": "yes",
+          "content-type": "application/octet-stream",
+        },
         body: binary,
       });
       expect(res.status).toBe(200);
@@ -98,14 +106,20 @@ export function describeJsRuntime(lang: JsLang): void {
     });
 
     it("workers shape - a throw is a 500 FN_004 and the shim keeps serving", async () => {
-      const res = await workers.request({ path: "/invoke/throw", headers: { "kumo-invocation-id": "inv-w2" } });
+      const res = await workers.request({
+        path: "/invoke/throw",
+        headers: { "kumo-invocation-id": "inv-w2" },
+      });
       expect(res.status).toBe(500);
       expect(res.headers["kumo-error"]).toBe("FN_004");
       const body = res.json() as { code: string; message: string; stack: string };
       expect(body.code).toBe("FN_004");
       expect(body.message).toBe("kaboom from workers");
       expect(body.stack).toContain("kaboom from workers");
-      const again = await workers.request({ path: "/invoke/ok", headers: { "kumo-invocation-id": "inv-w3" } });
+      const again = await workers.request({
+        path: "/invoke/ok",
+        headers: { "kumo-invocation-id": "inv-w3" },
+      });
       expect(again.status).toBe(200);
     });
 
@@ -178,7 +192,9 @@ export function describeJsRuntime(lang: JsLang): void {
     });
 
     it("stem cell - a generic container loads code from a read-only mount on /init", async () => {
-      const cell = await harness.start(`kumo/runtime-${lang}:latest`, { codeMount: harness.writeCode(jsFunctionFiles) });
+      const cell = await harness.start(`kumo/runtime-${lang}:latest`, {
+        codeMount: harness.writeCode(jsFunctionFiles),
+      });
       const before = await cell.request({ path: "/invoke/x" });
       expect(before.status).toBe(503);
       expect(before.headers["kumo-error"]).toBe("FN_008");
@@ -193,7 +209,11 @@ export function describeJsRuntime(lang: JsLang): void {
       expect(res.status).toBe(200);
       expect(res.headers["x-env"]).toBe("from-init");
       expect(res.headers["x-dep"]).toBe("DEP!");
-      const twice = await cell.request({ method: "POST", path: "/init", body: JSON.stringify({ codeDir: "/code" }) });
+      const twice = await cell.request({
+        method: "POST",
+        path: "/init",
+        body: JSON.stringify({ codeDir: "/code" }),
+      });
       expect(twice.status).toBe(409);
     });
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureRuntimeImages, RuntimeHarness, type RunningFunction, waitForLog } from "./runtime-harness.ts";
+import { ensureRuntimeImages, type RunningFunction, RuntimeHarness, waitForLog } from "./runtime-harness.ts";
 
 // A pure-Python package vendored in the code dir, a sync handler (main.py) and an async one (aio.py).
 const files: Record<string, string> = {
@@ -121,7 +121,11 @@ describe("runtime python - shim", () => {
       aio.request({
         method: "POST",
         path: "/invoke",
-        headers: { "kumo-event-type": "queue", "kumo-invocation-id": `inv-q-${n}`, "content-type": "application/json" },
+        headers: {
+          "kumo-event-type": "queue",
+          "kumo-invocation-id": `inv-q-${n}`,
+          "content-type": "application/json",
+        },
         body: JSON.stringify({ n }),
       }),
     );
@@ -137,7 +141,11 @@ describe("runtime python - shim", () => {
   it("stem cell - a generic container loads code from a read-only mount on /init", async () => {
     const cell = await harness.start("kumo/runtime-python:latest", { codeMount: harness.writeCode(files) });
     expect((await cell.request({ path: "/invoke/x" })).status).toBe(503);
-    const bad = await cell.request({ method: "POST", path: "/init", body: JSON.stringify({ codeDir: "/code", handler: "nope.handler" }) });
+    const bad = await cell.request({
+      method: "POST",
+      path: "/init",
+      body: JSON.stringify({ codeDir: "/code", handler: "nope.handler" }),
+    });
     expect(bad.status).toBe(500);
     expect(bad.json()).toMatchObject({ code: "FN_008" });
     const init = await cell.request({

@@ -56,22 +56,27 @@ export function shimRequest(socketPath: string, req: ShimRequest): Promise<ShimR
   return new Promise((resolvePromise, reject) => {
     const body = req.body === undefined ? undefined : Buffer.from(req.body);
     const headers = { ...req.headers, ...(body ? { "content-length": String(body.length) } : {}) };
-    const outgoing = httpRequest({ socketPath, path: req.path, method: req.method ?? "GET", headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => {
-        const buf = Buffer.concat(chunks);
-        resolvePromise({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: buf,
-          json: () => JSON.parse(buf.toString("utf8")) as unknown,
+    const outgoing = httpRequest(
+      { socketPath, path: req.path, method: req.method ?? "GET", headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const buf = Buffer.concat(chunks);
+          resolvePromise({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: buf,
+            json: () => JSON.parse(buf.toString("utf8")) as unknown,
+          });
         });
-      });
-      res.on("error", reject);
-    });
+        res.on("error", reject);
+      },
+    );
     outgoing.on("error", reject);
-    outgoing.setTimeout(15_000, () => outgoing.destroy(new Error(`timeout: ${req.method ?? "GET"} ${req.path}`)));
+    outgoing.setTimeout(15_000, () =>
+      outgoing.destroy(new Error(`timeout: ${req.method ?? "GET"} ${req.path}`)),
+    );
     outgoing.end(body);
   });
 }

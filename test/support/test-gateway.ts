@@ -58,8 +58,15 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     KUMO_RECORD_FLUSH: "20ms",
   });
   const providers =
-    options.providers ?? (options.edge ? [await createEdgeProvider({ hosts: 1, fetch: { allowPrivateAddresses: false } })] : []);
-  const gateway = await start(config, { database, nats, providers, bundleEdge: bundleEdgeFunction, listen: false });
+    options.providers ??
+    (options.edge ? [await createEdgeProvider({ hosts: 1, fetch: { allowPrivateAddresses: false } })] : []);
+  const gateway = await start(config, {
+    database,
+    nats,
+    providers,
+    bundleEdge: bundleEdgeFunction,
+    listen: false,
+  });
 
   const call = async (method: string, url: string, opts: CallOptions = {}): Promise<CallResult> => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -70,7 +77,12 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       payload = JSON.stringify(opts.body);
       headers["content-type"] ??= "application/json";
     }
-    const res = await gateway.app.inject({ method: method as "GET", url, headers, ...(payload === undefined ? {} : { payload }) });
+    const res = await gateway.app.inject({
+      method: method as "GET",
+      url,
+      headers,
+      ...(payload === undefined ? {} : { payload }),
+    });
     let json: unknown;
     try {
       json = JSON.parse(res.body);
@@ -93,7 +105,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       return { name: tenantName, id: res.json.tenant.id, key: res.json.apiKey.key };
     },
     async key(tenantName, tenantAdminKey, role) {
-      const res = await call("POST", `/v1/tenants/${tenantName}/api-keys`, { key: tenantAdminKey, body: { role } });
+      const res = await call("POST", `/v1/tenants/${tenantName}/api-keys`, {
+        key: tenantAdminKey,
+        body: { role },
+      });
       if (res.status !== 201) throw new Error(`creating key failed: ${res.status} ${res.body}`);
       return { id: res.json.id, key: res.json.key };
     },

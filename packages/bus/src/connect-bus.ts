@@ -21,6 +21,8 @@ export async function connectBus(options: ConnectBusOptions): Promise<NatsConnec
     });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`cannot connect to NATS at ${options.url} (${reason}); set NATS_URL or start nats-server -js`);
+    throw new Error(
+      `cannot connect to NATS at ${options.url} (${reason}); set NATS_URL or start nats-server -js`,
+    );
   }
 }

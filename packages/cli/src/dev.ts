@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
-import { KumoError, loadOrCreateKeyFile } from "@kumo/core";
-import { PlatformStore } from "@kumo/db";
 import { loadAutoscalerConfig, start as startAutoscaler } from "@kumo/autoscaler";
 import { loadBuilderConfig, start as startBuilder } from "@kumo/builder";
+import { KumoError, loadOrCreateKeyFile } from "@kumo/core";
+import { PlatformStore } from "@kumo/db";
 import { generateApiKey, hashApiKey, loadGatewayConfig, start as startGateway } from "@kumo/gateway";
 import { loadSchedulerConfig, start as startScheduler } from "@kumo/scheduler";
 
@@ -88,13 +88,11 @@ async function ensureDevTenant(
   if (existing && !file.created) return { key: file.value, path, created: false };
   const tenant = existing ?? (await platform.createTenant(DEV_TENANT));
   // A fresh key file (first start, or the file was deleted): register that key for the dev tenant.
-  await platform
-    .tenant(tenant.id)
-    .keys.create({
-      name: "dev-admin",
-      role: "admin",
-      keyHash: hashApiKey(file.value),
-      createdBy: "kumo dev",
-    });
+  await platform.tenant(tenant.id).keys.create({
+    name: "dev-admin",
+    role: "admin",
+    keyHash: hashApiKey(file.value),
+    createdBy: "kumo dev",
+  });
   return { key: file.value, path, created: true };
 }

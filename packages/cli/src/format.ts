@@ -20,6 +20,14 @@ export function timestamp(value: string | number): string {
   return date.toISOString().replace("T", " ").replace("Z", "");
 }
 
+/** "4.3 ms", "120 ms", "2.5 s". */
+export function duration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "-";
+  if (ms < 10) return `${ms.toFixed(1)} ms`;
+  if (ms < 10_000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
 export function bytes(count: number): string {
   if (count < 1024) return `${count} B`;
   if (count < 1024 * 1024) return `${(count / 1024).toFixed(1)} KiB`;

@@ -97,7 +97,13 @@ interface DescribedError {
 
 function describeError(error: unknown): DescribedError {
   if (error instanceof KumoError) {
-    const hint = error.code === "FN_009" ? "check the API key (`kumo whoami`) and its role" : undefined;
+    const invocationId = invocationIdOf(error.details);
+    const hint =
+      error.code === "FN_009"
+        ? "check the API key (`kumo whoami`) and its role"
+        : invocationId
+          ? `logs of this invocation: kumo invocations ${invocationId}`
+          : undefined;
     return { code: error.code, message: error.message, details: error.details, hint };
   }
   if (error instanceof CliError) {
@@ -105,6 +111,11 @@ function describeError(error: unknown): DescribedError {
   }
   const message = error instanceof Error ? error.message : String(error);
   return { code: "INTERNAL", message, details: undefined, hint: "this is a bug in the kumo CLI" };
+}
+
+function invocationIdOf(details: unknown): string | undefined {
+  if (typeof details !== "object" || details === null || !("invocationId" in details)) return undefined;
+  return typeof details.invocationId === "string" ? details.invocationId : undefined;
 }
 
 /** The `problems` list of a validation error (FN_006), one readable line each. */

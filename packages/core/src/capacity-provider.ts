@@ -67,7 +67,11 @@ export interface CapacityProvider {
   readonly name: string;
   /** Whether this provider runs the given runtime. */
   supports(runtime: Runtime): boolean;
-  invoke(target: DeployedVersion, request: InvocationRequest, signal?: AbortSignal): Promise<InvocationResult>;
+  invoke(
+    target: DeployedVersion,
+    request: InvocationRequest,
+    signal?: AbortSignal,
+  ): Promise<InvocationResult>;
   /** Drops warm instances of a version (e.g. after env changes or when it stops receiving traffic). */
   evict?(versionId: string): Promise<void>;
   stop(): Promise<void>;

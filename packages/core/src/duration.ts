@@ -14,7 +14,10 @@ export function parseDurationMs(input: string | number): number | undefined {
 export const durationMs = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDurationMs(value);
   if (ms === undefined) {
-    ctx.addIssue({ code: "custom", message: 'expected a duration such as "500ms", "30s", "5m" or milliseconds' });
+    ctx.addIssue({
+      code: "custom",
+      message: 'expected a duration such as "500ms", "30s", "5m" or milliseconds',
+    });
     return z.NEVER;
   }
   return ms;

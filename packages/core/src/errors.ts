@@ -88,8 +88,6 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 /** Shorthands for the errors raised most often, so call sites read as sentences. */
 export const notFound = (what: string, details?: unknown) =>
   new KumoError("FN_001", `${what} not found`, { details });
-export const invalid = (message: string, details?: unknown) =>
-  new KumoError("FN_006", message, { details });
+export const invalid = (message: string, details?: unknown) => new KumoError("FN_006", message, { details });
 export const denied = (message: string, status = 403) => new KumoError("FN_009", message, { status });
-export const tooLarge = (message: string, details?: unknown) =>
-  new KumoError("FN_010", message, { details });
+export const tooLarge = (message: string, details?: unknown) => new KumoError("FN_010", message, { details });

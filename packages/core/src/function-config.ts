@@ -21,12 +21,23 @@ export const PLATFORM_LIMITS = {
 const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] as const;
 
 const triggerSchema = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("cron"), schedule: z.string().min(9).max(120), timezone: z.string().optional() }),
-  z.strictObject({ type: z.literal("queue"), subject: z.string().min(1).max(200), batchSize: z.number().int().min(1).max(1000).optional() }),
+  z.strictObject({
+    type: z.literal("cron"),
+    schedule: z.string().min(9).max(120),
+    timezone: z.string().optional(),
+  }),
+  z.strictObject({
+    type: z.literal("queue"),
+    subject: z.string().min(1).max(200),
+    batchSize: z.number().int().min(1).max(1000).optional(),
+  }),
   z.strictObject({
     type: z.literal("database"),
     table: z.string().min(1).max(120),
-    events: z.array(z.enum(["insert", "update", "delete"])).min(1).optional(),
+    events: z
+      .array(z.enum(["insert", "update", "delete"]))
+      .min(1)
+      .optional(),
   }),
   z.strictObject({ type: z.literal("event"), eventType: z.string().min(1).max(200) }),
 ]);
@@ -37,7 +48,10 @@ const routeSchema = z.strictObject({
   method: z.enum(HTTP_METHODS).default("ANY"),
   path: z
     .string()
-    .regex(/^\/[A-Za-z0-9_\-./:*]*$/, "must start with '/' and hold only URL path characters, ':param' and '*'")
+    .regex(
+      /^\/[A-Za-z0-9_\-./:*]*$/,
+      "must start with '/' and hold only URL path characters, ':param' and '*'",
+    )
     .max(300),
   host: z.string().max(253).optional(),
 });
@@ -56,7 +70,12 @@ export const functionConfigSchema = z.strictObject({
     .pipe(z.number().min(PLATFORM_LIMITS.timeoutMs.min).max(PLATFORM_LIMITS.timeoutMs.max))
     .default(10_000),
   cpuMs: z.number().int().min(PLATFORM_LIMITS.cpuMs.min).max(PLATFORM_LIMITS.cpuMs.max).default(50),
-  maxBodyBytes: z.number().int().min(1).max(PLATFORM_LIMITS.bodyBytes.max).default(PLATFORM_LIMITS.bodyBytes.max),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(PLATFORM_LIMITS.bodyBytes.max)
+    .default(PLATFORM_LIMITS.bodyBytes.max),
   env: z.record(envKey, z.string().max(32_768)).default({}),
   /** Tenant secrets exposed to the function as env vars of the same name. */
   secrets: z.array(envKey).max(100).default([]),

@@ -24,7 +24,8 @@ export function loadOrCreateKeyFile(path: string, generate: () => string): KeyFi
     writeFileSync(path, `${value}\n`, { mode: 0o600, flag: "wx" });
     return { value, created: true };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return { value: readFileSync(path, "utf8").trim(), created: false };
+    if ((error as NodeJS.ErrnoException).code === "EEXIST")
+      return { value: readFileSync(path, "utf8").trim(), created: false };
     throw error;
   }
 }

@@ -9,7 +9,10 @@ export interface RunningService {
  * What every service's main.ts does: start, report where it listens, drain on SIGINT/SIGTERM, and
  * exit non-zero with the reason when configuration or a dependency is wrong.
  */
-export async function runService(name: string, startService: (log: (line: string) => void) => Promise<RunningService>): Promise<void> {
+export async function runService(
+  name: string,
+  startService: (log: (line: string) => void) => Promise<RunningService>,
+): Promise<void> {
   const log = (line: string) => process.stdout.write(`${name}: ${line}\n`);
   try {
     const service = await startService(log);
@@ -22,7 +25,9 @@ export async function runService(name: string, startService: (log: (line: string
     process.once("SIGINT", () => void shutdown("SIGINT"));
     process.once("SIGTERM", () => void shutdown("SIGTERM"));
   } catch (error) {
-    process.stderr.write(`${name}: cannot start: ${error instanceof KumoError || error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `${name}: cannot start: ${error instanceof KumoError || error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exit(1);
   }
 }

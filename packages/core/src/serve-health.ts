@@ -28,9 +28,15 @@ export async function serveHealth(options: ServeHealthOptions): Promise<HealthSe
         .checks()
         .then((checks) => {
           const ready = Object.values(checks).every(Boolean);
-          reply(ready ? 200 : 503, "application/json", JSON.stringify({ status: ready ? "ready" : "not ready", checks }));
+          reply(
+            ready ? 200 : 503,
+            "application/json",
+            JSON.stringify({ status: ready ? "ready" : "not ready", checks }),
+          );
         })
-        .catch((error) => reply(503, "application/json", JSON.stringify({ status: "not ready", error: String(error) })));
+        .catch((error) =>
+          reply(503, "application/json", JSON.stringify({ status: "not ready", error: String(error) })),
+        );
       return;
     }
     if (path === "/metrics") {
@@ -40,7 +46,11 @@ export async function serveHealth(options: ServeHealthOptions): Promise<HealthSe
         .catch((error) => reply(500, "text/plain", String(error)));
       return;
     }
-    reply(404, "application/json", JSON.stringify({ error: { code: "FN_001", message: `no route ${path}` } }));
+    reply(
+      404,
+      "application/json",
+      JSON.stringify({ error: { code: "FN_001", message: `no route ${path}` } }),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

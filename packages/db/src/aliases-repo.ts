@@ -48,7 +48,12 @@ export class AliasesRepo {
     return result;
   }
 
-  async put(functionId: string, name: string, routing: RoutingEntry[], updatedBy: string | null): Promise<AliasRow> {
+  async put(
+    functionId: string,
+    name: string,
+    routing: RoutingEntry[],
+    updatedBy: string | null,
+  ): Promise<AliasRow> {
     const values = {
       tenant_id: this.#tenantId,
       function_id: functionId,

@@ -12,7 +12,12 @@ export class ApiKeysRepo {
     this.#tenantId = tenantId;
   }
 
-  async create(input: { name: string; role: Role; keyHash: string; createdBy: string | null }): Promise<ApiKeyRow> {
+  async create(input: {
+    name: string;
+    role: Role;
+    keyHash: string;
+    createdBy: string | null;
+  }): Promise<ApiKeyRow> {
     return this.#db
       .insertInto("api_keys")
       .values({
@@ -44,7 +49,12 @@ export class ApiKeysRepo {
         ]),
       );
     }
-    return toPage(await query.execute(), page.limit, (r) => [r.created_at.toISOString(), r.id], (r) => r);
+    return toPage(
+      await query.execute(),
+      page.limit,
+      (r) => [r.created_at.toISOString(), r.id],
+      (r) => r,
+    );
   }
 
   async revoke(id: string): Promise<ApiKeyRow | undefined> {

@@ -31,6 +31,11 @@ export class AuditRepo {
       const [id] = decodeCursor(page.cursor, 1);
       query = query.where("id", "<", String(id));
     }
-    return toPage(await query.execute(), page.limit, (r) => [String(r.id)], (r) => r);
+    return toPage(
+      await query.execute(),
+      page.limit,
+      (r) => [String(r.id)],
+      (r) => r,
+    );
   }
 }

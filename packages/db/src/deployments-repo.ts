@@ -14,7 +14,11 @@ export class DeploymentsRepo {
     this.#tenantId = tenantId;
   }
 
-  async create(input: { functionId: string; sourceKind: string; createdBy: string | null }): Promise<DeploymentRow> {
+  async create(input: {
+    functionId: string;
+    sourceKind: string;
+    createdBy: string | null;
+  }): Promise<DeploymentRow> {
     return this.#db
       .insertInto("deployments")
       .values({
@@ -57,7 +61,12 @@ export class DeploymentsRepo {
         ]),
       );
     }
-    return toPage(await query.execute(), page.limit, (r) => [r.created_at.toISOString(), r.id], (r) => r);
+    return toPage(
+      await query.execute(),
+      page.limit,
+      (r) => [r.created_at.toISOString(), r.id],
+      (r) => r,
+    );
   }
 
   async appendLog(id: string, text: string): Promise<void> {

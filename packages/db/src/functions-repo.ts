@@ -56,7 +56,12 @@ export class FunctionsRepo {
       const [name] = decodeCursor(page.cursor, 1);
       query = query.where("name", ">", String(name));
     }
-    return toPage(await query.execute(), page.limit, (r) => [r.name], (r) => r);
+    return toPage(
+      await query.execute(),
+      page.limit,
+      (r) => [r.name],
+      (r) => r,
+    );
   }
 
   async updateConfig(id: string, runtime: string, config: unknown): Promise<FunctionRow | undefined> {

@@ -46,6 +46,11 @@ export class InvocationsRepo {
         ]),
       );
     }
-    return toPage(await query.execute(), page.limit, (r) => [r.started_at.toISOString(), r.id], (r) => r);
+    return toPage(
+      await query.execute(),
+      page.limit,
+      (r) => [r.started_at.toISOString(), r.id],
+      (r) => r,
+    );
   }
 }

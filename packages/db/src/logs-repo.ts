@@ -34,6 +34,11 @@ export class LogsRepo {
       const [id] = decodeCursor(query.cursor, 1);
       q = q.where("id", ">", String(id));
     }
-    return toPage(await q.execute(), query.limit, (r) => [String(r.id)], (r) => r);
+    return toPage(
+      await q.execute(),
+      query.limit,
+      (r) => [String(r.id)],
+      (r) => r,
+    );
   }
 }

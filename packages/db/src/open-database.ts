@@ -31,7 +31,9 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const schema = options.schema ?? "public";
   if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid database schema name "${schema}"`);
-  const handle = options.url ? await openPostgres(options.url, schema, options.maxConnections ?? 10) : await openPGlite(options.dataDir);
+  const handle = options.url
+    ? await openPostgres(options.url, schema, options.maxConnections ?? 10)
+    : await openPGlite(options.dataDir);
   if (options.migrate !== false) {
     await migrateToLatest(handle.db as Kysely<unknown>, schema);
   }

@@ -37,12 +37,21 @@ export class PlatformStore {
   }
 
   async listTenants(page: PageOptions): Promise<Page<TenantRow>> {
-    let query = this.#db.selectFrom("tenants").selectAll().orderBy("name").limit(page.limit + 1);
+    let query = this.#db
+      .selectFrom("tenants")
+      .selectAll()
+      .orderBy("name")
+      .limit(page.limit + 1);
     if (page.cursor) {
       const [name] = decodeCursor(page.cursor, 1);
       query = query.where("name", ">", String(name));
     }
-    return toPage(await query.execute(), page.limit, (r) => [r.name], (r) => r);
+    return toPage(
+      await query.execute(),
+      page.limit,
+      (r) => [r.name],
+      (r) => r,
+    );
   }
 
   /** Resolves a key hash to a live key, with its tenant name for URLs. */

@@ -36,6 +36,9 @@ export async function writeRecords(
       .execute();
   }
   if (logs.length > 0) {
-    await db.insertInto("logs").values([...logs]).execute();
+    await db
+      .insertInto("logs")
+      .values([...logs])
+      .execute();
   }
 }

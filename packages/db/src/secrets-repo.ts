@@ -51,7 +51,9 @@ export class SecretsRepo {
   }
 
   async list(page: PageOptions): Promise<Page<SecretMeta>> {
-    let query = this.#summary().orderBy("name").limit(page.limit + 1);
+    let query = this.#summary()
+      .orderBy("name")
+      .limit(page.limit + 1);
     if (page.cursor) {
       const [name] = decodeCursor(page.cursor, 1);
       query = query.where("name", ">", String(name));
@@ -101,5 +103,10 @@ export class SecretsRepo {
 }
 
 function toMeta(row: { name: string; version: number; created_at: Date; updated_at: Date }): SecretMeta {
-  return { name: row.name, version: Number(row.version), createdAt: row.created_at, updatedAt: row.updated_at };
+  return {
+    name: row.name,
+    version: Number(row.version),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }

@@ -98,7 +98,12 @@ export class VersionsRepo {
       const [version] = decodeCursor(page.cursor, 1);
       query = query.where("version", "<", Number(version));
     }
-    return toPage(await query.execute(), page.limit, (r) => [r.version], (r) => r);
+    return toPage(
+      await query.execute(),
+      page.limit,
+      (r) => [r.version],
+      (r) => r,
+    );
   }
 }
 

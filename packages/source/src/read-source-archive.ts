@@ -23,7 +23,10 @@ export type SourceFiles = Map<string, Uint8Array>;
  * absolute paths, "..", symlinks or hardlinks, devices and fifos, and archives over the limits.
  * Every refusal is FN_006 (or FN_010 for size) naming the offending entry.
  */
-export async function readSourceArchive(archive: Uint8Array, limits: SourceLimits = DEFAULT_SOURCE_LIMITS): Promise<SourceFiles> {
+export async function readSourceArchive(
+  archive: Uint8Array,
+  limits: SourceLimits = DEFAULT_SOURCE_LIMITS,
+): Promise<SourceFiles> {
   const gzipped = archive.length >= 2 && archive[0] === 0x1f && archive[1] === 0x8b;
   const files: SourceFiles = new Map();
   let total = 0;
@@ -48,7 +51,12 @@ export async function readSourceArchive(archive: Uint8Array, limits: SourceLimit
         return;
       }
       if (type !== "file" && type !== "contiguous-file") {
-        fail(invalid(`archive entry "${header.name}" is a ${type}; only regular files and directories are allowed`, { entry: header.name, type }));
+        fail(
+          invalid(
+            `archive entry "${header.name}" is a ${type}; only regular files and directories are allowed`,
+            { entry: header.name, type },
+          ),
+        );
         return;
       }
       if (files.size + 1 > limits.maxFiles) {
@@ -57,7 +65,12 @@ export async function readSourceArchive(archive: Uint8Array, limits: SourceLimit
       }
       const size = header.size ?? 0;
       if (size > limits.maxFileBytes || total + size > limits.maxBytes) {
-        fail(tooLarge(`archive entry "${header.name}" makes the source larger than allowed (${limits.maxFileBytes} bytes per file, ${limits.maxBytes} in all)`, { entry: header.name }));
+        fail(
+          tooLarge(
+            `archive entry "${header.name}" makes the source larger than allowed (${limits.maxFileBytes} bytes per file, ${limits.maxBytes} in all)`,
+            { entry: header.name },
+          ),
+        );
         return;
       }
       total += size;
@@ -82,7 +95,13 @@ export async function readSourceArchive(archive: Uint8Array, limits: SourceLimit
   try {
     await done;
   } catch (error) {
-    if (error instanceof Error && "code" in error && typeof error.code === "string" && error.code.startsWith("FN_")) throw error;
+    if (
+      error instanceof Error &&
+      "code" in error &&
+      typeof error.code === "string" &&
+      error.code.startsWith("FN_")
+    )
+      throw error;
     throw invalid(`the upload is not a readable tar archive: ${(error as Error).message}`);
   }
   if (files.size === 0) throw invalid("the archive holds no files");
@@ -99,7 +118,9 @@ export function normalizeSourcePath(name: string): string {
     parts.push(part);
   }
   if (raw.startsWith("/") || /^[A-Za-z]:/.test(raw)) {
-    throw invalid(`path "${name}" is absolute; paths must be relative to the function's root`, { entry: name });
+    throw invalid(`path "${name}" is absolute; paths must be relative to the function's root`, {
+      entry: name,
+    });
   }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (parts.length === 0 || parts.some((p) => /[\u0000-\u001f]/.test(p))) {

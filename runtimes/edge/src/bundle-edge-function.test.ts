@@ -27,13 +27,17 @@ describe("bundleEdgeFunction", () => {
   });
 
   it("bundle - bare npm imports are refused with FN_005", async () => {
-    const error = (await bundleEdgeFunction({ "index.js": `import x from "lodash"; export default x;` }).catch((e) => e)) as KumoError;
+    const error = (await bundleEdgeFunction({
+      "index.js": `import x from "lodash"; export default x;`,
+    }).catch((e) => e)) as KumoError;
     expect(error.code).toBe("FN_005");
     expect(error.message).toMatch(/lodash.*not supported/);
   });
 
   it("bundle - no entry file is FN_006; an explicit entry is honoured", async () => {
-    const error = (await bundleEdgeFunction({ "lib.ts": "export const a = 1;" }).catch((e) => e)) as KumoError;
+    const error = (await bundleEdgeFunction({ "lib.ts": "export const a = 1;" }).catch(
+      (e) => e,
+    )) as KumoError;
     expect(error.code).toBe("FN_006");
     const bundle = await bundleEdgeFunction({ "lib.ts": "export const a = 1;" }, { entry: "lib.ts" });
     expect(bundle.code).toContain("a");

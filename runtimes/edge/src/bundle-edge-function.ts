@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import { build, type Loader, type Message, type Plugin } from "esbuild";
 import { KumoError } from "@kumo/core";
+import { build, type Loader, type Message, type Plugin } from "esbuild";
 
 export interface BundleOptions {
   /** Entry file in `files`; default: the first of ENTRY_CANDIDATES present. */
@@ -55,7 +55,8 @@ function filesPlugin(files: Map<string, string>): Plugin {
     setup(b) {
       b.onResolve({ filter: /.*/ }, (args) => {
         if (args.kind === "entry-point") return { path: normalize(args.path), namespace: NAMESPACE };
-        const relative = args.path.startsWith("./") || args.path.startsWith("../") || args.path.startsWith("/");
+        const relative =
+          args.path.startsWith("./") || args.path.startsWith("../") || args.path.startsWith("/");
         if (!relative) {
           return {
             errors: [
@@ -65,7 +66,9 @@ function filesPlugin(files: Map<string, string>): Plugin {
             ],
           };
         }
-        const base = args.path.startsWith("/") ? args.path : posix.join(posix.dirname(args.importer), args.path);
+        const base = args.path.startsWith("/")
+          ? args.path
+          : posix.join(posix.dirname(args.importer), args.path);
         const wanted = normalize(base);
         for (const ext of RESOLVE_EXTENSIONS) {
           if (files.has(wanted + ext)) return { path: wanted + ext, namespace: NAMESPACE };
@@ -78,22 +81,31 @@ function filesPlugin(files: Map<string, string>): Plugin {
       b.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => {
         const contents = files.get(args.path);
         if (contents === undefined) return { errors: [{ text: `file not found: ${args.path}` }] };
-        return { contents, loader: LOADERS[posix.extname(args.path)] ?? "js", resolveDir: posix.dirname(args.path) };
+        return {
+          contents,
+          loader: LOADERS[posix.extname(args.path)] ?? "js",
+          resolveDir: posix.dirname(args.path),
+        };
       });
     },
   };
 }
 
 const fileOf = (m: Message) => m.location?.file.replace(`${NAMESPACE}:`, "");
-const describe = (m: Message) => (m.location ? `${fileOf(m)}:${m.location.line}:${m.location.column + 1} ${m.text}` : m.text);
+const describe = (m: Message) =>
+  m.location ? `${fileOf(m)}:${m.location.line}:${m.location.column + 1} ${m.text}` : m.text;
 
 /**
  * Bundles an edge function's files (TypeScript, relative imports) into one script, in memory: the
  * files map is the whole world, nothing is read from disk. Build errors are FN_005 with the place.
  */
-export async function bundleEdgeFunction(files: Record<string, string>, options: BundleOptions = {}): Promise<EdgeBundle> {
+export async function bundleEdgeFunction(
+  files: Record<string, string>,
+  options: BundleOptions = {},
+): Promise<EdgeBundle> {
   const map = new Map(Object.entries(files).map(([path, content]) => [normalize(path), content]));
-  const entry = options.entry === undefined ? ENTRY_CANDIDATES.find((c) => map.has(c)) : normalize(options.entry);
+  const entry =
+    options.entry === undefined ? ENTRY_CANDIDATES.find((c) => map.has(c)) : normalize(options.entry);
   if (entry === undefined || !map.has(entry)) {
     throw new KumoError(
       "FN_006",

@@ -85,9 +85,12 @@ describe("edge hostile code", () => {
   });
 
   it("hostile - a never-settling promise is stopped at the wall limit with FN_002", async () => {
-    const target = await edgeTarget(`export default { async fetch() { await new Promise(() => {}); return new Response("never"); } };`, {
-      config: { timeoutMs: 300 },
-    });
+    const target = await edgeTarget(
+      `export default { async fetch() { await new Promise(() => {}); return new Response("never"); } };`,
+      {
+        config: { timeoutMs: 300 },
+      },
+    );
     const res = await invokeEdge(provider, target);
     expect(res.result.error?.code).toBe("FN_002");
     expect(res.result.error?.message).toMatch(/wall time/);
@@ -95,28 +98,40 @@ describe("edge hostile code", () => {
 
   it.each([
     ["arrays", "const keep: unknown[] = []; while (true) keep.push({ a: [1, 2, 3], b: keep.length });"],
-    ["strings", "const keep: string[] = []; let s = 'x'; while (true) { s = s + Math.random(); keep.push(s.slice(-1) + s); }"],
+    [
+      "strings",
+      "const keep: string[] = []; let s = 'x'; while (true) { s = s + Math.random(); keep.push(s.slice(-1) + s); }",
+    ],
     ["ArrayBuffers", "const keep: ArrayBuffer[] = []; while (true) keep.push(new ArrayBuffer(1024 * 1024));"],
   ])("hostile - allocating past the memory limit (%s) is FN_003", async (_kind, body) => {
-    const target = await edgeTarget(`export default { fetch() { ${body} } };`, { config: { memoryMb: 32, cpuMs: 10_000 } });
+    const target = await edgeTarget(`export default { fetch() { ${body} } };`, {
+      config: { memoryMb: 32, cpuMs: 10_000 },
+    });
     const res = await invokeEdge(provider, target);
     expect(res.result.error).toMatchObject({ code: "FN_003" });
     expect(res.status).toBe(502);
   });
 
   it("hostile - deep recursion is a contained FN_004", async () => {
-    const target = await edgeTarget(`const f = (n: number): number => f(n + 1) + 1; export default { fetch() { return new Response(String(f(0))); } };`);
+    const target = await edgeTarget(
+      `const f = (n: number): number => f(n + 1) + 1; export default { fetch() { return new Response(String(f(0))); } };`,
+    );
     const res = await invokeEdge(provider, target);
     expect(res.result.error?.code).toBe("FN_004");
     expect(res.result.error?.message).toMatch(/Maximum call stack/);
   });
 
   it("hostile - a response over the size limit is FN_010 (string and bytes)", async () => {
-    const text = await edgeTarget(`export default { fetch() { return new Response("x".repeat(11 * 1024 * 1024)); } };`);
+    const text = await edgeTarget(
+      `export default { fetch() { return new Response("x".repeat(11 * 1024 * 1024)); } };`,
+    );
     expect((await invokeEdge(provider, text)).result.error?.code).toBe("FN_010");
-    const bytes = await edgeTarget(`export default { fetch() { return new Response(new Uint8Array(2048)); } };`, {
-      config: { maxBodyBytes: 1024 },
-    });
+    const bytes = await edgeTarget(
+      `export default { fetch() { return new Response(new Uint8Array(2048)); } };`,
+      {
+        config: { maxBodyBytes: 1024 },
+      },
+    );
     const res = await invokeEdge(provider, bytes);
     expect([res.status, res.result.error?.code]).toEqual([413, "FN_010"]);
   });
@@ -147,8 +162,16 @@ describe("edge hostile code", () => {
     const source = `export default { fetch(_r: Request, env: Record<string, string>) {
       return Response.json({ env, global: Object.getOwnPropertyNames(globalThis).filter((k) => /SECRET/.test(k)) });
     } };`;
-    const a = await edgeTarget(source, { tenantId: "ten_a", versionId: "ver_same", env: { SECRET: "alpha" } });
-    const b = await edgeTarget(source, { tenantId: "ten_b", versionId: "ver_same", env: { SECRET: "bravo" } });
+    const a = await edgeTarget(source, {
+      tenantId: "ten_a",
+      versionId: "ver_same",
+      env: { SECRET: "alpha" },
+    });
+    const b = await edgeTarget(source, {
+      tenantId: "ten_b",
+      versionId: "ver_same",
+      env: { SECRET: "bravo" },
+    });
     const [ra, rb] = await Promise.all([invokeEdge(provider, a), invokeEdge(provider, b)]);
     expect(ra.json()).toEqual({ env: { SECRET: "alpha" }, global: [] });
     expect(rb.json()).toEqual({ env: { SECRET: "bravo" }, global: [] });
@@ -159,13 +182,17 @@ describe("edge hostile code", () => {
       await new Promise((r) => setTimeout(r, 1));
       return new Response(new URL(request.url).searchParams.get("i"));
     } };`);
-    const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => invokeEdge(provider, target, { url: `/?i=${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => invokeEdge(provider, target, { url: `/?i=${i}` })),
+    );
     expect(results.filter((r) => r.status === 200).length).toBe(1000);
     expect(results.every((r, i) => r.text === String(i))).toBe(true);
   });
 
   it("hostile - a killed host process fails its in-flight work with a code, restarts, and serving goes on", async () => {
-    const slow = await edgeTarget(`export default { async fetch() { await new Promise((r) => setTimeout(r, 5000)); return new Response("late"); } };`);
+    const slow = await edgeTarget(
+      `export default { async fetch() { await new Promise((r) => setTimeout(r, 5000)); return new Response("late"); } };`,
+    );
     const pending = invokeEdge(provider, slow);
     await expect.poll(() => provider.stats().hosts.some((h) => h.inflight > 0)).toBe(true);
     const host = provider.stats().hosts.find((h) => h.inflight > 0);

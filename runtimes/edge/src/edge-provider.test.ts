@@ -34,7 +34,13 @@ describe("edge provider - handler shapes", () => {
     });
     expect(res.status).toBe(201);
     expect(res.header("x-kumo")).toBe("yes");
-    expect(res.json()).toEqual({ n: 42, method: "POST", url: "http://fn.test/calc?x=1", greeting: "hello", ua: "vitest" });
+    expect(res.json()).toEqual({
+      n: 42,
+      method: "POST",
+      url: "http://fn.test/calc?x=1",
+      greeting: "hello",
+      ua: "vitest",
+    });
     expect(res.result.coldStart).toBe("cold");
     const again = await invokeEdge(provider, target, { method: "POST", body: `{"n":1}` });
     expect(again.result.coldStart).toBe("warm");
@@ -53,7 +59,12 @@ describe("edge provider - handler shapes", () => {
       return { statusCode: 202, headers: { "X-Id": context.invocationId }, body: { path: event.rawPath,
         q: event.queryStringParameters.q, m: event.requestContext.http.method, body: event.body } };
     }`);
-    const res = await invokeEdge(provider, target, { method: "PUT", url: "/p?q=v", body: "text", invocationId: "inv-lambda" });
+    const res = await invokeEdge(provider, target, {
+      method: "PUT",
+      url: "/p?q=v",
+      body: "text",
+      invocationId: "inv-lambda",
+    });
     expect(res.status).toBe(202);
     expect(res.header("x-id")).toBe("inv-lambda");
     expect(res.json()).toEqual({ path: "/p", q: "v", m: "PUT", body: "text" });
@@ -62,9 +73,19 @@ describe("edge provider - handler shapes", () => {
   it("shapes - a string result is text/plain, an object JSON, undefined is 204; event triggers get the JSON event", async () => {
     const text = await edgeTarget(`export async function handler() { return "plain"; }`);
     const res = await invokeEdge(provider, text);
-    expect([res.status, res.text, res.header("content-type")]).toEqual([200, "plain", "text/plain; charset=utf-8"]);
-    const json = await edgeTarget(`export const handler = async (event: any) => ({ got: event.type, items: [1, 2] });`);
-    const event = await invokeEdge(provider, json, { trigger: "event", method: "POST", body: JSON.stringify({ type: "order.created" }) });
+    expect([res.status, res.text, res.header("content-type")]).toEqual([
+      200,
+      "plain",
+      "text/plain; charset=utf-8",
+    ]);
+    const json = await edgeTarget(
+      `export const handler = async (event: any) => ({ got: event.type, items: [1, 2] });`,
+    );
+    const event = await invokeEdge(provider, json, {
+      trigger: "event",
+      method: "POST",
+      body: JSON.stringify({ type: "order.created" }),
+    });
     expect(event.json()).toEqual({ got: "order.created", items: [1, 2] });
     const none = await edgeTarget(`export default { fetch() { return undefined; } };`);
     expect((await invokeEdge(provider, none)).status).toBe(204);
@@ -76,7 +97,7 @@ describe("edge provider - handler shapes", () => {
     const res = await invokeEdge(provider, target);
     expect(res.status).toBe(500);
     expect(res.json()).toEqual({ error: { code: "FN_004", message: "TypeError: boom" } });
-    const stack = (res.result.error?.details as { stack: string }).stack;
+    const stack = (res.result.error?.details as { stack: string } | undefined)?.stack;
     expect(stack).toMatch(/TypeError: boom\n\s+at inner \(kumo:fn\//);
     expect(stack).not.toMatch(/bootstrap|node:|isolated-vm/);
   });
@@ -145,10 +166,18 @@ describe("edge provider - web platform", () => {
     );
     const payload = JSON.stringify({ event: "push" });
     const signature = createHmac("sha256", "s3cret").update(payload).digest("hex");
-    const good = await invokeEdge(provider, target, { method: "POST", body: payload, headers: { "x-signature": signature } });
+    const good = await invokeEdge(provider, target, {
+      method: "POST",
+      body: payload,
+      headers: { "x-signature": signature },
+    });
     expect(good.status).toBe(200);
     expect(good.json()).toEqual({ ok: true, mine: signature });
-    const forged = await invokeEdge(provider, target, { method: "POST", body: payload, headers: { "x-signature": "00".repeat(32) } });
+    const forged = await invokeEdge(provider, target, {
+      method: "POST",
+      body: payload,
+      headers: { "x-signature": "00".repeat(32) },
+    });
     expect(forged.status).toBe(401);
   });
 
@@ -186,7 +215,9 @@ describe("edge provider - fetch bridge (operator allows localhost)", () => {
       } else if (req.url === "/big") {
         res.end(Buffer.alloc(2 * 1024 * 1024, 97));
       } else {
-        res.writeHead(200, { "content-type": "text/plain", "x-upstream": "1" }).end(`upstream ${req.method} ${req.url}`);
+        res
+          .writeHead(200, { "content-type": "text/plain", "x-upstream": "1" })
+          .end(`upstream ${req.method} ${req.url}`);
       }
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

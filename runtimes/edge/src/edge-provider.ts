@@ -32,8 +32,16 @@ export function isolateLimitsOf(config: FunctionConfig): IsolateLimits {
   return {
     memoryMb: clamp(config.memoryMb ?? 128, PLATFORM_LIMITS.memoryMb.min, PLATFORM_LIMITS.memoryMb.max),
     cpuMs: clamp(config.cpuMs ?? 50, PLATFORM_LIMITS.cpuMs.min, PLATFORM_LIMITS.cpuMs.max),
-    timeoutMs: clamp(config.timeoutMs ?? 10_000, PLATFORM_LIMITS.timeoutMs.min, PLATFORM_LIMITS.timeoutMs.max),
-    maxBodyBytes: clamp(config.maxBodyBytes ?? PLATFORM_LIMITS.bodyBytes.max, 1, PLATFORM_LIMITS.bodyBytes.max),
+    timeoutMs: clamp(
+      config.timeoutMs ?? 10_000,
+      PLATFORM_LIMITS.timeoutMs.min,
+      PLATFORM_LIMITS.timeoutMs.max,
+    ),
+    maxBodyBytes: clamp(
+      config.maxBodyBytes ?? PLATFORM_LIMITS.bodyBytes.max,
+      1,
+      PLATFORM_LIMITS.bodyBytes.max,
+    ),
     egress: config.egress ?? false,
   };
 }
@@ -99,7 +107,7 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     throw new KumoError("FN_500", "edge isolate hosts failed to start", { cause: error });
   }
 
-  function toInvocation(wire: WireResult, started: number): InvocationResult {
+  function toInvocation(wire: WireResult): InvocationResult {
     const coldStart = wire.cold ? "cold" : "warm";
     if (wire.cold) coldStarts++;
     const logs = wire.logs;
@@ -109,17 +117,26 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     return { status: wire.status, headers: wire.headers, body: wire.body, coldStart, queueMs: 0, logs };
   }
 
-  async function invoke(target: DeployedVersion, request: InvocationRequest, signal?: AbortSignal): Promise<InvocationResult> {
+  async function invoke(
+    target: DeployedVersion,
+    request: InvocationRequest,
+    signal?: AbortSignal,
+  ): Promise<InvocationResult> {
     if (state !== "ready") throw new KumoError("FN_500", "the edge provider is stopped");
-    if (target.runtime !== "edge") throw new KumoError("FN_500", `the edge provider cannot run runtime ${target.runtime}`);
+    if (target.runtime !== "edge")
+      throw new KumoError("FN_500", `the edge provider cannot run runtime ${target.runtime}`);
     signal?.throwIfAborted();
     invocations++;
     const started = Date.now();
     const limits = isolateLimitsOf(target.config);
     if (request.body && request.body.byteLength > limits.maxBodyBytes) {
-      return errorInvocation("FN_010", `Request body of ${request.body.byteLength} bytes exceeds the limit of ${limits.maxBodyBytes} bytes`);
+      return errorInvocation(
+        "FN_010",
+        `Request body of ${request.body.byteLength} bytes exceeds the limit of ${limits.maxBodyBytes} bytes`,
+      );
     }
-    if (request.deadline <= started) return errorInvocation("FN_002", "the invocation's deadline passed before it started");
+    if (request.deadline <= started)
+      return errorInvocation("FN_002", "the invocation's deadline passed before it started");
     const key = `${target.tenantId}:${target.versionId}:${target.envDigest}`;
     const host = hosts[hashKey(key) % hosts.length];
     if (!host) throw new KumoError("FN_500", "no isolate host");
@@ -146,7 +163,7 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
       async () => ({ code: await target.loadCode(), env: target.env }),
     );
     const wire = signal ? await abortable(pending, signal) : await pending;
-    return toInvocation(wire, started);
+    return toInvocation(wire);
   }
 
   return {

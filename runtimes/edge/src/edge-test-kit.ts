@@ -21,7 +21,10 @@ export interface TargetOptions {
   config?: Partial<FunctionConfigInput>;
 }
 
-export async function edgeTarget(source: string | Record<string, string>, options: TargetOptions = {}): Promise<DeployedVersion> {
+export async function edgeTarget(
+  source: string | Record<string, string>,
+  options: TargetOptions = {},
+): Promise<DeployedVersion> {
   const files = typeof source === "string" ? { "index.ts": source } : source;
   const bundle = await bundleEdgeFunction(files);
   const env = options.env ?? {};

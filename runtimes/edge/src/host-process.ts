@@ -56,10 +56,14 @@ export class HostProcess {
 
   start(): Promise<void> {
     this.state = "starting";
-    const child = spawn(process.execPath, ["--no-node-snapshot", this.#assets.hostEntry, this.#assets.ivmPath], {
-      stdio: ["ignore", "inherit", "pipe", "ipc"],
-      serialization: "advanced",
-    });
+    const child = spawn(
+      process.execPath,
+      ["--no-node-snapshot", this.#assets.hostEntry, this.#assets.ivmPath],
+      {
+        stdio: ["ignore", "inherit", "pipe", "ipc"],
+        serialization: "advanced",
+      },
+    );
     this.#child = child;
     this.pid = child.pid;
     this.#stderr = "";

@@ -24,7 +24,10 @@ const slimUrl: Plugin = {
   name: "kumo-slim-url",
   setup(b) {
     b.onResolve({ filter: /^tr46$/ }, () => ({ path: join(here, "inside", "tr46-lite.js") }));
-    b.onResolve({ filter: /^@exodus\/bytes\/encoding\.js$/ }, () => ({ path: "empty", namespace: "kumo-empty" }));
+    b.onResolve({ filter: /^@exodus\/bytes\/encoding\.js$/ }, () => ({
+      path: "empty",
+      namespace: "kumo-empty",
+    }));
     b.onLoad({ filter: /.*/, namespace: "kumo-empty" }, () => ({ contents: "", loader: "js" }));
   },
 };

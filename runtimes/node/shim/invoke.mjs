@@ -92,7 +92,12 @@ function httpEvent(inv) {
     requestContext: {
       requestId: inv.invocationId,
       timeEpoch: Date.now(),
-      http: { method: inv.method, path: rawPath, protocol: "HTTP/1.1", userAgent: headers["user-agent"] ?? "" },
+      http: {
+        method: inv.method,
+        path: rawPath,
+        protocol: "HTTP/1.1",
+        userAgent: headers["user-agent"] ?? "",
+      },
     },
     isBase64Encoded: inv.body.length > 0 && !isText,
   };

@@ -17,7 +17,9 @@ export async function loadHandler(codeDir, spec) {
   const picked = exportName ? pick(mod, exportName) : autodetect(mod);
   if (picked && typeof picked.fetch === "function") return { kind: "workers", target: picked };
   if (typeof picked === "function") return { kind: "lambda", target: picked };
-  const wanted = exportName ? `export "${exportName}"` : 'a default export with fetch() or an export "handler"';
+  const wanted = exportName
+    ? `export "${exportName}"`
+    : 'a default export with fetch() or an export "handler"';
   throw new Error(`${file} has no usable handler: expected ${wanted}`);
 }
 

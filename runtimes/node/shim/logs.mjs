@@ -17,14 +17,24 @@ export function emit(level, message, extra) {
   rawWrite(`${JSON.stringify(line)}\n`);
 }
 
-const consoleLevels = { debug: "debug", log: "info", info: "info", warn: "warn", error: "error", trace: "debug" };
+const consoleLevels = {
+  debug: "debug",
+  log: "info",
+  info: "info",
+  warn: "warn",
+  error: "error",
+  trace: "debug",
+};
 
 /** Routes console.* and direct process.stdout/stderr writes through emit(). */
 export function captureOutput() {
   for (const [method, level] of Object.entries(consoleLevels)) {
     console[method] = (...args) => {
       const text = format(...args);
-      emit(level, method === "trace" ? `${text}\n${new Error().stack?.split("\n").slice(2).join("\n")}` : text);
+      emit(
+        level,
+        method === "trace" ? `${text}\n${new Error().stack?.split("\n").slice(2).join("\n")}` : text,
+      );
     };
   }
   process.stdout.write = writerFor("info");

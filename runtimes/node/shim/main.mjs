@@ -6,9 +6,9 @@
 // A container with its code baked in sets KUMO_CODE_DIR and is initialized at start.
 import { chmodSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
-import { captureOutput, emit, invocationScope } from "./logs.mjs";
 import { invoke } from "./invoke.mjs";
 import { loadHandler } from "./load-handler.mjs";
+import { captureOutput, emit, invocationScope } from "./logs.mjs";
 
 const socketPath = process.env.KUMO_SOCKET || "/run/kumo/rt.sock";
 const runtime = globalThis.Deno ? "deno" : globalThis.Bun ? "bun" : "node";
@@ -68,7 +68,11 @@ async function handleInit(body, res) {
     return sendJson(res, 400, { code: "FN_006", message: "init body must be JSON {codeDir, handler, env}" });
   }
   try {
-    await initialize(params.codeDir || "/var/task", params.handler || process.env.KUMO_HANDLER, params.env ?? {});
+    await initialize(
+      params.codeDir || "/var/task",
+      params.handler || process.env.KUMO_HANDLER,
+      params.env ?? {},
+    );
     sendJson(res, 200, { state, kind: handler.kind });
   } catch (err) {
     sendError(res, "FN_008", err);

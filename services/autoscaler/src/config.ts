@@ -4,7 +4,10 @@ import { z } from "zod";
 export const autoscalerConfigSchema = z.object({
   KUMO_HOST: z.string().default("127.0.0.1"),
   KUMO_AUTOSCALER_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
-  KUMO_NODE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, '-' and '_' only").optional(),
+  KUMO_NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, '-' and '_' only")
+    .optional(),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
   DOCKER_HOST: z.string().optional(),
 });

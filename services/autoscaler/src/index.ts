@@ -27,7 +27,8 @@ export interface Autoscaler {
  */
 export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {}): Promise<Autoscaler> {
   const log = deps.log ?? (() => {});
-  const nc = deps.nats ?? (await connectBus({ url: config.natsUrl, name: `kumo-autoscaler-${config.nodeId}` }));
+  const nc =
+    deps.nats ?? (await connectBus({ url: config.natsUrl, name: `kumo-autoscaler-${config.nodeId}` }));
   const docker = deps.docker ?? new Docker({ socketPath: config.dockerSocket });
   const removed = await reconcileContainers(docker, config.nodeId).catch((error: unknown) => {
     log(`cannot reach the Docker engine at ${config.dockerSocket}: ${String(error)}`);

@@ -37,13 +37,24 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
-    handleError(new KumoError("FN_001", `no route ${request.method} ${request.url.split("?")[0]}; see /docs for the API`), request, reply);
+    handleError(
+      new KumoError(
+        "FN_001",
+        `no route ${request.method} ${request.url.split("?")[0]}; see /docs for the API`,
+      ),
+      request,
+      reply,
+    );
   });
   app.decorateRequest("principal", undefined);
 
   await app.register(swagger, {
     openapi: {
-      info: { title: "Kumo API", version: "1", description: "Management and invocation API of Kumo, self-hosted functions." },
+      info: {
+        title: "Kumo API",
+        version: "1",
+        description: "Management and invocation API of Kumo, self-hosted functions.",
+      },
       components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer" } } },
       security: [{ apiKey: [] }],
     },
@@ -54,7 +65,10 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url;
     if (route?.startsWith("/v1/") && !route.endsWith("/invoke")) {
-      options.metrics.apiSeconds.observe({ route, method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      options.metrics.apiSeconds.observe(
+        { route, method: request.method, status: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
     }
   });
 
@@ -63,9 +77,19 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
   // Management API: every route needs a key; authentication runs before the body is read.
   await app.register(async (v1) => {
     v1.addHook("onRequest", async (request) => {
-      if (!request.url.startsWith("/v1/schema/")) request.principal = await ctx.auth.authenticate(request.headers.authorization);
+      if (!request.url.startsWith("/v1/schema/"))
+        request.principal = await ctx.auth.authenticate(request.headers.authorization);
     });
-    for (const routes of [tenantRoutes, apiKeyRoutes, functionRoutes, versionRoutes, envRoutes, secretRoutes, invocationRoutes, deploymentRoutes]) {
+    for (const routes of [
+      tenantRoutes,
+      apiKeyRoutes,
+      functionRoutes,
+      versionRoutes,
+      envRoutes,
+      secretRoutes,
+      invocationRoutes,
+      deploymentRoutes,
+    ]) {
       await v1.register(routes(ctx));
     }
   });
@@ -73,7 +97,8 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
   // authenticate only when the function asks for it.
   await app.register(async (scope) => {
     scope.addHook("onRequest", async (request) => {
-      if (request.url.startsWith("/v1/")) request.principal = await ctx.auth.authenticate(request.headers.authorization);
+      if (request.url.startsWith("/v1/"))
+        request.principal = await ctx.auth.authenticate(request.headers.authorization);
     });
     await scope.register(invokeRoutes(ctx));
   });

@@ -1,5 +1,5 @@
-import { z } from "zod";
 import { durationMs, parseOrThrow } from "@kumo/core";
+import { z } from "zod";
 
 const booleanFlag = z
   .enum(["1", "0", "true", "false", "yes", "no"])
@@ -12,13 +12,27 @@ export const gatewayConfigSchema = z.object({
   KUMO_PUBLIC_URL: z.url().optional(),
   KUMO_DATA_DIR: z.string().default(".kumo"),
   DATABASE_URL: z.string().optional(),
-  KUMO_DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier").default("public"),
+  KUMO_DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier")
+    .default("public"),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
   KUMO_ADMIN_KEY: z.string().min(24, "must be at least 24 characters").optional(),
-  KUMO_MASTER_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes)").optional(),
+  KUMO_MASTER_KEY: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes)")
+    .optional(),
   KUMO_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  KUMO_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
-  KUMO_API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  KUMO_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(10 * 1024 * 1024),
+  KUMO_API_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   KUMO_KEY_CACHE_TTL: durationMs.default(5000),
   KUMO_EDGE_HOSTS: z.coerce.number().int().min(1).max(64).optional(),
   KUMO_EDGE_ALLOW_PRIVATE_FETCH: booleanFlag.default(false),

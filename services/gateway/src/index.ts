@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type NatsConnection, connectBus, subjects } from "@kumo/bus";
+import { connectBus, type NatsConnection, subjects } from "@kumo/bus";
 import type { CapacityProvider } from "@kumo/core";
 import { generateHexKey, loadOrCreateKeyFile, SecretBox } from "@kumo/core";
 import { type DatabaseHandle, openDatabase, PlatformStore } from "@kumo/db";
@@ -17,8 +17,8 @@ import { LiveLogs } from "./invoke/live-logs.ts";
 import { Recorder } from "./invoke/recorder.ts";
 import { GatewayMetrics } from "./metrics.ts";
 
-export { loadGatewayConfig, type GatewayConfig } from "./config.ts";
-export { hashApiKey, generateApiKey } from "./auth/api-key.ts";
+export { generateApiKey, hashApiKey } from "./auth/api-key.ts";
+export { type GatewayConfig, loadGatewayConfig } from "./config.ts";
 
 export interface GatewayDeps {
   /** An open database; when absent, start() opens one from config and closes it on stop. */
@@ -54,14 +54,27 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     for (const fn of cleanup.reverse()) await fn().catch(() => {});
   };
   try {
-    const database = deps.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema }));
+    const database =
+      deps.database ??
+      (await openDatabase({
+        url: config.databaseUrl,
+        dataDir: config.dataDir,
+        schema: config.databaseSchema,
+      }));
     if (!deps.database) cleanup.push(() => database.close());
 
-    const nc = deps.nats === undefined ? await connectBus({ url: config.natsUrl, name: "kumo-gateway" }) : (deps.nats ?? undefined);
+    const nc =
+      deps.nats === undefined
+        ? await connectBus({ url: config.natsUrl, name: "kumo-gateway" })
+        : (deps.nats ?? undefined);
     if (deps.nats === undefined && nc) cleanup.push(() => nc.drain());
 
-    const adminKey = config.adminKey ?? loadKey(join(config.dataDir, "admin.key"), generateApiKey, log, "platform admin key", true);
-    const masterKey = config.masterKey ?? loadKey(join(config.dataDir, "master.key"), generateHexKey, log, "secrets master key", false);
+    const adminKey =
+      config.adminKey ??
+      loadKey(join(config.dataDir, "admin.key"), generateApiKey, log, "platform admin key", true);
+    const masterKey =
+      config.masterKey ??
+      loadKey(join(config.dataDir, "master.key"), generateHexKey, log, "secrets master key", false);
 
     let providers = deps.providers;
     let bundleEdge = deps.bundleEdge;
@@ -86,7 +99,11 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     const secretBox = new SecretBox(Buffer.from(masterKey, "hex"));
     const resolver = new FunctionResolver({ platform, secretBox });
     const liveLogs = new LiveLogs(nc);
-    const recorder = new Recorder({ db: database.db, flushMs: config.recordFlushMs, onError: (error) => log(`recording invocations failed: ${String(error)}`) });
+    const recorder = new Recorder({
+      db: database.db,
+      flushMs: config.recordFlushMs,
+      onError: (error) => log(`recording invocations failed: ${String(error)}`),
+    });
     cleanup.push(() => recorder.flush());
 
     // Changes made through any gateway evict the routing caches of all of them.
@@ -110,9 +127,17 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     const context: GatewayContext = {
       config,
       platform,
-      auth: new Authenticator({ platform, adminKey, cacheTtlMs: config.keyCacheTtlMs, onError: (e) => log(`touching key failed: ${String(e)}`) }),
+      auth: new Authenticator({
+        platform,
+        adminKey,
+        cacheTtlMs: config.keyCacheTtlMs,
+        onError: (e) => log(`touching key failed: ${String(e)}`),
+      }),
       secretBox,
-      deployer: new Deployer({ bundleEdge, onChange: (tenantId, functionId) => announce(tenantId, functionId) }),
+      deployer: new Deployer({
+        bundleEdge,
+        onChange: (tenantId, functionId) => announce(tenantId, functionId),
+      }),
       resolver,
       changed: announce,
       invoker: new Invoker({ resolver, providers, recorder, liveLogs, metrics }),
@@ -152,8 +177,15 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
   }
 }
 
-function loadKey(path: string, generate: () => string, log: (line: string) => void, what: string, show: boolean): string {
+function loadKey(
+  path: string,
+  generate: () => string,
+  log: (line: string) => void,
+  what: string,
+  show: boolean,
+): string {
   const result = loadOrCreateKeyFile(path, generate);
-  if (result.created) log(`generated the ${what} into ${path} (mode 0600)${show ? `; shown once: ${result.value}` : ""}`);
+  if (result.created)
+    log(`generated the ${what} into ${path} (mode 0600)${show ? `; shown once: ${result.value}` : ""}`);
   return result.value;
 }

@@ -3,7 +3,7 @@ import { apiPath } from "../api-path.ts";
 import type { Invocation } from "../api-types.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { usageError } from "../errors.ts";
-import { ago, orDash, timestamp } from "../format.ts";
+import { ago, duration, orDash, timestamp } from "../format.ts";
 import { parseFunctionName } from "../function-ref.ts";
 import { LIST_HELP, LIST_OPTIONS, listQuery, noteNextPage } from "../list-options.ts";
 import type { ParsedArgs } from "../parsed-args.ts";
@@ -46,7 +46,7 @@ async function history(context: CommandContext, name: string, args: ParsedArgs):
         { header: "VERSION", value: (i) => (i.version === null ? "-" : `v${i.version}`) },
         { header: "TRIGGER", value: (i) => i.trigger },
         { header: "STATUS", value: (i) => (i.errorCode ? `${i.status} (${i.errorCode})` : i.status) },
-        { header: "DURATION", value: (i) => (i.durationMs === null ? "-" : `${i.durationMs} ms`) },
+        { header: "DURATION", value: (i) => duration(i.durationMs) },
         { header: "COLD", value: (i) => coldOf(i.coldStart) },
         { header: "STARTED", value: (i) => ago(i.startedAt, now) },
       ],
@@ -65,7 +65,7 @@ async function show(context: CommandContext, id: string): Promise<void> {
       ["function", `${inv.functionName}${inv.version === null ? "" : ` v${inv.version}`}`],
       ["trigger", inv.trigger],
       ["status", inv.errorCode ? `${inv.status} (${inv.errorCode})` : inv.status],
-      ["duration", inv.durationMs === null ? "-" : `${inv.durationMs} ms`],
+      ["duration", duration(inv.durationMs)],
       ["cold start", coldOf(inv.coldStart)],
       ["started", orDash(inv.startedAt)],
     ]);

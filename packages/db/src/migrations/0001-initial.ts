@@ -17,14 +17,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("id", "text", (c) => c.primaryKey())
     .addColumn("tenant_id", "text", (c) => c.notNull().references("tenants.id").onDelete("cascade"))
     .addColumn("name", "text", (c) => c.notNull())
-    .addColumn("role", "text", (c) => c.notNull().check(sql`role in ('admin','developer','invoker','viewer')`))
+    .addColumn("role", "text", (c) =>
+      c.notNull().check(sql`role in ('admin','developer','invoker','viewer')`),
+    )
     .addColumn("key_hash", "text", (c) => c.notNull().unique())
     .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn("created_by", "text")
     .addColumn("last_used_at", "timestamptz")
     .addColumn("revoked_at", "timestamptz")
     .execute();
-  await db.schema.createIndex("api_keys_tenant_idx").on("api_keys").columns(["tenant_id", "created_at", "id"]).execute();
+  await db.schema
+    .createIndex("api_keys_tenant_idx")
+    .on("api_keys")
+    .columns(["tenant_id", "created_at", "id"])
+    .execute();
 
   await db.schema
     .createTable("functions")
@@ -157,7 +163,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("level", "text", (c) => c.notNull())
     .addColumn("message", "text", (c) => c.notNull())
     .execute();
-  await db.schema.createIndex("logs_function_idx").on("logs").columns(["tenant_id", "function_id", "id"]).execute();
+  await db.schema
+    .createIndex("logs_function_idx")
+    .on("logs")
+    .columns(["tenant_id", "function_id", "id"])
+    .execute();
   await db.schema.createIndex("logs_invocation_idx").on("logs").columns(["invocation_id"]).execute();
 
   await db.schema
@@ -170,7 +180,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("details", "jsonb", (c) => c.notNull())
     .addColumn("at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex("audit_events_tenant_idx").on("audit_events").columns(["tenant_id", "id"]).execute();
+  await db.schema
+    .createIndex("audit_events_tenant_idx")
+    .on("audit_events")
+    .columns(["tenant_id", "id"])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

@@ -30,7 +30,13 @@ describe("address policy", () => {
   });
 
   it("address policy - lets public addresses through", () => {
-    for (const address of ["93.184.216.34", "1.1.1.1", "172.32.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"]) {
+    for (const address of [
+      "93.184.216.34",
+      "1.1.1.1",
+      "172.32.0.1",
+      "2606:4700:4700::1111",
+      "::ffff:8.8.8.8",
+    ]) {
       expect(isRestrictedAddress(address), address).toBe(false);
     }
   });

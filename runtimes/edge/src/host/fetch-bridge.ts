@@ -33,7 +33,16 @@ export type Resolver = (hostname: string) => Promise<{ address: string; family: 
 
 const defaultResolver: Resolver = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
 
-const HOP_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "host", "content-length", "te", "trailer"]);
+const HOP_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+  "te",
+  "trailer",
+]);
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 export class FetchRefusedError extends Error {
@@ -61,12 +70,16 @@ export async function bridgeFetch(
     if (!REDIRECTS.has(response.status) || request.redirect === "manual") {
       return { ...response, url, redirected: hop > 0 };
     }
-    if (request.redirect === "error") throw new TypeError(`fetch to ${url} was redirected (redirect: "error")`);
+    if (request.redirect === "error")
+      throw new TypeError(`fetch to ${url} was redirected (redirect: "error")`);
     const location = response.headers.find(([k]) => k === "location")?.[1];
     if (location === undefined) return { ...response, url, redirected: hop > 0 };
     if (hop >= policy.maxRedirects) throw new TypeError(`fetch to ${request.url}: too many redirects`);
     url = new URL(location, url).href;
-    if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === "POST")) {
+    if (
+      response.status === 303 ||
+      ((response.status === 301 || response.status === 302) && method === "POST")
+    ) {
       method = method === "HEAD" ? "HEAD" : "GET";
       body = null;
     }
@@ -79,7 +92,12 @@ interface Target {
   family: number;
 }
 
-async function checkTarget(text: string, policy: FetchPolicy, budget: FetchBudget, resolve: Resolver): Promise<Target> {
+async function checkTarget(
+  text: string,
+  policy: FetchPolicy,
+  budget: FetchBudget,
+  resolve: Resolver,
+): Promise<Target> {
   let url: URL;
   try {
     url = new URL(text);

@@ -52,7 +52,8 @@ const toLines = (logs: DispatchOutcome["logs"]): FunctionLogLine[] =>
 
 /** Tells a tenant-caused allocation failure from an ordinary exception. */
 const isAllocationFailure = (name: string, message: string) =>
-  name === "RangeError" && /Array buffer allocation failed|Invalid (typed )?array length|Invalid string length/.test(message);
+  name === "RangeError" &&
+  /Array buffer allocation failed|Invalid (typed )?array length|Invalid string length/.test(message);
 
 /**
  * One V8 isolate running one function version of one tenant. Created "spare" (bootstrap evaluated,
@@ -80,13 +81,20 @@ export class FunctionIsolate {
   #timers = new Map<number, NodeJS.Timeout>();
   #violation: { code: ErrorCode; message: string } | null = null;
 
-  private constructor(memoryMb: number, hooks: IsolateHooks, isolate: ivm.Isolate, context: ivm.Context, refs: Ref[]) {
+  private constructor(
+    memoryMb: number,
+    hooks: IsolateHooks,
+    isolate: ivm.Isolate,
+    context: ivm.Context,
+    refs: Ref[],
+  ) {
     this.memoryMb = memoryMb;
     this.#hooks = hooks;
     this.isolate = isolate;
     this.#context = context;
     const [dispatch, deliver, fireTimer, install] = refs;
-    if (!dispatch || !deliver || !fireTimer || !install) throw new Error("bootstrap did not expose its entry points");
+    if (!dispatch || !deliver || !fireTimer || !install)
+      throw new Error("bootstrap did not expose its entry points");
     this.#dispatch = dispatch;
     this.#deliver = deliver;
     this.#fireTimer = fireTimer;
@@ -97,7 +105,11 @@ export class FunctionIsolate {
    * Builds a spare isolate with the bootstrap evaluated. The work runs on isolated-vm's threads
    * (async API), so the host's event loop keeps serving while spares are prepared.
    */
-  static async create(bootstrap: CompiledBootstrap, memoryMb: number, hooks: IsolateHooks): Promise<FunctionIsolate> {
+  static async create(
+    bootstrap: CompiledBootstrap,
+    memoryMb: number,
+    hooks: IsolateHooks,
+  ): Promise<FunctionIsolate> {
     const { ivm } = hooks;
     const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
     try {
@@ -114,7 +126,9 @@ export class FunctionIsolate {
       const internal = (await script.run(context, { reference: true })) as Ref;
       script.release();
       const names = ["dispatch", "deliver", "fireTimer", "install", "warmUp"];
-      const refs = await Promise.all(names.map((name) => internal.get(name, { reference: true }) as Promise<Ref>));
+      const refs = await Promise.all(
+        names.map((name) => internal.get(name, { reference: true }) as Promise<Ref>),
+      );
       internal.release();
       const warmUp = refs.pop();
       await warmUp?.apply(undefined, []);
@@ -131,22 +145,44 @@ export class FunctionIsolate {
   static #installBridge(ivm: Ivm, bridge: Ref, slot: { self: FunctionIsolate | null }): void {
     const sync = (fn: (...args: never[]) => unknown) => new ivm.Callback(fn);
     const ignored = (fn: (...args: never[]) => unknown) => new ivm.Callback(fn, { ignored: true });
-    bridge.setSync("random", sync((n: number) => new Uint8Array(randomBytes(Math.min(65536, Math.max(0, n | 0))))));
-    bridge.setSync("uuid", sync(() => randomUUID()));
-    bridge.setSync("digest", sync((hash: string, data: Uint8Array) => new Uint8Array(createHash(hash).update(data).digest())));
+    bridge.setSync(
+      "random",
+      sync((n: number) => new Uint8Array(randomBytes(Math.min(65536, Math.max(0, n | 0))))),
+    );
+    bridge.setSync(
+      "uuid",
+      sync(() => randomUUID()),
+    );
+    bridge.setSync(
+      "digest",
+      sync((hash: string, data: Uint8Array) => new Uint8Array(createHash(hash).update(data).digest())),
+    );
     bridge.setSync(
       "hmac",
-      sync((hash: string, key: Uint8Array, data: Uint8Array) => new Uint8Array(createHmac(hash, key).update(data).digest())),
+      sync(
+        (hash: string, key: Uint8Array, data: Uint8Array) =>
+          new Uint8Array(createHmac(hash, key).update(data).digest()),
+      ),
     );
-    bridge.setSync("timer", ignored((id: number, ms: number) => (slot.self ? slot.self.#startTimer(id, ms) : undefined)));
-    bridge.setSync("clearTimer", ignored((id: number) => (slot.self ? slot.self.#clearTimer(id) : undefined)));
+    bridge.setSync(
+      "timer",
+      ignored((id: number, ms: number) => (slot.self ? slot.self.#startTimer(id, ms) : undefined)),
+    );
+    bridge.setSync(
+      "clearTimer",
+      ignored((id: number) => (slot.self ? slot.self.#clearTimer(id) : undefined)),
+    );
     bridge.setSync(
       "fetch",
-      ignored((callId: number, invocationId: string, req: BridgeRequest) => (slot.self ? slot.self.#fetch(callId, invocationId, req) : undefined)),
+      ignored((callId: number, invocationId: string, req: BridgeRequest) =>
+        slot.self ? slot.self.#fetch(callId, invocationId, req) : undefined,
+      ),
     );
     bridge.setSync(
       "waitDone",
-      ignored((invocationId: string, logs: DispatchOutcome["logs"]) => (slot.self ? slot.self.#waitDone(invocationId, logs) : undefined)),
+      ignored((invocationId: string, logs: DispatchOutcome["logs"]) =>
+        slot.self ? slot.self.#waitDone(invocationId, logs) : undefined,
+      ),
     );
   }
 
@@ -274,9 +310,21 @@ export class FunctionIsolate {
       const message = `${error.name}: ${error.message}`;
       return { ...errorResult("FN_004", message, false, { name: error.name, stack: error.stack }), logs };
     }
-    const body = outcome.body == null ? new Uint8Array(0) : typeof outcome.body === "string" ? encoder.encode(outcome.body) : outcome.body;
+    const body =
+      outcome.body == null
+        ? new Uint8Array(0)
+        : typeof outcome.body === "string"
+          ? encoder.encode(outcome.body)
+          : outcome.body;
     if (body.byteLength > limits.maxBodyBytes) {
-      return { ...errorResult("FN_010", `Response body of ${body.byteLength} bytes exceeds the limit of ${limits.maxBodyBytes} bytes`, false), logs };
+      return {
+        ...errorResult(
+          "FN_010",
+          `Response body of ${body.byteLength} bytes exceeds the limit of ${limits.maxBodyBytes} bytes`,
+          false,
+        ),
+        logs,
+      };
     }
     return { status: outcome.status ?? 200, headers: outcome.headers ?? [], body, cold: false, logs };
   }
@@ -295,7 +343,11 @@ export class FunctionIsolate {
     if (/disposed/i.test(message)) return { code: "FN_500", message: `${context}: isolate was disposed` };
     const stack = error instanceof Error && typeof error.stack === "string" ? error.stack : "";
     const frames = stack.split("\n").filter((line, i) => i === 0 || line.includes(FUNCTION_FILE_PREFIX));
-    return { code: "FN_004", message: `${context}: ${name}: ${message}`, details: { name, stack: frames.join("\n") } };
+    return {
+      code: "FN_004",
+      message: `${context}: ${name}: ${message}`,
+      details: { name, stack: frames.join("\n") },
+    };
   }
 
   /** CPU check run by the host's watchdog: the allowance grows with invocations completed meanwhile. */
@@ -382,15 +434,23 @@ export class FunctionIsolate {
       if (this.disposed) return;
       const { ivm } = this.#hooks;
       this.#deliver
-        .apply(undefined, [callId, ok, new ivm.ExternalCopy(value).copyInto()], { timeout: this.#entryTimeout() })
+        .apply(undefined, [callId, ok, new ivm.ExternalCopy(value).copyInto()], {
+          timeout: this.#entryTimeout(),
+        })
         .catch((error: unknown) => {
           const body = this.#classifyThrown(error, "fetch result");
           this.kill(body.code === "FN_004" ? "FN_500" : body.code, body.message);
         });
     };
-    if (!record) return reply(false, { message: "fetch() is only available while handling a request" });
+    if (!record) {
+      reply(false, { message: "fetch() is only available while handling a request" });
+      return;
+    }
     if (!this.limits?.egress) {
-      return reply(false, { message: "outbound fetch is disabled for this function: set \"egress\": true in kumo.json" });
+      reply(false, {
+        message: 'outbound fetch is disabled for this function: set "egress": true in kumo.json',
+      });
+      return;
     }
     bridgeFetch(req, this.#hooks.fetchPolicy, record.budget).then(
       (response) => reply(true, response),

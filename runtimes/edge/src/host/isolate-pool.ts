@@ -39,7 +39,10 @@ export class IsolatePool {
     this.#settings = settings;
     this.#bootstrap = bootstrap;
     this.#hooks = hooks;
-    this.#sweeper = setInterval(() => this.#sweep(), Math.max(1000, Math.min(settings.idleTtlMs / 2, 30_000)));
+    this.#sweeper = setInterval(
+      () => this.#sweep(),
+      Math.max(1000, Math.min(settings.idleTtlMs / 2, 30_000)),
+    );
     this.#sweeper.unref();
     this.#watchdog = setInterval(() => {
       for (const isolate of this.#warm.values()) isolate.checkCpu();
@@ -78,7 +81,9 @@ export class IsolatePool {
   }
 
   /** Creates (or joins the creation of) the isolate for a key. */
-  async create(spec: Omit<Specialization, "code" | "env"> & Partial<CodeEntry>): Promise<FunctionIsolate | ErrorBody> {
+  async create(
+    spec: Omit<Specialization, "code" | "env"> & Partial<CodeEntry>,
+  ): Promise<FunctionIsolate | ErrorBody> {
     const pending = this.#creating.get(spec.key);
     if (pending) return pending;
     if (spec.code !== undefined) this.#rememberCode(spec.key, { code: spec.code, env: spec.env ?? {} });

@@ -53,7 +53,9 @@ defineGlobal("Request", Request);
 defineGlobal("Response", Response);
 defineGlobal("structuredClone", (value, options) => structuredCloneImpl(value, options));
 defineGlobal("queueMicrotask", (callback) => {
-  Promise.resolve().then(() => callback());
+  Promise.resolve()
+    .then(() => callback())
+    .catch((error) => writeLog("error", `Uncaught exception in microtask: ${error?.stack ?? error}`));
 });
 defineGlobal("self", globalThis);
 
@@ -83,7 +85,10 @@ function writeLog(level, message) {
   (inv.responded ? inv.lateLogs : inv.logs).push([Date.now(), level, text]);
 }
 
-defineGlobal("console", createConsole(writeLog, () => Date.now()));
+defineGlobal(
+  "console",
+  createConsole(writeLog, () => Date.now()),
+);
 
 // --- host calls with asynchronous results (fetch) ------------------------------------------------
 
@@ -108,7 +113,9 @@ function fetch(input, init) {
   const inv = activeInvocation();
   if (!inv) return Promise.reject(new TypeError("fetch() can only be called while handling a request"));
   if (++inv.subrequests > limits.maxSubrequests) {
-    return Promise.reject(new TypeError(`Too many subrequests (limit ${limits.maxSubrequests} per invocation)`));
+    return Promise.reject(
+      new TypeError(`Too many subrequests (limit ${limits.maxSubrequests} per invocation)`),
+    );
   }
   return new Promise((resolve, reject) => {
     const callId = ++callSeq;
@@ -132,7 +139,8 @@ let timerSeq = 0;
 
 function startTimer(callback, ms, args, repeat) {
   if (typeof callback !== "function") throw new TypeError("Timer callback must be a function");
-  if (timers.size >= limits.maxTimers) throw new RangeError(`Too many pending timers (limit ${limits.maxTimers})`);
+  if (timers.size >= limits.maxTimers)
+    throw new RangeError(`Too many pending timers (limit ${limits.maxTimers})`);
   const id = ++timerSeq;
   const delay = Math.max(0, Number(ms) || 0);
   timers.set(id, { callback, args, delay, repeat, inv: activeInvocation() });
@@ -196,7 +204,11 @@ function install(exports, envVars, info) {
 }
 
 function incomingRequest(req) {
-  const init = { method: req.method, headers: req.headers, body: req.body && req.body.length > 0 ? req.body : null };
+  const init = {
+    method: req.method,
+    headers: req.headers,
+    body: req.body && req.body.length > 0 ? req.body : null,
+  };
   if (init.method === "GET" || init.method === "HEAD") init.body = null;
   return new Request(req.url, init);
 }
@@ -218,7 +230,12 @@ function lambdaEvent(req) {
   const headers = Object.fromEntries(req.headers);
   const url = new URL(req.url);
   const text = isText(headers);
-  const body = req.body && req.body.length > 0 ? (text ? new TextDecoder().decode(req.body) : bytesToBase64(req.body)) : undefined;
+  const body =
+    req.body && req.body.length > 0
+      ? text
+        ? new TextDecoder().decode(req.body)
+        : bytesToBase64(req.body)
+      : undefined;
   const cookies = headers.cookie ? headers.cookie.split(/;\s*/) : undefined;
   return {
     version: "2.0",
@@ -229,7 +246,13 @@ function lambdaEvent(req) {
     headers,
     queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
     requestContext: {
-      http: { method: req.method, path: url.pathname, protocol: "HTTP/1.1", sourceIp: headers["x-forwarded-for"] ?? "", userAgent: headers["user-agent"] ?? "" },
+      http: {
+        method: req.method,
+        path: url.pathname,
+        protocol: "HTTP/1.1",
+        sourceIp: headers["x-forwarded-for"] ?? "",
+        userAgent: headers["user-agent"] ?? "",
+      },
       requestId: req.id,
       routeKey: "$default",
       stage: "$default",
@@ -276,18 +299,34 @@ function fromLambdaResult(value, max) {
 
 function toResult(value, max) {
   if (value instanceof Response) {
-    return { status: value.status, headers: headerPairs(value.headers), body: checkSize(value._rawBody(), max) };
+    return {
+      status: value.status,
+      headers: headerPairs(value.headers),
+      body: checkSize(value._rawBody(), max),
+    };
   }
   if (value && typeof value === "object" && "statusCode" in value) return fromLambdaResult(value, max);
   if (value === undefined || value === null) return { status: 204, headers: [], body: null };
   if (typeof value === "string") {
-    return { status: 200, headers: [["content-type", "text/plain; charset=utf-8"]], body: checkSize(value, max) };
+    return {
+      status: 200,
+      headers: [["content-type", "text/plain; charset=utf-8"]],
+      body: checkSize(value, max),
+    };
   }
   if (value instanceof Uint8Array) {
-    return { status: 200, headers: [["content-type", "application/octet-stream"]], body: checkSize(value, max) };
+    return {
+      status: 200,
+      headers: [["content-type", "application/octet-stream"]],
+      body: checkSize(value, max),
+    };
   }
   const json = JSON.stringify(value);
-  return { status: 200, headers: [["content-type", "application/json"]], body: checkSize(json ?? "null", max) };
+  return {
+    status: 200,
+    headers: [["content-type", "application/json"]],
+    body: checkSize(json ?? "null", max),
+  };
 }
 
 function tenantStack(error) {
@@ -322,10 +361,12 @@ function finish(inv) {
     active.delete(inv.id);
     return 0;
   }
-  Promise.allSettled(inv.waits).then(() => {
-    active.delete(inv.id);
-    host.waitDone(inv.id, inv.lateLogs);
-  });
+  Promise.allSettled(inv.waits)
+    .then(() => {
+      active.delete(inv.id);
+      host.waitDone(inv.id, inv.lateLogs);
+    })
+    .catch(() => undefined);
   return inv.waits.length;
 }
 
@@ -346,7 +387,9 @@ async function dispatch(req) {
   current = inv;
   const ctx = {
     waitUntil(promise) {
-      inv.waits.push(Promise.resolve(promise).catch((error) => writeLog("error", `waitUntil: ${error?.stack ?? error}`)));
+      inv.waits.push(
+        Promise.resolve(promise).catch((error) => writeLog("error", `waitUntil: ${error?.stack ?? error}`)),
+      );
     },
     passThroughOnException() {},
   };
@@ -376,7 +419,8 @@ async function dispatch(req) {
     outcome = { ok: false, error: describeError(error) };
   }
   inv.responded = true;
-  if (inv.logsDropped > 0) inv.logs.push([Date.now(), "warn", `${inv.logsDropped} log lines dropped (limit per invocation)`]);
+  if (inv.logsDropped > 0)
+    inv.logs.push([Date.now(), "warn", `${inv.logsDropped} log lines dropped (limit per invocation)`]);
   outcome.logs = inv.logs;
   outcome.waits = finish(inv);
   return outcome;

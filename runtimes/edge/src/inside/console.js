@@ -37,7 +37,10 @@ export function formatArgs(args) {
 export function createConsole(write, now) {
   const counters = new Map();
   const timers = new Map();
-  const at = (level) => (...args) => write(level, formatArgs(args));
+  const at =
+    (level) =>
+    (...args) =>
+      write(level, formatArgs(args));
   return {
     debug: at("debug"),
     log: at("info"),

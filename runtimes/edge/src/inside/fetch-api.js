@@ -118,7 +118,10 @@ export function extractBody(init) {
   if (init instanceof Uint8Array) return { body: init.slice(), type: null };
   if (init instanceof ArrayBuffer) return { body: new Uint8Array(init.slice(0)), type: null };
   if (ArrayBuffer.isView(init)) {
-    return { body: new Uint8Array(init.buffer.slice(init.byteOffset, init.byteOffset + init.byteLength)), type: null };
+    return {
+      body: new Uint8Array(init.buffer.slice(init.byteOffset, init.byteOffset + init.byteLength)),
+      type: null,
+    };
   }
   if (typeof URLSearchParams === "function" && init instanceof URLSearchParams) {
     return { body: init.toString(), type: "application/x-www-form-urlencoded;charset=UTF-8" };

@@ -4,6 +4,7 @@
 import punycode from "punycode/punycode.js";
 
 const SEPARATORS = /[.\u3002\uff0e\uff61]/;
+const NON_ASCII = /[^\u0000-\u007f]/u;
 
 export function toASCII(domain) {
   let ascii = true;
@@ -19,7 +20,7 @@ export function toASCII(domain) {
       .normalize("NFC")
       .toLowerCase()
       .split(SEPARATORS)
-      .map((label) => (/[^\x00-\x7f]/.test(label) ? `xn--${punycode.encode(label)}` : label))
+      .map((label) => (NON_ASCII.test(label) ? `xn--${punycode.encode(label)}` : label))
       .join(".");
   } catch {
     return null;

@@ -57,14 +57,21 @@ export function createCrypto(host) {
     },
     importKey(format, keyData, algorithm, extractable, usages) {
       return wrap(() => {
-        if (format !== "raw") throw new DOMException(`Key format ${format} is not supported`, "NotSupportedError");
+        if (format !== "raw")
+          throw new DOMException(`Key format ${format} is not supported`, "NotSupportedError");
         if (algorithm?.name?.toUpperCase() !== "HMAC") {
           throw new DOMException("Only HMAC keys are supported", "NotSupportedError");
         }
         const hash = hashName(algorithm.hash);
         const hashLabel = typeof algorithm.hash === "string" ? algorithm.hash : algorithm.hash.name;
         const key = new CryptoKey();
-        keys.set(key, { bytes: toBytes(keyData).slice(), hash, hashLabel, extractable, usages: Array.from(usages) });
+        keys.set(key, {
+          bytes: toBytes(keyData).slice(),
+          hash,
+          hashLabel,
+          extractable,
+          usages: Array.from(usages),
+        });
         return key;
       });
     },
@@ -73,7 +80,8 @@ export function createCrypto(host) {
         const entry = keys.get(key);
         if (!entry) throw new TypeError("Not a CryptoKey");
         if (!entry.extractable) throw new DOMException("Key is not extractable", "InvalidAccessError");
-        if (format !== "raw") throw new DOMException(`Key format ${format} is not supported`, "NotSupportedError");
+        if (format !== "raw")
+          throw new DOMException(`Key format ${format} is not supported`, "NotSupportedError");
         return toArrayBuffer(entry.bytes.slice());
       });
     },
@@ -93,10 +101,12 @@ export function createCrypto(host) {
 
   function hmac(algorithm, key, data, usage) {
     const name = typeof algorithm === "string" ? algorithm : algorithm?.name;
-    if (String(name).toUpperCase() !== "HMAC") throw new DOMException("Only HMAC is supported", "NotSupportedError");
+    if (String(name).toUpperCase() !== "HMAC")
+      throw new DOMException("Only HMAC is supported", "NotSupportedError");
     const entry = keys.get(key);
     if (!entry) throw new TypeError("Not a CryptoKey");
-    if (!entry.usages.includes(usage)) throw new DOMException(`Key usages do not include ${usage}`, "InvalidAccessError");
+    if (!entry.usages.includes(usage))
+      throw new DOMException(`Key usages do not include ${usage}`, "InvalidAccessError");
     return host.hmac(entry.hash, entry.bytes, toBytes(data).slice());
   }
 

@@ -25,23 +25,32 @@ export function principalOf(request: FastifyRequest): Principal {
 export function tenantAccess(platform: PlatformStore, request: FastifyRequest, action: Action): TenantAccess {
   const principal = principalOf(request);
   if (principal.kind !== "tenant") {
-    throw denied("this route acts inside a tenant: call it with a key of that tenant, not the platform admin key");
+    throw denied(
+      "this route acts inside a tenant: call it with a key of that tenant, not the platform admin key",
+    );
   }
   if (!roleAllows(principal.role, action)) {
-    throw denied(`the ${principal.role} role cannot ${describe(action)}; ask a tenant admin for a key with more rights`);
+    throw denied(
+      `the ${principal.role} role cannot ${describe(action)}; ask a tenant admin for a key with more rights`,
+    );
   }
   return { principal, store: platform.tenant(principal.tenantId) };
 }
 
 export function requirePlatformAdmin(request: FastifyRequest): void {
-  if (principalOf(request).kind !== "platform-admin") throw denied("only the platform admin key can manage tenants");
+  if (principalOf(request).kind !== "platform-admin")
+    throw denied("only the platform admin key can manage tenants");
 }
 
 /**
  * Resolves a tenant named in the URL for key management: the platform admin may name any tenant,
  * a tenant admin only its own. Any other tenant is "not found" so names do not leak.
  */
-export async function namedTenantAccess(platform: PlatformStore, request: FastifyRequest, tenantName: string): Promise<{ tenantId: string; store: TenantStore; actor: string }> {
+export async function namedTenantAccess(
+  platform: PlatformStore,
+  request: FastifyRequest,
+  tenantName: string,
+): Promise<{ tenantId: string; store: TenantStore; actor: string }> {
   const principal = principalOf(request);
   if (principal.kind === "platform-admin") {
     const tenant = await platform.tenantByName(tenantName);

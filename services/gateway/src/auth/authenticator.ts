@@ -71,7 +71,9 @@ export class Authenticator {
     const last = this.#touched.get(principal.keyId) ?? 0;
     if (now - last < (this.#options.touchIntervalMs ?? 60_000)) return;
     this.#touched.set(principal.keyId, now);
-    this.#options.platform.touchKey(principal.keyId, new Date(now)).catch((error) => this.#options.onError?.(error));
+    this.#options.platform
+      .touchKey(principal.keyId, new Date(now))
+      .catch((error) => this.#options.onError?.(error));
   }
 }
 

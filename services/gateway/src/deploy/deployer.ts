@@ -1,4 +1,11 @@
-import { type FunctionConfig, functionConfigSchema, isEdgeRuntime, KumoError, parseOrThrow, toKumoError } from "@kumo/core";
+import {
+  type FunctionConfig,
+  functionConfigSchema,
+  isEdgeRuntime,
+  KumoError,
+  parseOrThrow,
+  toKumoError,
+} from "@kumo/core";
 import type { DeploymentRow, FunctionRow, TenantStore } from "@kumo/db";
 import { type SourceFiles, sourceDigest } from "@kumo/source";
 
@@ -51,7 +58,11 @@ export class Deployer {
       config.runtime === input.fn.runtime && JSON.stringify(config) === JSON.stringify(input.fn.config)
         ? input.fn
         : ((await store.functions.updateConfig(input.fn.id, config.runtime, config)) ?? input.fn);
-    const deployment = await store.deployments.create({ functionId: fn.id, sourceKind: input.sourceKind, createdBy: actor });
+    const deployment = await store.deployments.create({
+      functionId: fn.id,
+      sourceKind: input.sourceKind,
+      createdBy: actor,
+    });
     const digest = sourceDigest(files);
     const log: string[] = [`source ${digest} (${files.size} files)`];
     try {
@@ -76,7 +87,9 @@ export class Deployer {
       await store.audit.record(actor, "deploy", `function/${fn.name}`, { version: version.version, digest });
       log.push(`version ${version.version} is live`);
       await store.deployments.appendLog(deployment.id, `${log.join("\n")}\n`);
-      const done = await store.deployments.setStatus(deployment.id, "succeeded", { version: version.version });
+      const done = await store.deployments.setStatus(deployment.id, "succeeded", {
+        version: version.version,
+      });
       this.#options.onChange(store.tenantId, fn.id);
       return { deployment: done ?? deployment, fn };
     } catch (error) {
@@ -84,7 +97,10 @@ export class Deployer {
       const code = failure.code === "FN_006" || failure.code === "FN_005" ? failure.code : "FN_005";
       log.push(`error ${failure.code}: ${failure.message}`);
       await store.deployments.appendLog(deployment.id, `${log.join("\n")}\n`);
-      await store.deployments.setStatus(deployment.id, "failed", { errorCode: code, errorMessage: failure.message });
+      await store.deployments.setStatus(deployment.id, "failed", {
+        errorCode: code,
+        errorMessage: failure.message,
+      });
       throw new KumoError(code, `deployment ${deployment.id} failed: ${failure.message}`, {
         details: { deploymentId: deployment.id, ...(isRecord(failure.details) ? failure.details : {}) },
       });
@@ -102,8 +118,17 @@ function configFromSource(fn: FunctionRow, files: SourceFiles): FunctionConfig {
   } catch (error) {
     throw new KumoError("FN_006", `kumo.json is not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof json === "object" && json !== null && "name" in json && json.name !== undefined && json.name !== fn.name) {
-    throw new KumoError("FN_006", `kumo.json names function "${String(json.name)}" but this deploys "${fn.name}"`);
+  if (
+    typeof json === "object" &&
+    json !== null &&
+    "name" in json &&
+    json.name !== undefined &&
+    json.name !== fn.name
+  ) {
+    throw new KumoError(
+      "FN_006",
+      `kumo.json names function "${String(json.name)}" but this deploys "${fn.name}"`,
+    );
   }
   const base = typeof json === "object" && json !== null && !Array.isArray(json) ? json : {};
   return parseOrThrow(functionConfigSchema, { runtime: fn.runtime, ...base }, "kumo.json");

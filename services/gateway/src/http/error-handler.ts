@@ -26,11 +26,19 @@ export function toPublicError(error: unknown): KumoError {
   const fastifyError = error as Partial<FastifyError>;
   switch (fastifyError.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return new KumoError("FN_010", "request body too large: send a smaller body (see the limits in the README)");
+      return new KumoError(
+        "FN_010",
+        "request body too large: send a smaller body (see the limits in the README)",
+      );
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return new KumoError("FN_006", `unsupported content type: ${fastifyError.message ?? ""}`, { status: 415 });
+      return new KumoError("FN_006", `unsupported content type: ${fastifyError.message ?? ""}`, {
+        status: 415,
+      });
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return new KumoError("FN_006", "the body is empty but the content type is application/json: send a JSON body");
+      return new KumoError(
+        "FN_006",
+        "the body is empty but the content type is application/json: send a JSON body",
+      );
     case "FST_ERR_CTP_INVALID_JSON_BODY":
       return new KumoError("FN_006", `malformed JSON body: ${fastifyError.message ?? ""}`);
   }
@@ -52,5 +60,8 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
     reply.raw.destroy();
     return;
   }
-  void reply.status(status).header("content-type", "application/json; charset=utf-8").send(errorEnvelope(kumo));
+  void reply
+    .status(status)
+    .header("content-type", "application/json; charset=utf-8")
+    .send(errorEnvelope(kumo));
 }

@@ -12,7 +12,11 @@ import type {
 
 /** Rows to API JSON. Secret values and key hashes have no presenter: they are never returned. */
 
-export const presentTenant = (t: TenantRow) => ({ id: t.id, name: t.name, createdAt: t.created_at.toISOString() });
+export const presentTenant = (t: TenantRow) => ({
+  id: t.id,
+  name: t.name,
+  createdAt: t.created_at.toISOString(),
+});
 
 export const presentKey = (k: ApiKeyRow) => ({
   id: k.id,

@@ -37,7 +37,10 @@ export class FunctionResolver {
   readonly #options: FunctionResolverOptions;
   readonly #tenants = new Map<string, { id: string; at: number }>();
   readonly #functions = new Map<string, FunctionSnapshot>();
-  readonly #targets = new Map<string, { tenantId: string; functionId: string; target: Promise<DeployedVersion> }>();
+  readonly #targets = new Map<
+    string,
+    { tenantId: string; functionId: string; target: Promise<DeployedVersion> }
+  >();
   readonly #ttlMs: number;
 
   constructor(options: FunctionResolverOptions) {
@@ -58,7 +61,12 @@ export class FunctionResolver {
    * Resolves "name", "name@alias" or "name@v3" to one version. An alias that points nowhere (no
    * deploy yet) is FN_001 with a message saying to deploy.
    */
-  async resolve(tenantId: string, tenantName: string, address: string, stickyKey?: string): Promise<ResolvedFunction> {
+  async resolve(
+    tenantId: string,
+    tenantName: string,
+    address: string,
+    stickyKey?: string,
+  ): Promise<ResolvedFunction> {
     const at = address.indexOf("@");
     const name = at < 0 ? address : address.slice(0, at);
     const selector = at < 0 ? "live" : address.slice(at + 1);
@@ -77,7 +85,10 @@ export class FunctionResolver {
         : notFound(`alias "${selector}" of function "${name}"`);
     }
     const chosen = pickVersion(alias.routing, stickyKey);
-    const version = chosen === undefined ? undefined : snapshot.versions.get(chosen) ?? (await this.#loadVersion(tenantId, snapshot, chosen));
+    const version =
+      chosen === undefined
+        ? undefined
+        : (snapshot.versions.get(chosen) ?? (await this.#loadVersion(tenantId, snapshot, chosen)));
     if (!version) throw notFound(`alias "${selector}" of function "${name}" points to no existing version`);
     return { tenantId, tenantName, fn: snapshot.fn, version, alias: selector };
   }
@@ -95,7 +106,8 @@ export class FunctionResolver {
 
   /** Drops what is cached for a function (or a whole tenant, e.g. after a secret changes). */
   evict(tenantId: string, functionId?: string): void {
-    const matches = (t: string, f: string) => t === tenantId && (functionId === undefined || f === functionId);
+    const matches = (t: string, f: string) =>
+      t === tenantId && (functionId === undefined || f === functionId);
     for (const [key, snap] of this.#functions) {
       if (matches(snap.fn.tenant_id, snap.fn.id)) this.#functions.delete(key);
     }
@@ -124,7 +136,11 @@ export class FunctionResolver {
     return snapshot;
   }
 
-  async #loadVersion(tenantId: string, snapshot: FunctionSnapshot, number: number): Promise<VersionRow | undefined> {
+  async #loadVersion(
+    tenantId: string,
+    snapshot: FunctionSnapshot,
+    number: number,
+  ): Promise<VersionRow | undefined> {
     const version = await this.#options.platform.tenant(tenantId).versions.get(snapshot.fn.id, number);
     if (version) snapshot.versions.set(number, version);
     return version;
@@ -137,12 +153,19 @@ export class FunctionResolver {
     const env: Record<string, string> = { ...config.env };
     for (const v of await store.env.list(fn.id)) env[v.key] = v.value;
     const sealed = await store.secrets.latestSealed(config.secrets ?? []);
-    for (const s of sealed) env[s.name] = this.#options.secretBox.open(s.sealed, secretContext(tenantId, s.name));
+    for (const s of sealed)
+      env[s.name] = this.#options.secretBox.open(s.sealed, secretContext(tenantId, s.name));
     const missing = (config.secrets ?? []).filter((name) => !sealed.some((s) => s.name === name));
     if (missing.length > 0) {
-      throw new KumoError("FN_006", `function "${fn.name}" uses secrets that do not exist: ${missing.join(", ")}; create them with PUT /v1/secrets/:name`);
+      throw new KumoError(
+        "FN_006",
+        `function "${fn.name}" uses secrets that do not exist: ${missing.join(", ")}; create them with PUT /v1/secrets/:name`,
+      );
     }
-    const envDigest = createHash("sha256").update(JSON.stringify(Object.entries(env).sort())).digest("hex").slice(0, 16);
+    const envDigest = createHash("sha256")
+      .update(JSON.stringify(Object.entries(env).sort()))
+      .digest("hex")
+      .slice(0, 16);
     return {
       tenantId,
       functionId: fn.id,
@@ -157,7 +180,11 @@ export class FunctionResolver {
       envDigest,
       loadCode: async () => {
         const content = await store.artifacts.get(version.artifact);
-        if (!content) throw new KumoError("FN_008", `the code of ${fn.name}@v${version.version} is missing from the artifact store`);
+        if (!content)
+          throw new KumoError(
+            "FN_008",
+            `the code of ${fn.name}@v${version.version} is missing from the artifact store`,
+          );
         return Buffer.from(content).toString("utf8");
       },
     };

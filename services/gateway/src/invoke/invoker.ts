@@ -25,7 +25,11 @@ export class Invoker {
     this.#options = options;
   }
 
-  async invoke(resolved: ResolvedFunction, request: InvocationRequest, signal?: AbortSignal): Promise<InvocationResult> {
+  async invoke(
+    resolved: ResolvedFunction,
+    request: InvocationRequest,
+    signal?: AbortSignal,
+  ): Promise<InvocationResult> {
     const started = Date.now();
     const t0 = performance.now();
     let result: InvocationResult;
@@ -33,13 +37,17 @@ export class Invoker {
       const target = await this.#options.resolver.target(resolved);
       const provider = this.#options.providers.find((p) => p.supports(target.runtime));
       if (!provider) {
-        throw new KumoError("FN_008", `no capacity for runtime "${target.runtime}" on this gateway (container runtimes are not part of this release yet)`);
+        throw new KumoError(
+          "FN_008",
+          `no capacity for runtime "${target.runtime}" on this gateway (container runtimes are not part of this release yet)`,
+        );
       }
       result = await provider.invoke(target, request, signal);
     } catch (error) {
       result = errorResult(toKumoError(error));
     }
-    const finish = (responseBytes: number) => this.#record(resolved, request, result, started, performance.now() - t0, responseBytes);
+    const finish = (responseBytes: number) =>
+      this.#record(resolved, request, result, started, performance.now() - t0, responseBytes);
     if (result.body instanceof Uint8Array) {
       finish(result.body.byteLength);
       return result;
@@ -91,10 +99,22 @@ export class Invoker {
     liveLogs.publish(
       resolved.tenantId,
       resolved.fn.id,
-      result.logs.map((l) => ({ ts: new Date(l.ts).toISOString(), invocationId: request.invocationId, level: l.level, message: l.message })),
+      result.logs.map((l) => ({
+        ts: new Date(l.ts).toISOString(),
+        invocationId: request.invocationId,
+        level: l.level,
+        message: l.message,
+      })),
     );
-    metrics.invocations.inc({ function_id: resolved.fn.id, outcome: failed ? "failed" : "succeeded", code: code ?? "" });
-    metrics.invocationSeconds.observe({ function_id: resolved.fn.id, cold: result.coldStart }, durationMs / 1000);
+    metrics.invocations.inc({
+      function_id: resolved.fn.id,
+      outcome: failed ? "failed" : "succeeded",
+      code: code ?? "",
+    });
+    metrics.invocationSeconds.observe(
+      { function_id: resolved.fn.id, cold: result.coldStart },
+      durationMs / 1000,
+    );
   }
 }
 
@@ -111,7 +131,10 @@ export function errorResult(error: KumoError): InvocationResult {
   };
 }
 
-async function* countBytes(body: AsyncIterable<Uint8Array>, done: (bytes: number) => void): AsyncIterable<Uint8Array> {
+async function* countBytes(
+  body: AsyncIterable<Uint8Array>,
+  done: (bytes: number) => void,
+): AsyncIterable<Uint8Array> {
   let bytes = 0;
   try {
     for await (const chunk of body) {

@@ -10,7 +10,7 @@ export function pickVersion(routing: readonly RoutingEntry[], stickyKey?: string
   if (routing.length === 1) return routing[0]?.version;
   const total = routing.reduce((sum, r) => sum + r.weight, 0);
   if (total <= 0) return undefined;
-  const point = stickyKey === undefined ? Math.random() * total : (stickyPoint(stickyKey) * total);
+  const point = stickyKey === undefined ? Math.random() * total : stickyPoint(stickyKey) * total;
   let acc = 0;
   for (const entry of routing) {
     acc += entry.weight;

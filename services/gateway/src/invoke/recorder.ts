@@ -1,7 +1,6 @@
-import type { Database, NewInvocation } from "@kumo/db";
+import type { Database, LogsTable, NewInvocation } from "@kumo/db";
 import { writeRecords } from "@kumo/db";
 import type { Insertable, Kysely } from "kysely";
-import type { LogsTable } from "@kumo/db";
 
 export interface RecorderOptions {
   db: Kysely<Database>;

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { headers as H } from "@kumo/bus";
 import type { FunctionConfig, InvocationRequest, TriggerKind } from "@kumo/core";
 import { KumoError, newInvocationId } from "@kumo/core";
-import { headers as H } from "@kumo/bus";
 
 /** Headers that describe one hop, not the request; never forwarded to a function. */
 const HOP_BY_HOP = new Set([
@@ -32,7 +32,10 @@ export interface InvocationRequestInput {
 export function toInvocationRequest(input: InvocationRequestInput): InvocationRequest {
   const body = Buffer.isBuffer(input.body) ? input.body : null;
   if (body && body.byteLength > input.config.maxBodyBytes) {
-    throw new KumoError("FN_010", `request body of ${body.byteLength} bytes exceeds this function's limit of ${input.config.maxBodyBytes} bytes`);
+    throw new KumoError(
+      "FN_010",
+      `request body of ${body.byteLength} bytes exceeds this function's limit of ${input.config.maxBodyBytes} bytes`,
+    );
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(input.headers)) {

@@ -38,7 +38,14 @@ export function apiKeyRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
 
     app.get(
       "/v1/tenants/:tenant/api-keys",
-      { schema: { tags: ["api-keys"], summary: "List API keys (never their values)", params: tenantParams, querystring: pageQuery } },
+      {
+        schema: {
+          tags: ["api-keys"],
+          summary: "List API keys (never their values)",
+          params: tenantParams,
+          querystring: pageQuery,
+        },
+      },
       async (request) => {
         const { store } = await namedTenantAccess(ctx.platform, request, request.params.tenant);
         const page = await store.keys.list(request.query);
@@ -52,7 +59,9 @@ export function apiKeyRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         schema: {
           tags: ["api-keys"],
           summary: "Revoke an API key",
-          params: tenantParams.extend({ id: z.string().regex(/^key_[a-z0-9]{1,64}$/, "must be an API key id (key_...)") }),
+          params: tenantParams.extend({
+            id: z.string().regex(/^key_[a-z0-9]{1,64}$/, "must be an API key id (key_...)"),
+          }),
         },
       },
       async (request, reply) => {

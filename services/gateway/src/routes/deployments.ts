@@ -11,21 +11,37 @@ import { presentDeployment } from "../http/presenters.ts";
 import { openSse } from "../http/sse.ts";
 import { functionParams, loadFunction } from "./function-lookup.ts";
 
-const ARCHIVE_TYPES = ["application/gzip", "application/x-gzip", "application/x-tar", "application/tar", "application/octet-stream"];
+const ARCHIVE_TYPES = [
+  "application/gzip",
+  "application/x-gzip",
+  "application/x-tar",
+  "application/tar",
+  "application/octet-stream",
+];
 
 const jsonDeployment = z.union([
   z.strictObject({
-    files: z.record(z.string().min(1).max(500), z.string().max(5 * 1024 * 1024)).refine((f) => Object.keys(f).length > 0, "must hold at least one file"),
+    files: z
+      .record(z.string().min(1).max(500), z.string().max(5 * 1024 * 1024))
+      .refine((f) => Object.keys(f).length > 0, "must hold at least one file"),
     config: z.record(z.string(), z.unknown()).optional(),
   }),
-  z.strictObject({ source: z.strictObject({ git: z.string().min(1).max(2000), ref: z.string().max(200).optional() }) }),
+  z.strictObject({
+    source: z.strictObject({ git: z.string().min(1).max(2000), ref: z.string().max(200).optional() }),
+  }),
 ]);
 
-const deploymentParams = functionParams.extend({ id: z.string().regex(/^dep_[a-z0-9]{1,64}$/, "must be a deployment id (dep_...)") });
+const deploymentParams = functionParams.extend({
+  id: z.string().regex(/^dep_[a-z0-9]{1,64}$/, "must be a deployment id (dep_...)"),
+});
 
 export function deploymentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   return async (app) => {
-    app.addContentTypeParser(ARCHIVE_TYPES, { parseAs: "buffer", bodyLimit: ctx.config.bodyLimitBytes }, (_req, body, done) => done(null, body));
+    app.addContentTypeParser(
+      ARCHIVE_TYPES,
+      { parseAs: "buffer", bodyLimit: ctx.config.bodyLimitBytes },
+      (_req, body, done) => done(null, body),
+    );
 
     app.post(
       "/v1/functions/:name/deployments",
@@ -41,14 +57,27 @@ export function deploymentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const { store, principal } = tenantAccess(ctx.platform, request, "write");
         const fn = await loadFunction(store, request.params.name);
         const { files, kind } = await sourceOf(request.body);
-        const outcome = await ctx.deployer.deploy({ store, fn, files, sourceKind: kind, actor: actorOf(principal) });
+        const outcome = await ctx.deployer.deploy({
+          store,
+          fn,
+          files,
+          sourceKind: kind,
+          actor: actorOf(principal),
+        });
         return reply.status(202).send(presentDeployment(outcome.deployment, true));
       },
     );
 
     app.get(
       "/v1/functions/:name/deployments",
-      { schema: { tags: ["deployments"], summary: "List deployments", params: functionParams, querystring: pageQuery } },
+      {
+        schema: {
+          tags: ["deployments"],
+          summary: "List deployments",
+          params: functionParams,
+          querystring: pageQuery,
+        },
+      },
       async (request) => {
         const { store } = tenantAccess(ctx.platform, request, "read");
         const fn = await loadFunction(store, request.params.name);
@@ -78,7 +107,8 @@ export function deploymentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         let sent = 0;
         // Builds run elsewhere and append to the stored log; follow by polling until the deployment ends.
         while (!sse.closed.aborted) {
-          for (const line of deployment.log.slice(sent).split("\n").filter(Boolean)) sse.send("log", { line });
+          for (const line of deployment.log.slice(sent).split("\n").filter(Boolean))
+            sse.send("log", { line });
           sent = deployment.log.length;
           if (deployment.status === "succeeded" || deployment.status === "failed") break;
           await sleep(250);
@@ -94,16 +124,25 @@ export function deploymentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
 async function sourceOf(body: unknown): Promise<{ files: SourceFiles; kind: "upload" | "files" }> {
   if (Buffer.isBuffer(body)) return { files: await readSourceArchive(body), kind: "upload" };
   if (body === undefined || body === null) {
-    throw invalid("send the source: a tar or tar.gz body (content-type application/gzip), or JSON {files:{path:content}}");
+    throw invalid(
+      "send the source: a tar or tar.gz body (content-type application/gzip), or JSON {files:{path:content}}",
+    );
   }
   const parsed = jsonDeployment.safeParse(body);
   if (!parsed.success) {
     throw invalid("the deployment body must be {files:{path:content}, config?} or {source:{git, ref?}}", {
-      problems: parsed.error.issues.map((i) => ({ field: i.path.join(".") || "(body)", rule: i.code, message: i.message })),
+      problems: parsed.error.issues.map((i) => ({
+        field: i.path.join(".") || "(body)",
+        rule: i.code,
+        message: i.message,
+      })),
     });
   }
   if ("source" in parsed.data) {
-    throw new KumoError("FN_006", "git sources are fetched by the builder service, which this release does not include yet; upload the files instead");
+    throw new KumoError(
+      "FN_006",
+      "git sources are fetched by the builder service, which this release does not include yet; upload the files instead",
+    );
   }
   const files: SourceFiles = new Map();
   for (const [path, content] of Object.entries(parsed.data.files)) {

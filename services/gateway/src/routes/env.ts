@@ -18,7 +18,10 @@ export function envRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const { store } = tenantAccess(ctx.platform, request, "read");
         const fn = await loadFunction(store, request.params.name);
         const vars = await store.env.list(fn.id);
-        return { items: vars.map((v) => ({ key: v.key, value: v.value, updatedAt: v.updatedAt.toISOString() })), nextCursor: null };
+        return {
+          items: vars.map((v) => ({ key: v.key, value: v.value, updatedAt: v.updatedAt.toISOString() })),
+          nextCursor: null,
+        };
       },
     );
 
@@ -52,7 +55,11 @@ export function envRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           throw new KumoError("FN_006", `a function can have at most ${MAX_ENV_VARS} env vars`);
         }
         await store.env.set(fn.id, request.params.key, request.body.value);
-        await store.audit.record(actorOf(principal), "env.set", `function/${fn.name}/env/${request.params.key}`);
+        await store.audit.record(
+          actorOf(principal),
+          "env.set",
+          `function/${fn.name}/env/${request.params.key}`,
+        );
         ctx.changed(store.tenantId, fn.id);
         return { key: request.params.key, value: request.body.value };
       },
@@ -64,8 +71,13 @@ export function envRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { store, principal } = tenantAccess(ctx.platform, request, "write");
         const fn = await loadFunction(store, request.params.name);
-        if (!(await store.env.delete(fn.id, request.params.key))) throw notFound(`env var "${request.params.key}"`);
-        await store.audit.record(actorOf(principal), "env.delete", `function/${fn.name}/env/${request.params.key}`);
+        if (!(await store.env.delete(fn.id, request.params.key)))
+          throw notFound(`env var "${request.params.key}"`);
+        await store.audit.record(
+          actorOf(principal),
+          "env.delete",
+          `function/${fn.name}/env/${request.params.key}`,
+        );
         ctx.changed(store.tenantId, fn.id);
         return reply.status(204).send();
       },

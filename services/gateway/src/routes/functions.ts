@@ -22,7 +22,9 @@ export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const page = await store.functions.list(request.query);
         const live = await store.aliases.liveVersions(page.items.map((f) => f.id));
         return {
-          items: page.items.map((f) => presentFunction(f, urlOf(principal.tenantName, f.name), live.get(f.id) ?? null)),
+          items: page.items.map((f) =>
+            presentFunction(f, urlOf(principal.tenantName, f.name), live.get(f.id) ?? null),
+          ),
           nextCursor: page.nextCursor,
         };
       },
@@ -34,7 +36,11 @@ export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         schema: {
           tags: ["functions"],
           summary: "Create a function",
-          body: z.strictObject({ name: resourceName, runtime: z.enum(RUNTIMES), config: configObject.optional() }),
+          body: z.strictObject({
+            name: resourceName,
+            runtime: z.enum(RUNTIMES),
+            config: configObject.optional(),
+          }),
         },
       },
       async (request, reply) => {
@@ -42,11 +48,18 @@ export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const { name, runtime } = request.body;
         const given = request.body.config ?? {};
         if (given.runtime !== undefined && given.runtime !== runtime) {
-          throw new KumoError("FN_006", `config.runtime "${String(given.runtime)}" contradicts runtime "${runtime}"; drop one of them`);
+          throw new KumoError(
+            "FN_006",
+            `config.runtime "${String(given.runtime)}" contradicts runtime "${runtime}"; drop one of them`,
+          );
         }
         const config = parseOrThrow(functionConfigSchema, { ...given, runtime }, "function config");
         if (await store.functions.byName(name)) {
-          throw new KumoError("FN_006", `function "${name}" already exists; deploy to it or choose another name`, { status: 409 });
+          throw new KumoError(
+            "FN_006",
+            `function "${name}" already exists; deploy to it or choose another name`,
+            { status: 409 },
+          );
         }
         const fn = await store.functions.create({ name, runtime, config });
         await store.audit.record(actorOf(principal), "function.create", `function/${name}`, { runtime });
@@ -79,9 +92,15 @@ export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const { store, principal } = tenantAccess(ctx.platform, request, "write");
         const fn = await loadFunction(store, request.params.name);
         const current = fn.config as Record<string, unknown>;
-        const config = parseOrThrow(functionConfigSchema, { ...current, ...request.body.config }, "function config");
+        const config = parseOrThrow(
+          functionConfigSchema,
+          { ...current, ...request.body.config },
+          "function config",
+        );
         const updated = (await store.functions.updateConfig(fn.id, config.runtime, config)) ?? fn;
-        await store.audit.record(actorOf(principal), "function.configure", `function/${fn.name}`, { keys: Object.keys(request.body.config) });
+        await store.audit.record(actorOf(principal), "function.configure", `function/${fn.name}`, {
+          keys: Object.keys(request.body.config),
+        });
         ctx.changed(store.tenantId, fn.id);
         const live = await store.aliases.liveVersions([fn.id]);
         return presentFunction(updated, urlOf(principal.tenantName, fn.name), live.get(fn.id) ?? null);
@@ -90,7 +109,13 @@ export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
 
     app.delete(
       "/v1/functions/:name",
-      { schema: { tags: ["functions"], summary: "Delete a function, its versions, aliases and env", params: functionParams } },
+      {
+        schema: {
+          tags: ["functions"],
+          summary: "Delete a function, its versions, aliases and env",
+          params: functionParams,
+        },
+      },
       async (request, reply) => {
         const { store, principal } = tenantAccess(ctx.platform, request, "write");
         const fn = await loadFunction(store, request.params.name);

@@ -40,7 +40,10 @@ export function invocationRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         if (!invocation) throw notFound(`invocation "${request.params.id}"`);
         const fn = await store.functions.byId(invocation.function_id);
         const logs = await store.logs.list({ invocationId: invocation.id, limit: 500 });
-        return { ...presentInvocation(invocation, fn?.name ?? "(deleted)"), logs: logs.items.map(presentLog) };
+        return {
+          ...presentInvocation(invocation, fn?.name ?? "(deleted)"),
+          logs: logs.items.map(presentLog),
+        };
       },
     );
 
@@ -62,7 +65,10 @@ export function invocationRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const fn = await loadFunction(store, request.params.name);
         const { status, version, ...page } = request.query;
         const result = await store.invocations.list({ functionId: fn.id, status, version }, page);
-        return { items: result.items.map((i) => presentInvocation(i, fn.name)), nextCursor: result.nextCursor };
+        return {
+          items: result.items.map((i) => presentInvocation(i, fn.name)),
+          nextCursor: result.nextCursor,
+        };
       },
     );
 
@@ -84,7 +90,12 @@ export function invocationRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const fn = await loadFunction(store, request.params.name);
         const follow = request.query.follow === "1" || request.query.follow === "true";
         if (!follow) {
-          const page = await store.logs.list({ functionId: fn.id, since: request.query.since, limit: request.query.limit, cursor: request.query.cursor });
+          const page = await store.logs.list({
+            functionId: fn.id,
+            since: request.query.since,
+            limit: request.query.limit,
+            cursor: request.query.cursor,
+          });
           return { items: page.items.map(presentLog), nextCursor: page.nextCursor };
         }
         const sse = openSse(reply);

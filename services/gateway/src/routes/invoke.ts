@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
-import { type FunctionConfig, invalid, KumoError, notFound, RESOURCE_NAME } from "@kumo/core";
 import { headers as H } from "@kumo/bus";
+import { type FunctionConfig, invalid, KumoError, notFound, RESOURCE_NAME } from "@kumo/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -20,7 +20,11 @@ const RESPONSE_SKIP = new Set(["connection", "keep-alive", "transfer-encoding", 
 export function invokeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   return async (app) => {
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: ctx.config.bodyLimitBytes }, (_req, body, done) => done(null, body));
+    app.addContentTypeParser(
+      "*",
+      { parseAs: "buffer", bodyLimit: ctx.config.bodyLimitBytes },
+      (_req, body, done) => done(null, body),
+    );
 
     app.post(
       "/v1/functions/:name/invoke",
@@ -29,17 +33,27 @@ export function invokeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         schema: {
           tags: ["invocations"],
           summary: "Invoke synchronously; the function's response is returned as is",
-          params: z.object({ name: z.string().regex(ADDRESS, "must be a function name, optionally with @alias or @vN") }),
+          params: z.object({
+            name: z.string().regex(ADDRESS, "must be a function name, optionally with @alias or @vN"),
+          }),
         },
       },
       async (request, reply) => {
         const { store, principal } = tenantAccess(ctx.platform, request, "invoke");
-        const resolved = await ctx.resolver.resolve(store.tenantId, principal.tenantName, request.params.name, stickyKeyOf(request));
+        const resolved = await ctx.resolver.resolve(
+          store.tenantId,
+          principal.tenantName,
+          request.params.name,
+          stickyKeyOf(request),
+        );
         return invoke(ctx, request, reply, resolved, "api", "/", true);
       },
     );
 
-    const publicHandler = async (request: FastifyRequest<{ Params: { tenant: string; fn: string; "*"?: string } }>, reply: FastifyReply) => {
+    const publicHandler = async (
+      request: FastifyRequest<{ Params: { tenant: string; fn: string; "*"?: string } }>,
+      reply: FastifyReply,
+    ) => {
       const { tenant, fn } = request.params;
       if (!RESOURCE_NAME.test(tenant) || !ADDRESS.test(fn)) throw notFound(`function "${fn}"`);
       const tenantId = await ctx.resolver.tenantId(tenant);
@@ -65,7 +79,9 @@ async function invoke(
   stripAuthorization: boolean,
 ): Promise<FastifyReply> {
   if (request.headers[H.invocationType] === "async") {
-    throw invalid("async invocations (kumo-invocation-type: async) arrive with the invocation plane, which this release does not include yet");
+    throw invalid(
+      "async invocations (kumo-invocation-type: async) arrive with the invocation plane, which this release does not include yet",
+    );
   }
   const queryAt = request.url.indexOf("?");
   const invocation = toInvocationRequest({
@@ -89,14 +105,17 @@ async function invoke(
   }
   reply.header(H.invocationId, invocation.invocationId);
   reply.header(H.version, String(resolved.version.version));
-  return result.body instanceof Uint8Array ? reply.send(Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength)) : reply.send(Readable.from(result.body));
+  return result.body instanceof Uint8Array
+    ? reply.send(Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength))
+    : reply.send(Readable.from(result.body));
 }
 
 async function requireInvoker(ctx: GatewayContext, request: FastifyRequest, tenantId: string): Promise<void> {
   request.principal = await ctx.auth.authenticate(request.headers.authorization);
   const principal = principalOf(request);
   if (principal.kind !== "tenant" || principal.tenantId !== tenantId) throw notFound("function");
-  if (!roleAllows(principal.role, "invoke")) throw new KumoError("FN_009", `the ${principal.role} role cannot invoke functions`);
+  if (!roleAllows(principal.role, "invoke"))
+    throw new KumoError("FN_009", `the ${principal.role} role cannot invoke functions`);
 }
 
 function stickyKeyOf(request: FastifyRequest): string | undefined {

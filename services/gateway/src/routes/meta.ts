@@ -25,7 +25,11 @@ export function metaRoutes(ctx: GatewayContext, deps: MetaRouteDeps): FastifyPlu
       return deps.metrics.registry.metrics();
     });
 
-    app.get("/v1/schema/kumo.json", { schema: { tags: ["meta"], summary: "JSON schema of kumo.json" } }, async () => kumoJsonSchema);
+    app.get(
+      "/v1/schema/kumo.json",
+      { schema: { tags: ["meta"], summary: "JSON schema of kumo.json" } },
+      async () => kumoJsonSchema,
+    );
 
     app.get("/", { schema: { hide: true } }, async (_request, reply) => {
       reply.type("text/html; charset=utf-8");

@@ -15,7 +15,13 @@ export function secretRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       "/v1/secrets",
-      { schema: { tags: ["secrets"], summary: "List secrets (names and versions, never values)", querystring: pageQuery } },
+      {
+        schema: {
+          tags: ["secrets"],
+          summary: "List secrets (names and versions, never values)",
+          querystring: pageQuery,
+        },
+      },
       async (request) => {
         const { store } = tenantAccess(ctx.platform, request, "read");
         const page = await store.secrets.list(request.query);
@@ -25,7 +31,9 @@ export function secretRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
 
     app.get(
       "/v1/secrets/:name",
-      { schema: { tags: ["secrets"], summary: "A secret's metadata (never its value)", params: secretParams } },
+      {
+        schema: { tags: ["secrets"], summary: "A secret's metadata (never its value)", params: secretParams },
+      },
       async (request) => {
         const { store } = tenantAccess(ctx.platform, request, "read");
         const meta = await store.secrets.meta(request.params.name);
@@ -46,9 +54,14 @@ export function secretRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { store, principal } = tenantAccess(ctx.platform, request, "write");
-        const sealed = ctx.secretBox.seal(request.body.value, secretContext(store.tenantId, request.params.name));
+        const sealed = ctx.secretBox.seal(
+          request.body.value,
+          secretContext(store.tenantId, request.params.name),
+        );
         const version = await store.secrets.put(request.params.name, sealed, ctx.secretBox.keyId);
-        await store.audit.record(actorOf(principal), "secret.put", `secret/${request.params.name}`, { version });
+        await store.audit.record(actorOf(principal), "secret.put", `secret/${request.params.name}`, {
+          version,
+        });
         ctx.changed(store.tenantId);
         return { name: request.params.name, version };
       },
@@ -56,10 +69,13 @@ export function secretRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
 
     app.delete(
       "/v1/secrets/:name",
-      { schema: { tags: ["secrets"], summary: "Delete a secret and all its versions", params: secretParams } },
+      {
+        schema: { tags: ["secrets"], summary: "Delete a secret and all its versions", params: secretParams },
+      },
       async (request, reply) => {
         const { store, principal } = tenantAccess(ctx.platform, request, "write");
-        if (!(await store.secrets.delete(request.params.name))) throw notFound(`secret "${request.params.name}"`);
+        if (!(await store.secrets.delete(request.params.name)))
+          throw notFound(`secret "${request.params.name}"`);
         await store.audit.record(actorOf(principal), "secret.delete", `secret/${request.params.name}`);
         ctx.changed(store.tenantId);
         return reply.status(204).send();

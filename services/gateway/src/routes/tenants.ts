@@ -9,15 +9,19 @@ import { presentKey, presentTenant } from "../http/presenters.ts";
 
 export function tenantRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get("/v1/whoami", { schema: { tags: ["tenants"], summary: "The caller's tenant and role" } }, async (request) => {
-      const principal = principalOf(request);
-      if (principal.kind === "platform-admin") return { tenant: null, role: "platform-admin", keyId: null };
-      return {
-        tenant: { id: principal.tenantId, name: principal.tenantName },
-        role: principal.role,
-        keyId: principal.keyId,
-      };
-    });
+    app.get(
+      "/v1/whoami",
+      { schema: { tags: ["tenants"], summary: "The caller's tenant and role" } },
+      async (request) => {
+        const principal = principalOf(request);
+        if (principal.kind === "platform-admin") return { tenant: null, role: "platform-admin", keyId: null };
+        return {
+          tenant: { id: principal.tenantId, name: principal.tenantName },
+          role: principal.role,
+          keyId: principal.keyId,
+        };
+      },
+    );
 
     app.post(
       "/v1/tenants",
@@ -31,12 +35,19 @@ export function tenantRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         requirePlatformAdmin(request);
         if (await ctx.platform.tenantByName(request.body.name)) {
-          throw new KumoError("FN_006", `tenant "${request.body.name}" already exists; choose another name`, { status: 409 });
+          throw new KumoError("FN_006", `tenant "${request.body.name}" already exists; choose another name`, {
+            status: 409,
+          });
         }
         const tenant = await ctx.platform.createTenant(request.body.name);
         const key = generateApiKey();
         const store = ctx.platform.tenant(tenant.id);
-        const row = await store.keys.create({ name: "admin", role: "admin", keyHash: hashApiKey(key), createdBy: "platform-admin" });
+        const row = await store.keys.create({
+          name: "admin",
+          role: "admin",
+          keyHash: hashApiKey(key),
+          createdBy: "platform-admin",
+        });
         await store.audit.record("platform-admin", "tenant.create", `tenant/${tenant.name}`);
         return reply.status(201).send({ tenant: presentTenant(tenant), apiKey: { ...presentKey(row), key } });
       },

@@ -20,7 +20,14 @@ export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       "/v1/functions/:name/versions",
-      { schema: { tags: ["versions"], summary: "List versions, newest first", params: functionParams, querystring: pageQuery } },
+      {
+        schema: {
+          tags: ["versions"],
+          summary: "List versions, newest first",
+          params: functionParams,
+          querystring: pageQuery,
+        },
+      },
       async (request) => {
         const { store } = tenantAccess(ctx.platform, request, "read");
         const fn = await loadFunction(store, request.params.name);
@@ -71,8 +78,18 @@ export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const { store, principal } = tenantAccess(ctx.platform, request, "write");
         const fn = await loadFunction(store, request.params.name);
         await requireVersions(ctx, store.tenantId, fn.id, fn.name, request.body.routing);
-        const alias = await store.aliases.put(fn.id, request.params.alias, request.body.routing, actorOf(principal));
-        await store.audit.record(actorOf(principal), "alias.set", `function/${fn.name}@${request.params.alias}`, { routing: request.body.routing });
+        const alias = await store.aliases.put(
+          fn.id,
+          request.params.alias,
+          request.body.routing,
+          actorOf(principal),
+        );
+        await store.audit.record(
+          actorOf(principal),
+          "alias.set",
+          `function/${fn.name}@${request.params.alias}`,
+          { routing: request.body.routing },
+        );
         ctx.changed(store.tenantId, fn.id);
         return presentAlias(alias);
       },
@@ -80,13 +97,28 @@ export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
 
     app.delete(
       "/v1/functions/:name/aliases/:alias",
-      { schema: { tags: ["versions"], summary: "Delete an alias (not live)", params: functionParams.extend({ alias: resourceName }) } },
+      {
+        schema: {
+          tags: ["versions"],
+          summary: "Delete an alias (not live)",
+          params: functionParams.extend({ alias: resourceName }),
+        },
+      },
       async (request, reply) => {
         const { store, principal } = tenantAccess(ctx.platform, request, "write");
         const fn = await loadFunction(store, request.params.name);
-        if (request.params.alias === "live") throw new KumoError("FN_006", 'the "live" alias cannot be deleted; point it elsewhere or delete the function');
-        if (!(await store.aliases.delete(fn.id, request.params.alias))) throw notFound(`alias "${request.params.alias}"`);
-        await store.audit.record(actorOf(principal), "alias.delete", `function/${fn.name}@${request.params.alias}`);
+        if (request.params.alias === "live")
+          throw new KumoError(
+            "FN_006",
+            'the "live" alias cannot be deleted; point it elsewhere or delete the function',
+          );
+        if (!(await store.aliases.delete(fn.id, request.params.alias)))
+          throw notFound(`alias "${request.params.alias}"`);
+        await store.audit.record(
+          actorOf(principal),
+          "alias.delete",
+          `function/${fn.name}@${request.params.alias}`,
+        );
         ctx.changed(store.tenantId, fn.id);
         return reply.status(204).send();
       },
@@ -107,11 +139,16 @@ export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const fn = await loadFunction(store, request.params.name);
         const live = await store.aliases.get(fn.id, "live");
         const from = live ? [...live.routing].sort((a, b) => b.weight - a.weight)[0]?.version : undefined;
-        if (from === undefined) throw new KumoError("FN_006", `function "${fn.name}" has no live version to roll back from`);
+        if (from === undefined)
+          throw new KumoError("FN_006", `function "${fn.name}" has no live version to roll back from`);
         let to = request.body?.to;
         if (to === undefined) {
           to = (await store.versions.previous(fn.id, from))?.version;
-          if (to === undefined) throw new KumoError("FN_006", `version ${from} is the first version of "${fn.name}"; there is nothing to roll back to`);
+          if (to === undefined)
+            throw new KumoError(
+              "FN_006",
+              `version ${from} is the first version of "${fn.name}"; there is nothing to roll back to`,
+            );
         }
         await requireVersions(ctx, store.tenantId, fn.id, fn.name, [{ version: to, weight: 100 }]);
         await store.aliases.put(fn.id, "live", [{ version: to, weight: 100 }], actorOf(principal));
@@ -123,12 +160,20 @@ export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   };
 }
 
-async function requireVersions(ctx: GatewayContext, tenantId: string, functionId: string, name: string, routing: readonly RoutingEntry[]): Promise<void> {
+async function requireVersions(
+  ctx: GatewayContext,
+  tenantId: string,
+  functionId: string,
+  name: string,
+  routing: readonly RoutingEntry[],
+): Promise<void> {
   const store = ctx.platform.tenant(tenantId);
   for (const entry of routing) {
     if (!(await store.versions.get(functionId, entry.version))) {
       throw new KumoError("FN_006", `version ${entry.version} of "${name}" does not exist`, {
-        details: { problems: [{ field: "routing.version", rule: "exists", message: `no version ${entry.version}` }] },
+        details: {
+          problems: [{ field: "routing.version", rule: "exists", message: `no version ${entry.version}` }],
+        },
       });
     }
   }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../support/test-gateway.ts";
-import { allPages, createEdgeFunction, edgeSource, expectError } from "./api-helpers.ts";
+import { allPages, createEdgeFunction, expectError } from "./api-helpers.ts";
 
 /** Checks the page shapes: full pages of `limit`, the last one shorter or equal, nextCursor null only at the end. */
 function expectPageSizes(pages: unknown[][], total: number, limit: number): void {
@@ -117,11 +117,12 @@ describe("pagination", () => {
   });
 
   it("pagination - a cursor stays valid while items are added before it", async () => {
+    const all = (await t.call("GET", "/v1/functions?limit=500", { key: tenant.key })).json.items.map((f: { name: string }) => f.name);
     const first = await t.call("GET", "/v1/functions?limit=5", { key: tenant.key });
-    // "a-..." sorts before every fn-..., i.e. onto a page already read.
+    expect(first.json.items.map((f: { name: string }) => f.name)).toEqual(all.slice(0, 5));
+    // "a-late" sorts before every existing name, i.e. onto the page already read.
     expect((await t.call("POST", "/v1/functions", { key: tenant.key, body: { name: "a-late", runtime: "edge" } })).status).toBe(201);
     const second = await t.call("GET", `/v1/functions?limit=5&cursor=${first.json.nextCursor}`, { key: tenant.key });
-    expect(second.json.items.map((f: { name: string }) => f.name)).toEqual(["fn-05", "fn-06", "fn-07", "fn-08", "fn-09"]);
-    expect(edgeSource("x").files["index.ts"]).toContain("Response");
+    expect(second.json.items.map((f: { name: string }) => f.name)).toEqual(all.slice(5, 10));
   });
 });

@@ -4,7 +4,7 @@
 import punycode from "punycode/punycode.js";
 
 const SEPARATORS = /[.\u3002\uff0e\uff61]/;
-const NON_ASCII = /[^\u0000-\u007f]/u;
+const NON_ASCII = /[^ -~\t\n\r]/; // anything outside printable ASCII
 
 export function toASCII(domain) {
   let ascii = true;

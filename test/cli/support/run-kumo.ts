@@ -12,6 +12,8 @@ export interface RunOptions {
   cwd?: string;
   stdin?: string;
   now?: number;
+  /** Replaces the network (e.g. with fastify's inject). */
+  fetch?: typeof fetch;
 }
 
 function capture(): { stream: CliIo["stdout"]; text: () => string } {
@@ -33,7 +35,7 @@ export async function runKumo(argv: string[], options: RunOptions = {}): Promise
     stdin,
     env: { HOME: "/nonexistent", ...options.env },
     cwd: options.cwd ?? process.cwd(),
-    fetch: globalThis.fetch,
+    fetch: options.fetch ?? globalThis.fetch,
     signal: new AbortController().signal,
     now: () => options.now ?? Date.parse("2025-01-01T12:00:00Z"),
   });

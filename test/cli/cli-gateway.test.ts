@@ -52,7 +52,7 @@ describe("kumo cli - against the gateway", () => {
 
     await writeFile(
       join(dir, "hello", "index.js"),
-      "export default { fetch(r, env) { return new Response(`v2 ${env.GREETING}`) } }",
+      "export default { fetch(r, env) { return new Response('v2 ' + env.GREETING) } }",
     );
     expect((await run(["env", "hello", "set", "GREETING=hey"])).code).toBe(0);
     const second = await run(["deploy", "hello", "--json"]);

@@ -115,7 +115,8 @@ async function targetOf(
 ): Promise<InvokeTarget> {
   if (method === undefined && path === undefined) {
     return {
-      url: `${apiPath`/v1/functions/${ref.name}`}${ref.target ? `@${ref.target}` : ""}/invoke`,
+      // addressOf() only yields validated names, safe in a path as they are.
+      url: `/v1/functions/${addressOf(ref)}/invoke`,
       method: "POST",
       withKey: true,
     };

@@ -61,7 +61,7 @@ describe("runtime go - shim", () => {
     await ensureRuntimeImages(["go"]);
     image = await harness.buildImage(files);
     fn = await harness.start(image, { env: { GREETING: "hi" } });
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(() => harness.cleanup());
 
   it("healthz - 200 from the compiled function", async () => {

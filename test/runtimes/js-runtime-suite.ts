@@ -74,7 +74,7 @@ export function describeJsRuntime(lang: JsLang): void {
         harness.start(image, { env: { KUMO_HANDLER: "index", GREETING: "hi" } }),
         harness.start(image, { env: { KUMO_HANDLER: "lambda.handler" } }),
       ]);
-    });
+    }, SETUP_TIMEOUT_MS);
     afterAll(() => harness.cleanup());
 
     it("healthz - 200 once the baked handler is loaded", async () => {

@@ -47,7 +47,7 @@ describe("runtime python - shim", () => {
       harness.start(image, { env: { KUMO_HANDLER: "main.handler", GREETING: "hi" } }),
       harness.start(image, { env: { KUMO_HANDLER: "aio.handler" } }),
     ]);
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(() => harness.cleanup());
 
   it("healthz - 200 once the baked handler is loaded", async () => {

@@ -17,6 +17,8 @@ const run = promisify(execFile);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const FUNCTION_UID = 10001;
 export const TEST_LABEL = "dev.kumo.test=1";
+/** beforeAll may have to build runtime images on a machine where setup did not (go-build takes ~1 min). */
+export const SETUP_TIMEOUT_MS = 300_000;
 
 export type Lang = "node" | "bun" | "deno" | "python" | "go";
 

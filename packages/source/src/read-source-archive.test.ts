@@ -14,14 +14,13 @@ type Entry = {
 async function tar(entries: Entry[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on("data", (c: Buffer) => chunks.push(c));
-  const done = new Promise((resolve) => p.on("end", resolve));
+  p.on("data", (c) => chunks.push(c as Buffer));
+  const done = new Promise<void>((resolve) => p.on("end", () => resolve()));
   for (const e of entries) {
     const type = e.type ?? "file";
-    p.entry(
-      { name: e.name, type, ...(e.linkname ? { linkname: e.linkname } : {}) },
-      type === "file" ? (e.content ?? "") : undefined,
-    );
+    const header = { name: e.name, type, ...(e.linkname ? { linkname: e.linkname } : {}) };
+    if (type === "file") p.entry(header, e.content ?? "");
+    else p.entry(header);
   }
   p.finalize();
   await done;

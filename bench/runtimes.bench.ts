@@ -38,7 +38,8 @@ const hello: Record<Lang, Record<string, string>> = {
 };
 
 function dockerfile(lang: Lang): string {
-  if (lang !== "go") return `FROM kumo/runtime-${lang}:latest\nCOPY . /var/task/\nENV KUMO_CODE_DIR=/var/task\n`;
+  if (lang !== "go")
+    return `FROM kumo/runtime-${lang}:latest\nCOPY . /var/task/\nENV KUMO_CODE_DIR=/var/task\n`;
   return [
     "FROM kumo/runtime-go-build:latest AS build",
     `LABEL ${TEST_LABEL}`,
@@ -59,7 +60,15 @@ const p50 = (values: number[]): number => {
 async function coldStart(image: string): Promise<{ startToReadyMs: number; insideMs: number }> {
   const socketDir = mkdtempSync(join(tmpdir(), "kumo-bench-"));
   chownSync(socketDir, 10001, 10001);
-  const { stdout } = await run("docker", ["create", "--label", TEST_LABEL, ...hardening(), "-v", `${socketDir}:/run/kumo`, image]);
+  const { stdout } = await run("docker", [
+    "create",
+    "--label",
+    TEST_LABEL,
+    ...hardening(),
+    "-v",
+    `${socketDir}:/run/kumo`,
+    image,
+  ]);
   const id = stdout.trim();
   try {
     const t0 = performance.now();
@@ -127,7 +136,8 @@ async function main(): Promise<void> {
     await harness.cleanup();
   }
   const extra = { base: await imageSizeMb("kumo/base:latest") };
-  if (langs.includes("go")) Object.assign(extra, { "go-build": await imageSizeMb("kumo/runtime-go-build:latest") });
+  if (langs.includes("go"))
+    Object.assign(extra, { "go-build": await imageSizeMb("kumo/runtime-go-build:latest") });
   console.table(rows);
   console.log("other images (MB):", extra);
   const out = resolve(dirname(fileURLToPath(import.meta.url)), "results/runtimes.json");

@@ -2,7 +2,13 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureRuntimeImages, RuntimeHarness, SETUP_TIMEOUT_MS, type RunningFunction, waitForLog } from "./runtime-harness.ts";
+import {
+  ensureRuntimeImages,
+  type RunningFunction,
+  RuntimeHarness,
+  SETUP_TIMEOUT_MS,
+  waitForLog,
+} from "./runtime-harness.ts";
 
 const exampleDir = resolve(dirname(fileURLToPath(import.meta.url)), "../../runtimes/custom/example");
 

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureRuntimeImages, type RunningFunction, RuntimeHarness, waitForLog } from "./runtime-harness.ts";
+import {
+  ensureRuntimeImages,
+  type RunningFunction,
+  RuntimeHarness,
+  SETUP_TIMEOUT_MS,
+  waitForLog,
+} from "./runtime-harness.ts";
 
 // package function with Handle(w, r), plus a dependency as a local module (replace directive): no network.
 const files: Record<string, string> = {

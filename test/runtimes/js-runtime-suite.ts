@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureRuntimeImages, type RunningFunction, RuntimeHarness, waitForLog } from "./runtime-harness.ts";
+import {
+  ensureRuntimeImages,
+  type RunningFunction,
+  RuntimeHarness,
+  SETUP_TIMEOUT_MS,
+  waitForLog,
+} from "./runtime-harness.ts";
 
 /** The JS shim is one source for node, bun and deno; each runtime runs the same suite. */
 export type JsLang = "node" | "bun" | "deno";

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureRuntimeImages, type RunningFunction, RuntimeHarness, waitForLog } from "./runtime-harness.ts";
+import {
+  ensureRuntimeImages,
+  type RunningFunction,
+  RuntimeHarness,
+  SETUP_TIMEOUT_MS,
+  waitForLog,
+} from "./runtime-harness.ts";
 
 // A pure-Python package vendored in the code dir, a sync handler (main.py) and an async one (aio.py).
 const files: Record<string, string> = {

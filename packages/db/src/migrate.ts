@@ -1,9 +1,11 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
 import * as initial from "./migrations/0001-initial.ts";
+import * as routing from "./migrations/0002-routing.ts";
 
 /** Migrations are compiled in, so a running service never depends on a migrations folder on disk. */
 const MIGRATIONS: Record<string, Migration> = {
   "0001-initial": initial,
+  "0002-routing": routing,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

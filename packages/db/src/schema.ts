@@ -52,6 +52,18 @@ export interface VersionsTable {
   deployment_id: string | null;
   created_by: string | null;
   created_at: CreatedAt;
+  /** What this deploy changed against the version before it; null for versions older than 0002. */
+  changes: ColumnType<VersionChanges | null, string | null | undefined, never>;
+}
+
+/** A version's "what changed" summary, computed once at deploy time. */
+export interface VersionChanges {
+  /** The version this one is compared with (the newest before it), or null for the first. */
+  previousVersion: number | null;
+  sourceChanged: boolean;
+  runtimeChanged: boolean;
+  /** Top-level kumo.json keys whose values differ (added, removed or changed). */
+  configKeys: string[];
 }
 
 export interface ArtifactsTable {
@@ -159,6 +171,72 @@ export interface AuditEventsTable {
   at: CreatedAt;
 }
 
+export const ROLLOUT_STATUSES = ["running", "completed", "rolled_back", "cancelled"] as const;
+export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
+
+export interface RolloutsTable {
+  id: string;
+  tenant_id: string;
+  function_id: string;
+  alias: string;
+  from_version: number;
+  to_version: number;
+  /** Weights of the new version, in percent, ending with 100. */
+  steps: Json<number[]>;
+  /** Index into steps of the weight now applied. */
+  step_index: number;
+  interval_ms: number;
+  /** A fraction in [0, 1]. */
+  max_error_rate: number;
+  min_requests: number;
+  status: RolloutStatus;
+  step_started_at: Timestamp;
+  /** When a driver next looks at it; also a lease: a driver that claims it pushes it forward. */
+  next_step_at: Timestamp;
+  last_error_rate: number | null;
+  last_total: number | null;
+  reason: string | null;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  finished_at: NullableTimestamp;
+}
+
+export const ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "ANY"] as const;
+export type RouteMethod = (typeof ROUTE_METHODS)[number];
+
+export interface RoutesTable {
+  id: string;
+  tenant_id: string;
+  method: RouteMethod;
+  /** As written: "/users/:id/*". */
+  path: string;
+  /** Params renamed away ("/users/:/*"): two patterns that match the same requests share it. */
+  pattern_key: string;
+  /** Null: the apps-domain host and the /r/ prefix. */
+  host: string | null;
+  /** "name" or "name@alias" / "name@vN". */
+  target: string;
+  created_by: string | null;
+  created_at: CreatedAt;
+}
+
+export const DOMAIN_STATUSES = ["pending", "verified"] as const;
+export type DomainStatus = (typeof DOMAIN_STATUSES)[number];
+
+export interface DomainsTable {
+  /** Unique across tenants: one claim per hostname. */
+  hostname: string;
+  tenant_id: string;
+  status: DomainStatus;
+  token: string;
+  created_by: string | null;
+  created_at: CreatedAt;
+  verified_at: NullableTimestamp;
+  /** "dns" or "platform-admin". */
+  verified_by: string | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -172,6 +250,9 @@ export interface Database {
   invocations: InvocationsTable;
   logs: LogsTable;
   audit_events: AuditEventsTable;
+  rollouts: RolloutsTable;
+  routes: RoutesTable;
+  domains: DomainsTable;
 }
 
 export type TenantRow = Selectable<TenantsTable>;
@@ -184,3 +265,6 @@ export type InvocationRow = Selectable<InvocationsTable>;
 export type NewInvocation = Insertable<InvocationsTable>;
 export type LogRow = Selectable<LogsTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
+export type RolloutRow = Selectable<RolloutsTable>;
+export type RouteRow = Selectable<RoutesTable>;
+export type DomainRow = Selectable<DomainsTable>;

@@ -10,8 +10,12 @@ const server = createServer((req, res) => {
   if (!req.url?.startsWith("/invoke")) return res.writeHead(404).end();
   const invocationId = req.headers["kumo-invocation-id"] ?? null;
   // Logs: one JSON line per message on stdout, as the platform expects from every runtime.
-  process.stdout.write(`${JSON.stringify({ ts: Date.now(), level: "info", invocationId, message: `custom ${req.url}` })}\n`);
-  res.writeHead(200, { "content-type": "text/plain" }).end(`custom image says hi to ${req.url.slice(7) || "/"}`);
+  process.stdout.write(
+    `${JSON.stringify({ ts: Date.now(), level: "info", invocationId, message: `custom ${req.url}` })}\n`,
+  );
+  res
+    .writeHead(200, { "content-type": "text/plain" })
+    .end(`custom image says hi to ${req.url.slice(7) || "/"}`);
 });
 
 rmSync(socketPath, { force: true });

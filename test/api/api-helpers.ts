@@ -4,7 +4,11 @@ import { expect } from "vitest";
 import type { CallResult, TestGateway } from "../support/test-gateway.ts";
 
 /** Asserts the error envelope: status, code and a non-empty message; returns the error for more checks. */
-export function expectError(res: CallResult, status: number, code: string): { code: string; message: string; details?: unknown } {
+export function expectError(
+  res: CallResult,
+  status: number,
+  code: string,
+): { code: string; message: string; details?: unknown } {
   expect(res.status, `${res.status} ${res.body}`).toBe(status);
   expect(res.json?.error?.code, res.body).toBe(code);
   expect(typeof res.json.error.message).toBe("string");
@@ -14,12 +18,23 @@ export function expectError(res: CallResult, status: number, code: string): { co
 
 /** An edge function whose response body is `text`, so tests can tell versions apart. */
 export function edgeSource(text: string): { files: Record<string, string> } {
-  return { files: { "index.ts": `export default { fetch() { return new Response(${JSON.stringify(text)}) } }` } };
+  return {
+    files: { "index.ts": `export default { fetch() { return new Response(${JSON.stringify(text)}) } }` },
+  };
 }
 
 /** Creates an edge function and deploys the given bodies in order (one version each). */
-export async function createEdgeFunction(t: TestGateway, key: string, name: string, bodies: string[] = [], config?: Record<string, unknown>): Promise<void> {
-  const created = await t.call("POST", "/v1/functions", { key, body: { name, runtime: "edge", ...(config ? { config } : {}) } });
+export async function createEdgeFunction(
+  t: TestGateway,
+  key: string,
+  name: string,
+  bodies: string[] = [],
+  config?: Record<string, unknown>,
+): Promise<void> {
+  const created = await t.call("POST", "/v1/functions", {
+    key,
+    body: { name, runtime: "edge", ...(config ? { config } : {}) },
+  });
   expect(created.status, created.body).toBe(201);
   for (const text of bodies) {
     const dep = await t.call("POST", `/v1/functions/${name}/deployments`, { key, body: edgeSource(text) });
@@ -29,7 +44,13 @@ export async function createEdgeFunction(t: TestGateway, key: string, name: stri
 }
 
 /** Every page of a list route, following nextCursor; fails after `maxPages` to catch cursor loops. */
-export async function allPages<T>(t: TestGateway, key: string, path: string, limit: number, maxPages = 50): Promise<{ pages: T[][]; items: T[] }> {
+export async function allPages<T>(
+  t: TestGateway,
+  key: string,
+  path: string,
+  limit: number,
+  maxPages = 50,
+): Promise<{ pages: T[][]; items: T[] }> {
   const pages: T[][] = [];
   let cursor: string | null = null;
   do {
@@ -40,7 +61,8 @@ export async function allPages<T>(t: TestGateway, key: string, path: string, lim
     expect(Array.isArray(res.json.items)).toBe(true);
     pages.push(res.json.items);
     cursor = res.json.nextCursor;
-    if (pages.length > maxPages) throw new Error(`${path}: more than ${maxPages} pages; the cursor does not advance`);
+    if (pages.length > maxPages)
+      throw new Error(`${path}: more than ${maxPages} pages; the cursor does not advance`);
   } while (cursor !== null);
   return { pages, items: pages.flat() };
 }
@@ -57,15 +79,23 @@ export async function tableNames(db: Kysely<Database>, schema: string): Promise<
  * Every row of every table as sorted JSON text, so "nothing changed" is one equality. `last_used_at`
  * is left out: it is written asynchronously by any authenticated request and is not data.
  */
-export async function snapshotTables(db: Kysely<Database>, schema: string, tenantId?: string): Promise<Record<string, string[]>> {
+export async function snapshotTables(
+  db: Kysely<Database>,
+  schema: string,
+  tenantId?: string,
+): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
   for (const table of await tableNames(db, schema)) {
     const columns = await sql<{ column_name: string }>`
-      select column_name from information_schema.columns where table_schema = ${schema} and table_name = ${table}`.execute(db);
+      select column_name from information_schema.columns where table_schema = ${schema} and table_name = ${table}`.execute(
+      db,
+    );
     const scoped = tenantId !== undefined && columns.rows.some((c) => c.column_name === "tenant_id");
     const where = scoped ? sql`where t.tenant_id = ${tenantId}` : sql``;
     const rows = await sql<{ r: string }>`
-      select (to_jsonb(t) - 'last_used_at')::text as r from ${sql.table(table)} t ${where} order by 1`.execute(db);
+      select (to_jsonb(t) - 'last_used_at')::text as r from ${sql.table(table)} t ${where} order by 1`.execute(
+      db,
+    );
     out[table] = rows.rows.map((row) => row.r);
   }
   return out;

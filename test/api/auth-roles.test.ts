@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestGateway, type TestGateway } from "../support/test-gateway.ts";
+import { type CallResult, startTestGateway, type TestGateway } from "../support/test-gateway.ts";
 import { createEdgeFunction, expectError } from "./api-helpers.ts";
 
 type Caller = "viewer" | "invoker" | "developer" | "admin" | "platform";
@@ -15,6 +15,9 @@ const ALLOWED: Record<Caller, readonly ActionName[]> = {
   platform: ["manage-keys", "platform"],
 };
 
+/** A call's outcome plus the status that means "allowed" for it. */
+type Attempt = CallResult & { ok: number };
+
 describe("auth and roles", () => {
   let t: TestGateway;
   let tenant: { name: string; id: string; key: string };
@@ -22,12 +25,24 @@ describe("auth and roles", () => {
   let counter = 0;
 
   /** A representative route for each action; each call uses fresh names so calls do not collide. */
-  const action: Record<ActionName, (key: string) => Promise<{ status: number; ok: number; body: string; json: { error?: { code: string; message: string } } }>> = {
+  const action: Record<ActionName, (key: string) => Promise<Attempt>> = {
     read: async (key) => ({ ...(await t.call("GET", "/v1/functions/hello", { key })), ok: 200 }),
-    invoke: async (key) => ({ ...(await t.call("POST", "/v1/functions/hello/invoke", { key, body: "x" })), ok: 200 }),
-    write: async (key) => ({ ...(await t.call("PUT", "/v1/functions/hello/env/K", { key, body: { value: String(++counter) } })), ok: 200 }),
-    "manage-keys": async (key) => ({ ...(await t.call("GET", `/v1/tenants/${tenant.name}/api-keys`, { key })), ok: 200 }),
-    platform: async (key) => ({ ...(await t.call("POST", "/v1/tenants", { key, body: { name: `made-${++counter}` } })), ok: 201 }),
+    invoke: async (key) => ({
+      ...(await t.call("POST", "/v1/functions/hello/invoke", { key, body: "x" })),
+      ok: 200,
+    }),
+    write: async (key) => ({
+      ...(await t.call("PUT", "/v1/functions/hello/env/K", { key, body: { value: String(++counter) } })),
+      ok: 200,
+    }),
+    "manage-keys": async (key) => ({
+      ...(await t.call("GET", `/v1/tenants/${tenant.name}/api-keys`, { key })),
+      ok: 200,
+    }),
+    platform: async (key) => ({
+      ...(await t.call("POST", "/v1/tenants", { key, body: { name: `made-${++counter}` } })),
+      ok: 201,
+    }),
   };
 
   beforeAll(async () => {
@@ -35,7 +50,8 @@ describe("auth and roles", () => {
     tenant = await t.tenant();
     keys.admin = tenant.key;
     keys.platform = t.adminKey;
-    for (const role of ["viewer", "invoker", "developer"] as const) keys[role] = (await t.key(tenant.name, tenant.key, role)).key;
+    for (const role of ["viewer", "invoker", "developer"] as const)
+      keys[role] = (await t.key(tenant.name, tenant.key, role)).key;
     await createEdgeFunction(t, tenant.key, "hello", ["hello v1"]);
   });
   afterAll(async () => {
@@ -66,7 +82,14 @@ describe("auth and roles", () => {
   });
 
   it("auth - malformed Authorization headers are 401 FN_009", async () => {
-    for (const header of ["Basic dXNlcjpwYXNz", "Bearer", "Bearer ", `Bearer ${tenant.key} extra`, tenant.key, "Token abc"]) {
+    for (const header of [
+      "Basic dXNlcjpwYXNz",
+      "Bearer",
+      "Bearer ",
+      `Bearer ${tenant.key} extra`,
+      tenant.key,
+      "Token abc",
+    ]) {
       const res = await t.call("GET", "/v1/functions", { headers: { authorization: header } });
       const err = expectError(res, 401, "FN_009");
       expect(err.message, header).toMatch(/Bearer/);
@@ -74,7 +97,11 @@ describe("auth and roles", () => {
   });
 
   it("auth - an unknown key is 401 FN_009", async () => {
-    const err = expectError(await t.call("GET", "/v1/functions", { key: "kumo_thisKeyWasNeverIssued0000000000000000000" }), 401, "FN_009");
+    const err = expectError(
+      await t.call("GET", "/v1/functions", { key: "kumo_thisKeyWasNeverIssued0000000000000000000" }),
+      401,
+      "FN_009",
+    );
     expect(err.message).toMatch(/invalid API key/);
   });
 
@@ -82,12 +109,18 @@ describe("auth and roles", () => {
     const doomed = await t.key(tenant.name, tenant.key, "developer");
     // Warm the key cache first: revocation must not wait for the cache to expire.
     expect((await t.call("GET", "/v1/functions", { key: doomed.key })).status).toBe(200);
-    const revoked = await t.call("DELETE", `/v1/tenants/${tenant.name}/api-keys/${doomed.id}`, { key: tenant.key });
+    const revoked = await t.call("DELETE", `/v1/tenants/${tenant.name}/api-keys/${doomed.id}`, {
+      key: tenant.key,
+    });
     expect(revoked.status, revoked.body).toBe(204);
     const err = expectError(await t.call("GET", "/v1/functions", { key: doomed.key }), 401, "FN_009");
     expect(err.message).toMatch(/revoked/);
     // Also on the invocation scope, which authenticates separately.
-    expectError(await t.call("POST", "/v1/functions/hello/invoke", { key: doomed.key, body: "x" }), 401, "FN_009");
+    expectError(
+      await t.call("POST", "/v1/functions/hello/invoke", { key: doomed.key, body: "x" }),
+      401,
+      "FN_009",
+    );
 
     const list = await t.call("GET", `/v1/tenants/${tenant.name}/api-keys?limit=500`, { key: tenant.key });
     const row = list.json.items.find((k: { id: string }) => k.id === doomed.id);
@@ -100,9 +133,21 @@ describe("auth and roles", () => {
 
   it("auth - a revoked tenant admin key loses key management at once", async () => {
     const second = await t.key(tenant.name, tenant.key, "admin");
-    expect((await t.call("GET", `/v1/tenants/${tenant.name}/api-keys`, { key: second.key })).status).toBe(200);
-    expect((await t.call("DELETE", `/v1/tenants/${tenant.name}/api-keys/${second.id}`, { key: tenant.key })).status).toBe(204);
-    expectError(await t.call("POST", `/v1/tenants/${tenant.name}/api-keys`, { key: second.key, body: { role: "admin" } }), 401, "FN_009");
+    expect((await t.call("GET", `/v1/tenants/${tenant.name}/api-keys`, { key: second.key })).status).toBe(
+      200,
+    );
+    expect(
+      (await t.call("DELETE", `/v1/tenants/${tenant.name}/api-keys/${second.id}`, { key: tenant.key }))
+        .status,
+    ).toBe(204);
+    expectError(
+      await t.call("POST", `/v1/tenants/${tenant.name}/api-keys`, {
+        key: second.key,
+        body: { role: "admin" },
+      }),
+      401,
+      "FN_009",
+    );
   });
 
   it("auth - last_used_at is set once a key is used", async () => {
@@ -112,20 +157,39 @@ describe("auth and roles", () => {
     const usedAt = Date.now();
     expect((await t.call("GET", "/v1/functions", { key: fresh.key })).status).toBe(200);
     await expect
-      .poll(async () => {
-        const list = await t.call("GET", `/v1/tenants/${tenant.name}/api-keys?limit=500`, { key: tenant.key });
-        return list.json.items.find((k: { id: string }) => k.id === fresh.id).lastUsedAt;
-      }, { timeout: 5000 })
+      .poll(
+        async () => {
+          const list = await t.call("GET", `/v1/tenants/${tenant.name}/api-keys?limit=500`, {
+            key: tenant.key,
+          });
+          return list.json.items.find((k: { id: string }) => k.id === fresh.id).lastUsedAt;
+        },
+        { timeout: 5000 },
+      )
       .not.toBeNull();
-    const row = await t.gateway.database.db.selectFrom("api_keys").select("last_used_at").where("id", "=", fresh.id).executeTakeFirstOrThrow();
+    const row = await t.gateway.database.db
+      .selectFrom("api_keys")
+      .select("last_used_at")
+      .where("id", "=", fresh.id)
+      .executeTakeFirstOrThrow();
     expect(row.last_used_at?.getTime()).toBeGreaterThanOrEqual(usedAt - 1000);
   });
 
   it("auth - a tenant admin cannot create or list tenants", async () => {
-    const err = expectError(await t.call("POST", "/v1/tenants", { key: tenant.key, body: { name: "sneaky" } }), 403, "FN_009");
+    const err = expectError(
+      await t.call("POST", "/v1/tenants", { key: tenant.key, body: { name: "sneaky" } }),
+      403,
+      "FN_009",
+    );
     expect(err.message).toMatch(/platform admin/);
     expectError(await t.call("GET", "/v1/tenants", { key: tenant.key }), 403, "FN_009");
-    expect(await t.gateway.database.db.selectFrom("tenants").select("id").where("name", "=", "sneaky").executeTakeFirst()).toBeUndefined();
+    expect(
+      await t.gateway.database.db
+        .selectFrom("tenants")
+        .select("id")
+        .where("name", "=", "sneaky")
+        .executeTakeFirst(),
+    ).toBeUndefined();
   });
 
   it("auth - the platform admin key cannot act inside a tenant, with a message saying why", async () => {
@@ -143,14 +207,22 @@ describe("auth and roles", () => {
   it("auth - whoami reports the caller's tenant and role", async () => {
     const me = await t.call("GET", "/v1/whoami", { key: keys.invoker });
     expect(me.json).toMatchObject({ tenant: { id: tenant.id, name: tenant.name }, role: "invoker" });
-    expect((await t.call("GET", "/v1/whoami", { key: t.adminKey })).json).toMatchObject({ tenant: null, role: "platform-admin" });
+    expect((await t.call("GET", "/v1/whoami", { key: t.adminKey })).json).toMatchObject({
+      tenant: null,
+      role: "platform-admin",
+    });
   });
 
   it("auth - a key-protected public function needs an invoker key of its own tenant", async () => {
     await createEdgeFunction(t, tenant.key, "guarded", [], { httpAuth: "key" });
     const dep = await t.call("POST", "/v1/functions/guarded/deployments", {
       key: tenant.key,
-      body: { files: { "index.ts": "export default { fetch(req: Request) { return new Response('auth=' + (req.headers.get('authorization') ?? 'none')) } }" } },
+      body: {
+        files: {
+          "index.ts":
+            "export default { fetch(req: Request) { return new Response('auth=' + (req.headers.get('authorization') ?? 'none')) } }",
+        },
+      },
     });
     expect(dep.status, dep.body).toBe(202);
     expectError(await t.call("GET", `/fn/${tenant.name}/guarded/`), 401, "FN_009");

@@ -30,11 +30,16 @@ describe("secrets at rest", () => {
         if (!["text", "bytea", "jsonb", "json", "character varying"].includes(column.data_type)) continue;
         // bytea as hex (encode) and everything else as text; lower() so hex case does not matter.
         const expr =
-          column.data_type === "bytea" ? sql`lower(encode(${sql.ref(column.column_name)}, 'hex'))` : sql`lower(${sql.ref(column.column_name)}::text)`;
+          column.data_type === "bytea"
+            ? sql`lower(encode(${sql.ref(column.column_name)}, 'hex'))`
+            : sql`lower(${sql.ref(column.column_name)}::text)`;
         for (const needle of needles) {
           const rows = await sql<{ n: string }>`
-            select count(*)::text as n from ${sql.table(table)} where ${expr} like ${`%${needle.toLowerCase()}%`}`.execute(db);
-          if (rows.rows[0]?.n !== "0") hits.push(`${table}.${column.column_name} (${needle === plain ? "plain" : "encoded"})`);
+            select count(*)::text as n from ${sql.table(table)} where ${expr} like ${`%${needle.toLowerCase()}%`}`.execute(
+            db,
+          );
+          if (rows.rows[0]?.n !== "0")
+            hits.push(`${table}.${column.column_name} (${needle === plain ? "plain" : "encoded"})`);
         }
       }
     }
@@ -55,7 +60,11 @@ describe("secrets at rest", () => {
     expect(res.json).toEqual({ name: "API_TOKEN", version: 1 });
     expect(res.body).not.toContain(value1);
 
-    const rows = await t.gateway.database.db.selectFrom("secrets").selectAll().where("name", "=", "API_TOKEN").execute();
+    const rows = await t.gateway.database.db
+      .selectFrom("secrets")
+      .selectAll()
+      .where("name", "=", "API_TOKEN")
+      .execute();
     expect(rows).toHaveLength(1);
     const sealed = Buffer.from(rows[0]?.sealed ?? []);
     expect(sealed.length).toBeGreaterThan(value1.length - 1);
@@ -74,13 +83,24 @@ describe("secrets at rest", () => {
     expect(list.json.items.map((s: { name: string }) => s.name)).toEqual(["API_TOKEN"]);
     expect(list.body).not.toContain(value1);
     // The audit trail records that a secret was written, not what.
-    const audit = await t.gateway.database.db.selectFrom("audit_events").selectAll().where("action", "=", "secret.put").execute();
+    const audit = await t.gateway.database.db
+      .selectFrom("audit_events")
+      .selectAll()
+      .where("action", "=", "secret.put")
+      .execute();
     expect(audit).toHaveLength(1);
     expect(JSON.stringify(audit)).not.toContain(value1);
   });
 
   it("secrets - a function that lists the secret in kumo.json sees the value in env", async () => {
-    expect((await t.call("POST", "/v1/functions", { key: tenant.key, body: { name: "uses-secret", runtime: "edge" } })).status).toBe(201);
+    expect(
+      (
+        await t.call("POST", "/v1/functions", {
+          key: tenant.key,
+          body: { name: "uses-secret", runtime: "edge" },
+        })
+      ).status,
+    ).toBe(201);
     const dep = await t.call("POST", "/v1/functions/uses-secret/deployments", {
       key: tenant.key,
       body: {
@@ -112,7 +132,12 @@ describe("secrets at rest", () => {
     expect(res.json).toEqual({ name: "API_TOKEN", version: 2 });
     const meta = await t.call("GET", "/v1/secrets/API_TOKEN", { key: tenant.key });
     expect(meta.json.version).toBe(2);
-    const rows = await t.gateway.database.db.selectFrom("secrets").select(["version"]).where("name", "=", "API_TOKEN").orderBy("version").execute();
+    const rows = await t.gateway.database.db
+      .selectFrom("secrets")
+      .select(["version"])
+      .where("name", "=", "API_TOKEN")
+      .orderBy("version")
+      .execute();
     expect(rows.map((r) => r.version)).toEqual([1, 2]);
     const invoked = await t.call("GET", `/fn/${tenant.name}/uses-secret/`);
     expect(invoked.json.sha256).toBe(sha256(value2));
@@ -120,10 +145,20 @@ describe("secrets at rest", () => {
   });
 
   it("secrets - a function that needs a missing secret fails with a message naming it", async () => {
-    expect((await t.call("POST", "/v1/functions", { key: tenant.key, body: { name: "needs-missing", runtime: "edge" } })).status).toBe(201);
+    expect(
+      (
+        await t.call("POST", "/v1/functions", {
+          key: tenant.key,
+          body: { name: "needs-missing", runtime: "edge" },
+        })
+      ).status,
+    ).toBe(201);
     const dep = await t.call("POST", "/v1/functions/needs-missing/deployments", {
       key: tenant.key,
-      body: { files: { "index.ts": "export default { fetch() { return new Response('x') } }" }, config: { secrets: ["NOT_THERE"] } },
+      body: {
+        files: { "index.ts": "export default { fetch() { return new Response('x') } }" },
+        config: { secrets: ["NOT_THERE"] },
+      },
     });
     expect(dep.status, dep.body).toBe(202);
     const res = await t.call("GET", `/fn/${tenant.name}/needs-missing/`);
@@ -134,7 +169,11 @@ describe("secrets at rest", () => {
   it("secrets - delete removes every version and the function no longer gets the value", async () => {
     const del = await t.call("DELETE", "/v1/secrets/API_TOKEN", { key: tenant.key });
     expect(del.status).toBe(204);
-    const rows = await t.gateway.database.db.selectFrom("secrets").selectAll().where("name", "=", "API_TOKEN").execute();
+    const rows = await t.gateway.database.db
+      .selectFrom("secrets")
+      .selectAll()
+      .where("name", "=", "API_TOKEN")
+      .execute();
     expect(rows).toEqual([]);
     expectError(await t.call("GET", "/v1/secrets/API_TOKEN", { key: tenant.key }), 404, "FN_001");
     expect((await t.call("GET", "/v1/secrets", { key: tenant.key })).json.items).toEqual([]);
@@ -143,20 +182,44 @@ describe("secrets at rest", () => {
     expect(invoked.body).not.toContain(sha256(value2));
     expect(invoked.json.error.message).toContain("API_TOKEN");
     // A new write after deletion starts again at version 1.
-    expect((await t.call("PUT", "/v1/secrets/API_TOKEN", { key: tenant.key, body: { value: value1 } })).json.version).toBe(1);
+    expect(
+      (await t.call("PUT", "/v1/secrets/API_TOKEN", { key: tenant.key, body: { value: value1 } })).json
+        .version,
+    ).toBe(1);
   });
 
   it("secrets - the same ciphertext cannot be replayed under another tenant or name", async () => {
     const other = await t.tenant();
-    expect((await t.call("PUT", "/v1/secrets/STOLEN", { key: other.key, body: { value: "placeholder" } })).status).toBe(200);
+    expect(
+      (await t.call("PUT", "/v1/secrets/STOLEN", { key: other.key, body: { value: "placeholder" } })).status,
+    ).toBe(200);
     const db = t.gateway.database.db;
-    const mine = await db.selectFrom("secrets").select(["sealed"]).where("tenant_id", "=", tenant.id).where("name", "=", "API_TOKEN").executeTakeFirstOrThrow();
+    const mine = await db
+      .selectFrom("secrets")
+      .select(["sealed"])
+      .where("tenant_id", "=", tenant.id)
+      .where("name", "=", "API_TOKEN")
+      .executeTakeFirstOrThrow();
     // Copy tenant 1's ciphertext into tenant 2's row: the tenant/name binding must refuse to open it.
-    await db.updateTable("secrets").set({ sealed: mine.sealed }).where("tenant_id", "=", other.id).where("name", "=", "STOLEN").execute();
-    expect((await t.call("POST", "/v1/functions", { key: other.key, body: { name: "thief", runtime: "edge" } })).status).toBe(201);
+    await db
+      .updateTable("secrets")
+      .set({ sealed: mine.sealed })
+      .where("tenant_id", "=", other.id)
+      .where("name", "=", "STOLEN")
+      .execute();
+    expect(
+      (await t.call("POST", "/v1/functions", { key: other.key, body: { name: "thief", runtime: "edge" } }))
+        .status,
+    ).toBe(201);
     const dep = await t.call("POST", "/v1/functions/thief/deployments", {
       key: other.key,
-      body: { files: { "index.ts": "export default { fetch(r: Request, env: any) { return new Response(String(env.STOLEN)) } }" }, config: { secrets: ["STOLEN"] } },
+      body: {
+        files: {
+          "index.ts":
+            "export default { fetch(r: Request, env: any) { return new Response(String(env.STOLEN)) } }",
+        },
+        config: { secrets: ["STOLEN"] },
+      },
     });
     expect(dep.status, dep.body).toBe(202);
     const res = await t.call("GET", `/fn/${other.name}/thief/`);

@@ -12,7 +12,15 @@ import { registeredRoutes } from "./route-list.ts";
 type Expectation = "not-found" | "own-scope" | "platform-only";
 
 interface Fixture {
-  a: { name: string; id: string; key: string; keyId: string; depId: string; invocationId: string; fnId: string };
+  a: {
+    name: string;
+    id: string;
+    key: string;
+    keyId: string;
+    depId: string;
+    invocationId: string;
+    fnId: string;
+  };
   b: { name: string; id: string; key: string; depId: string };
 }
 
@@ -29,44 +37,206 @@ interface RouteCase {
 
 const A_ENV_VALUE = "alpha-env-value-7f3a";
 const A_SECRET_VALUE = "alpha-secret-value-91c2";
-const deploy = { files: { "index.ts": "export default { fetch() { return new Response('b wrote this') } }" } };
+const deploy = {
+  files: { "index.ts": "export default { fetch() { return new Response('b wrote this') } }" },
+};
 
 const ROUTES: RouteCase[] = [
   { route: "GET /v1/functions/:name", method: "GET", url: () => "/v1/functions/alpha", expect: "not-found" },
-  { route: "PATCH /v1/functions/:name", method: "PATCH", url: () => "/v1/functions/alpha", body: { config: { memoryMb: 256 } }, expect: "not-found" },
-  { route: "DELETE /v1/functions/:name", method: "DELETE", url: () => "/v1/functions/alpha", expect: "not-found" },
-  { route: "GET /v1/functions/:name/deployments", method: "GET", url: () => "/v1/functions/alpha/deployments", expect: "not-found" },
-  { route: "POST /v1/functions/:name/deployments", method: "POST", url: () => "/v1/functions/alpha/deployments", body: deploy, expect: "not-found" },
-  { route: "GET /v1/functions/:name/deployments/:id", method: "GET", url: (f) => `/v1/functions/alpha/deployments/${f.a.depId}`, expect: "not-found" },
+  {
+    route: "PATCH /v1/functions/:name",
+    method: "PATCH",
+    url: () => "/v1/functions/alpha",
+    body: { config: { memoryMb: 256 } },
+    expect: "not-found",
+  },
+  {
+    route: "DELETE /v1/functions/:name",
+    method: "DELETE",
+    url: () => "/v1/functions/alpha",
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/deployments",
+    method: "GET",
+    url: () => "/v1/functions/alpha/deployments",
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/functions/:name/deployments",
+    method: "POST",
+    url: () => "/v1/functions/alpha/deployments",
+    body: deploy,
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/deployments/:id",
+    method: "GET",
+    url: (f) => `/v1/functions/alpha/deployments/${f.a.depId}`,
+    expect: "not-found",
+  },
   // B's own function with A's deployment id: ids are no way around tenant scoping.
-  { route: "GET /v1/functions/:name/deployments/:id", method: "GET", url: (f) => `/v1/functions/bravo/deployments/${f.a.depId}`, expect: "not-found" },
-  { route: "GET /v1/functions/:name/versions", method: "GET", url: () => "/v1/functions/alpha/versions", expect: "not-found" },
-  { route: "GET /v1/functions/:name/versions/:version", method: "GET", url: () => "/v1/functions/alpha/versions/1", expect: "not-found" },
-  { route: "GET /v1/functions/:name/aliases", method: "GET", url: () => "/v1/functions/alpha/aliases", expect: "not-found" },
-  { route: "PUT /v1/functions/:name/aliases/:alias", method: "PUT", url: () => "/v1/functions/alpha/aliases/canary", body: { routing: [{ version: 1, weight: 100 }] }, expect: "not-found" },
-  { route: "DELETE /v1/functions/:name/aliases/:alias", method: "DELETE", url: () => "/v1/functions/alpha/aliases/canary", expect: "not-found" },
-  { route: "POST /v1/functions/:name/rollback", method: "POST", url: () => "/v1/functions/alpha/rollback", body: {}, expect: "not-found" },
-  { route: "GET /v1/functions/:name/env", method: "GET", url: () => "/v1/functions/alpha/env", expect: "not-found" },
-  { route: "GET /v1/functions/:name/env/:key", method: "GET", url: () => "/v1/functions/alpha/env/FOO", expect: "not-found" },
-  { route: "PUT /v1/functions/:name/env/:key", method: "PUT", url: () => "/v1/functions/alpha/env/FOO", body: { value: "b-was-here" }, expect: "not-found" },
-  { route: "DELETE /v1/functions/:name/env/:key", method: "DELETE", url: () => "/v1/functions/alpha/env/FOO", expect: "not-found" },
-  { route: "GET /v1/functions/:name/invocations", method: "GET", url: () => "/v1/functions/alpha/invocations", expect: "not-found" },
-  { route: "GET /v1/functions/:name/logs", method: "GET", url: () => "/v1/functions/alpha/logs", expect: "not-found" },
-  { route: "GET /v1/invocations/:id", method: "GET", url: (f) => `/v1/invocations/${f.a.invocationId}`, expect: "not-found" },
-  { route: "POST /v1/functions/:name/invoke", method: "POST", url: () => "/v1/functions/alpha/invoke", body: "hi", expect: "not-found" },
-  { route: "POST /v1/functions/:name/invoke", method: "POST", url: () => "/v1/functions/alpha@v1/invoke", body: "hi", expect: "not-found" },
-  { route: "POST /v1/functions/:name/invoke", method: "POST", url: () => "/v1/functions/alpha@canary/invoke", body: "hi", expect: "not-found" },
+  {
+    route: "GET /v1/functions/:name/deployments/:id",
+    method: "GET",
+    url: (f) => `/v1/functions/bravo/deployments/${f.a.depId}`,
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/versions",
+    method: "GET",
+    url: () => "/v1/functions/alpha/versions",
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/versions/:version",
+    method: "GET",
+    url: () => "/v1/functions/alpha/versions/1",
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/aliases",
+    method: "GET",
+    url: () => "/v1/functions/alpha/aliases",
+    expect: "not-found",
+  },
+  {
+    route: "PUT /v1/functions/:name/aliases/:alias",
+    method: "PUT",
+    url: () => "/v1/functions/alpha/aliases/canary",
+    body: { routing: [{ version: 1, weight: 100 }] },
+    expect: "not-found",
+  },
+  {
+    route: "DELETE /v1/functions/:name/aliases/:alias",
+    method: "DELETE",
+    url: () => "/v1/functions/alpha/aliases/canary",
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/functions/:name/rollback",
+    method: "POST",
+    url: () => "/v1/functions/alpha/rollback",
+    body: {},
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/env",
+    method: "GET",
+    url: () => "/v1/functions/alpha/env",
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/env/:key",
+    method: "GET",
+    url: () => "/v1/functions/alpha/env/FOO",
+    expect: "not-found",
+  },
+  {
+    route: "PUT /v1/functions/:name/env/:key",
+    method: "PUT",
+    url: () => "/v1/functions/alpha/env/FOO",
+    body: { value: "b-was-here" },
+    expect: "not-found",
+  },
+  {
+    route: "DELETE /v1/functions/:name/env/:key",
+    method: "DELETE",
+    url: () => "/v1/functions/alpha/env/FOO",
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/invocations",
+    method: "GET",
+    url: () => "/v1/functions/alpha/invocations",
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/logs",
+    method: "GET",
+    url: () => "/v1/functions/alpha/logs",
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/invocations/:id",
+    method: "GET",
+    url: (f) => `/v1/invocations/${f.a.invocationId}`,
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/functions/:name/invoke",
+    method: "POST",
+    url: () => "/v1/functions/alpha/invoke",
+    body: "hi",
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/functions/:name/invoke",
+    method: "POST",
+    url: () => "/v1/functions/alpha@v1/invoke",
+    body: "hi",
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/functions/:name/invoke",
+    method: "POST",
+    url: () => "/v1/functions/alpha@canary/invoke",
+    body: "hi",
+    expect: "not-found",
+  },
   { route: "GET /v1/secrets/:name", method: "GET", url: () => "/v1/secrets/A_SECRET", expect: "not-found" },
-  { route: "DELETE /v1/secrets/:name", method: "DELETE", url: () => "/v1/secrets/A_SECRET", expect: "not-found" },
-  { route: "GET /v1/tenants/:tenant/api-keys", method: "GET", url: (f) => `/v1/tenants/${f.a.name}/api-keys`, expect: "not-found" },
-  { route: "POST /v1/tenants/:tenant/api-keys", method: "POST", url: (f) => `/v1/tenants/${f.a.name}/api-keys`, body: { role: "admin" }, expect: "not-found" },
-  { route: "DELETE /v1/tenants/:tenant/api-keys/:id", method: "DELETE", url: (f) => `/v1/tenants/${f.a.name}/api-keys/${f.a.keyId}`, expect: "not-found" },
+  {
+    route: "DELETE /v1/secrets/:name",
+    method: "DELETE",
+    url: () => "/v1/secrets/A_SECRET",
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/tenants/:tenant/api-keys",
+    method: "GET",
+    url: (f) => `/v1/tenants/${f.a.name}/api-keys`,
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/tenants/:tenant/api-keys",
+    method: "POST",
+    url: (f) => `/v1/tenants/${f.a.name}/api-keys`,
+    body: { role: "admin" },
+    expect: "not-found",
+  },
+  {
+    route: "DELETE /v1/tenants/:tenant/api-keys/:id",
+    method: "DELETE",
+    url: (f) => `/v1/tenants/${f.a.name}/api-keys/${f.a.keyId}`,
+    expect: "not-found",
+  },
   // B's own tenant in the URL with A's key id.
-  { route: "DELETE /v1/tenants/:tenant/api-keys/:id", method: "DELETE", url: (f) => `/v1/tenants/${f.b.name}/api-keys/${f.a.keyId}`, expect: "not-found" },
+  {
+    route: "DELETE /v1/tenants/:tenant/api-keys/:id",
+    method: "DELETE",
+    url: (f) => `/v1/tenants/${f.b.name}/api-keys/${f.a.keyId}`,
+    expect: "not-found",
+  },
   { route: "ALL /fn/:tenant/:fn", method: "GET", url: (f) => `/fn/${f.a.name}/alpha`, expect: "not-found" },
-  { route: "ALL /fn/:tenant/:fn", method: "POST", url: (f) => `/fn/${f.a.name}/alpha@v1`, body: "hi", expect: "not-found" },
-  { route: "ALL /fn/:tenant/:fn/*", method: "GET", url: (f) => `/fn/${f.a.name}/alpha/some/path`, expect: "not-found" },
-  { route: "ALL /fn/:tenant/:fn/*", method: "DELETE", url: (f) => `/fn/${f.a.name}/alpha@canary/x`, expect: "not-found" },
+  {
+    route: "ALL /fn/:tenant/:fn",
+    method: "POST",
+    url: (f) => `/fn/${f.a.name}/alpha@v1`,
+    body: "hi",
+    expect: "not-found",
+  },
+  {
+    route: "ALL /fn/:tenant/:fn/*",
+    method: "GET",
+    url: (f) => `/fn/${f.a.name}/alpha/some/path`,
+    expect: "not-found",
+  },
+  {
+    route: "ALL /fn/:tenant/:fn/*",
+    method: "DELETE",
+    url: (f) => `/fn/${f.a.name}/alpha@canary/x`,
+    expect: "not-found",
+  },
 
   // Routes scoped by the caller's key rather than by the URL: B sees and changes only its own.
   {
@@ -116,11 +286,23 @@ const ROUTES: RouteCase[] = [
     },
   },
   { route: "GET /v1/tenants", method: "GET", url: () => "/v1/tenants", expect: "platform-only" },
-  { route: "POST /v1/tenants", method: "POST", url: () => "/v1/tenants", body: { name: "from-b" }, expect: "platform-only" },
+  {
+    route: "POST /v1/tenants",
+    method: "POST",
+    url: () => "/v1/tenants",
+    body: { name: "from-b" },
+    expect: "platform-only",
+  },
 ];
 
 /** Routes with no tenant data at all: infrastructure and documentation. */
-const NOT_TENANT_ROUTES = ["GET /", "GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/schema/kumo.json"];
+const NOT_TENANT_ROUTES = [
+  "GET /",
+  "GET /healthz",
+  "GET /readyz",
+  "GET /metrics",
+  "GET /v1/schema/kumo.json",
+];
 const isDocsRoute = (route: string) => / \/docs(\/|$)/.test(route);
 
 describe("tenant isolation", () => {
@@ -134,24 +316,40 @@ describe("tenant isolation", () => {
     const b = await t.tenant();
     const aInvoker = await t.key(a.name, a.key, "invoker");
     await createEdgeFunction(t, a.key, "alpha", [], { httpAuth: "key", secrets: [] });
-    expect((await t.call("PUT", "/v1/secrets/A_SECRET", { key: a.key, body: { value: A_SECRET_VALUE } })).status).toBe(200);
-    expect((await t.call("PUT", "/v1/functions/alpha/env/FOO", { key: a.key, body: { value: A_ENV_VALUE } })).status).toBe(200);
+    expect(
+      (await t.call("PUT", "/v1/secrets/A_SECRET", { key: a.key, body: { value: A_SECRET_VALUE } })).status,
+    ).toBe(200);
+    expect(
+      (await t.call("PUT", "/v1/functions/alpha/env/FOO", { key: a.key, body: { value: A_ENV_VALUE } }))
+        .status,
+    ).toBe(200);
     let depId = "";
     for (const text of ["alpha one", "alpha two"]) {
       const dep = await t.call("POST", "/v1/functions/alpha/deployments", {
         key: a.key,
         body: {
-          files: { "index.ts": `export default { fetch(req: Request, env: any) { console.log("alpha log"); return new Response(${JSON.stringify(text)} + ' ' + env.FOO) } }` },
+          files: {
+            "index.ts": `export default { fetch(req: Request, env: any) { console.log("alpha log"); return new Response(${JSON.stringify(text)} + ' ' + env.FOO) } }`,
+          },
           config: { httpAuth: "key", secrets: ["A_SECRET"] },
         },
       });
       expect(dep.status, dep.body).toBe(202);
       depId = dep.json.id;
     }
-    expect((await t.call("PUT", "/v1/functions/alpha/aliases/canary", { key: a.key, body: { routing: [{ version: 1, weight: 100 }] } })).status).toBe(200);
+    expect(
+      (
+        await t.call("PUT", "/v1/functions/alpha/aliases/canary", {
+          key: a.key,
+          body: { routing: [{ version: 1, weight: 100 }] },
+        })
+      ).status,
+    ).toBe(200);
     const invoked = await t.call("POST", "/v1/functions/alpha/invoke", { key: aInvoker.key, body: "hi" });
     expect(invoked.body).toBe(`alpha two ${A_ENV_VALUE}`);
-    expect((await t.call("GET", `/fn/${a.name}/alpha@canary/`, { key: aInvoker.key })).body).toBe(`alpha one ${A_ENV_VALUE}`);
+    expect((await t.call("GET", `/fn/${a.name}/alpha@canary/`, { key: aInvoker.key })).body).toBe(
+      `alpha one ${A_ENV_VALUE}`,
+    );
     await t.gateway.flushRecords();
     const history = await t.call("GET", "/v1/functions/alpha/invocations", { key: a.key });
     expect(history.json.items.length).toBe(2);
@@ -194,8 +392,19 @@ describe("tenant isolation", () => {
       await c.check?.(res, f);
       // Nothing of A's leaks into any answer: ids, values or names B did not send itself.
       const sent = `${url} ${JSON.stringify(c.body ?? "")}`;
-      for (const marker of [f.a.id, f.a.fnId, f.a.depId, f.a.invocationId, f.a.keyId, A_ENV_VALUE, A_SECRET_VALUE, "alpha one", "alpha two"]) {
-        if (!sent.includes(marker)) expect(res.body, `${c.method} ${url} leaked ${marker}`).not.toContain(marker);
+      for (const marker of [
+        f.a.id,
+        f.a.fnId,
+        f.a.depId,
+        f.a.invocationId,
+        f.a.keyId,
+        A_ENV_VALUE,
+        A_SECRET_VALUE,
+        "alpha one",
+        "alpha two",
+      ]) {
+        if (!sent.includes(marker))
+          expect(res.body, `${c.method} ${url} leaked ${marker}`).not.toContain(marker);
       }
     });
   }

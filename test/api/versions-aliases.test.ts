@@ -37,16 +37,28 @@ describe("versions and aliases", () => {
   it("versions - a version is immutable: later deploys and config changes leave it as it was", async () => {
     const before = await t.call("GET", `/v1/functions/${fn}/versions/1`, { key: tenant.key });
     expect(before.status).toBe(200);
-    const patched = await t.call("PATCH", `/v1/functions/${fn}`, { key: tenant.key, body: { config: { memoryMb: 256 } } });
+    const patched = await t.call("PATCH", `/v1/functions/${fn}`, {
+      key: tenant.key,
+      body: { config: { memoryMb: 256 } },
+    });
     expect(patched.status, patched.body).toBe(200);
-    const dep = await t.call("POST", `/v1/functions/${fn}/deployments`, { key: tenant.key, body: edgeSource("v4") });
+    const dep = await t.call("POST", `/v1/functions/${fn}/deployments`, {
+      key: tenant.key,
+      body: edgeSource("v4"),
+    });
     expect(dep.json.version).toBe(4);
     const after = await t.call("GET", `/v1/functions/${fn}/versions/1`, { key: tenant.key });
     expect(after.json).toEqual(before.json);
     expect(after.json.config.memoryMb).toBe(128);
-    expect((await t.call("GET", `/v1/functions/${fn}/versions/4`, { key: tenant.key })).json.config.memoryMb).toBe(256);
+    expect(
+      (await t.call("GET", `/v1/functions/${fn}/versions/4`, { key: tenant.key })).json.config.memoryMb,
+    ).toBe(256);
     // Versions cannot be written through the API: there is no route that changes one.
-    expectError(await t.call("PUT", `/v1/functions/${fn}/versions/1`, { key: tenant.key, body: { config: {} } }), 404, "FN_001");
+    expectError(
+      await t.call("PUT", `/v1/functions/${fn}/versions/1`, { key: tenant.key, body: { config: {} } }),
+      404,
+      "FN_001",
+    );
     expectError(await t.call("DELETE", `/v1/functions/${fn}/versions/1`, { key: tenant.key }), 404, "FN_001");
     expect((await serve(`${fn}@v1`)).body).toBe("v1");
     expectError(await t.call("GET", `/v1/functions/${fn}/versions/99`, { key: tenant.key }), 404, "FN_001");
@@ -67,57 +79,113 @@ describe("versions and aliases", () => {
   });
 
   it("aliases - an alias routes to its version and weights split traffic", async () => {
-    const put = await t.call("PUT", `/v1/functions/${fn}/aliases/stable`, { key: tenant.key, body: { routing: [{ version: 2, weight: 100 }] } });
+    const put = await t.call("PUT", `/v1/functions/${fn}/aliases/stable`, {
+      key: tenant.key,
+      body: { routing: [{ version: 2, weight: 100 }] },
+    });
     expect(put.status, put.body).toBe(200);
     expect(put.json).toMatchObject({ name: "stable", routing: [{ version: 2, weight: 100 }] });
     expect((await serve(`${fn}@stable`)).body).toBe("v2");
     expect((await t.call("POST", `/v1/functions/${fn}@stable/invoke`, { key: invoker })).body).toBe("v2");
 
-    await t.call("PUT", `/v1/functions/${fn}/aliases/split`, { key: tenant.key, body: { routing: [{ version: 1, weight: 50 }, { version: 3, weight: 50 }] } });
+    await t.call("PUT", `/v1/functions/${fn}/aliases/split`, {
+      key: tenant.key,
+      body: {
+        routing: [
+          { version: 1, weight: 50 },
+          { version: 3, weight: 50 },
+        ],
+      },
+    });
     const seen = new Set<string>();
     for (let i = 0; i < 40; i++) seen.add((await serve(`${fn}@split`)).body);
     expect(seen).toEqual(new Set(["v1", "v3"]));
     // A sticky key pins one caller to one version.
     const sticky = new Set<string>();
-    for (let i = 0; i < 10; i++) sticky.add((await t.call("GET", `/fn/${tenant.name}/${fn}@split/`, { headers: { "kumo-sticky-key": "user-42" } })).body);
+    for (let i = 0; i < 10; i++)
+      sticky.add(
+        (
+          await t.call("GET", `/fn/${tenant.name}/${fn}@split/`, {
+            headers: { "kumo-sticky-key": "user-42" },
+          })
+        ).body,
+      );
     expect(sticky.size).toBe(1);
 
     const list = await t.call("GET", `/v1/functions/${fn}/aliases`, { key: tenant.key });
     expect(list.json.items.map((a: { name: string }) => a.name).sort()).toEqual(["live", "split", "stable"]);
-    expect((await t.call("DELETE", `/v1/functions/${fn}/aliases/split`, { key: tenant.key })).status).toBe(204);
+    expect((await t.call("DELETE", `/v1/functions/${fn}/aliases/split`, { key: tenant.key })).status).toBe(
+      204,
+    );
     expectError(await serve(`${fn}@split`), 404, "FN_001");
-    expectError(await t.call("DELETE", `/v1/functions/${fn}/aliases/live`, { key: tenant.key }), 400, "FN_006");
+    expectError(
+      await t.call("DELETE", `/v1/functions/${fn}/aliases/live`, { key: tenant.key }),
+      400,
+      "FN_006",
+    );
   });
 
   it("aliases - invalid routing is FN_006 naming the problem, and nothing changes", async () => {
     const cases: [unknown, RegExp][] = [
-      [[{ version: 1, weight: 60 }, { version: 2, weight: 30 }], /sum to 100/],
-      [[{ version: 1, weight: 100 }, { version: 1, weight: 0 }], /only once/],
-      [[{ version: 1, weight: 50 }, { version: 1, weight: 50 }], /only once/],
+      [
+        [
+          { version: 1, weight: 60 },
+          { version: 2, weight: 30 },
+        ],
+        /sum to 100/,
+      ],
+      [
+        [
+          { version: 1, weight: 100 },
+          { version: 1, weight: 0 },
+        ],
+        /only once/,
+      ],
+      [
+        [
+          { version: 1, weight: 50 },
+          { version: 1, weight: 50 },
+        ],
+        /only once/,
+      ],
       [[{ version: 42, weight: 100 }], /version 42/],
       [[], /routing/],
       [[{ version: 1, weight: 101 }], /routing/],
       [[{ version: 0, weight: 100 }], /routing/],
-      [[{ version: 1, weight: -5 }, { version: 2, weight: 105 }], /routing/],
+      [
+        [
+          { version: 1, weight: -5 },
+          { version: 2, weight: 105 },
+        ],
+        /routing/,
+      ],
       [[{ version: "1", weight: 100 }], /routing/],
       [[{ version: 1.5, weight: 100 }], /routing/],
     ];
     const before = await t.call("GET", `/v1/functions/${fn}/aliases`, { key: tenant.key });
     for (const [routing, message] of cases) {
       for (const alias of ["live", "stable", "brand-new"]) {
-        const res = await t.call("PUT", `/v1/functions/${fn}/aliases/${alias}`, { key: tenant.key, body: { routing } });
+        const res = await t.call("PUT", `/v1/functions/${fn}/aliases/${alias}`, {
+          key: tenant.key,
+          body: { routing },
+        });
         const err = expectError(res, 400, "FN_006");
         expect(err.message, JSON.stringify(routing)).toMatch(message);
         const problems = (err.details as { problems: Problem[] }).problems;
         expect(problems[0]?.field, JSON.stringify(routing)).toMatch(/routing/);
       }
     }
-    expect((await t.call("GET", `/v1/functions/${fn}/aliases`, { key: tenant.key })).json).toEqual(before.json);
+    expect((await t.call("GET", `/v1/functions/${fn}/aliases`, { key: tenant.key })).json).toEqual(
+      before.json,
+    );
     expect((await serve()).body).toBe("v4");
   });
 
   it("aliases - an alias named like a version selector (v2) is refused, since fn@v2 would never reach it", async () => {
-    const res = await t.call("PUT", `/v1/functions/${fn}/aliases/v2`, { key: tenant.key, body: { routing: [{ version: 1, weight: 100 }] } });
+    const res = await t.call("PUT", `/v1/functions/${fn}/aliases/v2`, {
+      key: tenant.key,
+      body: { routing: [{ version: 1, weight: 100 }] },
+    });
     const err = expectError(res, 400, "FN_006");
     expect((err.details as { problems: Problem[] }).problems[0]?.field).toBe("params.alias");
   });
@@ -140,16 +208,30 @@ describe("versions and aliases", () => {
     const res = await t.call("POST", `/v1/functions/${fn}/rollback`, { key: tenant.key, body: { to: 4 } });
     expect(res.json).toEqual({ alias: "live", from: 2, to: 4 });
     expect((await serve()).body).toBe("v4");
-    expect((await t.call("POST", `/v1/functions/${fn}/rollback`, { key: tenant.key, body: { to: 1 } })).json).toMatchObject({ to: 1 });
+    expect(
+      (await t.call("POST", `/v1/functions/${fn}/rollback`, { key: tenant.key, body: { to: 1 } })).json,
+    ).toMatchObject({ to: 1 });
     expect((await serve()).body).toBe("v1");
-    const missing = expectError(await t.call("POST", `/v1/functions/${fn}/rollback`, { key: tenant.key, body: { to: 77 } }), 400, "FN_006");
+    const missing = expectError(
+      await t.call("POST", `/v1/functions/${fn}/rollback`, { key: tenant.key, body: { to: 77 } }),
+      400,
+      "FN_006",
+    );
     expect(missing.message).toMatch(/77/);
     // From version 1 there is nothing older.
-    const first = expectError(await t.call("POST", `/v1/functions/${fn}/rollback`, { key: tenant.key, body: {} }), 400, "FN_006");
+    const first = expectError(
+      await t.call("POST", `/v1/functions/${fn}/rollback`, { key: tenant.key, body: {} }),
+      400,
+      "FN_006",
+    );
     expect(first.message).toMatch(/first version/);
     expect((await serve()).body).toBe("v1");
     await createEdgeFunction(t, tenant.key, "undeployed");
-    expectError(await t.call("POST", "/v1/functions/undeployed/rollback", { key: tenant.key, body: {} }), 400, "FN_006");
+    expectError(
+      await t.call("POST", "/v1/functions/undeployed/rollback", { key: tenant.key, body: {} }),
+      400,
+      "FN_006",
+    );
   });
 
   it("audit - deploys, alias changes and rollbacks are recorded with their actor", async () => {
@@ -177,7 +259,9 @@ describe("versions and aliases", () => {
   });
 
   it("rollback - a POST without any body (the body is optional) rolls back", async () => {
-    expect((await t.call("POST", `/v1/functions/${fn}/rollback`, { key: tenant.key, body: { to: 3 } })).status).toBe(200);
+    expect(
+      (await t.call("POST", `/v1/functions/${fn}/rollback`, { key: tenant.key, body: { to: 3 } })).status,
+    ).toBe(200);
     const res = await t.call("POST", `/v1/functions/${fn}/rollback`, { key: tenant.key });
     expect(res.status, res.body).toBe(200);
     expect(res.json).toEqual({ alias: "live", from: 3, to: 2 });
@@ -185,9 +269,14 @@ describe("versions and aliases", () => {
   });
 
   it("deploy - a syntax error is 422 FN_005 with the line, and the previous version keeps serving", async () => {
-    expect((await t.call("POST", `/v1/functions/${fn}/rollback`, { key: tenant.key, body: { to: 4 } })).status).toBe(200);
+    expect(
+      (await t.call("POST", `/v1/functions/${fn}/rollback`, { key: tenant.key, body: { to: 4 } })).status,
+    ).toBe(200);
     const broken = "export default {\n  fetch() {\n    return new Response('x'\n  }\n}\n";
-    const res = await t.call("POST", `/v1/functions/${fn}/deployments`, { key: tenant.key, body: { files: { "index.ts": broken } } });
+    const res = await t.call("POST", `/v1/functions/${fn}/deployments`, {
+      key: tenant.key,
+      body: { files: { "index.ts": broken } },
+    });
     const err = expectError(res, 422, "FN_005");
     expect(err.message).toMatch(/index\.ts:4:\d+/);
     expect(err.details).toMatchObject({ line: 4 });
@@ -196,9 +285,16 @@ describe("versions and aliases", () => {
     expect(versions.json.items[0].version).toBe(4);
     // The failed deployment is on record with its error.
     const deployments = await t.call("GET", `/v1/functions/${fn}/deployments`, { key: tenant.key });
-    expect(deployments.json.items[0]).toMatchObject({ status: "failed", version: null, error: { code: "FN_005" } });
+    expect(deployments.json.items[0]).toMatchObject({
+      status: "failed",
+      version: null,
+      error: { code: "FN_005" },
+    });
     // And the next good deploy is version 5: the failed build used no number.
-    const next = await t.call("POST", `/v1/functions/${fn}/deployments`, { key: tenant.key, body: edgeSource("v5") });
+    const next = await t.call("POST", `/v1/functions/${fn}/deployments`, {
+      key: tenant.key,
+      body: edgeSource("v5"),
+    });
     expect(next.json.version).toBe(5);
     expect((await serve()).body).toBe("v5");
   });

@@ -33,6 +33,8 @@ export const headers = {
   error: "kumo-error",
   version: "kumo-version",
   coldStart: "kumo-cold-start",
+  /** Path parameters of the tenant route that matched, as JSON. */
+  routeParams: "kumo-route-params",
   traceparent: "traceparent",
 } as const;
 

@@ -1,6 +1,6 @@
 import { newId } from "@kumo/core";
 import type { Kysely } from "kysely";
-import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
+import { decodeIdCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
 import type { ApiKeyRow, Database, Role } from "./schema.ts";
 
 export class ApiKeysRepo {
@@ -37,22 +37,18 @@ export class ApiKeysRepo {
       .selectFrom("api_keys")
       .selectAll()
       .where("tenant_id", "=", this.#tenantId)
-      .orderBy("created_at")
+      // Ids start with their creation time (newId), so id order is creation order; created_at has
+      // microseconds that a cursor would lose.
       .orderBy("id")
       .limit(page.limit + 1);
     if (page.cursor) {
-      const [at, id] = decodeCursor(page.cursor, 2);
-      query = query.where((eb) =>
-        eb.or([
-          eb("created_at", ">", new Date(String(at))),
-          eb.and([eb("created_at", "=", new Date(String(at))), eb("id", ">", String(id))]),
-        ]),
-      );
+      const id = decodeIdCursor(page.cursor, "key");
+      query = query.where("id", ">", id);
     }
     return toPage(
       await query.execute(),
       page.limit,
-      (r) => [r.created_at.toISOString(), r.id],
+      (r) => [r.id],
       (r) => r,
     );
   }

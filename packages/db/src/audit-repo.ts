@@ -28,13 +28,13 @@ export class AuditRepo {
       .limit(page.limit + 1);
     if (target) query = query.where("target", "=", target);
     if (page.cursor) {
-      const [id] = decodeCursor(page.cursor, 1);
+      const [id] = decodeCursor(page.cursor, ["int"]);
       query = query.where("id", "<", String(id));
     }
     return toPage(
       await query.execute(),
       page.limit,
-      (r) => [String(r.id)],
+      (r) => [Number(r.id)],
       (r) => r,
     );
   }

@@ -1,6 +1,6 @@
 import { newId } from "@kumo/core";
 import { type Kysely, sql } from "kysely";
-import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
+import { decodeIdCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
 import type { Database, DeploymentRow, DeploymentStatus } from "./schema.ts";
 
 const MAX_LOG_CHARS = 1_000_000;
@@ -49,22 +49,17 @@ export class DeploymentsRepo {
       .selectAll()
       .where("tenant_id", "=", this.#tenantId)
       .where("function_id", "=", functionId)
-      .orderBy("created_at", "desc")
+      // Ids start with their creation time (newId), so id order is creation order.
       .orderBy("id", "desc")
       .limit(page.limit + 1);
     if (page.cursor) {
-      const [at, id] = decodeCursor(page.cursor, 2);
-      query = query.where((eb) =>
-        eb.or([
-          eb("created_at", "<", new Date(String(at))),
-          eb.and([eb("created_at", "=", new Date(String(at))), eb("id", "<", String(id))]),
-        ]),
-      );
+      const id = decodeIdCursor(page.cursor, "dep");
+      query = query.where("id", "<", id);
     }
     return toPage(
       await query.execute(),
       page.limit,
-      (r) => [r.created_at.toISOString(), r.id],
+      (r) => [r.id],
       (r) => r,
     );
   }

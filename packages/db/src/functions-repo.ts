@@ -53,7 +53,7 @@ export class FunctionsRepo {
       .orderBy("name")
       .limit(page.limit + 1);
     if (page.cursor) {
-      const [name] = decodeCursor(page.cursor, 1);
+      const [name] = decodeCursor(page.cursor, ["string"]);
       query = query.where("name", ">", String(name));
     }
     return toPage(

@@ -26,6 +26,26 @@ export class InvocationsRepo {
       .executeTakeFirst();
   }
 
+  /** How many invocations of one version started since `since`, and how many of them failed. */
+  async outcomes(
+    functionId: string,
+    version: number,
+    since: Date,
+  ): Promise<{ total: number; failed: number }> {
+    const row = await this.#db
+      .selectFrom("invocations")
+      .select((eb) => [
+        eb.fn.countAll<string>().as("total"),
+        eb.fn.count<string>("id").filterWhere("status", "=", "failed").as("failed"),
+      ])
+      .where("tenant_id", "=", this.#tenantId)
+      .where("function_id", "=", functionId)
+      .where("started_at", ">=", since)
+      .where("version", "=", version)
+      .executeTakeFirst();
+    return { total: Number(row?.total ?? 0), failed: Number(row?.failed ?? 0) };
+  }
+
   async list(filter: InvocationFilter, page: PageOptions): Promise<Page<InvocationRow>> {
     let query = this.#db
       .selectFrom("invocations")
@@ -38,12 +58,10 @@ export class InvocationsRepo {
     if (filter.status) query = query.where("status", "=", filter.status);
     if (filter.version !== undefined) query = query.where("version", "=", filter.version);
     if (page.cursor) {
-      const [at, id] = decodeCursor(page.cursor, 2);
+      // started_at is written from a JS Date (millisecond precision), so the ISO cursor is exact.
+      const [at, id] = decodeCursor(page.cursor, ["date", "string"]);
       query = query.where((eb) =>
-        eb.or([
-          eb("started_at", "<", new Date(String(at))),
-          eb.and([eb("started_at", "=", new Date(String(at))), eb("id", "<", String(id))]),
-        ]),
+        eb.or([eb("started_at", "<", at), eb.and([eb("started_at", "=", at), eb("id", "<", id)])]),
       );
     }
     return toPage(

@@ -31,13 +31,13 @@ export class LogsRepo {
     if (query.invocationId) q = q.where("invocation_id", "=", query.invocationId);
     if (query.since) q = q.where("ts", ">=", query.since);
     if (query.cursor) {
-      const [id] = decodeCursor(query.cursor, 1);
+      const [id] = decodeCursor(query.cursor, ["int"]);
       q = q.where("id", ">", String(id));
     }
     return toPage(
       await q.execute(),
       query.limit,
-      (r) => [String(r.id)],
+      (r) => [Number(r.id)],
       (r) => r,
     );
   }

@@ -1,7 +1,7 @@
 import { newId } from "@kumo/core";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
-import type { ApiKeyRow, Database, TenantRow } from "./schema.ts";
+import type { ApiKeyRow, Database, DomainRow, RolloutRow, TenantRow } from "./schema.ts";
 import { TenantStore } from "./tenant-store.ts";
 
 /**
@@ -43,7 +43,7 @@ export class PlatformStore {
       .orderBy("name")
       .limit(page.limit + 1);
     if (page.cursor) {
-      const [name] = decodeCursor(page.cursor, 1);
+      const [name] = decodeCursor(page.cursor, ["string"]);
       query = query.where("name", ">", String(name));
     }
     return toPage(
@@ -63,6 +63,40 @@ export class PlatformStore {
       .select("tenants.name as tenant_name")
       .where("api_keys.key_hash", "=", keyHash)
       .executeTakeFirst();
+  }
+
+  /**
+   * Claims running rollouts whose step is due, across tenants, by pushing their next_step_at forward
+   * by `leaseMs` in the same statement; `skip locked` lets several gateways' drivers claim at once
+   * without taking the same rollout. A driver that dies mid-step leaves it to be claimed again when
+   * the lease runs out.
+   */
+  async claimDueRollouts(limit: number, leaseMs: number): Promise<RolloutRow[]> {
+    const result = await sql<RolloutRow>`
+      update rollouts set next_step_at = now() + make_interval(secs => ${leaseMs / 1000})
+      where id in (
+        select id from rollouts
+        where status = 'running' and next_step_at <= now()
+        order by next_step_at
+        limit ${limit}
+        for update skip locked)
+      returning *`.execute(this.#db);
+    return result.rows;
+  }
+
+  /** Who holds a hostname, pending or verified, whichever tenant it is. */
+  async domain(hostname: string): Promise<DomainRow | undefined> {
+    return this.#db.selectFrom("domains").selectAll().where("hostname", "=", hostname).executeTakeFirst();
+  }
+
+  /** Every verified custom domain with its tenant: the hosts the gateway routes. */
+  async verifiedDomains(): Promise<{ hostname: string; tenant_id: string; tenant_name: string }[]> {
+    return this.#db
+      .selectFrom("domains")
+      .innerJoin("tenants", "tenants.id", "domains.tenant_id")
+      .select(["domains.hostname", "domains.tenant_id", "tenants.name as tenant_name"])
+      .where("domains.status", "=", "verified")
+      .execute();
   }
 
   async touchKey(keyId: string, at: Date): Promise<void> {

@@ -55,7 +55,7 @@ export class SecretsRepo {
       .orderBy("name")
       .limit(page.limit + 1);
     if (page.cursor) {
-      const [name] = decodeCursor(page.cursor, 1);
+      const [name] = decodeCursor(page.cursor, ["string"]);
       query = query.where("name", ">", String(name));
     }
     return toPage(await query.execute(), page.limit, (r) => [r.name], toMeta);

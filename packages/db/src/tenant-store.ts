@@ -4,10 +4,13 @@ import { ApiKeysRepo } from "./api-keys-repo.ts";
 import { ArtifactsRepo } from "./artifacts-repo.ts";
 import { AuditRepo } from "./audit-repo.ts";
 import { DeploymentsRepo } from "./deployments-repo.ts";
+import { DomainsRepo } from "./domains-repo.ts";
 import { EnvRepo } from "./env-repo.ts";
 import { FunctionsRepo } from "./functions-repo.ts";
 import { InvocationsRepo } from "./invocations-repo.ts";
 import { LogsRepo } from "./logs-repo.ts";
+import { RolloutsRepo } from "./rollouts-repo.ts";
+import { RoutesRepo } from "./routes-repo.ts";
 import type { Database } from "./schema.ts";
 import { SecretsRepo } from "./secrets-repo.ts";
 import { VersionsRepo } from "./versions-repo.ts";
@@ -29,6 +32,9 @@ export class TenantStore {
   readonly logs: LogsRepo;
   readonly keys: ApiKeysRepo;
   readonly audit: AuditRepo;
+  readonly rollouts: RolloutsRepo;
+  readonly routes: RoutesRepo;
+  readonly domains: DomainsRepo;
   readonly #db: Kysely<Database>;
 
   constructor(db: Kysely<Database>, tenantId: string) {
@@ -45,6 +51,9 @@ export class TenantStore {
     this.logs = new LogsRepo(db, tenantId);
     this.keys = new ApiKeysRepo(db, tenantId);
     this.audit = new AuditRepo(db, tenantId);
+    this.rollouts = new RolloutsRepo(db, tenantId);
+    this.routes = new RoutesRepo(db, tenantId);
+    this.domains = new DomainsRepo(db, tenantId);
   }
 
   /** Runs `work` in one transaction with a store bound to the same tenant. */

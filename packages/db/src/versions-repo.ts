@@ -1,7 +1,7 @@
 import { newId } from "@kumo/core";
 import { type Kysely, sql } from "kysely";
 import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
-import type { Database, VersionRow } from "./schema.ts";
+import type { Database, VersionChanges, VersionRow } from "./schema.ts";
 
 export interface NewVersion {
   functionId: string;
@@ -11,6 +11,7 @@ export interface NewVersion {
   config: unknown;
   deploymentId: string | null;
   createdBy: string | null;
+  changes?: VersionChanges;
 }
 
 export class VersionsRepo {
@@ -42,6 +43,7 @@ export class VersionsRepo {
             config: JSON.stringify(input.config),
             deployment_id: input.deploymentId,
             created_by: input.createdBy,
+            changes: input.changes ? JSON.stringify(input.changes) : null,
           })
           .returningAll()
           .executeTakeFirstOrThrow();
@@ -95,8 +97,8 @@ export class VersionsRepo {
       .orderBy("version", "desc")
       .limit(page.limit + 1);
     if (page.cursor) {
-      const [version] = decodeCursor(page.cursor, 1);
-      query = query.where("version", "<", Number(version));
+      const [version] = decodeCursor(page.cursor, ["int"]);
+      query = query.where("version", "<", version);
     }
     return toPage(
       await query.execute(),
@@ -104,6 +106,73 @@ export class VersionsRepo {
       (r) => [r.version],
       (r) => r,
     );
+  }
+
+  /**
+   * Retention: deletes the oldest versions beyond `keep`, skipping every version in `protect` (aliased
+   * or in a running rollout), so fewer may go than asked. Artifacts no version of the tenant uses any
+   * more go with them. Returns the deleted version numbers, oldest first.
+   */
+  async prune(functionId: string, keep: number, protect: ReadonlySet<number>): Promise<number[]> {
+    const rows = await this.#db
+      .selectFrom("versions")
+      .select(["version", "artifact"])
+      .where("tenant_id", "=", this.#tenantId)
+      .where("function_id", "=", functionId)
+      .orderBy("version", "asc")
+      .execute();
+    let excess = rows.length - keep;
+    const doomed: { version: number; artifact: string }[] = [];
+    for (const row of rows) {
+      if (excess <= 0) break;
+      if (protect.has(row.version)) continue;
+      doomed.push(row);
+      excess--;
+    }
+    if (doomed.length === 0) return [];
+    const deleted = await this.#db
+      .deleteFrom("versions")
+      .where("tenant_id", "=", this.#tenantId)
+      .where("function_id", "=", functionId)
+      .where(
+        "version",
+        "in",
+        doomed.map((d) => d.version),
+      )
+      // Checked again in the statement itself: an alias or rollout that took a version since the
+      // caller looked keeps it.
+      .where(
+        sql<boolean>`not exists (
+          select 1 from aliases a, jsonb_array_elements(a.routing) e
+          where a.function_id = versions.function_id and (e->>'version')::int = versions.version)`,
+      )
+      .where(
+        sql<boolean>`not exists (
+          select 1 from rollouts r
+          where r.function_id = versions.function_id and r.status = 'running'
+            and versions.version in (r.from_version, r.to_version))`,
+      )
+      .returning("version")
+      .execute();
+    const gone = new Set(deleted.map((d) => d.version));
+    if (gone.size === 0) return [];
+    const artifacts = [...new Set(doomed.filter((d) => gone.has(d.version)).map((d) => d.artifact))];
+    await this.#db
+      .deleteFrom("artifacts")
+      .where("tenant_id", "=", this.#tenantId)
+      .where("digest", "in", artifacts)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom("versions")
+              .select("versions.id")
+              .where("versions.tenant_id", "=", this.#tenantId)
+              .whereRef("versions.artifact", "=", "artifacts.digest"),
+          ),
+        ),
+      )
+      .execute();
+    return doomed.filter((d) => gone.has(d.version)).map((d) => d.version);
   }
 }
 

@@ -30,6 +30,14 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: ctx.config.apiBodyLimitBytes,
     routerOptions: { maxParamLength: 500 },
+    // Errors the router raises before any route runs (bad percent-encoding, over-long parameters).
+    frameworkErrors: (error, request, reply) => {
+      const tooLong = error.code === "FST_ERR_MAX_PARAM_LENGTH";
+      const message = tooLong
+        ? "a path parameter is too long (names are at most 63 characters)"
+        : `malformed URL: ${error.message}`;
+      handleError(new KumoError("FN_006", message, { status: tooLong ? 414 : 400 }), request, reply);
+    },
     return503OnClosing: true,
     forceCloseConnections: "idle",
   });
@@ -76,6 +84,8 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
 
   // Management API: every route needs a key; authentication runs before the body is read.
   await app.register(async (v1) => {
+    // The management API speaks JSON only; plain text would reach validation as a string.
+    v1.removeContentTypeParser("text/plain");
     v1.addHook("onRequest", async (request) => {
       if (!request.url.startsWith("/v1/schema/"))
         request.principal = await ctx.auth.authenticate(request.headers.authorization);

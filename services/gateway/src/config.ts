@@ -37,6 +37,16 @@ export const gatewayConfigSchema = z.object({
   KUMO_EDGE_HOSTS: z.coerce.number().int().min(1).max(64).optional(),
   KUMO_EDGE_ALLOW_PRIVATE_FETCH: booleanFlag.default(false),
   KUMO_RECORD_FLUSH: durationMs.default(250),
+  KUMO_VERSION_RETENTION: z.coerce.number().int().min(1).max(100_000).default(50),
+  KUMO_APPS_DOMAIN: z
+    .string()
+    .regex(
+      /^(?=.{1,200}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+      "must be a lowercase DNS name such as apps.example.com",
+    )
+    .default("kumo.localhost"),
+  KUMO_ROLLOUT_TICK: durationMs.default(1000),
+  KUMO_DOMAIN_REFRESH: durationMs.default(30_000),
 });
 
 export interface GatewayConfig {
@@ -56,6 +66,14 @@ export interface GatewayConfig {
   edgeHosts: number | undefined;
   edgeAllowPrivateFetch: boolean;
   recordFlushMs: number;
+  /** Versions kept per function; older ones that nothing points at are pruned after each deploy. */
+  versionRetention: number;
+  /** `<tenant>.<appsDomain>` serves the tenant's routes. */
+  appsDomain: string;
+  /** How often the rollout driver looks for due steps. */
+  rolloutTickMs: number;
+  /** Bound on how long another gateway's domain verification takes to reach this one. */
+  domainRefreshMs: number;
 }
 
 export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
@@ -77,5 +95,9 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     edgeHosts: c.KUMO_EDGE_HOSTS,
     edgeAllowPrivateFetch: c.KUMO_EDGE_ALLOW_PRIVATE_FETCH,
     recordFlushMs: c.KUMO_RECORD_FLUSH,
+    versionRetention: c.KUMO_VERSION_RETENTION,
+    appsDomain: c.KUMO_APPS_DOMAIN,
+    rolloutTickMs: Math.max(10, c.KUMO_ROLLOUT_TICK),
+    domainRefreshMs: Math.max(100, c.KUMO_DOMAIN_REFRESH),
   };
 }

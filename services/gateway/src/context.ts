@@ -6,6 +6,9 @@ import type { Deployer } from "./deploy/deployer.ts";
 import type { FunctionResolver } from "./invoke/function-resolver.ts";
 import type { Invoker } from "./invoke/invoker.ts";
 import type { LiveLogs } from "./invoke/live-logs.ts";
+import type { DomainVerifier } from "./routing/domain-verifier.ts";
+import type { HostTable } from "./routing/host-table.ts";
+import type { RouteTable } from "./routing/route-table.ts";
 
 /** Everything route factories depend on, passed in rather than imported. */
 export interface GatewayContext {
@@ -20,6 +23,13 @@ export interface GatewayContext {
   providers: readonly CapacityProvider[];
   /** Announces a change to a function (or a whole tenant) so every gateway drops its cached routing. */
   changed(tenantId: string, functionId?: string): void;
+  /** Tenants' compiled routes. */
+  routes: RouteTable;
+  /** Which Host headers are tenants' (apps domain, verified custom domains). */
+  hosts: HostTable;
+  domainVerifier: DomainVerifier;
+  /** Announces a change to a tenant's routes or domains to every gateway. */
+  routingChanged(tenantId: string, what: "routes" | "domains"): void;
   /** Base URL for function URLs shown to users. */
   publicUrl(): string;
 }

@@ -16,6 +16,10 @@ import { Invoker } from "./invoke/invoker.ts";
 import { LiveLogs } from "./invoke/live-logs.ts";
 import { Recorder } from "./invoke/recorder.ts";
 import { GatewayMetrics } from "./metrics.ts";
+import { RolloutDriver } from "./rollouts/rollout-driver.ts";
+import { DomainVerifier, type TxtResolver } from "./routing/domain-verifier.ts";
+import { HostTable } from "./routing/host-table.ts";
+import { RouteTable } from "./routing/route-table.ts";
 
 export { generateApiKey, hashApiKey } from "./auth/api-key.ts";
 export { type GatewayConfig, loadGatewayConfig } from "./config.ts";
@@ -32,6 +36,8 @@ export interface GatewayDeps {
   log?: (line: string) => void;
   /** Skip listening (tests use app.inject()). */
   listen?: boolean;
+  /** TXT lookups for domain verification; node's resolver when absent. Tests pass a fake. */
+  resolveTxt?: TxtResolver;
 }
 
 export interface Gateway {
@@ -106,18 +112,41 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     });
     cleanup.push(() => recorder.flush());
 
+    const routes = new RouteTable({ platform });
+    const hosts = new HostTable({
+      platform,
+      appsDomain: config.appsDomain,
+      refreshMs: config.domainRefreshMs,
+      onError: (error) => log(`loading custom domains failed: ${String(error)}`),
+    });
+    await hosts.refresh();
+    hosts.start();
+    cleanup.push(async () => hosts.stop());
+    const dropRouting = (tenantId: string, what: "routes" | "domains") => {
+      routes.evict(tenantId);
+      if (what === "domains") hosts.refresh().catch((e: unknown) => log(`loading custom domains failed: ${String(e)}`));
+    };
+
     // Changes made through any gateway evict the routing caches of all of them.
     const announce = (tenantId: string, functionId?: string) => {
       resolver.evict(tenantId, functionId);
       nc?.publish(subjects.changes(tenantId), JSON.stringify({ functionId: functionId ?? null }));
+    };
+    const announceRouting = (tenantId: string, what: "routes" | "domains") => {
+      dropRouting(tenantId, what);
+      nc?.publish(subjects.changes(tenantId), JSON.stringify({ functionId: null, routing: what }));
     };
     if (nc) {
       const sub = nc.subscribe(subjects.changesAll, {
         callback: (error, msg) => {
           if (error) return;
           const tenantId = msg.subject.split(".").at(-1) ?? "";
-          const { functionId } = msg.json<{ functionId: string | null }>();
-          resolver.evict(tenantId, functionId ?? undefined);
+          const { functionId, routing } = msg.json<{
+            functionId: string | null;
+            routing?: "routes" | "domains";
+          }>();
+          if (routing === "routes" || routing === "domains") dropRouting(tenantId, routing);
+          else resolver.evict(tenantId, functionId ?? undefined);
         },
       });
       cleanup.push(async () => sub.unsubscribe());
@@ -137,12 +166,18 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       deployer: new Deployer({
         bundleEdge,
         onChange: (tenantId, functionId) => announce(tenantId, functionId),
+        versionRetention: config.versionRetention,
+        onError: (error) => log(`pruning old versions failed: ${String(error)}`),
       }),
       resolver,
       changed: announce,
       invoker: new Invoker({ resolver, providers, recorder, liveLogs, metrics }),
       liveLogs,
       providers,
+      routes,
+      hosts,
+      domainVerifier: new DomainVerifier(deps.resolveTxt),
+      routingChanged: announceRouting,
       publicUrl: () => url,
     };
     const app = await buildApp(context, {
@@ -157,6 +192,15 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       }),
     });
     cleanup.push(() => app.close());
+    const rollouts = new RolloutDriver({
+      platform,
+      tickMs: config.rolloutTickMs,
+      flushRecords: () => recorder.flush(),
+      changed: announce,
+      onError: (error) => log(`rollout step failed: ${String(error)}`),
+    });
+    rollouts.start();
+    cleanup.push(() => rollouts.stop());
     if (deps.listen !== false) {
       await app.listen({ host: config.host, port: config.port });
     }

@@ -7,6 +7,8 @@ import {
   toKumoError,
 } from "@kumo/core";
 import type { DeploymentRow, FunctionRow, TenantStore } from "@kumo/db";
+import { versionChanges } from "./version-changes.ts";
+import { pruneVersions } from "./prune-versions.ts";
 import { type SourceFiles, sourceDigest } from "@kumo/source";
 
 /** Bundles edge code; injected so the gateway does not care how. */
@@ -19,6 +21,10 @@ export interface DeployerOptions {
   bundleEdge: EdgeBundler;
   /** Called after a version goes live so caches drop the old routing. */
   onChange: (tenantId: string, functionId: string) => void;
+  /** Versions kept per function; older ones nothing points at are pruned after each deploy. */
+  versionRetention?: number;
+  /** Reports a failed pruning (the deploy itself succeeded). */
+  onError?: (error: unknown) => void;
 }
 
 export interface DeployInput {
@@ -74,6 +80,7 @@ export class Deployer {
       log.push(`bundled ${bundle.code.length} bytes in ${(performance.now() - started).toFixed(1)} ms`);
       for (const warning of bundle.warnings) log.push(`warning: ${warning}`);
       await store.artifacts.put(bundle.digest, "edge-bundle", Buffer.from(bundle.code));
+      const previous = await store.versions.latest(fn.id);
       const version = await store.versions.create({
         functionId: fn.id,
         runtime: config.runtime,
@@ -82,7 +89,11 @@ export class Deployer {
         config,
         deploymentId: deployment.id,
         createdBy: actor,
+        changes: versionChanges(previous, { sourceDigest: digest, runtime: config.runtime, config }),
       });
+      // A deploy moves live outright, which supersedes a gradual rollout on it.
+      for (const cancelled of await store.rollouts.cancelRunning(fn.id, "live", `superseded by the deploy of version ${version.version}`))
+        await store.audit.record(actor, "rollout.cancel", `function/${fn.name}@live`, { rollout: cancelled.id, reason: cancelled.reason });
       await store.aliases.put(fn.id, "live", [{ version: version.version, weight: 100 }], actor);
       await store.audit.record(actor, "deploy", `function/${fn.name}`, { version: version.version, digest });
       log.push(`version ${version.version} is live`);
@@ -91,6 +102,11 @@ export class Deployer {
         version: version.version,
       });
       this.#options.onChange(store.tenantId, fn.id);
+      if (this.#options.versionRetention !== undefined) {
+        await pruneVersions(store, fn, this.#options.versionRetention, actor).catch((error: unknown) =>
+          this.#options.onError?.(error),
+        );
+      }
       return { deployment: done ?? deployment, fn };
     } catch (error) {
       const failure = error instanceof KumoError ? error : toKumoError(error);

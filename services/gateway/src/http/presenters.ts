@@ -2,9 +2,12 @@ import type {
   AliasRow,
   ApiKeyRow,
   DeploymentRow,
+  DomainRow,
   FunctionRow,
   InvocationRow,
   LogRow,
+  RolloutRow,
+  RouteRow,
   SecretMeta,
   TenantRow,
   VersionRow,
@@ -49,6 +52,7 @@ export const presentVersion = (v: VersionRow) => ({
   deploymentId: v.deployment_id,
   createdAt: v.created_at.toISOString(),
   createdBy: v.created_by,
+  changes: v.changes,
 });
 
 export const presentAlias = (a: AliasRow) => ({
@@ -102,4 +106,46 @@ export const presentSecret = (s: SecretMeta) => ({
   version: s.version,
   createdAt: s.createdAt.toISOString(),
   updatedAt: s.updatedAt.toISOString(),
+});
+
+export const presentRollout = (r: RolloutRow) => ({
+  id: r.id,
+  alias: r.alias,
+  from: r.from_version,
+  to: r.to_version,
+  steps: r.steps,
+  stepIndex: r.step_index,
+  weight: r.steps[r.step_index] ?? null,
+  intervalMs: r.interval_ms,
+  maxErrorRate: r.max_error_rate,
+  minRequests: r.min_requests,
+  status: r.status,
+  stepStartedAt: r.step_started_at.toISOString(),
+  nextStepAt: r.status === "running" ? r.next_step_at.toISOString() : null,
+  lastErrorRate: r.last_error_rate,
+  lastRequests: r.last_total,
+  reason: r.reason,
+  createdAt: r.created_at.toISOString(),
+  createdBy: r.created_by,
+  updatedAt: r.updated_at.toISOString(),
+  finishedAt: r.finished_at?.toISOString() ?? null,
+});
+
+export const presentRoute = (r: RouteRow) => ({
+  id: r.id,
+  method: r.method,
+  path: r.path,
+  host: r.host,
+  function: r.target,
+  createdAt: r.created_at.toISOString(),
+  createdBy: r.created_by,
+});
+
+export const presentDomain = (d: DomainRow, verification: { name: string; value: string }) => ({
+  hostname: d.hostname,
+  status: d.status,
+  verification: { type: "TXT" as const, ...verification },
+  createdAt: d.created_at.toISOString(),
+  verifiedAt: d.verified_at?.toISOString() ?? null,
+  verifiedBy: d.verified_by,
 });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { invalid, KumoError, notFound } from "@kumo/core";
+import { invalid, KumoError, notFound, parseOrThrow } from "@kumo/core";
 import { normalizeSourcePath, readSourceArchive, type SourceFiles } from "@kumo/source";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -19,17 +19,16 @@ const ARCHIVE_TYPES = [
   "application/octet-stream",
 ];
 
-const jsonDeployment = z.union([
-  z.strictObject({
-    files: z
-      .record(z.string().min(1).max(500), z.string().max(5 * 1024 * 1024))
-      .refine((f) => Object.keys(f).length > 0, "must hold at least one file"),
-    config: z.record(z.string(), z.unknown()).optional(),
-  }),
-  z.strictObject({
-    source: z.strictObject({ git: z.string().min(1).max(2000), ref: z.string().max(200).optional() }),
-  }),
-]);
+const filesDeployment = z.strictObject({
+  files: z
+    .record(z.string().min(1).max(500), z.string().max(5 * 1024 * 1024))
+    .refine((f) => Object.keys(f).length > 0, "must hold at least one file"),
+  config: z.record(z.string(), z.unknown()).optional(),
+});
+
+const gitDeployment = z.strictObject({
+  source: z.strictObject({ git: z.string().min(1).max(2000), ref: z.string().max(200).optional() }),
+});
 
 const deploymentParams = functionParams.extend({
   id: z.string().regex(/^dep_[a-z0-9]{1,64}$/, "must be a deployment id (dep_...)"),
@@ -128,22 +127,15 @@ async function sourceOf(body: unknown): Promise<{ files: SourceFiles; kind: "upl
       "send the source: a tar or tar.gz body (content-type application/gzip), or JSON {files:{path:content}}",
     );
   }
-  const parsed = jsonDeployment.safeParse(body);
-  if (!parsed.success) {
-    throw invalid("the deployment body must be {files:{path:content}, config?} or {source:{git, ref?}}", {
-      problems: parsed.error.issues.map((i) => ({
-        field: i.path.join(".") || "(body)",
-        rule: i.code,
-        message: i.message,
-      })),
-    });
-  }
-  if ("source" in parsed.data) {
+  // Choose the shape by its key, so problems are reported against the fields the caller meant.
+  if (typeof body === "object" && "source" in body) {
+    parseOrThrow(gitDeployment, body, "deployment");
     throw new KumoError(
       "FN_006",
       "git sources are fetched by the builder service, which this release does not include yet; upload the files instead",
     );
   }
+  const parsed = { data: parseOrThrow(filesDeployment, body, "deployment") };
   const files: SourceFiles = new Map();
   for (const [path, content] of Object.entries(parsed.data.files)) {
     files.set(normalizeSourcePath(path), Buffer.from(content, "utf8"));

@@ -69,7 +69,8 @@ export function invokeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   };
 }
 
-async function invoke(
+/** Runs one HTTP invocation and writes the function's response; shared by /fn, /v1 invoke and routes. */
+export async function invoke(
   ctx: GatewayContext,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -77,6 +78,8 @@ async function invoke(
   trigger: "api" | "http",
   path: string,
   stripAuthorization: boolean,
+  /** Headers the platform adds (after the client's kumo-* headers were dropped). */
+  extraHeaders?: Record<string, string>,
 ): Promise<FastifyReply> {
   if (request.headers[H.invocationType] === "async") {
     throw invalid(
@@ -94,6 +97,7 @@ async function invoke(
     config: resolved.version.config as FunctionConfig,
     stripAuthorization,
   });
+  if (extraHeaders) Object.assign(invocation.headers, extraHeaders);
   const abort = new AbortController();
   request.raw.once("close", () => {
     if (!reply.sent) abort.abort();
@@ -110,7 +114,7 @@ async function invoke(
     : reply.send(Readable.from(result.body));
 }
 
-async function requireInvoker(ctx: GatewayContext, request: FastifyRequest, tenantId: string): Promise<void> {
+export async function requireInvoker(ctx: GatewayContext, request: FastifyRequest, tenantId: string): Promise<void> {
   request.principal = await ctx.auth.authenticate(request.headers.authorization);
   const principal = principalOf(request);
   if (principal.kind !== "tenant" || principal.tenantId !== tenantId) throw notFound("function");
@@ -118,7 +122,7 @@ async function requireInvoker(ctx: GatewayContext, request: FastifyRequest, tena
     throw new KumoError("FN_009", `the ${principal.role} role cannot invoke functions`);
 }
 
-function stickyKeyOf(request: FastifyRequest): string | undefined {
+export function stickyKeyOf(request: FastifyRequest): string | undefined {
   const header = request.headers["kumo-sticky-key"];
   if (typeof header === "string" && header.length > 0) return header;
   const cookie = request.headers.cookie;

@@ -1,5 +1,5 @@
 import { KumoError, notFound, resourceName } from "@kumo/core";
-import type { RoutingEntry } from "@kumo/db";
+import type { RoutingEntry, TenantStore } from "@kumo/db";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { tenantAccess } from "../auth/access.ts";
@@ -15,6 +15,11 @@ const routingSchema = z
   .max(10)
   .refine((r) => r.reduce((sum, e) => sum + e.weight, 0) === 100, "weights must sum to 100")
   .refine((r) => new Set(r.map((e) => e.version)).size === r.length, "each version may appear only once");
+
+/** "v2" would be shadowed by fn@v2, which addresses version 2. */
+const aliasName = resourceName.refine((name) => !/^v\d+$/.test(name), {
+  message: "must not look like a version selector (v1, v2, ...): fn@v2 addresses version 2",
+});
 
 export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   return async (app) => {
@@ -70,7 +75,7 @@ export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         schema: {
           tags: ["versions"],
           summary: "Point an alias at versions by weight (weights sum to 100)",
-          params: functionParams.extend({ alias: resourceName }),
+          params: functionParams.extend({ alias: aliasName }),
           body: z.strictObject({ routing: routingSchema }),
         },
       },
@@ -78,6 +83,7 @@ export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const { store, principal } = tenantAccess(ctx.platform, request, "write");
         const fn = await loadFunction(store, request.params.name);
         await requireVersions(ctx, store.tenantId, fn.id, fn.name, request.body.routing);
+        await cancelRollouts(store, fn.name, fn.id, request.params.alias, actorOf(principal), "a manual alias change");
         const alias = await store.aliases.put(
           fn.id,
           request.params.alias,
@@ -112,6 +118,7 @@ export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
             "FN_006",
             'the "live" alias cannot be deleted; point it elsewhere or delete the function',
           );
+        await cancelRollouts(store, fn.name, fn.id, request.params.alias, actorOf(principal), "the alias's deletion");
         if (!(await store.aliases.delete(fn.id, request.params.alias)))
           throw notFound(`alias "${request.params.alias}"`);
         await store.audit.record(
@@ -131,7 +138,8 @@ export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           tags: ["versions"],
           summary: 'Move "live" to the previous (or the given) version at once',
           params: functionParams,
-          body: z.strictObject({ to: z.number().int().min(1).optional() }).optional(),
+          // The body is optional: no body, an empty body and JSON null all mean "the previous version".
+          body: z.strictObject({ to: z.number().int().min(1).optional() }).nullish(),
         },
       },
       async (request) => {
@@ -151,6 +159,7 @@ export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
             );
         }
         await requireVersions(ctx, store.tenantId, fn.id, fn.name, [{ version: to, weight: 100 }]);
+        await cancelRollouts(store, fn.name, fn.id, "live", actorOf(principal), "a rollback");
         await store.aliases.put(fn.id, "live", [{ version: to, weight: 100 }], actorOf(principal));
         await store.audit.record(actorOf(principal), "rollback", `function/${fn.name}`, { from, to });
         ctx.changed(store.tenantId, fn.id);
@@ -158,6 +167,23 @@ export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
     );
   };
+}
+
+/** A manual change of an alias supersedes a gradual rollout on it; the rollout stops where it is. */
+async function cancelRollouts(
+  store: TenantStore,
+  fnName: string,
+  functionId: string,
+  alias: string,
+  actor: string,
+  cause: string,
+): Promise<void> {
+  for (const cancelled of await store.rollouts.cancelRunning(functionId, alias, `superseded by ${cause}`)) {
+    await store.audit.record(actor, "rollout.cancel", `function/${fnName}@${alias}`, {
+      rollout: cancelled.id,
+      reason: cancelled.reason,
+    });
+  }
 }
 
 async function requireVersions(

@@ -1,7 +1,9 @@
 import { newId } from "@kumo/core";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
 import type { Database, FunctionRow } from "./schema.ts";
+
+export type FunctionWithLive = FunctionRow & { live_version: number | null };
 
 export class FunctionsRepo {
   readonly #db: Kysely<Database>;
@@ -45,10 +47,26 @@ export class FunctionsRepo {
       .executeTakeFirst();
   }
 
-  async list(page: PageOptions): Promise<Page<FunctionRow>> {
+  /**
+   * One page of functions with the main version of each one's "live" alias, in a single round trip
+   * (the list is the dashboard's and the CLI's most frequent read).
+   */
+  async list(page: PageOptions): Promise<Page<FunctionWithLive>> {
     let query = this.#db
       .selectFrom("functions")
-      .selectAll()
+      .selectAll("functions")
+      .select((eb) =>
+        eb
+          .selectFrom("aliases")
+          .select(
+            sql<number>`(select (e->>'version')::int from jsonb_array_elements(aliases.routing) e order by (e->>'weight')::int desc limit 1)`.as(
+              "v",
+            ),
+          )
+          .whereRef("aliases.function_id", "=", "functions.id")
+          .where("aliases.name", "=", "live")
+          .as("live_version"),
+      )
       .where("tenant_id", "=", this.#tenantId)
       .orderBy("name")
       .limit(page.limit + 1);

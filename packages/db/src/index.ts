@@ -6,13 +6,14 @@ export { decodeCursor, encodeCursor, type Page, type PageOptions } from "./curso
 export type { DeploymentsRepo } from "./deployments-repo.ts";
 export type { DomainsRepo } from "./domains-repo.ts";
 export type { EnvRepo, EnvVar } from "./env-repo.ts";
-export type { FunctionsRepo } from "./functions-repo.ts";
+export type { FunctionsRepo, FunctionWithLive } from "./functions-repo.ts";
 export type { InvocationFilter, InvocationsRepo } from "./invocations-repo.ts";
 export type { LogQuery, LogsRepo } from "./logs-repo.ts";
 export { migrateToLatest } from "./migrate.ts";
 export { type DatabaseHandle, type OpenDatabaseOptions, openDatabase } from "./open-database.ts";
 export { PlatformStore } from "./platform-store.ts";
-export { writeRecords } from "./record-writer.ts";
+export { RECORD_PHASES, type RecordPhase, recordSeq, writeRecords } from "./record-writer.ts";
+export { Recorder, type RecorderOptions } from "./recorder.ts";
 export type { NewRollout, RolloutPatch, RolloutsRepo } from "./rollouts-repo.ts";
 export type { NewRoute, RoutesRepo } from "./routes-repo.ts";
 export * from "./schema.ts";

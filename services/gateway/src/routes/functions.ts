@@ -20,10 +20,9 @@ export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request) => {
         const { store, principal } = tenantAccess(ctx.platform, request, "read");
         const page = await store.functions.list(request.query);
-        const live = await store.aliases.liveVersions(page.items.map((f) => f.id));
         return {
           items: page.items.map((f) =>
-            presentFunction(f, urlOf(principal.tenantName, f.name), live.get(f.id) ?? null),
+            presentFunction(f, urlOf(principal.tenantName, f.name), f.live_version),
           ),
           nextCursor: page.nextCursor,
         };

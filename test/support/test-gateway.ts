@@ -3,7 +3,7 @@ import { connectBus, type NatsConnection } from "@kumo/bus";
 import type { CapacityProvider } from "@kumo/core";
 import { openDatabase } from "@kumo/db";
 import { bundleEdgeFunction, createEdgeProvider } from "@kumo/edge";
-import { type Gateway, loadGatewayConfig, start } from "@kumo/gateway";
+import { type Gateway, type ImageBuildClient, loadGatewayConfig, start } from "@kumo/gateway";
 
 export const TEST_DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const TEST_NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
@@ -38,6 +38,12 @@ export interface TestGatewayOptions {
   /** Start the real isolate host (needed to invoke edge functions). */
   edge?: boolean;
   providers?: CapacityProvider[];
+  /** Extra gateway environment (e.g. KUMO_ROLLOUT_TICK, KUMO_VERSION_RETENTION). */
+  env?: Record<string, string>;
+  /** TXT lookups for domain verification. Tests never query real DNS: without one, lookups fail. */
+  resolveTxt?: (name: string) => Promise<string[][]>;
+  /** Container builds (a BuildClient to a test builder); none unless given. */
+  builder?: ImageBuildClient;
 }
 
 /**
@@ -56,6 +62,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     KUMO_LOG_LEVEL: "silent",
     KUMO_PORT: "0",
     KUMO_RECORD_FLUSH: "20ms",
+    ...options.env,
   });
   const providers =
     options.providers ??
@@ -65,7 +72,15 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     nats,
     providers,
     bundleEdge: bundleEdgeFunction,
+    builder: options.builder ?? null,
     listen: false,
+    resolveTxt:
+      options.resolveTxt ??
+      (async (name) => {
+        throw Object.assign(new Error(`tests do not query DNS (${name}); pass resolveTxt`), {
+          code: "ENOTFOUND",
+        });
+      }),
   });
 
   const call = async (method: string, url: string, opts: CallOptions = {}): Promise<CallResult> => {

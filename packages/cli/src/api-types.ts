@@ -117,3 +117,60 @@ export interface Secret {
   createdAt: string;
   updatedAt: string;
 }
+
+export const ROLLOUT_STATUSES = ["running", "completed", "rolled_back", "cancelled"] as const;
+export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
+
+/** A gradual rollout: the weight of version `to` on `alias` goes up step by step. */
+export interface Rollout {
+  id: string;
+  alias: string;
+  from: number;
+  to: number;
+  /** Weights of the new version, in percent, ending with 100. */
+  steps: number[];
+  stepIndex: number;
+  /** The weight now applied (`steps[stepIndex]`). */
+  weight: number | null;
+  intervalMs: number;
+  /** A fraction in [0, 1]. */
+  maxErrorRate: number;
+  minRequests: number;
+  status: RolloutStatus;
+  stepStartedAt: string;
+  nextStepAt: string | null;
+  lastErrorRate: number | null;
+  lastRequests: number | null;
+  reason: string | null;
+  createdAt: string;
+  createdBy: string | null;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export const ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "ANY"] as const;
+export type RouteMethod = (typeof ROUTE_METHODS)[number];
+
+/** A tenant route; a null host is the tenant's own (`<tenant>.<apps domain>` and `/r/<tenant>/`). */
+export interface Route {
+  id: string;
+  method: RouteMethod;
+  path: string;
+  host: string | null;
+  /** `name`, `name@alias` or `name@vN`. */
+  function: string;
+  createdAt: string;
+  createdBy: string | null;
+}
+
+export type DomainStatus = "pending" | "verified";
+
+/** A custom domain claimed by the tenant, with the TXT record that proves control of it. */
+export interface Domain {
+  hostname: string;
+  status: DomainStatus;
+  verification: { type: "TXT"; name: string; value: string };
+  createdAt: string;
+  verifiedAt: string | null;
+  verifiedBy: string | null;
+}

@@ -2,6 +2,7 @@ import type { Command } from "../command.ts";
 import { aliasCommand } from "./alias.ts";
 import { deployCommand } from "./deploy.ts";
 import { devCommand } from "./dev.ts";
+import { domainsCommand } from "./domains.ts";
 import { envCommand } from "./env.ts";
 import { functionsCommand } from "./functions.ts";
 import { initCommand } from "./init.ts";
@@ -12,8 +13,10 @@ import { loginCommand } from "./login.ts";
 import { logoutCommand } from "./logout.ts";
 import { logsCommand } from "./logs.ts";
 import { rollbackCommand } from "./rollback.ts";
+import { routesCommand } from "./routes.ts";
 import { secretsCommand } from "./secrets.ts";
 import { tenantsCommand } from "./tenants.ts";
+import { trafficCommand } from "./traffic.ts";
 import { versionsCommand } from "./versions.ts";
 import { whoamiCommand } from "./whoami.ts";
 
@@ -30,6 +33,9 @@ export const COMMANDS: readonly Command[] = [
   versionsCommand,
   rollbackCommand,
   aliasCommand,
+  trafficCommand,
+  routesCommand,
+  domainsCommand,
   envCommand,
   secretsCommand,
   invocationsCommand,

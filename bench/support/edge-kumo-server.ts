@@ -5,10 +5,12 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { edgeTarget } from "../../runtimes/edge/src/edge-test-kit.ts";
-import { createEdgeProvider } from "../../runtimes/edge/src/index.ts";
 import { HELLO_WORKER } from "./edge-hello.ts";
 
+// KUMO_EDGE_SRC points at another copy of runtimes/edge/src, to compare variants in one run.
+const src = process.env.KUMO_EDGE_SRC ?? "../../runtimes/edge/src";
+const { createEdgeProvider } = (await import(`${src}/index.ts`)) as typeof import("../../runtimes/edge/src/index.ts");
+const { edgeTarget } = (await import(`${src}/edge-test-kit.ts`)) as typeof import("../../runtimes/edge/src/edge-test-kit.ts");
 const hosts = Number(process.argv[2] ?? "1");
 const provider = await createEdgeProvider({ hosts });
 const target = await edgeTarget(HELLO_WORKER, { functionName: "hello" });

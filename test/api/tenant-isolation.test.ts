@@ -238,6 +238,25 @@ const ROUTES: RouteCase[] = [
     expect: "not-found",
   },
 
+  // The git remote of A's function, with B's key (git sends it as Basic; a Bearer header works too).
+  {
+    route: "GET /git/:tenant/:repo/info/refs",
+    method: "GET",
+    url: (f) => `/git/${f.a.name}/alpha.git/info/refs?service=git-receive-pack`,
+    expect: "not-found",
+  },
+  {
+    route: "POST /git/:tenant/:repo/git-receive-pack",
+    method: "POST",
+    url: (f) => `/git/${f.a.name}/alpha.git/git-receive-pack`,
+    expect: "not-found",
+  },
+  {
+    route: "POST /git/:tenant/:repo/git-upload-pack",
+    method: "POST",
+    url: (f) => `/git/${f.a.name}/alpha.git/git-upload-pack`,
+    expect: "not-found",
+  },
   // Routes scoped by the caller's key rather than by the URL: B sees and changes only its own.
   {
     route: "GET /v1/functions",

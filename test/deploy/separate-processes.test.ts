@@ -27,6 +27,9 @@ describe("deployment - services as separate processes", () => {
         KUMO_DATA_DIR: `/tmp/kumo-${schema}`,
         KUMO_PORT: "0",
         KUMO_BUILDER_PORT: "0",
+        // The BuildService on a socket of this run, so a running `kumo dev` (127.0.0.1:8091) does not collide.
+        KUMO_BUILDER_LISTEN: `unix:/tmp/kumo-${schema}.builder.sock`,
+        KUMO_BUILDER_URL: `unix:/tmp/kumo-${schema}.builder.sock`,
         KUMO_AUTOSCALER_PORT: "0",
         KUMO_SCHEDULER_PORT: "0",
         KUMO_NODE_ID: schema,

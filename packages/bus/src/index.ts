@@ -1,3 +1,31 @@
-export type { NatsConnection, Subscription } from "@nats-io/transport-node";
+export {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "@nats-io/jetstream";
+export { type KV, Kvm } from "@nats-io/kv";
+export { type ObjectStore, Objm } from "@nats-io/obj";
+export type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+export { createInbox, headers as natsHeaders } from "@nats-io/transport-node";
 export { type ConnectBusOptions, connectBus } from "./connect-bus.ts";
+export {
+  decodeFrame,
+  encodeFrame,
+  type FrameMeta,
+  type InvokeReplyMeta,
+  type InvokeRequestMeta,
+  maxFramePayload,
+} from "./invocation-frame.ts";
+export {
+  ensureInvocationConsumer,
+  ensureInvocationStreams,
+  type InvocationStreamsOptions,
+} from "./invocation-streams.ts";
 export { headers, streams, subjects } from "./subjects.ts";

@@ -4,10 +4,17 @@
  */
 export const subjects = {
   /** Sync request-reply invocation of one container function version (queue group per version). */
-  invoke: (versionId: string) => `kumo.invoke.${versionId}`,
+  invoke: (versionId: string, namespace = "") => `${planeRoot(namespace)}.invoke.${versionId}`,
+  invokeAll: (namespace = "") => `${planeRoot(namespace)}.invoke.*`,
+  /** Queue group every autoscaler node joins, so nodes share sync and async work without discovery. */
+  invokeQueue: "kumo-autoscalers",
   /** Async invocations (JetStream work queue), one subject per version. */
-  asyncInvoke: (versionId: string) => `kumo.async.${versionId}`,
-  asyncInvokeAll: "kumo.async.>",
+  asyncInvoke: (versionId: string, namespace = "") => `${planeRoot(namespace)}.async.${versionId}`,
+  asyncInvokeAll: (namespace = "") => `${planeRoot(namespace)}.async.>`,
+  /** Dead letters of async invocations, per tenant and function (so listings filter by subject). */
+  deadLetter: (tenantId: string, functionId: string, namespace = "") =>
+    `${planeRoot(namespace)}.dlq.${tenantId}.${functionId}`,
+  deadLetterAll: (namespace = "") => `${planeRoot(namespace)}.dlq.>`,
   /** Live function logs, per tenant and function, for SSE tails. */
   logs: (tenantId: string, functionId: string) => `kumo.logs.${tenantId}.${functionId}`,
   /** Invocation records and their logs on their way to the recorder. */
@@ -19,9 +26,19 @@ export const subjects = {
   changesAll: "kumo.changes.>",
 } as const;
 
+/**
+ * JetStream names. `namespace` separates installations that share one NATS server (and parallel
+ * test files): it prefixes the invocation-plane subjects and suffixes stream, consumer and bucket names.
+ */
 export const streams = {
-  invocations: "KUMO_INVOCATIONS",
-  deadLetters: "KUMO_DLQ",
+  invocations: (namespace = "") => `KUMO_INVOCATIONS${streamSuffix(namespace)}`,
+  deadLetters: (namespace = "") => `KUMO_DLQ${streamSuffix(namespace)}`,
+  /** The durable work-queue consumer all autoscaler nodes pull from. */
+  invocationConsumer: "kumo-autoscalers",
+  /** KV bucket: idempotency key -> invocation id, entries expire after the dedupe window. */
+  idempotency: (namespace = "") => `KUMO_IDEMPOTENCY${streamSuffix(namespace)}`,
+  /** Object store for async request bodies larger than one NATS message. */
+  payloads: (namespace = "") => `KUMO_PAYLOADS${streamSuffix(namespace)}`,
 } as const;
 
 export const headers = {
@@ -33,10 +50,20 @@ export const headers = {
   error: "kumo-error",
   version: "kumo-version",
   coldStart: "kumo-cold-start",
+  /** 202 answers to a repeated idempotency key carry this, with the first invocation's id. */
+  idempotentReplay: "kumo-idempotent-replay",
   /** Path parameters of the tenant route that matched, as JSON. */
   routeParams: "kumo-route-params",
   traceparent: "traceparent",
 } as const;
+
+function planeRoot(namespace: string): string {
+  return namespace ? `kumo.${namespace}` : "kumo";
+}
+
+function streamSuffix(namespace: string): string {
+  return namespace ? `_${namespace.toUpperCase()}` : "";
+}
 
 /** Subject tokens cannot hold '.', '*', '>' or whitespace; event types often hold dots. */
 function encodeToken(value: string): string {

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { loadAutoscalerConfig, start as startAutoscaler } from "@kumo/autoscaler";
 import { loadBuilderConfig, start as startBuilder } from "@kumo/builder";
+import { connectBus } from "@kumo/bus";
 import { KumoError, loadOrCreateKeyFile } from "@kumo/core";
 import { PlatformStore } from "@kumo/db";
 import { generateApiKey, hashApiKey, loadGatewayConfig, start as startGateway } from "@kumo/gateway";
@@ -25,6 +26,10 @@ export async function runDev(options: DevOptions): Promise<void> {
     KUMO_DATA_DIR: resolve(options.dataDir ?? process.env.KUMO_DATA_DIR ?? ".kumo"),
     KUMO_LOG_LEVEL: process.env.KUMO_LOG_LEVEL ?? "warn",
   };
+  // In one process the gateway reaches the builder's gRPC BuildService on a socket in the data dir.
+  const builderSocket = `unix:${env.KUMO_DATA_DIR}/builder.sock`;
+  env.KUMO_BUILDER_LISTEN ??= builderSocket;
+  env.KUMO_BUILDER_URL ??= builderSocket;
   const say = (line: string) => process.stdout.write(`kumo: ${line}\n`);
   let config: ReturnType<typeof loadGatewayConfig>;
   try {
@@ -33,12 +38,14 @@ export async function runDev(options: DevOptions): Promise<void> {
     throw error instanceof KumoError ? new Error(error.message) : error;
   }
 
-  const gateway = await startGateway(config, { log: say });
+  // One NATS connection and one database for the whole process: the autoscaler shares the gateway's.
+  const nats = await connectBus({ url: config.natsUrl, name: "kumo-dev" });
+  const gateway = await startGateway(config, { log: say, nats });
   // In one process the other services' health endpoints take ephemeral ports: the gateway is the front door.
   const internal = { ...env, KUMO_BUILDER_PORT: "0", KUMO_AUTOSCALER_PORT: "0", KUMO_SCHEDULER_PORT: "0" };
   const services = [
     await startBuilder(loadBuilderConfig(internal)),
-    await startAutoscaler(loadAutoscalerConfig(internal), { log: say }),
+    await startAutoscaler(loadAutoscalerConfig(internal), { log: say, nats, database: gateway.database }),
     await startScheduler(loadSchedulerConfig(internal)),
   ];
   const devKey = await ensureDevTenant(
@@ -71,6 +78,7 @@ export async function runDev(options: DevOptions): Promise<void> {
       say(`${signal}: stopping`);
       for (const service of services.reverse()) await service.stop();
       await gateway.stop();
+      await nats.drain();
       say("stopped");
       done();
     };

@@ -46,6 +46,53 @@ export class InvocationsRepo {
     return { total: Number(row?.total ?? 0), failed: Number(row?.failed ?? 0) };
   }
 
+  /** Invocations sitting in the dead-letter stream, newest first. */
+  async deadLetters(functionId: string, page: PageOptions): Promise<Page<InvocationRow>> {
+    let query = this.#db
+      .selectFrom("invocations")
+      .selectAll()
+      .where("tenant_id", "=", this.#tenantId)
+      .where("function_id", "=", functionId)
+      .where("dead_letter_seq", "is not", null)
+      .orderBy("finished_at", "desc")
+      .orderBy("id", "desc")
+      .limit(page.limit + 1);
+    if (page.cursor) {
+      const [at, id] = decodeCursor(page.cursor, ["date", "string"]);
+      query = query.where((eb) =>
+        eb.or([eb("finished_at", "<", at), eb.and([eb("finished_at", "=", at), eb("id", "<", id)])]),
+      );
+    }
+    return toPage(
+      await query.execute(),
+      page.limit,
+      (r) => [(r.finished_at ?? r.started_at).toISOString(), r.id],
+      (r) => r,
+    );
+  }
+
+  /**
+   * Takes an invocation out of the dead letters for a redrive: queued again for the next attempt.
+   * Returns false when it is not (or no longer) a dead letter, e.g. a concurrent redrive won.
+   */
+  async requeueDeadLetter(id: string, seq: string, nextRecordSeq: number): Promise<boolean> {
+    const result = await this.#db
+      .updateTable("invocations")
+      .set({
+        status: "queued",
+        dead_letter_seq: null,
+        record_seq: nextRecordSeq,
+        error_code: null,
+        error_message: null,
+        finished_at: null,
+      })
+      .where("tenant_id", "=", this.#tenantId)
+      .where("id", "=", id)
+      .where("dead_letter_seq", "=", seq)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async list(filter: InvocationFilter, page: PageOptions): Promise<Page<InvocationRow>> {
     let query = this.#db
       .selectFrom("invocations")

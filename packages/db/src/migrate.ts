@@ -1,11 +1,15 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
 import * as initial from "./migrations/0001-initial.ts";
 import * as routing from "./migrations/0002-routing.ts";
+import * as containerBuilds from "./migrations/0003-container-builds.ts";
+import * as invocationPlane from "./migrations/0004-invocation-plane.ts";
 
 /** Migrations are compiled in, so a running service never depends on a migrations folder on disk. */
 const MIGRATIONS: Record<string, Migration> = {
   "0001-initial": initial,
   "0002-routing": routing,
+  "0003-container-builds": containerBuilds,
+  "0004-invocation-plane": invocationPlane,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -23,6 +27,8 @@ export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Pro
   const migrator = new Migrator({
     db,
     provider: new StaticMigrationProvider(),
+    // Parallel work streams add numbered migrations independently (0003 may land after 0004 ran).
+    allowUnorderedMigrations: true,
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();

@@ -15,6 +15,22 @@ export class PlatformStore {
     this.#db = db;
   }
 
+  /**
+   * Fails deployments left queued or building for longer than `olderThanMs` (a gateway that ran their
+   * build stopped). Returns how many it failed.
+   */
+  async failInterruptedDeployments(olderThanMs: number, message: string): Promise<number> {
+    const rows = await this.#db
+      .updateTable("deployments")
+      .set({ status: "failed", error_code: "FN_005", error_message: message, finished_at: new Date() })
+      .where("status", "in", ["queued", "building"])
+      .where("finished_at", "is", null)
+      .where("created_at", "<", new Date(Date.now() - olderThanMs))
+      .returning("id")
+      .execute();
+    return rows.length;
+  }
+
   /** A store whose every query is scoped to this tenant. */
   tenant(tenantId: string): TenantStore {
     return new TenantStore(this.#db, tenantId);

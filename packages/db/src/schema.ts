@@ -54,6 +54,8 @@ export interface VersionsTable {
   created_at: CreatedAt;
   /** What this deploy changed against the version before it; null for versions older than 0002. */
   changes: ColumnType<VersionChanges | null, string | null | undefined, never>;
+  /** Digest of the "code-tar" artifact (the built /var/task tree) of container builds; null otherwise. Since 0003. */
+  code_artifact: ColumnType<string | null, string | null | undefined, never>;
 }
 
 /** A version's "what changed" summary, computed once at deploy time. */
@@ -149,6 +151,16 @@ export interface InvocationsTable {
   trace_id: string | null;
   started_at: Timestamp;
   finished_at: NullableTimestamp;
+  /** Async: attempts started so far (a redrive keeps counting). */
+  attempts: ColumnType<number, number | undefined, number>;
+  /** Orders the writes of one invocation; see `recordSeq`. 0 for sync records. */
+  record_seq: ColumnType<number, number | undefined, number>;
+  /** Async: the function's response body (capped) and headers. */
+  result: Uint8Array | null;
+  result_headers: ColumnType<[string, string][] | null, string | null | undefined, string | null>;
+  idempotency_key: string | null;
+  /** Sequence of the message in the dead-letter stream while the invocation sits there. */
+  dead_letter_seq: ColumnType<string | null, number | string | null | undefined, number | string | null>;
 }
 
 export interface LogsTable {

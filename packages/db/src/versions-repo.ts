@@ -12,6 +12,8 @@ export interface NewVersion {
   deploymentId: string | null;
   createdBy: string | null;
   changes?: VersionChanges;
+  /** Digest of the version's "code-tar" artifact (container builds). */
+  codeArtifact?: string | null;
 }
 
 export class VersionsRepo {
@@ -44,6 +46,7 @@ export class VersionsRepo {
             deployment_id: input.deploymentId,
             created_by: input.createdBy,
             changes: input.changes ? JSON.stringify(input.changes) : null,
+            code_artifact: input.codeArtifact ?? null,
           })
           .returningAll()
           .executeTakeFirstOrThrow();
@@ -116,13 +119,18 @@ export class VersionsRepo {
   async prune(functionId: string, keep: number, protect: ReadonlySet<number>): Promise<number[]> {
     const rows = await this.#db
       .selectFrom("versions")
-      .select(["version", "artifact"])
+      .select(["version", "artifact", "code_artifact", "source_digest"])
       .where("tenant_id", "=", this.#tenantId)
       .where("function_id", "=", functionId)
       .orderBy("version", "asc")
       .execute();
     let excess = rows.length - keep;
-    const doomed: { version: number; artifact: string }[] = [];
+    const doomed: {
+      version: number;
+      artifact: string;
+      code_artifact: string | null;
+      source_digest: string;
+    }[] = [];
     for (const row of rows) {
       if (excess <= 0) break;
       if (protect.has(row.version)) continue;
@@ -156,7 +164,14 @@ export class VersionsRepo {
       .execute();
     const gone = new Set(deleted.map((d) => d.version));
     if (gone.size === 0) return [];
-    const artifacts = [...new Set(doomed.filter((d) => gone.has(d.version)).map((d) => d.artifact))];
+    // Bundles, code trees and stored sources (keyed by the source digest) of the deleted versions.
+    const artifacts = [
+      ...new Set(
+        doomed
+          .filter((d) => gone.has(d.version))
+          .flatMap((d) => [d.artifact, d.source_digest, ...(d.code_artifact ? [d.code_artifact] : [])]),
+      ),
+    ];
     await this.#db
       .deleteFrom("artifacts")
       .where("tenant_id", "=", this.#tenantId)
@@ -167,7 +182,13 @@ export class VersionsRepo {
             selectFrom("versions")
               .select("versions.id")
               .where("versions.tenant_id", "=", this.#tenantId)
-              .whereRef("versions.artifact", "=", "artifacts.digest"),
+              .where((eb) =>
+                eb.or([
+                  eb("versions.artifact", "=", eb.ref("artifacts.digest")),
+                  eb("versions.code_artifact", "=", eb.ref("artifacts.digest")),
+                  eb("versions.source_digest", "=", eb.ref("artifacts.digest")),
+                ]),
+              ),
           ),
         ),
       )

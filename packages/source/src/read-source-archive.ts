@@ -34,6 +34,8 @@ export async function readSourceArchive(
   const done = new Promise<void>((resolve, reject) => {
     tar.on("entry", (header, stream, next) => {
       const fail = (error: Error) => {
+        // Destroying the extractor destroys this entry with the same error; it is reported once, below.
+        stream.on("error", () => {});
         stream.resume();
         tar.destroy(error);
       };

@@ -84,6 +84,20 @@ describe("edge hostile code", () => {
     expect([next.status, next.text, next.result.coldStart]).toEqual([200, "fine", "cold"]);
   });
 
+  it("hostile - endless microtasks (a promise chain, a loop queued after the response) are stopped with FN_002", async () => {
+    const target = await edgeTarget(`export default { async fetch(request: Request) {
+      if (request.url.includes("chain")) { const f = (): unknown => Promise.resolve().then(f); f(); }
+      if (request.url.includes("after")) queueMicrotask(() => { while (true) {} });
+      return new Response("fine");
+    } };`);
+    const chain = await invokeEdge(provider, target, { url: "/chain" });
+    expect(chain.result.error?.code).toBe("FN_002");
+    const after = await invokeEdge(provider, target, { url: "/after" });
+    expect(after.result.error?.code).toBe("FN_002");
+    const next = await invokeEdge(provider, target);
+    expect([next.status, next.text]).toEqual([200, "fine"]);
+  });
+
   it("hostile - a never-settling promise is stopped at the wall limit with FN_002", async () => {
     const target = await edgeTarget(
       `export default { async fetch() { await new Promise(() => {}); return new Response("never"); } };`,

@@ -109,6 +109,55 @@ describe("edge provider - handler shapes", () => {
   });
 });
 
+describe("edge provider - entry paths", () => {
+  it("entry - settled, pending and CPU-heavy handlers (moved off the host's thread) all answer correctly", async () => {
+    const target = await edgeTarget(`export default { async fetch(request: Request) {
+      const url = new URL(request.url);
+      const ms = Number(url.searchParams.get("burn") ?? 0);
+      const until = Date.now() + ms;
+      while (Date.now() < until) {}
+      if (url.searchParams.has("wait")) await new Promise((r) => setTimeout(r, 2));
+      return new Response(url.search, { headers: { "x-b": "2", "x-a": "1" } });
+    } };`);
+    const paths = ["?plain", "?wait", "?burn=5", "?after-burn", "?wait&after", "?burn=3&wait", "?last"];
+    for (const path of paths) {
+      const res = await invokeEdge(provider, target, { url: `/${path}` });
+      expect([res.status, res.text, res.result.headers]).toEqual([
+        200,
+        path,
+        [["content-type", "text/plain;charset=UTF-8"], ["x-a", "1"], ["x-b", "2"]],
+      ]);
+    }
+    const concurrent = await Promise.all(
+      paths.map((path) => invokeEdge(provider, target, { url: `/${path}` }).then((r) => r.text)),
+    );
+    expect(concurrent).toEqual(paths);
+  });
+
+  it("entry - headers and bodies cross the channel intact (non-ASCII, binary, empty)", async () => {
+    const target = await edgeTarget(`export default { async fetch(request: Request) {
+      const bytes = new Uint8Array(await request.arrayBuffer());
+      if (request.headers.get("x-mode") === "binary") return new Response(bytes.map((b) => 255 - b));
+      if (request.headers.get("x-mode") === "empty") return new Response(null, { status: 204 });
+      return new Response("héllo ✓ " + new TextDecoder().decode(bytes) + " " + request.headers.get("x-note"));
+    } };`);
+    const text = await invokeEdge(provider, target, {
+      method: "POST",
+      headers: { "x-note": "naïve\u00e9" },
+      body: "日本語\n\u0000x",
+    });
+    expect(text.text).toBe("héllo ✓ 日本語\n\u0000x naïve\u00e9");
+    const binary = await invokeEdge(provider, target, {
+      method: "POST",
+      headers: { "x-mode": "binary" },
+      body: new Uint8Array([0, 1, 10, 254, 255]),
+    });
+    expect(Array.from(binary.result.body ?? [])).toEqual([255, 254, 245, 1, 0]);
+    const empty = await invokeEdge(provider, target, { method: "POST", headers: { "x-mode": "empty" } });
+    expect([empty.status, empty.result.body?.byteLength]).toEqual([204, 0]);
+  });
+});
+
 describe("edge provider - web platform", () => {
   it("web - URL, URLSearchParams, TextEncoder/Decoder, atob/btoa, structuredClone, Headers, crypto", async () => {
     const target = await edgeTarget(`export default { async fetch() {

@@ -15,6 +15,7 @@ import type { EdgeStats } from "./edge-stats.ts";
 import { HostProcess } from "./host-process.ts";
 import type { IsolateLimits, WireRequest, WireResult } from "./host-protocol.ts";
 import { loadRuntimeAssets } from "./runtime-assets.ts";
+import { flattenHeaders, headerPairsOf } from "./wire-codec.ts";
 
 /** The edge provider: a CapacityProvider plus what operators and tests look at. */
 export interface EdgeProvider extends CapacityProvider {
@@ -114,7 +115,8 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     if (wire.error) {
       return { ...errorInvocation(wire.error.code, wire.error.message, wire.error.details), coldStart, logs };
     }
-    return { status: wire.status, headers: wire.headers, body: wire.body, coldStart, queueMs: 0, logs };
+    const body = typeof wire.body === "string" ? encoder.encode(wire.body) : wire.body;
+    return { status: wire.status, headers: headerPairsOf(wire.headers), body, coldStart, queueMs: 0, logs };
   }
 
   async function invoke(
@@ -140,14 +142,13 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     const key = `${target.tenantId}:${target.versionId}:${target.envDigest}`;
     const host = hosts[hashKey(key) % hosts.length];
     if (!host) throw new KumoError("FN_500", "no isolate host");
-    const headers = Object.entries(request.headers);
     const origin = `${request.headers["x-forwarded-proto"] ?? "http"}://${request.headers.host ?? "localhost"}`;
     const wireRequest: WireRequest = {
       invocationId: request.invocationId,
       trigger: request.trigger,
       method: request.method.toUpperCase(),
       url: request.url.startsWith("/") ? `${origin}${request.url}` : request.url,
-      headers,
+      headers: flattenHeaders(Object.entries(request.headers)),
       body: request.body,
       deadline: request.deadline,
     };

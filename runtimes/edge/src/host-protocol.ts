@@ -1,8 +1,9 @@
 import type { ErrorBody, FunctionLogLine } from "@kumo/core";
 
 /**
- * Messages between the provider (gateway process) and an isolate-host process. They travel over
- * child_process IPC with `serialization: "advanced"`, so Uint8Array bodies cross without base64.
+ * Messages between the provider (gateway process) and an isolate-host process. They travel as
+ * binary frames over a unix socketpair (frame-channel.ts, encoded by wire-codec.ts): invocations
+ * and results field by field with raw body bytes, the rare control messages as JSON.
  */
 
 /** Limits of one function version, resolved from its FunctionConfig against the platform maxima. */
@@ -39,7 +40,8 @@ export interface WireRequest {
   trigger: string;
   method: string;
   url: string;
-  headers: [string, string][];
+  /** Names and values alternating, joined by NUL (which neither may contain): one string crosses cheaply. */
+  headers: string;
   body: Uint8Array | null;
   deadline: number;
 }
@@ -66,8 +68,10 @@ export type ToHost =
 
 export interface WireResult {
   status: number;
-  headers: [string, string][];
-  body: Uint8Array;
+  /** Names and values alternating, joined by NUL, as in WireRequest. */
+  headers: string;
+  /** A string body is encoded to UTF-8 only when it is written to the channel. */
+  body: Uint8Array | string;
   error?: ErrorBody;
   cold: boolean;
   logs: FunctionLogLine[];

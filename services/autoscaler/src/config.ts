@@ -1,5 +1,23 @@
-import { parseOrThrow } from "@kumo/core";
+import { durationMs, parseOrThrow } from "@kumo/core";
 import { z } from "zod";
+
+const STEM_RUNTIMES = ["node", "bun", "deno", "python", "go"] as const;
+export type StemRuntime = (typeof STEM_RUNTIMES)[number];
+
+const stemCellList = z
+  .string()
+  .regex(
+    /^(\s*(node|bun|deno|python|go)\s*:\s*\d{1,2}\s*)(,\s*(node|bun|deno|python|go)\s*:\s*\d{1,2}\s*)*$|^$/,
+    {
+      message: 'expected "runtime:count" pairs, e.g. "node:1,python:1"',
+    },
+  );
+
+const labelList = z
+  .string()
+  .regex(/^([A-Za-z0-9._/-]+=[A-Za-z0-9._/-]*)(,[A-Za-z0-9._/-]+=[A-Za-z0-9._/-]*)*$|^$/, {
+    message: 'expected "key=value" pairs separated by commas',
+  });
 
 export const autoscalerConfigSchema = z.object({
   KUMO_HOST: z.string().default("127.0.0.1"),
@@ -9,7 +27,30 @@ export const autoscalerConfigSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, '-' and '_' only")
     .optional(),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  KUMO_BUS_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]{0,32}$/, "lower-case letters and digits only")
+    .default(""),
   DOCKER_HOST: z.string().optional(),
+  KUMO_DATA_DIR: z.string().default(".kumo"),
+  DATABASE_URL: z.string().optional(),
+  KUMO_DATABASE_SCHEMA: z.string().default("public"),
+  KUMO_MASTER_KEY: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/i, "must be 64 hex characters")
+    .optional(),
+  /** Stem cells always kept per runtime; demand raises the pool up to KUMO_STEM_CELL_MAX. */
+  KUMO_STEM_CELLS: stemCellList.default(""),
+  KUMO_STEM_CELL_MAX: z.coerce.number().int().min(0).max(32).default(4),
+  KUMO_PAUSE_AFTER: durationMs.default(30_000),
+  KUMO_QUEUE_TIMEOUT: durationMs.default(2000),
+  KUMO_ASYNC_ACK_WAIT: durationMs.default(30_000),
+  KUMO_ASYNC_RETRY_BASE: durationMs.default(1000),
+  KUMO_ASYNC_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(256),
+  KUMO_RECORD_FLUSH: durationMs.default(100),
+  /** Extra labels on every container (tests mark theirs). */
+  KUMO_CONTAINER_LABELS: labelList.default(""),
+  KUMO_INSTANCE_START_TIMEOUT: durationMs.default(15_000),
 });
 
 export interface AutoscalerConfig {
@@ -17,17 +58,60 @@ export interface AutoscalerConfig {
   port: number;
   nodeId: string;
   natsUrl: string;
+  /** Separates installations sharing one NATS server (see streams in @kumo/bus). */
+  busNamespace: string;
   /** unix socket path of the Docker engine. */
   dockerSocket: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databaseSchema: string;
+  masterKey: string | undefined;
+  stemCells: Partial<Record<StemRuntime, number>>;
+  stemCellMax: number;
+  pauseAfterMs: number;
+  queueTimeoutMs: number;
+  asyncAckWaitMs: number;
+  asyncRetryBaseMs: number;
+  asyncConcurrency: number;
+  recordFlushMs: number;
+  containerLabels: Record<string, string>;
+  instanceStartTimeoutMs: number;
 }
 
 export function loadAutoscalerConfig(env: Record<string, string | undefined>): AutoscalerConfig {
   const c = parseOrThrow(autoscalerConfigSchema, env, "autoscaler configuration");
+  const stemCells: Partial<Record<StemRuntime, number>> = {};
+  for (const pair of c.KUMO_STEM_CELLS.split(",").filter((p) => p.trim() !== "")) {
+    const [runtime, count] = pair.split(":").map((s) => s.trim());
+    stemCells[runtime as StemRuntime] = Number(count);
+  }
+  const containerLabels: Record<string, string> = {};
+  for (const pair of c.KUMO_CONTAINER_LABELS.split(",").filter((p) => p !== "")) {
+    const at = pair.indexOf("=");
+    containerLabels[pair.slice(0, at)] = pair.slice(at + 1);
+  }
   return {
     host: c.KUMO_HOST,
     port: c.KUMO_AUTOSCALER_PORT,
     nodeId: c.KUMO_NODE_ID ?? "local",
     natsUrl: c.NATS_URL,
+    busNamespace: c.KUMO_BUS_NAMESPACE,
     dockerSocket: c.DOCKER_HOST?.replace(/^unix:\/\//, "") ?? "/var/run/docker.sock",
+    dataDir: c.KUMO_DATA_DIR,
+    databaseUrl: c.DATABASE_URL,
+    databaseSchema: c.KUMO_DATABASE_SCHEMA,
+    masterKey: c.KUMO_MASTER_KEY,
+    stemCells,
+    stemCellMax: c.KUMO_STEM_CELL_MAX,
+    pauseAfterMs: c.KUMO_PAUSE_AFTER,
+    queueTimeoutMs: c.KUMO_QUEUE_TIMEOUT,
+    asyncAckWaitMs: Math.max(1000, c.KUMO_ASYNC_ACK_WAIT),
+    asyncRetryBaseMs: c.KUMO_ASYNC_RETRY_BASE,
+    asyncConcurrency: c.KUMO_ASYNC_CONCURRENCY,
+    recordFlushMs: c.KUMO_RECORD_FLUSH,
+    containerLabels,
+    instanceStartTimeoutMs: c.KUMO_INSTANCE_START_TIMEOUT,
   };
 }
+
+export const STEM_CELL_RUNTIMES: readonly StemRuntime[] = STEM_RUNTIMES;

@@ -3,4 +3,7 @@ export const containerLabels = {
   managed: "dev.kumo.managed",
   node: "dev.kumo.node",
   versionId: "dev.kumo.version-id",
+  /** "instance" (a version's container) or "stem-cell" (a generic container not yet specialized). */
+  role: "dev.kumo.role",
+  runtime: "dev.kumo.runtime",
 } as const;

@@ -1,9 +1,19 @@
-import { connectBus, type NatsConnection } from "@kumo/bus";
-import { serveHealth } from "@kumo/core";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { connectBus, maxFramePayload, type NatsConnection, subjects } from "@kumo/bus";
+import { SecretBox, serveHealth } from "@kumo/core";
+import { type DatabaseHandle, openDatabase, PlatformStore, Recorder } from "@kumo/db";
 import Docker from "dockerode";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { AsyncWorker } from "./async-worker.ts";
+import { CodeCache } from "./code-cache.ts";
 import type { AutoscalerConfig } from "./config.ts";
+import { Fleet } from "./fleet.ts";
+import { LogShipper } from "./log-shipper.ts";
 import { reconcileContainers } from "./reconcile-containers.ts";
+import { StemCells } from "./stem-cells.ts";
+import { SyncServer } from "./sync-server.ts";
+import { VersionCatalog } from "./version-catalog.ts";
 
 export { type AutoscalerConfig, loadAutoscalerConfig } from "./config.ts";
 export { containerLabels } from "./container-labels.ts";
@@ -12,48 +22,233 @@ export { reconcileContainers } from "./reconcile-containers.ts";
 export interface AutoscalerDeps {
   nats?: NatsConnection;
   docker?: Docker;
+  /** An open database (kumo dev shares the gateway's); else opened from DATABASE_URL / the data dir. */
+  database?: DatabaseHandle;
   log?: (line: string) => void;
 }
 
 export interface Autoscaler {
   url: string;
+  /** This node's pools and stem cells (tests, metrics). */
+  status(): AutoscalerStatus;
   stop(): Promise<void>;
 }
 
+export interface AutoscalerStatus {
+  pools: { versionId: string; instances: number; paused: number; inFlight: number; state: string }[];
+  stemCells: Record<string, number>;
+  syncInFlight: number;
+  asyncInFlight: number;
+}
+
 /**
- * The per-node container pool service. This release does the node's housekeeping only: it joins the
- * bus, removes containers a previous run left behind and reports health. Warm pools, stem cells and
- * the NATS invocation consumers are the invocation-plane issue's work.
+ * The per-node container pool service: removes what a previous run left behind, then serves sync
+ * invocations (NATS queue group) and async ones (JetStream work queue) from warm pools, stem cells
+ * and paused containers. `stop()` stops taking work, drains in-flight invocations, removes containers.
  */
 export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {}): Promise<Autoscaler> {
   const log = deps.log ?? (() => {});
-  const nc =
-    deps.nats ?? (await connectBus({ url: config.natsUrl, name: `kumo-autoscaler-${config.nodeId}` }));
-  const docker = deps.docker ?? new Docker({ socketPath: config.dockerSocket });
-  const removed = await reconcileContainers(docker, config.nodeId).catch((error: unknown) => {
-    log(`cannot reach the Docker engine at ${config.dockerSocket}: ${String(error)}`);
-    return [];
-  });
-  if (removed.length > 0) log(`removed ${removed.length} containers left behind by a previous run`);
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "kumo_autoscaler_" });
-  const health = await serveHealth({
-    host: config.host,
-    port: config.port,
-    checks: async () => ({
-      nats: !nc.isClosed(),
-      docker: await docker
-        .ping()
-        .then(() => true)
-        .catch(() => false),
-    }),
-    metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
-  });
-  return {
-    url: health.url,
-    async stop() {
-      await health.close();
-      if (!deps.nats) await nc.drain();
-    },
+  const cleanup: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    // Each step is bounded: a stuck dependency must not keep a stopping node (and its SIGTERM) hanging.
+    for (const fn of cleanup.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<"timeout">((r) => {
+        timer = setTimeout(() => r("timeout"), 10_000);
+      });
+      const outcome = await Promise.race([
+        fn().catch((e: unknown) => log(`stopping: ${String(e)}`)),
+        timedOut,
+      ]);
+      clearTimeout(timer);
+      if (outcome === "timeout") log("stopping: a shutdown step took over 10 s; moving on");
+    }
   };
+  try {
+    const nc =
+      deps.nats ?? (await connectBus({ url: config.natsUrl, name: `kumo-autoscaler-${config.nodeId}` }));
+    if (!deps.nats) cleanup.push(() => nc.drain());
+    const docker = deps.docker ?? new Docker({ socketPath: config.dockerSocket });
+    const removed = await reconcileContainers(docker, config.nodeId).catch((error: unknown) => {
+      log(`cannot reach the Docker engine at ${config.dockerSocket}: ${String(error)}`);
+      return [];
+    });
+    if (removed.length > 0) log(`removed ${removed.length} containers left behind by a previous run`);
+
+    const database =
+      deps.database ??
+      (await openDatabase({
+        url: config.databaseUrl,
+        dataDir: config.dataDir,
+        schema: config.databaseSchema,
+      }));
+    if (!deps.database) cleanup.push(() => database.close());
+    const masterKey = config.masterKey ?? readKey(join(config.dataDir, "master.key"));
+    const catalog = new VersionCatalog({
+      platform: new PlatformStore(database.db),
+      secretBox: masterKey ? new SecretBox(Buffer.from(masterKey, "hex")) : undefined,
+    });
+    const recorder = new Recorder({
+      db: database.db,
+      flushMs: config.recordFlushMs,
+      onError: (error) => log(`recording invocations failed: ${String(error)}`),
+    });
+    cleanup.push(() => recorder.flush());
+    const logs = new LogShipper(nc, recorder);
+    cleanup.push(async () => logs.flush());
+
+    const runDir = resolve(config.dataDir, "run");
+    const labels = config.containerLabels;
+    const codeCache = new CodeCache({
+      docker,
+      dir: resolve(config.dataDir, "code", config.nodeId),
+      nodeId: config.nodeId,
+      labels,
+      loadArtifact: (tenantId, digest) =>
+        new PlatformStore(database.db).tenant(tenantId).artifacts.get(digest),
+    });
+    let fleet: Fleet | undefined;
+    const stemCells = new StemCells({
+      min: config.stemCells,
+      max: config.stemCellMax,
+      startCell: (runtime) => {
+        if (!fleet) throw new Error("fleet not ready");
+        return fleet.startStemCell(runtime);
+      },
+      onError: (error) => log(`stem cell: ${String(error)}`),
+    });
+    fleet = new Fleet({
+      docker,
+      nodeId: config.nodeId,
+      runDir,
+      labels,
+      stemCells,
+      codeCache,
+      pauseAfterMs: config.pauseAfterMs,
+      queueTimeoutMs: config.queueTimeoutMs,
+      startTimeoutMs: config.instanceStartTimeoutMs,
+      onLog: (tenantId, functionId, line) => logs.add(tenantId, functionId, line),
+      onError: (error) => log(`pool: ${String(error)}`),
+    });
+    const pools = fleet;
+    cleanup.push(() => pools.stop());
+    cleanup.push(() => stemCells.stop());
+    pools.start();
+    stemCells.start();
+
+    // Gateways announce changes: drop cached versions; drain versions no alias routes to any more.
+    const changes = nc.subscribe(subjects.changesAll, {
+      callback: (error, msg) => {
+        if (error) return;
+        const tenantId = msg.subject.split(".").at(-1) ?? "";
+        let functionId: string | undefined;
+        try {
+          functionId = msg.json<{ functionId: string | null }>().functionId ?? undefined;
+        } catch {
+          functionId = undefined;
+        }
+        catalog.evict(tenantId, functionId);
+        if (functionId) void drainUnrouted(catalog, pools, tenantId, functionId).catch(() => {});
+      },
+    });
+    cleanup.push(async () => changes.unsubscribe());
+
+    const framePayload = maxFramePayload(nc.info?.max_payload);
+    const sync = new SyncServer({
+      nc,
+      namespace: config.busNamespace,
+      fleet: pools,
+      catalog,
+      framePayload,
+      onError: (error) => log(`sync: ${String(error)}`),
+    });
+    sync.start();
+    cleanup.push(() => sync.stop());
+
+    const worker = new AsyncWorker({
+      nc,
+      namespace: config.busNamespace,
+      fleet: pools,
+      catalog,
+      recorder,
+      ackWaitMs: config.asyncAckWaitMs,
+      retryBaseMs: config.asyncRetryBaseMs,
+      concurrency: config.asyncConcurrency,
+      onError: (error) => log(`async: ${String(error)}`),
+    });
+    await worker.start();
+    cleanup.push(() => worker.stop());
+
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: "kumo_autoscaler_" });
+    const instancesGauge = new Gauge({
+      name: "kumo_autoscaler_instances",
+      help: "Function containers on this node, per version",
+      labelNames: ["version_id"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const p of pools.pools()) this.inc({ version_id: p.spec.versionId }, p.instances.length);
+      },
+    });
+    const stemGauge = new Gauge({
+      name: "kumo_autoscaler_stem_cells",
+      help: "Ready stem cells on this node, per runtime",
+      labelNames: ["runtime"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [runtime, n] of Object.entries(stemCells.counts())) this.set({ runtime }, n);
+      },
+    });
+    void instancesGauge;
+    void stemGauge;
+    const health = await serveHealth({
+      host: config.host,
+      port: config.port,
+      checks: async () => ({
+        nats: !nc.isClosed(),
+        docker: await docker
+          .ping()
+          .then(() => true)
+          .catch(() => false),
+      }),
+      metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    });
+    cleanup.push(() => health.close());
+    return {
+      url: health.url,
+      status: () => ({
+        pools: pools.pools().map((p) => ({
+          versionId: p.spec.versionId,
+          instances: p.instances.length,
+          paused: p.instances.filter((i) => i.state === "paused").length,
+          inFlight: p.inFlight,
+          state: p.state,
+        })),
+        stemCells: stemCells.counts(),
+        syncInFlight: sync.inFlight,
+        asyncInFlight: worker.inFlight,
+      }),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function drainUnrouted(catalog: VersionCatalog, fleet: Fleet, tenantId: string, functionId: string) {
+  const routed = await catalog.routedVersions(tenantId, functionId);
+  fleet.drainVersions(
+    (spec) => spec.tenantId === tenantId && spec.functionId === functionId && !routed.has(spec.version),
+  );
+}
+
+function readKey(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return undefined;
+  }
 }

@@ -1,26 +1,75 @@
-import { parseOrThrow } from "@kumo/core";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { durationMs, parseOrThrow } from "@kumo/core";
 import { z } from "zod";
+
+const booleanFlag = z
+  .enum(["1", "0", "true", "false", "yes", "no"])
+  .transform((v) => v === "1" || v === "true" || v === "yes");
 
 export const builderConfigSchema = z.object({
   KUMO_HOST: z.string().default("127.0.0.1"),
   KUMO_BUILDER_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+  /** Where the gRPC BuildService listens: host:port, or unix:/path. */
+  KUMO_BUILDER_LISTEN: z.string().min(1).default("127.0.0.1:8091"),
+  KUMO_DATA_DIR: z.string().default(".kumo"),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
   DOCKER_HOST: z.string().optional(),
+  /** A PEM file of extra CA certificates that dependency installs trust (TLS-intercepting proxies). */
+  KUMO_BUILD_EXTRA_CA_CERTS: z
+    .string()
+    .refine((path) => existsSync(path), "no such file")
+    .optional(),
+  KUMO_BUILD_TIMEOUT: durationMs.pipe(z.number().min(1000)).default(600_000),
+  KUMO_BUILD_MEMORY_MB: z.coerce.number().int().min(128).max(65_536).default(2048),
+  KUMO_BUILD_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  /** Extra labels on everything a build creates, "k=v,k2=v2" (tests mark their images this way). */
+  KUMO_BUILD_LABELS: z
+    .string()
+    .regex(/^([A-Za-z0-9_.-]+=[^,]*)(,[A-Za-z0-9_.-]+=[^,]*)*$/, "must be k=v pairs separated by commas")
+    .optional(),
+  /** Let git sources use file:// URLs (tests, single-user setups); never for untrusted tenants. */
+  KUMO_BUILD_GIT_ALLOW_FILE: booleanFlag.default(false),
+  KUMO_BUILD_GIT_TIMEOUT: durationMs.pipe(z.number().min(1000)).default(120_000),
 });
 
 export interface BuilderConfig {
   host: string;
   port: number;
+  /** gRPC listen address (host:port or unix:/path). */
+  listen: string;
+  dataDir: string;
   natsUrl: string;
   dockerSocket: string;
+  extraCaCertsFile: string | undefined;
+  buildTimeoutMs: number;
+  buildMemoryMb: number;
+  buildConcurrency: number;
+  labels: Record<string, string>;
+  gitAllowFile: boolean;
+  gitTimeoutMs: number;
 }
 
 export function loadBuilderConfig(env: Record<string, string | undefined>): BuilderConfig {
   const c = parseOrThrow(builderConfigSchema, env, "builder configuration");
+  const labels: Record<string, string> = {};
+  for (const pair of c.KUMO_BUILD_LABELS?.split(",") ?? []) {
+    const at = pair.indexOf("=");
+    labels[pair.slice(0, at)] = pair.slice(at + 1);
+  }
   return {
     host: c.KUMO_HOST,
     port: c.KUMO_BUILDER_PORT,
+    listen: c.KUMO_BUILDER_LISTEN,
+    dataDir: resolve(c.KUMO_DATA_DIR),
     natsUrl: c.NATS_URL,
     dockerSocket: c.DOCKER_HOST?.replace(/^unix:\/\//, "") ?? "/var/run/docker.sock",
+    extraCaCertsFile: c.KUMO_BUILD_EXTRA_CA_CERTS,
+    buildTimeoutMs: c.KUMO_BUILD_TIMEOUT,
+    buildMemoryMb: c.KUMO_BUILD_MEMORY_MB,
+    buildConcurrency: c.KUMO_BUILD_CONCURRENCY,
+    labels,
+    gitAllowFile: c.KUMO_BUILD_GIT_ALLOW_FILE,
+    gitTimeoutMs: c.KUMO_BUILD_GIT_TIMEOUT,
   };
 }

@@ -2,30 +2,53 @@ import { connectBus, type NatsConnection } from "@kumo/bus";
 import { serveHealth } from "@kumo/core";
 import Docker from "dockerode";
 import { collectDefaultMetrics, Registry } from "prom-client";
+import { serveBuildService } from "./build-server.ts";
 import type { BuilderConfig } from "./config.ts";
+import { GitFetcher } from "./git-fetcher.ts";
+import { ImageBuilder } from "./image-builder.ts";
+import { createImageResolver, type ImageResolver } from "./runtime-images.ts";
 
+export { type BuildCallOptions, BuildClient, type BuildOutcome } from "./build-client.ts";
+export { BUILD_RUNTIMES, type BuildRuntime } from "./build-plan.ts";
 export { type BuilderConfig, loadBuilderConfig } from "./config.ts";
+export { FUNCTION_IMAGE_REPO } from "./image-builder.ts";
 
 export interface BuilderDeps {
   nats?: NatsConnection;
   docker?: Docker;
+  /** Where runtime images come from; scripts/images.mjs (building them if missing) when absent. */
+  resolveImages?: ImageResolver;
+  log?: (line: string) => void;
 }
 
 export interface Builder {
+  /** The health/metrics URL. */
   url: string;
+  /** The gRPC BuildService address (host:port or unix:/path) for BuildClient. */
+  grpcAddress: string;
   stop(): Promise<void>;
 }
 
 /**
- * The image builder service. In this release it only joins the bus and reports whether the Docker
- * engine and the runtime base images are there; source-to-image builds are the builder issue's work
- * (edge functions are bundled by the gateway and need no builder).
+ * The image builder service: the gRPC BuildService (source tar or git URL -> function image through
+ * the local Docker engine), plus health and metrics. Edge functions are bundled by the gateway.
  */
 export async function start(config: BuilderConfig, deps: BuilderDeps = {}): Promise<Builder> {
   const nc = deps.nats ?? (await connectBus({ url: config.natsUrl, name: "kumo-builder" }));
   const docker = deps.docker ?? new Docker({ socketPath: config.dockerSocket });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "kumo_builder_" });
+  const builder = new ImageBuilder({
+    docker,
+    config,
+    resolveImages: deps.resolveImages ?? createImageResolver(),
+  });
+  const git = new GitFetcher({ allowFile: config.gitAllowFile, timeoutMs: config.gitTimeoutMs });
+  const grpcServer = await serveBuildService(config.listen, {
+    builder,
+    git,
+    onError: (error) => deps.log?.(`builder: ${String(error)}`),
+  });
   const health = await serveHealth({
     host: config.host,
     port: config.port,
@@ -40,7 +63,9 @@ export async function start(config: BuilderConfig, deps: BuilderDeps = {}): Prom
   });
   return {
     url: health.url,
+    grpcAddress: grpcServer.address,
     async stop() {
+      await grpcServer.close();
       await health.close();
       if (!deps.nats) await nc.drain();
     },

@@ -7,12 +7,18 @@ import type { GatewayContext } from "./context.ts";
 import { handleError } from "./http/error-handler.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { customRouteRoutes } from "./routes/custom-routes.ts";
+import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { deploymentRoutes } from "./routes/deployments.ts";
+import { domainRoutes } from "./routes/domains.ts";
 import { envRoutes } from "./routes/env.ts";
 import { functionRoutes } from "./routes/functions.ts";
+import { gitRoutes } from "./routes/git.ts";
 import { invocationRoutes } from "./routes/invocations.ts";
 import { invokeRoutes } from "./routes/invoke.ts";
 import { metaRoutes } from "./routes/meta.ts";
+import { rolloutRoutes } from "./routes/rollouts.ts";
+import { routedInvokeRoutes, TENANT_HOST_PREFIX } from "./routes/routed-invoke.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 import { versionRoutes } from "./routes/versions.ts";
@@ -40,6 +46,9 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
     },
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    // Tenant hosts (apps domain, verified custom domains) own their whole path space.
+    rewriteUrl: (req) =>
+      ctx.hosts.classify(req.headers.host) ? `${TENANT_HOST_PREFIX}${req.url ?? "/"}` : (req.url ?? "/"),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -98,7 +107,11 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
       envRoutes,
       secretRoutes,
       invocationRoutes,
+      deadLetterRoutes,
       deploymentRoutes,
+      rolloutRoutes,
+      customRouteRoutes,
+      domainRoutes,
     ]) {
       await v1.register(routes(ctx));
     }
@@ -111,6 +124,9 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
         request.principal = await ctx.auth.authenticate(request.headers.authorization);
     });
     await scope.register(invokeRoutes(ctx));
+    await scope.register(routedInvokeRoutes(ctx));
   });
+  // The git smart-HTTP remote: Basic auth (API key as password) and git's own body types.
+  await app.register(gitRoutes(ctx));
   return app;
 }

@@ -17,6 +17,13 @@ export const gatewayConfigSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier")
     .default("public"),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  /** Separates Kumo installations (and parallel test files) sharing one NATS server. */
+  KUMO_BUS_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]{0,32}$/, "lower-case letters and digits only")
+    .default(""),
+  /** A repeated kumo-idempotency-key within this window returns the first invocation's id. */
+  KUMO_IDEMPOTENCY_WINDOW: durationMs.pipe(z.number().min(1000)).default(86_400_000),
   KUMO_ADMIN_KEY: z.string().min(24, "must be at least 24 characters").optional(),
   KUMO_MASTER_KEY: z
     .string()
@@ -47,6 +54,10 @@ export const gatewayConfigSchema = z.object({
     .default("kumo.localhost"),
   KUMO_ROLLOUT_TICK: durationMs.default(1000),
   KUMO_DOMAIN_REFRESH: durationMs.default(30_000),
+  /** The builder's gRPC BuildService: host:port or unix:/path; "off" refuses container runtimes. */
+  KUMO_BUILDER_URL: z.string().min(1).default("127.0.0.1:8091"),
+  /** A build running longer is stopped by the builder; a restarted gateway fails older unfinished ones. */
+  KUMO_BUILD_TIMEOUT: durationMs.pipe(z.number().min(1000)).default(600_000),
 });
 
 export interface GatewayConfig {
@@ -57,6 +68,8 @@ export interface GatewayConfig {
   databaseUrl: string | undefined;
   databaseSchema: string;
   natsUrl: string;
+  busNamespace: string;
+  idempotencyWindowMs: number;
   adminKey: string | undefined;
   masterKey: string | undefined;
   logLevel: string;
@@ -74,6 +87,9 @@ export interface GatewayConfig {
   rolloutTickMs: number;
   /** Bound on how long another gateway's domain verification takes to reach this one. */
   domainRefreshMs: number;
+  /** gRPC address of the builder, or undefined when container builds are off. */
+  builderUrl: string | undefined;
+  buildTimeoutMs: number;
 }
 
 export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
@@ -86,6 +102,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     databaseUrl: c.DATABASE_URL,
     databaseSchema: c.KUMO_DATABASE_SCHEMA,
     natsUrl: c.NATS_URL,
+    busNamespace: c.KUMO_BUS_NAMESPACE,
+    idempotencyWindowMs: c.KUMO_IDEMPOTENCY_WINDOW,
     adminKey: c.KUMO_ADMIN_KEY,
     masterKey: c.KUMO_MASTER_KEY,
     logLevel: c.KUMO_LOG_LEVEL,
@@ -99,5 +117,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     appsDomain: c.KUMO_APPS_DOMAIN,
     rolloutTickMs: Math.max(10, c.KUMO_ROLLOUT_TICK),
     domainRefreshMs: Math.max(100, c.KUMO_DOMAIN_REFRESH),
+    builderUrl: c.KUMO_BUILDER_URL === "off" ? undefined : c.KUMO_BUILDER_URL,
+    buildTimeoutMs: c.KUMO_BUILD_TIMEOUT,
   };
 }

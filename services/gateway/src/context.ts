@@ -4,6 +4,7 @@ import type { Authenticator } from "./auth/authenticator.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { Deployer } from "./deploy/deployer.ts";
 import type { FunctionResolver } from "./invoke/function-resolver.ts";
+import type { AsyncQueue } from "./invoke/async-queue.ts";
 import type { Invoker } from "./invoke/invoker.ts";
 import type { LiveLogs } from "./invoke/live-logs.ts";
 import type { DomainVerifier } from "./routing/domain-verifier.ts";
@@ -19,6 +20,8 @@ export interface GatewayContext {
   deployer: Deployer;
   resolver: FunctionResolver;
   invoker: Invoker;
+  /** Async invocations (JetStream); absent when the gateway runs without NATS. */
+  asyncQueue?: AsyncQueue | undefined;
   liveLogs: LiveLogs;
   providers: readonly CapacityProvider[];
   /** Announces a change to a function (or a whole tenant) so every gateway drops its cached routing. */

@@ -10,7 +10,9 @@ import { generateApiKey } from "./auth/api-key.ts";
 import { Authenticator } from "./auth/authenticator.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { GatewayContext } from "./context.ts";
-import { Deployer, type EdgeBundler } from "./deploy/deployer.ts";
+import { Deployer, type EdgeBundler, type ImageBuildClient } from "./deploy/deployer.ts";
+import { AsyncQueue } from "./invoke/async-queue.ts";
+import { ContainerProvider } from "./invoke/container-provider.ts";
 import { FunctionResolver } from "./invoke/function-resolver.ts";
 import { Invoker } from "./invoke/invoker.ts";
 import { LiveLogs } from "./invoke/live-logs.ts";
@@ -23,6 +25,7 @@ import { RouteTable } from "./routing/route-table.ts";
 
 export { generateApiKey, hashApiKey } from "./auth/api-key.ts";
 export { type GatewayConfig, loadGatewayConfig } from "./config.ts";
+export type { ImageBuildClient } from "./deploy/deployer.ts";
 
 export interface GatewayDeps {
   /** An open database; when absent, start() opens one from config and closes it on stop. */
@@ -32,6 +35,8 @@ export interface GatewayDeps {
   /** Capacity providers; when absent, the edge isolate host is started. */
   providers?: CapacityProvider[];
   bundleEdge?: EdgeBundler;
+  /** Container builds; when absent, a BuildClient for config.builderUrl (null: no builder). */
+  builder?: ImageBuildClient | null;
   /** Where start() reports what it did (admin key created, where data lives). */
   log?: (line: string) => void;
   /** Skip listening (tests use app.inject()). */
@@ -95,12 +100,32 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
         providers = [provider];
       }
     }
-    const ownedProviders = deps.providers ? [] : providers;
+    const ownedProviders = deps.providers ? [] : [...providers];
+    // Container runtimes run on autoscaler nodes reached over NATS, next to whatever else is registered.
+    if (nc && !providers.some((p) => p.supports("node"))) {
+      const containers = new ContainerProvider({ nc, namespace: config.busNamespace });
+      providers = [...providers, containers];
+      ownedProviders.push(containers);
+    }
     cleanup.push(async () => {
       for (const p of ownedProviders) await p.stop();
     });
 
     const platform = new PlatformStore(database.db);
+    // Builds run inside the gateway process that accepted them: one that stopped left its unfinished
+    // deployments behind. Older than the build timeout, nothing can still be working on them.
+    const interrupted = await platform.failInterruptedDeployments(
+      config.buildTimeoutMs + 60_000,
+      "interrupted: the gateway running this build stopped before it finished; deploy again",
+    );
+    if (interrupted > 0) log(`marked ${interrupted} interrupted deployment(s) as failed (FN_005)`);
+    let builder = deps.builder ?? undefined;
+    if (deps.builder === undefined && config.builderUrl) {
+      const { BuildClient } = await import("@kumo/builder/client");
+      const client = new BuildClient(config.builderUrl);
+      cleanup.push(async () => client.close());
+      builder = client;
+    }
     const metrics = new GatewayMetrics();
     const secretBox = new SecretBox(Buffer.from(masterKey, "hex"));
     const resolver = new FunctionResolver({ platform, secretBox });
@@ -111,6 +136,15 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       onError: (error) => log(`recording invocations failed: ${String(error)}`),
     });
     cleanup.push(() => recorder.flush());
+    const asyncQueue = nc
+      ? new AsyncQueue({
+          nc,
+          namespace: config.busNamespace,
+          recorder,
+          idempotencyWindowMs: config.idempotencyWindowMs,
+        })
+      : undefined;
+    await asyncQueue?.start();
 
     const routes = new RouteTable({ platform });
     const hosts = new HostTable({
@@ -124,7 +158,8 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     cleanup.push(async () => hosts.stop());
     const dropRouting = (tenantId: string, what: "routes" | "domains") => {
       routes.evict(tenantId);
-      if (what === "domains") hosts.refresh().catch((e: unknown) => log(`loading custom domains failed: ${String(e)}`));
+      if (what === "domains")
+        hosts.refresh().catch((e: unknown) => log(`loading custom domains failed: ${String(e)}`));
     };
 
     // Changes made through any gateway evict the routing caches of all of them.
@@ -165,6 +200,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       secretBox,
       deployer: new Deployer({
         bundleEdge,
+        ...(builder ? { builder } : {}),
         onChange: (tenantId, functionId) => announce(tenantId, functionId),
         versionRetention: config.versionRetention,
         onError: (error) => log(`pruning old versions failed: ${String(error)}`),
@@ -172,6 +208,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       resolver,
       changed: announce,
       invoker: new Invoker({ resolver, providers, recorder, liveLogs, metrics }),
+      asyncQueue,
       liveLogs,
       providers,
       routes,

@@ -65,7 +65,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("verified_at", "timestamptz")
     .addColumn("verified_by", "text")
     .execute();
-  await db.schema.createIndex("domains_tenant_idx").on("domains").columns(["tenant_id", "hostname"]).execute();
+  await db.schema
+    .createIndex("domains_tenant_idx")
+    .on("domains")
+    .columns(["tenant_id", "hostname"])
+    .execute();
 
   await db.schema
     .createTable("routes")
@@ -91,6 +95,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ["routes", "domains", "rollouts"]) await db.schema.dropTable(table).ifExists().execute();
+  for (const table of ["routes", "domains", "rollouts"])
+    await db.schema.dropTable(table).ifExists().execute();
   await db.schema.alterTable("versions").dropColumn("changes").execute();
 }

@@ -1,24 +1,29 @@
 /**
  * Entry of an isolate-host process (spawned with --no-node-snapshot by the provider, bundled to one
  * file at provider start). It owns the isolates of the function versions routed to it and talks to
- * the provider over IPC. A V8 fatal error here costs this process only; the provider restarts it.
+ * the provider over frames on fd 3 (a unix socketpair). A V8 fatal error here costs this process only; the provider restarts it.
  */
 import { createRequire } from "node:module";
+import { Socket } from "node:net";
 import type ivm from "isolated-vm";
-import type { FromHost, HostSettings, InvokeMessage, ToHost } from "../host-protocol.ts";
+import { FrameWriter, readFrames } from "../frame-channel.ts";
+import type { FromHost, HostSettings, InvokeMessage, ToHost, WireResult } from "../host-protocol.ts";
+import { FRAME, readInvoke, readJson, writeJson, writeResult } from "../wire-codec.ts";
 import { errorResult, FunctionIsolate } from "./function-isolate.ts";
 import { IsolatePool } from "./isolate-pool.ts";
 
 const ivmPath = process.argv[2];
-if (!ivmPath || !process.send) {
-  console.error("isolate-host: expected the isolated-vm path as argument and an IPC channel");
+if (!ivmPath) {
+  console.error("isolate-host: expected the isolated-vm path as argument and a channel on fd 3");
   process.exit(2);
 }
 const ivmModule = createRequire(import.meta.url)(ivmPath) as typeof ivm;
 
-const send = (message: FromHost) => {
-  process.send?.(message);
-};
+const channel = new Socket({ fd: 3, readable: true, writable: true });
+const writer = new FrameWriter(channel);
+const send = (message: FromHost) => writeJson(writer, message);
+const sendResult = (id: number, result: WireResult, current: IsolatePool | null) =>
+  writeResult(writer, id, result, current?.warmCount ?? 0, current?.spareCount ?? 0);
 
 let pool: IsolatePool | null = null;
 
@@ -41,7 +46,7 @@ async function invoke(message: InvokeMessage, current: IsolatePool): Promise<voi
   let cold = false;
   if (!isolate) {
     if (message.code === undefined && !current.hasCode(message.key)) {
-      send({ t: "need-code", id: message.id });
+      writer.begin(FRAME.needCode, message.id).end();
       return;
     }
     cold = true;
@@ -54,30 +59,35 @@ async function invoke(message: InvokeMessage, current: IsolatePool): Promise<voi
       ...(message.code === undefined ? {} : { code: message.code, env: message.env ?? {} }),
     });
     if (!(created instanceof FunctionIsolate)) {
-      const result = errorResult(created.code, created.message, true, created.details);
-      send({ t: "result", id: message.id, result, warm: current.warmCount, spare: current.spareCount });
+      sendResult(message.id, errorResult(created.code, created.message, true, created.details), current);
       return;
     }
     isolate = created;
   }
-  const result = await isolate.invoke(message.request, current.fetchLimit);
+  const pending = isolate.invoke(message.request, current.fetchLimit);
+  // Most handlers settle within the synchronous call: answer in this tick, without a promise hop.
+  const result = pending instanceof Promise ? await pending : pending;
   result.cold = cold;
   if (isolate.disposed) current.discard(isolate);
-  send({ t: "result", id: message.id, result, warm: current.warmCount, spare: current.spareCount });
+  sendResult(message.id, result, current);
 }
 
-process.on("message", (raw: ToHost) => {
+function onInvoke(message: InvokeMessage): void {
+  if (!pool) return;
+  invoke(message, pool).catch((error: unknown) => {
+    const text = error instanceof Error ? error.message : String(error);
+    sendResult(message.id, errorResult("FN_500", `isolate host: ${text}`, false), pool);
+  });
+}
+
+readFrames(channel, (type, id, fields) => {
+  if (type === FRAME.invoke) return onInvoke(readInvoke(id, fields));
+  const raw = readJson<ToHost>(fields);
   switch (raw.t) {
     case "init":
       init(raw.settings);
       return;
     case "invoke":
-      if (!pool) return;
-      invoke(raw, pool).catch((error: unknown) => {
-        const message = error instanceof Error ? error.message : String(error);
-        const result = errorResult("FN_500", `isolate host: ${message}`, false);
-        send({ t: "result", id: raw.id, result, warm: pool?.warmCount ?? 0, spare: pool?.spareCount ?? 0 });
-      });
       return;
     case "evict":
       pool?.evictVersion(raw.versionId);
@@ -88,7 +98,9 @@ process.on("message", (raw: ToHost) => {
   }
 });
 
-process.on("disconnect", () => {
+// The provider ended the channel (stop) or died: either way this host's work is over.
+channel.on("close", () => {
   pool?.close();
   process.exit(0);
 });
+channel.on("error", () => undefined);

@@ -5,7 +5,7 @@ import "fast-text-encoding";
 import structuredCloneImpl from "@ungap/structured-clone";
 import { atob, base64ToBytes, btoa, bytesToBase64 } from "./base64.js";
 import { createConsole } from "./console.js";
-import { Headers, headerPairs, Request, Response } from "./fetch-api.js";
+import { Headers, flatHeaders, headerPairs, Request, Response } from "./fetch-api.js";
 import { createCrypto } from "./web-crypto.js";
 
 const host = globalThis.__kumo_host;
@@ -96,6 +96,7 @@ const calls = new Map();
 let callSeq = 0;
 
 function deliver(callId, ok, value) {
+  dispatching = null;
   const call = calls.get(callId);
   if (!call) return;
   calls.delete(callId);
@@ -153,6 +154,7 @@ function clearTimer(id) {
 }
 
 function fireTimer(id) {
+  dispatching = null;
   const timer = timers.get(id);
   if (!timer) return;
   if (timer.repeat) host.timer(id, timer.delay);
@@ -204,13 +206,13 @@ function install(exports, envVars, info) {
 }
 
 function incomingRequest(req) {
-  const init = {
-    method: req.method,
-    headers: req.headers,
-    body: req.body && req.body.length > 0 ? req.body : null,
-  };
-  if (init.method === "GET" || init.method === "HEAD") init.body = null;
-  return new Request(req.url, init);
+  const empty = !req.body || req.body.length === 0 || req.method === "GET" || req.method === "HEAD";
+  return Request._fromHost(req.url, req.method, req.headers, empty ? null : req.body);
+}
+
+/** The host sends header names and values alternating, joined by NUL. */
+function splitHeaders(flat) {
+  return flat === "" ? [] : flat.split("\0");
 }
 
 function isText(headers) {
@@ -227,7 +229,8 @@ function lambdaEvent(req) {
       return text;
     }
   }
-  const headers = Object.fromEntries(req.headers);
+  const headers = {};
+  for (let i = 0; i + 1 < req.headers.length; i += 2) headers[req.headers[i]] = req.headers[i + 1];
   const url = new URL(req.url);
   const text = isText(headers);
   const body =
@@ -294,39 +297,27 @@ function fromLambdaResult(value, max) {
     checkSize(body, Math.ceil((max * 4) / 3) + 4);
     body = base64ToBytes(body);
   }
-  return { status: Number(value.statusCode) || 200, headers, body: checkSize(body, max) };
+  return { status: Number(value.statusCode) || 200, headers: flatHeaders(headers), body: checkSize(body, max) };
 }
 
 function toResult(value, max) {
   if (value instanceof Response) {
     return {
       status: value.status,
-      headers: headerPairs(value.headers),
+      headers: value.headers._flat(),
       body: checkSize(value._rawBody(), max),
     };
   }
   if (value && typeof value === "object" && "statusCode" in value) return fromLambdaResult(value, max);
-  if (value === undefined || value === null) return { status: 204, headers: [], body: null };
+  if (value === undefined || value === null) return { status: 204, headers: "", body: null };
   if (typeof value === "string") {
-    return {
-      status: 200,
-      headers: [["content-type", "text/plain; charset=utf-8"]],
-      body: checkSize(value, max),
-    };
+    return { status: 200, headers: "content-type\0text/plain; charset=utf-8", body: checkSize(value, max) };
   }
   if (value instanceof Uint8Array) {
-    return {
-      status: 200,
-      headers: [["content-type", "application/octet-stream"]],
-      body: checkSize(value, max),
-    };
+    return { status: 200, headers: "content-type\0application/octet-stream", body: checkSize(value, max) };
   }
   const json = JSON.stringify(value);
-  return {
-    status: 200,
-    headers: [["content-type", "application/json"]],
-    body: checkSize(json ?? "null", max),
-  };
+  return { status: 200, headers: "content-type\0application/json", body: checkSize(json ?? "null", max) };
 }
 
 function tenantStack(error) {
@@ -370,7 +361,8 @@ function finish(inv) {
   return inv.waits.length;
 }
 
-async function dispatch(req) {
+/** Runs one invocation to its outcome; never rejects. */
+async function run(req) {
   const inv = {
     id: req.id,
     logs: [],
@@ -426,10 +418,63 @@ async function dispatch(req) {
   return outcome;
 }
 
+// Outcomes of handlers that settled after their dispatch call but before the host asked (`take`),
+// and the invocations the host waits for (`settled` callback) because they had not settled.
+const outcomes = new Map();
+const awaited = new Set();
+/**
+ * The result object of the dispatch call in progress. V8 runs the microtasks a call queued when the
+ * call returns (isolates default to MicrotasksPolicy::kAuto), still inside isolated-vm's timeout and
+ * before the result is copied out: a handler that settles in those microtasks fills the holder and
+ * the host gets its outcome from the same call. Every other entry clears it.
+ */
+let dispatching = null;
+
+/**
+ * The common outcome (ok, no logs, no waitUntil, a string or no body) as one string the host splits:
+ * `status \n headers \n body`. A string crosses the isolate boundary without a structured copy.
+ */
+function pack(outcome) {
+  if (outcome.ok && outcome.logs.length === 0 && outcome.waits === 0) {
+    if (outcome.body == null) return `${outcome.status}\n${outcome.headers}\n`;
+    if (typeof outcome.body === "string") return `${outcome.status}\n${outcome.headers}\n${outcome.body}`;
+  }
+  return outcome;
+}
+
+/**
+ * Starts an invocation; returns `{ value }`, filled if the handler settled within the call.
+ * Arguments are primitives (and the body bytes), so the call needs no structured copy in.
+ */
+function dispatch(id, trigger, method, url, headers, body, deadline, start, maxBody) {
+  const holder = { value: null };
+  dispatching = holder;
+  const req = { id, trigger, method, url, headers: splitHeaders(headers), body, deadline, start, maxBody };
+  run(req).then((outcome) => {
+    const value = pack(outcome);
+    if (dispatching === holder) holder.value = value;
+    else if (awaited.delete(id)) host.settled(id, value);
+    else outcomes.set(id, value);
+  });
+  return holder;
+}
+
+/** The host's follow-up when the holder came back empty: the outcome, or null to wait for it. */
+function take(id) {
+  dispatching = null;
+  const value = outcomes.get(id);
+  if (value !== undefined) {
+    outcomes.delete(id);
+    return value;
+  }
+  awaited.add(id);
+  return null;
+}
+
 function warmUp() {
   new URL("https://example.com/a?b=c").searchParams.get("b");
   new Response("x").headers.get("content-type");
 }
 
 // The completion value of this script: the host keeps references to these, tenant code never sees them.
-globalThis.__kumo_internal = { install, dispatch, deliver, fireTimer, warmUp };
+globalThis.__kumo_internal = { install, dispatch, take, deliver, fireTimer, warmUp };

@@ -98,9 +98,38 @@ export class Headers {
     return this.entries();
   }
 
+  /** For the host: names and values alternating, joined by NUL, in iteration order. */
+  _flat() {
+    let out = "";
+    const keys = this.#map.size > 1 ? Array.from(this.#map.keys()).sort() : this.#map.keys();
+    for (const key of keys) {
+      if (key === "set-cookie") {
+        for (const cookie of this.#cookies) out += out === "" ? `${key}\0${cookie}` : `\0${key}\0${cookie}`;
+      } else {
+        const value = this.#map.get(key);
+        out += out === "" ? `${key}\0${value}` : `\0${key}\0${value}`;
+      }
+    }
+    return out;
+  }
+
   get [Symbol.toStringTag]() {
     return "Headers";
   }
+}
+
+/**
+ * Pairs built outside Headers (Lambda results), flattened like Headers#_flat. NUL, CR and LF are
+ * refused as Headers refuses them: they would break the framing of the host's response.
+ */
+export function flatHeaders(pairs) {
+  let out = "";
+  for (const [name, value] of pairs) {
+    const key = normalizeName(name);
+    const text = normalizeValue(value);
+    out += out === "" ? `${key}\0${text}` : `\0${key}\0${text}`;
+  }
+  return out;
 }
 
 /** Pairs for the host: one pair per set-cookie, the rest combined. */
@@ -176,15 +205,32 @@ class Body {
 }
 
 const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
+/** Module-private: tenant code cannot reach it, so only the host path builds requests this way. */
+const FROM_HOST = Symbol("fromHost");
 
 export class Request extends Body {
   #url;
   #method;
-  #headers;
+  #headers = null;
+  /** Incoming header names and values alternating; turned into Headers on first use only. */
+  #flat = null;
   #redirect;
+
+  /** The incoming request of an invocation: fields as the host sent them, headers parsed lazily. */
+  static _fromHost(url, method, flatHeaders, body) {
+    return new Request({ url, method, flatHeaders, body }, FROM_HOST);
+  }
 
   constructor(input, init = {}) {
     super();
+    if (init === FROM_HOST) {
+      this.#url = input.url;
+      this.#method = input.method;
+      this.#flat = input.flatHeaders;
+      this.#redirect = "follow";
+      this._initBody(input.body);
+      return;
+    }
     const source = input instanceof Request ? input : null;
     this.#url = source ? source.url : String(input instanceof URL ? input.href : input);
     if (!source && !/^[a-z][a-z0-9+.-]*:/i.test(this.#url)) {
@@ -211,6 +257,13 @@ export class Request extends Body {
     return this.#method;
   }
   get headers() {
+    if (this.#headers === null) {
+      const headers = new Headers();
+      const flat = this.#flat ?? [];
+      for (let i = 0; i + 1 < flat.length; i += 2) headers.append(flat[i], flat[i + 1]);
+      this.#headers = headers;
+      this.#flat = null;
+    }
     return this.#headers;
   }
   get redirect() {

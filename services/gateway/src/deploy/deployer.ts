@@ -7,9 +7,16 @@ import {
   toKumoError,
 } from "@kumo/core";
 import type { DeploymentRow, FunctionRow, TenantStore } from "@kumo/db";
-import { versionChanges } from "./version-changes.ts";
+import {
+  chooseRuntime,
+  packSourceArchive,
+  readSourceArchive,
+  type SourceFiles,
+  sourceDigest,
+} from "@kumo/source";
+import { DeploymentLog } from "./deployment-log.ts";
 import { pruneVersions } from "./prune-versions.ts";
-import { type SourceFiles, sourceDigest } from "@kumo/source";
+import { releaseVersion } from "./release-version.ts";
 
 /** Bundles edge code; injected so the gateway does not care how. */
 export type EdgeBundler = (
@@ -17,8 +24,27 @@ export type EdgeBundler = (
   options: { entry?: string },
 ) => Promise<{ code: string; digest: string; warnings: string[] }>;
 
+/** What the Deployer needs of the builder service (BuildClient over gRPC, in production). */
+export interface ImageBuildClient {
+  build(
+    request: {
+      tenantId: string;
+      functionName: string;
+      runtime: string;
+      handler: string;
+      sourceTar: Buffer;
+      deploymentId: string;
+    },
+    options: { onLog?: (line: string) => void },
+  ): Promise<{ result: { image: string; codeDigest: string; cached: boolean }; codeTar: Buffer | undefined }>;
+  /** A shallow fetch of a git ref, as a tar of its tree. */
+  fetchGit(url: string, ref: string): Promise<{ tar: Buffer; commit: string }>;
+}
+
 export interface DeployerOptions {
   bundleEdge: EdgeBundler;
+  /** Builds container runtimes; without one, deploying them is refused with FN_006. */
+  builder?: ImageBuildClient;
   /** Called after a version goes live so caches drop the old routing. */
   onChange: (tenantId: string, functionId: string) => void;
   /** Versions kept per function; older ones nothing points at are pruned after each deploy. */
@@ -31,18 +57,26 @@ export interface DeployInput {
   store: TenantStore;
   fn: FunctionRow;
   files: SourceFiles;
-  sourceKind: "upload" | "files";
+  sourceKind: "upload" | "files" | "git" | "push";
   actor: string;
+  /** Each build log line as it happens (git push shows them as progress). */
+  onLog?: (line: string) => void;
+  /** First lines of the log (e.g. which commit a git source is). */
+  note?: string;
 }
 
 export interface DeployOutcome {
+  /** The deployment as it is when deploy() returns: finished for edge, queued for container builds. */
   deployment: DeploymentRow;
   fn: FunctionRow;
+  /** The deployment once finished (succeeded or failed); never rejects. */
+  done: Promise<DeploymentRow>;
 }
 
 /**
  * Turns source into an immutable version and points "live" at it. Edge functions are bundled here
- * (milliseconds); container runtimes go to the builder service, which is not part of this release.
+ * (milliseconds) before deploy() returns; container runtimes are built by the builder service in the
+ * background: deploy() returns the queued deployment at once, and the build log streams into it.
  */
 export class Deployer {
   readonly #options: DeployerOptions;
@@ -51,13 +85,25 @@ export class Deployer {
     this.#options = options;
   }
 
+  /** Fetches a git source through the builder (which owns git access); FN_006 when it cannot. */
+  async fetchGit(url: string, ref: string): Promise<{ files: SourceFiles; commit: string }> {
+    if (!this.#options.builder) {
+      throw new KumoError(
+        "FN_006",
+        "git sources are fetched by the builder service, and this gateway has none configured (KUMO_BUILDER_URL)",
+      );
+    }
+    const { tar, commit } = await this.#options.builder.fetchGit(url, ref);
+    return { files: await readSourceArchive(tar), commit };
+  }
+
   async deploy(input: DeployInput): Promise<DeployOutcome> {
     const { store, actor, files } = input;
     const config = configFromSource(input.fn, files);
-    if (!isEdgeRuntime(config.runtime)) {
+    if (!isEdgeRuntime(config.runtime) && !this.#options.builder) {
       throw new KumoError(
         "FN_006",
-        `runtime "${config.runtime}" is built into a container image by the builder service, which this release does not include yet; deploy runtime "edge" functions for now`,
+        `runtime "${config.runtime}" is built into a container image by the builder service, and this gateway has none configured (KUMO_BUILDER_URL)`,
       );
     }
     const fn =
@@ -69,8 +115,12 @@ export class Deployer {
       sourceKind: input.sourceKind,
       createdBy: actor,
     });
+    if (!isEdgeRuntime(config.runtime)) {
+      const done = this.#buildContainer({ ...input, fn }, config, deployment);
+      return { deployment, fn, done };
+    }
     const digest = sourceDigest(files);
-    const log: string[] = [`source ${digest} (${files.size} files)`];
+    const log: string[] = [...(input.note ? [input.note] : []), `source ${digest} (${files.size} files)`];
     try {
       await store.deployments.setStatus(deployment.id, "building", { sourceDigest: digest });
       const sources: Record<string, string> = {};
@@ -80,22 +130,15 @@ export class Deployer {
       log.push(`bundled ${bundle.code.length} bytes in ${(performance.now() - started).toFixed(1)} ms`);
       for (const warning of bundle.warnings) log.push(`warning: ${warning}`);
       await store.artifacts.put(bundle.digest, "edge-bundle", Buffer.from(bundle.code));
-      const previous = await store.versions.latest(fn.id);
-      const version = await store.versions.create({
-        functionId: fn.id,
-        runtime: config.runtime,
-        sourceDigest: digest,
-        artifact: bundle.digest,
+      const version = await releaseVersion({
+        store,
+        fn,
         config,
         deploymentId: deployment.id,
-        createdBy: actor,
-        changes: versionChanges(previous, { sourceDigest: digest, runtime: config.runtime, config }),
+        actor,
+        sourceDigest: digest,
+        artifact: bundle.digest,
       });
-      // A deploy moves live outright, which supersedes a gradual rollout on it.
-      for (const cancelled of await store.rollouts.cancelRunning(fn.id, "live", `superseded by the deploy of version ${version.version}`))
-        await store.audit.record(actor, "rollout.cancel", `function/${fn.name}@live`, { rollout: cancelled.id, reason: cancelled.reason });
-      await store.aliases.put(fn.id, "live", [{ version: version.version, weight: 100 }], actor);
-      await store.audit.record(actor, "deploy", `function/${fn.name}`, { version: version.version, digest });
       log.push(`version ${version.version} is live`);
       await store.deployments.appendLog(deployment.id, `${log.join("\n")}\n`);
       const done = await store.deployments.setStatus(deployment.id, "succeeded", {
@@ -107,7 +150,8 @@ export class Deployer {
           this.#options.onError?.(error),
         );
       }
-      return { deployment: done ?? deployment, fn };
+      const finished = done ?? deployment;
+      return { deployment: finished, fn, done: Promise.resolve(finished) };
     } catch (error) {
       const failure = error instanceof KumoError ? error : toKumoError(error);
       const code = failure.code === "FN_006" || failure.code === "FN_005" ? failure.code : "FN_005";
@@ -122,12 +166,92 @@ export class Deployer {
       });
     }
   }
+
+  /** The background half of a container deploy; resolves with the finished deployment, never rejects. */
+  async #buildContainer(
+    input: DeployInput,
+    config: FunctionConfig,
+    deployment: DeploymentRow,
+  ): Promise<DeploymentRow> {
+    const { store, fn, files, actor } = input;
+    const builder = this.#options.builder;
+    const log = new DeploymentLog(store, deployment.id, input.onLog);
+    if (input.note) log.line(input.note);
+    try {
+      if (!builder) throw new KumoError("FN_006", "no builder configured");
+      const digest = sourceDigest(files);
+      await store.deployments.setStatus(deployment.id, "building", { sourceDigest: digest });
+      const detected = chooseRuntime(input.fn.runtime, files.keys());
+      log.line(
+        `source ${digest} (${files.size} files), runtime ${config.runtime}${detected.file ? ` (${detected.file})` : ""}`,
+      );
+      const sourceTar = await packSourceArchive(files);
+      await store.artifacts.put(digest, "source-tar", sourceTar);
+      const { result, codeTar } = await builder.build(
+        {
+          tenantId: store.tenantId,
+          functionName: fn.name,
+          runtime: config.runtime,
+          handler: config.handler ?? "",
+          sourceTar,
+          deploymentId: deployment.id,
+        },
+        { onLog: (line) => log.line(line) },
+      );
+      if (codeTar && result.codeDigest) await store.artifacts.put(result.codeDigest, "code-tar", codeTar);
+      const version = await releaseVersion({
+        store,
+        fn,
+        config,
+        deploymentId: deployment.id,
+        actor,
+        sourceDigest: digest,
+        artifact: result.image,
+        codeArtifact: result.codeDigest || null,
+      });
+      log.line(`version ${version.version} is live (${result.image})`);
+      await log.flush();
+      const done = await store.deployments.setStatus(deployment.id, "succeeded", {
+        version: version.version,
+      });
+      this.#options.onChange(store.tenantId, fn.id);
+      if (this.#options.versionRetention !== undefined) {
+        await pruneVersions(store, fn, this.#options.versionRetention, actor).catch((error: unknown) =>
+          this.#options.onError?.(error),
+        );
+      }
+      return done ?? deployment;
+    } catch (error) {
+      const failure = error instanceof KumoError ? error : toKumoError(error);
+      if (failure.code === "FN_500") this.#options.onError?.(error);
+      const code = failure.code === "FN_006" ? "FN_006" : "FN_005";
+      log.line(`error ${code}: ${failure.message}`);
+      await log.flush();
+      const tail =
+        isRecord(failure.details) && typeof failure.details.logTail === "string" && failure.details.logTail
+          ? failure.details.logTail
+          : log.tail();
+      const lastLines = tail.split("\n").slice(-15).join("\n");
+      const failed = await store.deployments
+        .setStatus(deployment.id, "failed", {
+          errorCode: code,
+          errorMessage: `${failure.message}\n--- end of the build log ---\n${lastLines}`,
+        })
+        .catch(() => undefined);
+      return failed ?? deployment;
+    }
+  }
 }
 
 /** kumo.json in the source, when present, is the function's configuration from now on. */
 function configFromSource(fn: FunctionRow, files: SourceFiles): FunctionConfig {
   const file = files.get("kumo.json");
-  if (!file) return parseOrThrow(functionConfigSchema, fn.config, "function configuration");
+  // Without kumo.json naming one, the files decide the runtime (package.json, go.mod, Dockerfile, ...).
+  const runtime = chooseRuntime(fn.runtime, files.keys()).runtime;
+  if (!file) {
+    const stored = isRecord(fn.config) ? fn.config : {};
+    return parseOrThrow(functionConfigSchema, { ...stored, runtime }, "function configuration");
+  }
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(file).toString("utf8"));
@@ -147,7 +271,7 @@ function configFromSource(fn: FunctionRow, files: SourceFiles): FunctionConfig {
     );
   }
   const base = typeof json === "object" && json !== null && !Array.isArray(json) ? json : {};
-  return parseOrThrow(functionConfigSchema, { runtime: fn.runtime, ...base }, "kumo.json");
+  return parseOrThrow(functionConfigSchema, { runtime, ...base }, "kumo.json");
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -53,6 +53,7 @@ export const presentVersion = (v: VersionRow) => ({
   createdAt: v.created_at.toISOString(),
   createdBy: v.created_by,
   changes: v.changes,
+  codeArtifact: v.code_artifact ?? null,
 });
 
 export const presentAlias = (a: AliasRow) => ({
@@ -92,7 +93,25 @@ export const presentInvocation = (i: InvocationRow, functionName: string) => ({
   traceId: i.trace_id,
   startedAt: i.started_at.toISOString(),
   finishedAt: i.finished_at?.toISOString() ?? null,
+  attempts: i.attempts,
+  deadLettered: i.dead_letter_seq !== null,
+  idempotencyKey: i.idempotency_key,
 });
+
+/** An async invocation's stored response: text as text, anything else base64. */
+export const presentResult = (i: InvocationRow) => {
+  if (i.result === null) return null;
+  const headers = i.result_headers ?? [];
+  const type = headers.find(([name]) => name === "content-type")?.[1] ?? "";
+  const body = Buffer.from(i.result);
+  const text = /^(text\/|application\/(json|xml|javascript)|[^;]*\+json)/.test(type);
+  return {
+    statusCode: i.status_code,
+    headers: Object.fromEntries(headers),
+    body: text ? body.toString("utf8") : body.toString("base64"),
+    isBase64Encoded: !text,
+  };
+};
 
 export const presentLog = (l: LogRow) => ({
   ts: l.ts.toISOString(),

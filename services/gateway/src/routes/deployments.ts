@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { invalid, KumoError, notFound, parseOrThrow } from "@kumo/core";
+import { invalid, notFound, parseOrThrow } from "@kumo/core";
 import { normalizeSourcePath, readSourceArchive, type SourceFiles } from "@kumo/source";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -55,13 +55,14 @@ export function deploymentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { store, principal } = tenantAccess(ctx.platform, request, "write");
         const fn = await loadFunction(store, request.params.name);
-        const { files, kind } = await sourceOf(request.body);
+        const { files, kind, note } = await sourceOf(request.body, ctx);
         const outcome = await ctx.deployer.deploy({
           store,
           fn,
           files,
           sourceKind: kind,
           actor: actorOf(principal),
+          ...(note ? { note } : {}),
         });
         return reply.status(202).send(presentDeployment(outcome.deployment, true));
       },
@@ -120,7 +121,10 @@ export function deploymentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   };
 }
 
-async function sourceOf(body: unknown): Promise<{ files: SourceFiles; kind: "upload" | "files" }> {
+async function sourceOf(
+  body: unknown,
+  ctx: GatewayContext,
+): Promise<{ files: SourceFiles; kind: "upload" | "files" | "git"; note?: string }> {
   if (Buffer.isBuffer(body)) return { files: await readSourceArchive(body), kind: "upload" };
   if (body === undefined || body === null) {
     throw invalid(
@@ -129,11 +133,13 @@ async function sourceOf(body: unknown): Promise<{ files: SourceFiles; kind: "upl
   }
   // Choose the shape by its key, so problems are reported against the fields the caller meant.
   if (typeof body === "object" && "source" in body) {
-    parseOrThrow(gitDeployment, body, "deployment");
-    throw new KumoError(
-      "FN_006",
-      "git sources are fetched by the builder service, which this release does not include yet; upload the files instead",
-    );
+    const { source } = parseOrThrow(gitDeployment, body, "deployment");
+    const { files, commit } = await ctx.deployer.fetchGit(source.git, source.ref ?? "");
+    return {
+      files,
+      kind: "git",
+      note: `git ${withoutPassword(source.git)}${source.ref ? ` ${source.ref}` : ""} at commit ${commit}`,
+    };
   }
   const parsed = { data: parseOrThrow(filesDeployment, body, "deployment") };
   const files: SourceFiles = new Map();
@@ -142,4 +148,15 @@ async function sourceOf(body: unknown): Promise<{ files: SourceFiles; kind: "upl
   }
   if (parsed.data.config) files.set("kumo.json", Buffer.from(JSON.stringify(parsed.data.config)));
   return { files, kind: "files" };
+}
+
+/** A git URL as shown in the build log: a token in it stays out of the log. */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return url;
+  }
 }

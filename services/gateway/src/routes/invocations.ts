@@ -5,7 +5,7 @@ import { z } from "zod";
 import { tenantAccess } from "../auth/access.ts";
 import type { GatewayContext } from "../context.ts";
 import { pageQuery } from "../http/pagination.ts";
-import { presentInvocation, presentLog } from "../http/presenters.ts";
+import { presentInvocation, presentLog, presentResult } from "../http/presenters.ts";
 import { openSse } from "../http/sse.ts";
 import { functionParams, loadFunction } from "./function-lookup.ts";
 
@@ -42,6 +42,7 @@ export function invocationRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const logs = await store.logs.list({ invocationId: invocation.id, limit: 500 });
         return {
           ...presentInvocation(invocation, fn?.name ?? "(deleted)"),
+          result: presentResult(invocation),
           logs: logs.items.map(presentLog),
         };
       },

@@ -81,10 +81,9 @@ export async function invoke(
   /** Headers the platform adds (after the client's kumo-* headers were dropped). */
   extraHeaders?: Record<string, string>,
 ): Promise<FastifyReply> {
-  if (request.headers[H.invocationType] === "async") {
-    throw invalid(
-      "async invocations (kumo-invocation-type: async) arrive with the invocation plane, which this release does not include yet",
-    );
+  const invocationType = request.headers[H.invocationType];
+  if (invocationType !== undefined && invocationType !== "async" && invocationType !== "sync") {
+    throw invalid(`${H.invocationType} must be "sync" or "async", not "${String(invocationType)}"`);
   }
   const queryAt = request.url.indexOf("?");
   const invocation = toInvocationRequest({
@@ -98,6 +97,23 @@ export async function invoke(
     stripAuthorization,
   });
   if (extraHeaders) Object.assign(invocation.headers, extraHeaders);
+  if (invocationType === "async") {
+    if (!ctx.asyncQueue) throw new KumoError("FN_008", "async invocations need NATS with JetStream, which this gateway runs without");
+    if (resolved.version.runtime === "edge") {
+      throw invalid("async invocations run on container runtimes; invoke edge functions synchronously");
+    }
+    const key = request.headers[H.idempotencyKey];
+    if (typeof key === "string" && (key.length === 0 || key.length > 256)) {
+      throw invalid(`${H.idempotencyKey} must be 1 to 256 characters`);
+    }
+    const target = await ctx.resolver.target(resolved);
+    const queued = await ctx.asyncQueue.enqueue(resolved, target, invocation, typeof key === "string" ? key : undefined);
+    reply.status(202);
+    reply.header(H.invocationId, queued.invocationId);
+    reply.header(H.version, String(resolved.version.version));
+    if (queued.replay) reply.header(H.idempotentReplay, "true");
+    return reply.send({ invocationId: queued.invocationId, status: "queued", replay: queued.replay });
+  }
   const abort = new AbortController();
   request.raw.once("close", () => {
     if (!reply.sent) abort.abort();
@@ -109,12 +125,17 @@ export async function invoke(
   }
   reply.header(H.invocationId, invocation.invocationId);
   reply.header(H.version, String(resolved.version.version));
+  reply.header(H.coldStart, result.coldStart);
   return result.body instanceof Uint8Array
     ? reply.send(Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength))
     : reply.send(Readable.from(result.body));
 }
 
-export async function requireInvoker(ctx: GatewayContext, request: FastifyRequest, tenantId: string): Promise<void> {
+export async function requireInvoker(
+  ctx: GatewayContext,
+  request: FastifyRequest,
+  tenantId: string,
+): Promise<void> {
   request.principal = await ctx.auth.authenticate(request.headers.authorization);
   const principal = principalOf(request);
   if (principal.kind !== "tenant" || principal.tenantId !== tenantId) throw notFound("function");

@@ -83,7 +83,14 @@ export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const { store, principal } = tenantAccess(ctx.platform, request, "write");
         const fn = await loadFunction(store, request.params.name);
         await requireVersions(ctx, store.tenantId, fn.id, fn.name, request.body.routing);
-        await cancelRollouts(store, fn.name, fn.id, request.params.alias, actorOf(principal), "a manual alias change");
+        await cancelRollouts(
+          store,
+          fn.name,
+          fn.id,
+          request.params.alias,
+          actorOf(principal),
+          "a manual alias change",
+        );
         const alias = await store.aliases.put(
           fn.id,
           request.params.alias,
@@ -118,7 +125,14 @@ export function versionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
             "FN_006",
             'the "live" alias cannot be deleted; point it elsewhere or delete the function',
           );
-        await cancelRollouts(store, fn.name, fn.id, request.params.alias, actorOf(principal), "the alias's deletion");
+        await cancelRollouts(
+          store,
+          fn.name,
+          fn.id,
+          request.params.alias,
+          actorOf(principal),
+          "the alias's deletion",
+        );
         if (!(await store.aliases.delete(fn.id, request.params.alias)))
           throw notFound(`alias "${request.params.alias}"`);
         await store.audit.record(

@@ -39,7 +39,9 @@ export function parseRoutePattern(path: string): RoutePattern {
       segments.push({ kind: "wildcard" });
     } else if (part.startsWith(":")) {
       if (!PARAM.test(part))
-        throw problem(`parameter "${part}" must be ":" followed by a letter or "_", then letters, digits or "_"`);
+        throw problem(
+          `parameter "${part}" must be ":" followed by a letter or "_", then letters, digits or "_"`,
+        );
       const name = part.slice(1);
       if (names.has(name)) throw problem(`parameter ":${name}" appears twice`);
       names.add(name);

@@ -1,0 +1,100 @@
+/**
+ * A/B driver (development aid): runs several server variants in alternating rounds under the same
+ * external autocannon process, so noisy-machine effects hit every variant alike.
+ * Usage: node --import tsx bench/support/edge-ab.ts <seconds> <rounds> <variant>...
+ * variant = name=cmd args... with env as ENV=VALUE prefixes, e.g. "old=KUMO_EDGE_SRC=/x node ..."
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const [secondsArg, roundsArg, ...specs] = process.argv.slice(2);
+const seconds = Number(secondsArg ?? "5");
+const rounds = Number(roundsArg ?? "3");
+const connections = Number(process.env.CONNS ?? "50");
+
+function parse(spec: string) {
+  const eq = spec.indexOf("=");
+  const name = spec.slice(0, eq);
+  const words = spec.slice(eq + 1).split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  while (words[0] && /^[A-Z_]+=/.test(words[0])) {
+    const [k, ...v] = (words.shift() ?? "").split("=");
+    env[k ?? ""] = v.join("=");
+  }
+  return { name, cmd: words[0] ?? "", args: words.slice(1), env };
+}
+
+async function run(v: ReturnType<typeof parse>) {
+  const child = spawn(v.cmd, v.args, { cwd: root, env: { ...process.env, ...v.env }, stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => {
+      out += c;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", (c) => reject(new Error(`${v.name} exited ${c}`)));
+  });
+  const cannon = (s: number) =>
+    new Promise<{ rps: number; p50: number; p99: number; errors: number }>((resolve) => {
+      const ac = spawn(join(root, "node_modules/.bin/autocannon"), ["-j", "-c", String(connections), "-d", String(s), `http://127.0.0.1:${port}/`], { stdio: ["ignore", "pipe", "ignore"] });
+      let out = "";
+      ac.stdout.on("data", (c: Buffer) => { out += c; });
+      ac.once("exit", () => {
+        const r = JSON.parse(out);
+        resolve({ rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx });
+      });
+    });
+  await cannon(2);
+  const before = treeCpu(child.pid ?? 0);
+  const r = await cannon(seconds);
+  const after = treeCpu(child.pid ?? 0);
+  const requests = r.rps * seconds;
+  const perReq: Record<string, number> = {};
+  for (const [name, ticks] of Object.entries(after)) {
+    perReq[name] = Math.round((((ticks - (before[name] ?? 0)) * 10_000) / requests) * 10) / 10;
+  }
+  Object.assign(r, { cpuUsPerReq: perReq });
+  const exited = new Promise((res) => child.once("exit", res));
+  child.kill("SIGTERM");
+  await exited;
+  return r;
+}
+
+/** CPU ticks (1/100 s) of a process and its descendants, by command kind. */
+function treeCpu(root: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  const visit = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      const kind = cmd.includes("isolate-host") ? "host" : cmd.includes("esbuild") ? "esbuild" : "server";
+      out[kind] = (out[kind] ?? 0) + ticks;
+    } catch {
+      return;
+    }
+    const kids = execFileSync("ps", ["--ppid", String(pid), "-o", "pid="], { encoding: "utf8" }).trim();
+    for (const kid of kids.split(/\s+/).filter(Boolean)) visit(Number(kid));
+  };
+  visit(root);
+  return out;
+}
+
+const variants = specs.map(parse);
+const all: Record<string, number[]> = {};
+for (let round = 0; round < rounds; round++) {
+  for (const v of round % 2 ? [...variants].reverse() : variants) {
+    const r = await run(v);
+    (all[v.name] ??= []).push(r.rps);
+    console.log(`round ${round} ${v.name.padEnd(12)} ${String(r.rps).padStart(6)} rps  p50 ${r.p50}  p99 ${r.p99}  err ${r.errors}  cpu µs/req ${JSON.stringify((r as { cpuUsPerReq?: unknown }).cpuUsPerReq)}`);
+  }
+}
+for (const [name, list] of Object.entries(all)) {
+  const sorted = [...list].sort((a, b) => a - b);
+  console.log(`${name.padEnd(12)} median ${sorted[Math.floor(sorted.length / 2)]}  all ${list.join(" ")}`);
+}

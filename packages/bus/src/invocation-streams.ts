@@ -1,0 +1,80 @@
+import {
+  AckPolicy,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import { streams, subjects } from "./subjects.ts";
+
+export interface InvocationStreamsOptions {
+  namespace?: string;
+  /** JetStream's own dedupe window for the message id (the invocation id). */
+  duplicateWindowMs?: number;
+  /** How long dead letters are kept. */
+  deadLetterMaxAgeMs?: number;
+}
+
+/**
+ * Creates (or updates) the async invocation stream (a work queue: a message is gone once a node
+ * acks it) and the dead-letter stream (kept, listed and redriven through the API). Idempotent; the
+ * gateway and every autoscaler call it on start.
+ */
+export async function ensureInvocationStreams(
+  jsm: JetStreamManager,
+  options: InvocationStreamsOptions = {},
+): Promise<void> {
+  const ns = options.namespace ?? "";
+  await ensureStream(jsm, {
+    name: streams.invocations(ns),
+    subjects: [subjects.asyncInvokeAll(ns)],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+  });
+  await ensureStream(jsm, {
+    name: streams.deadLetters(ns),
+    subjects: [subjects.deadLetterAll(ns)],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(options.deadLetterMaxAgeMs ?? 14 * 86_400_000),
+  });
+}
+
+/** The durable pull consumer every autoscaler node shares. */
+export async function ensureInvocationConsumer(
+  jsm: JetStreamManager,
+  options: { namespace?: string; ackWaitMs: number; maxAckPending?: number },
+): Promise<void> {
+  const stream = streams.invocations(options.namespace ?? "");
+  const config = {
+    durable_name: streams.invocationConsumer,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: nanos(options.ackWaitMs),
+    max_deliver: -1,
+    max_ack_pending: options.maxAckPending ?? 20_000,
+  };
+  try {
+    await jsm.consumers.info(stream, streams.invocationConsumer);
+    await jsm.consumers.update(stream, streams.invocationConsumer, {
+      ack_wait: config.ack_wait,
+      max_ack_pending: config.max_ack_pending,
+    });
+  } catch {
+    await jsm.consumers.add(stream, config);
+  }
+}
+
+async function ensureStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+    await jsm.streams.update(config.name, config);
+  } catch (error) {
+    if (!/not found/i.test(String(error))) throw error;
+    await jsm.streams.add(config);
+  }
+}

@@ -1,0 +1,314 @@
+import {
+  type ConsumerMessages,
+  decodeFrame,
+  ensureInvocationConsumer,
+  ensureInvocationStreams,
+  headers as H,
+  type InvokeRequestMeta,
+  type JetStreamClient,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  type NatsConnection,
+  natsHeaders,
+  type ObjectStore,
+  Objm,
+  streams,
+  subjects,
+} from "@kumo/bus";
+import type { ErrorBody } from "@kumo/core";
+import { type NewInvocation, type Recorder, recordSeq } from "@kumo/db";
+import type { Fleet } from "./fleet.ts";
+import { errorBody } from "./fleet.ts";
+import type { VersionCatalog, VersionSpec } from "./version-catalog.ts";
+
+export interface AsyncWorkerOptions {
+  nc: NatsConnection;
+  namespace: string;
+  fleet: Fleet;
+  catalog: VersionCatalog;
+  recorder: Recorder;
+  ackWaitMs: number;
+  retryBaseMs: number;
+  /** Async invocations this node runs at once. */
+  concurrency: number;
+  onError(error: unknown): void;
+}
+
+/** Stored results are capped; the invocation record says so when one was cut. */
+export const MAX_STORED_RESULT_BYTES = 1024 * 1024;
+/** A run that takes longer than this is recorded as "running" (short runs go queued -> finished). */
+const RUNNING_RECORD_AFTER_MS = 200;
+
+interface Outcome {
+  status: number;
+  headers: [string, string][];
+  body: Buffer;
+  error: ErrorBody | undefined;
+  coldStart: string;
+  queueMs: number;
+  durationMs: number;
+}
+
+/**
+ * Async invocations on a node: pulls from the shared durable consumer of the work-queue stream,
+ * runs each on the version's pool, and settles it: ack after the final record is in the database
+ * (so a node killed at any point leaves the message to be redelivered, never a lost invocation);
+ * a failure is retried with exponential backoff (`nak(delay)`) up to the function's maxRetries,
+ * then moved to the dead-letter stream.
+ */
+export class AsyncWorker {
+  readonly #options: AsyncWorkerOptions;
+  #js: JetStreamClient | undefined;
+  #messages: ConsumerMessages | undefined;
+  #payloads: Promise<ObjectStore> | undefined;
+  #inFlight = 0;
+  #slots: (() => void)[] = [];
+  #loop: Promise<void> | undefined;
+  #stopping = false;
+
+  constructor(options: AsyncWorkerOptions) {
+    this.#options = options;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  async start(): Promise<void> {
+    const { nc, namespace } = this.#options;
+    const jsm = await jetstreamManager(nc);
+    await ensureInvocationStreams(jsm, { namespace });
+    await ensureInvocationConsumer(jsm, { namespace, ackWaitMs: this.#options.ackWaitMs });
+    this.#js = jetstream(nc);
+    const consumer = await this.#js.consumers.get(streams.invocations(namespace), streams.invocationConsumer);
+    this.#messages = await consumer.consume({ max_messages: Math.min(this.#options.concurrency, 512) });
+    const messages = this.#messages;
+    this.#loop = (async () => {
+      for await (const msg of messages) {
+        if (this.#stopping) break;
+        if (this.#inFlight >= this.#options.concurrency) await new Promise<void>((r) => this.#slots.push(r));
+        this.#inFlight++;
+        void this.#process(msg)
+          .catch((error: unknown) => {
+            this.#options.onError(error);
+            msg.nak(this.#options.retryBaseMs);
+          })
+          .finally(() => {
+            this.#inFlight--;
+            this.#slots.shift()?.();
+          });
+      }
+    })();
+  }
+
+  /** Stops pulling; running invocations finish (bounded), unstarted ones go back to the stream. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.#stopping = true;
+    await this.#messages?.close().catch(() => {});
+    const until = Date.now() + graceMs;
+    while (this.#inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await this.#loop?.catch(() => {});
+  }
+
+  #payloadStore(): Promise<ObjectStore> {
+    this.#payloads ??= new Objm(this.#options.nc).create(streams.payloads(this.#options.namespace));
+    return this.#payloads;
+  }
+
+  async #process(msg: JsMsg): Promise<void> {
+    const { meta, payload } = decodeFrame<InvokeRequestMeta>(msg.data);
+    const attempt = (meta.attemptBase ?? 0) + msg.info.deliveryCount;
+    const started = Date.now();
+    const base: NewInvocation = {
+      id: meta.id,
+      tenant_id: meta.tenantId,
+      function_id: meta.functionId,
+      version_id: meta.versionId,
+      version: meta.version,
+      trigger: meta.trigger,
+      status: "running",
+      attempts: attempt,
+      started_at: new Date(meta.queuedAt ?? started),
+    };
+    let spec: VersionSpec;
+    try {
+      spec = await this.#options.catalog.get(meta);
+    } catch (error) {
+      const failure = errorBody(error);
+      if (failure.code === "FN_001" || failure.code === "FN_006") {
+        await this.#deadLetter(msg, meta, spec0(meta), base, attempt, failure, undefined);
+        return;
+      }
+      throw error;
+    }
+    const working = setInterval(() => msg.working(), Math.max(500, this.#options.ackWaitMs / 3));
+    const running = setTimeout(() => {
+      this.#options.recorder.record({ ...base, record_seq: recordSeq(attempt, "running") });
+    }, RUNNING_RECORD_AFTER_MS);
+    let outcome: Outcome;
+    try {
+      outcome = await this.#run(spec, meta, payload, started);
+    } finally {
+      clearInterval(working);
+      clearTimeout(running);
+    }
+    const finished = {
+      ...base,
+      status_code: outcome.status,
+      duration_ms: outcome.durationMs,
+      cold_start: outcome.coldStart,
+      queue_ms: Math.max(0, started - (meta.queuedAt ?? started)) + outcome.queueMs,
+      response_bytes: outcome.body.byteLength,
+      finished_at: new Date(),
+      error_code: outcome.error?.code ?? null,
+      error_message: outcome.error?.message ?? null,
+    };
+    if (!outcome.error) {
+      this.#options.recorder.record({
+        ...finished,
+        status: "succeeded",
+        record_seq: recordSeq(attempt, "finished"),
+        result: outcome.body.subarray(0, MAX_STORED_RESULT_BYTES),
+        result_headers: JSON.stringify(outcome.headers),
+        dead_letter_seq: null,
+      });
+      await this.#options.recorder.flush();
+      msg.ack();
+      if (meta.payloadObject) await (await this.#payloadStore()).delete(meta.payloadObject).catch(() => {});
+      return;
+    }
+    if (attempt <= spec.config.maxRetries) {
+      this.#options.recorder.record({
+        ...finished,
+        status: "queued",
+        record_seq: recordSeq(attempt + 1, "queued"),
+      });
+      await this.#options.recorder.flush();
+      msg.nak(Math.min(300_000, this.#options.retryBaseMs * 2 ** (attempt - 1)));
+      return;
+    }
+    await this.#deadLetter(msg, meta, spec, finished, attempt, outcome.error, outcome);
+  }
+
+  async #deadLetter(
+    msg: JsMsg,
+    meta: InvokeRequestMeta,
+    spec: Pick<VersionSpec, "tenantId" | "functionId">,
+    record: NewInvocation,
+    attempt: number,
+    error: ErrorBody,
+    outcome: Outcome | undefined,
+  ): Promise<void> {
+    const js = this.#js;
+    if (!js) throw new Error("async worker not started");
+    const h = natsHeaders();
+    h.set(H.error, error.code);
+    h.set(H.invocationId, meta.id);
+    h.set("kumo-attempts", String(attempt));
+    const ack = await js.publish(
+      subjects.deadLetter(spec.tenantId, spec.functionId, this.#options.namespace),
+      msg.data,
+      {
+        headers: h,
+        msgID: `${meta.id}:${attempt}`,
+      },
+    );
+    this.#options.recorder.record({
+      ...record,
+      status: "failed",
+      error_code: error.code,
+      error_message: error.message,
+      finished_at: new Date(),
+      record_seq: recordSeq(attempt, "finished"),
+      dead_letter_seq: ack.seq,
+      ...(outcome
+        ? {
+            result: outcome.body.subarray(0, MAX_STORED_RESULT_BYTES),
+            result_headers: JSON.stringify(outcome.headers),
+          }
+        : {}),
+    });
+    await this.#options.recorder.flush();
+    msg.ack();
+  }
+
+  async #run(
+    spec: VersionSpec,
+    meta: InvokeRequestMeta,
+    payload: Uint8Array,
+    started: number,
+  ): Promise<Outcome> {
+    const deadline = Date.now() + spec.config.timeoutMs;
+    let body: Uint8Array | null = meta.bodyBytes > 0 ? payload : null;
+    if (meta.payloadObject) body = await (await this.#payloadStore()).getBlob(meta.payloadObject);
+    const headers: Record<string, string> = { ...meta.headers, [H.deadlineMs]: String(deadline) };
+    if (body) headers["content-length"] = String(body.byteLength);
+    const start = await this.#options.fleet.invoke(spec, {
+      method: meta.method,
+      url: meta.url,
+      headers,
+      body,
+      deadline,
+    });
+    if (!start.ok) {
+      return {
+        status: 0,
+        headers: [],
+        body: Buffer.alloc(0),
+        error: start.error,
+        coldStart: start.coldStart,
+        queueMs: start.queueMs,
+        durationMs: Date.now() - started,
+      };
+    }
+    const { run } = start;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of run.response) chunks.push(chunk as Buffer);
+      const res = run.response;
+      const out: [string, string][] = [];
+      for (let i = 0; i < res.rawHeaders.length; i += 2)
+        out.push([(res.rawHeaders[i] ?? "").toLowerCase(), res.rawHeaders[i + 1] ?? ""]);
+      const status = res.statusCode ?? 502;
+      const buf = Buffer.concat(chunks);
+      let error: ErrorBody | undefined;
+      if (status >= 500) {
+        let message = `the function answered ${status}`;
+        try {
+          const parsed = JSON.parse(buf.toString("utf8")) as { message?: unknown };
+          if (typeof parsed.message === "string") message = parsed.message;
+        } catch {
+          // not JSON
+        }
+        // The shim's handler errors carry kumo-error: FN_004; any other 5xx is the function's failure too.
+        error = { code: "FN_004", message };
+      }
+      return {
+        status,
+        headers: out,
+        body: buf,
+        error,
+        coldStart: run.coldStart,
+        queueMs: run.queueMs,
+        durationMs: Date.now() - started,
+      };
+    } catch (error) {
+      return {
+        status: 0,
+        headers: [],
+        body: Buffer.alloc(0),
+        error: await run.failure(error),
+        coldStart: run.coldStart,
+        queueMs: run.queueMs,
+        durationMs: Date.now() - started,
+      };
+    } finally {
+      run.finish();
+    }
+  }
+}
+
+function spec0(meta: InvokeRequestMeta): Pick<VersionSpec, "tenantId" | "functionId"> {
+  return { tenantId: meta.tenantId, functionId: meta.functionId };
+}

@@ -1,0 +1,212 @@
+import {
+  createInbox,
+  decodeFrame,
+  encodeFrame,
+  type InvokeReplyMeta,
+  type InvokeRequestMeta,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+  subjects,
+} from "@kumo/bus";
+import type { Fleet } from "./fleet.ts";
+import { errorBody } from "./fleet.ts";
+import type { VersionCatalog } from "./version-catalog.ts";
+
+export interface SyncServerOptions {
+  nc: NatsConnection;
+  namespace: string;
+  fleet: Fleet;
+  catalog: VersionCatalog;
+  /** Body bytes per NATS message. */
+  framePayload: number;
+  onError(error: unknown): void;
+}
+
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
+const BEAT_MS = 1000;
+
+/**
+ * The sync invocation plane on a node: a queue subscription to every version's invoke subject
+ * (all nodes in one queue group share the load), large request bodies pulled in chunks from the
+ * gateway, responses sent back as frames as the function produces them, heartbeats while an
+ * invocation runs (a gateway that stops hearing them knows this node died), and cancels.
+ */
+export class SyncServer {
+  readonly #options: SyncServerOptions;
+  readonly #inFlight = new Map<number, { reply: string; lastSent: number; abort: AbortController }>();
+  readonly #cancelPrefix = createInbox();
+  #subs: Subscription[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #next = 0;
+
+  constructor(options: SyncServerOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    const { nc, namespace } = this.#options;
+    this.#subs.push(
+      nc.subscribe(subjects.invokeAll(namespace), {
+        queue: subjects.invokeQueue,
+        callback: (error, msg) => {
+          if (!error) void this.#handle(msg);
+        },
+      }),
+      nc.subscribe(`${this.#cancelPrefix}.*`, {
+        callback: (error, msg) => {
+          if (error) return;
+          const token = Number(msg.subject.slice(this.#cancelPrefix.length + 1));
+          this.#inFlight.get(token)?.abort.abort();
+        },
+      }),
+    );
+    this.#timer = setInterval(() => this.#beat(), BEAT_MS / 2);
+    this.#timer.unref();
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Stops taking new invocations and waits (bounded) for the running ones. */
+  async stop(graceMs = 10_000): Promise<void> {
+    for (const sub of this.#subs) sub.unsubscribe();
+    this.#subs = [];
+    const until = Date.now() + graceMs;
+    while (this.#inFlight.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    if (this.#timer) clearInterval(this.#timer);
+  }
+
+  #send(token: number, reply: string, meta: InvokeReplyMeta, payload?: Uint8Array): void {
+    const entry = this.#inFlight.get(token);
+    if (entry) entry.lastSent = Date.now();
+    this.#options.nc.publish(reply, encodeFrame(meta, payload));
+  }
+
+  #beat(): void {
+    const now = Date.now();
+    for (const [token, entry] of this.#inFlight) {
+      if (now - entry.lastSent >= BEAT_MS) {
+        entry.lastSent = now;
+        this.#options.nc.publish(
+          entry.reply,
+          encodeFrame({ k: "beat", cancel: `${this.#cancelPrefix}.${token}` }),
+        );
+      }
+    }
+  }
+
+  async #handle(msg: Msg): Promise<void> {
+    const reply = msg.reply;
+    if (!reply) return;
+    const token = ++this.#next;
+    const abort = new AbortController();
+    this.#inFlight.set(token, { reply, lastSent: Date.now(), abort });
+    const cancel = `${this.#cancelPrefix}.${token}`;
+    try {
+      const { meta, payload } = decodeFrame<InvokeRequestMeta>(msg.data);
+      const spec = await this.#options.catalog.get(meta);
+      const body = meta.pull ? this.#pull(meta.pull, payload) : meta.bodyBytes > 0 ? payload : null;
+      const headers = { ...meta.headers };
+      if (meta.bodyBytes > 0) headers["content-length"] = String(meta.bodyBytes);
+      const started = await this.#options.fleet.invoke(
+        spec,
+        { method: meta.method, url: meta.url, headers, body, deadline: meta.deadline },
+        abort.signal,
+      );
+      if (!started.ok) {
+        this.#send(token, reply, {
+          k: "error",
+          error: started.error,
+          coldStart: started.coldStart,
+          queueMs: started.queueMs,
+        });
+        return;
+      }
+      const { run } = started;
+      const res = run.response;
+      const responseHeaders: [string, string][] = [];
+      for (let i = 0; i < res.rawHeaders.length; i += 2) {
+        const name = (res.rawHeaders[i] ?? "").toLowerCase();
+        if (!HOP_BY_HOP.has(name)) responseHeaders.push([name, res.rawHeaders[i + 1] ?? ""]);
+      }
+      const head = {
+        k: "head" as const,
+        status: res.statusCode ?? 502,
+        headers: responseHeaders,
+        coldStart: run.coldStart,
+        queueMs: run.queueMs,
+        cancel,
+      };
+      const length = res.headers["content-length"];
+      const max = this.#options.framePayload;
+      try {
+        // Small bodies and the shim's error envelopes (so the gateway can record their code) go in one frame.
+        const whole = length !== undefined ? Number(length) <= max : res.headers["kumo-error"] !== undefined;
+        if (whole) {
+          const chunks: Buffer[] = [];
+          for await (const chunk of res) chunks.push(chunk as Buffer);
+          this.#send(token, reply, { ...head, end: true }, Buffer.concat(chunks));
+        } else {
+          this.#send(token, reply, { ...head, end: false });
+          // Known length: fill frames; unknown (chunked, SSE): forward each chunk as it is produced.
+          const coalesce = length !== undefined;
+          let pending: Buffer[] = [];
+          let pendingBytes = 0;
+          for await (const chunk of res) {
+            const buf = chunk as Buffer;
+            if (coalesce && pendingBytes + buf.byteLength <= max) {
+              pending.push(buf);
+              pendingBytes += buf.byteLength;
+              continue;
+            }
+            if (pendingBytes > 0) this.#send(token, reply, { k: "data", end: false }, Buffer.concat(pending));
+            pending = [];
+            pendingBytes = 0;
+            for (let at = 0; at < buf.byteLength; at += max) {
+              const piece = buf.subarray(at, at + max);
+              if (coalesce && piece.byteLength < max) {
+                pending.push(piece);
+                pendingBytes = piece.byteLength;
+              } else this.#send(token, reply, { k: "data", end: false }, piece);
+            }
+          }
+          this.#send(
+            token,
+            reply,
+            { k: "data", end: true },
+            pendingBytes > 0 ? Buffer.concat(pending) : undefined,
+          );
+        }
+      } catch (error) {
+        const failure = await run.failure(error);
+        this.#send(token, reply, {
+          k: "error",
+          error: failure,
+          coldStart: run.coldStart,
+          queueMs: run.queueMs,
+        });
+      } finally {
+        run.finish();
+      }
+    } catch (error) {
+      this.#send(token, reply, { k: "error", error: errorBody(error), coldStart: "warm", queueMs: 0 });
+    } finally {
+      this.#inFlight.delete(token);
+    }
+  }
+
+  /** The request body, chunk by chunk: the first came with the request, the rest are requested in turn. */
+  async *#pull(pull: { subject: string; chunks: number }, first: Uint8Array): AsyncIterable<Uint8Array> {
+    const { nc } = this.#options;
+    const fetch = (i: number) => nc.request(pull.subject, String(i), { timeout: 10_000 });
+    let next = pull.chunks > 1 ? fetch(1) : undefined;
+    yield first;
+    for (let i = 1; i < pull.chunks; i++) {
+      const msg = await (next as Promise<Msg>);
+      next = i + 1 < pull.chunks ? fetch(i + 1) : undefined;
+      yield msg.data;
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import { createHash } from "node:crypto";
+import type { FunctionConfig, Runtime, SecretBox } from "@kumo/core";
+import { KumoError, notFound } from "@kumo/core";
+import type { PlatformStore } from "@kumo/db";
+
+/** Everything a node needs to run one version: read from the database, never carried on the bus. */
+export interface VersionSpec {
+  tenantId: string;
+  functionId: string;
+  functionName: string;
+  versionId: string;
+  version: number;
+  runtime: Runtime;
+  /** The function image (`kumo/fn:<digest>` from the builder, or any tag tests built). */
+  image: string;
+  /** Digest of the code tar in the artifacts table (builder), used to specialize stem cells. */
+  codeArtifact: string | null;
+  config: FunctionConfig;
+  /** Function env, env vars and decrypted secrets, merged; injected at container start or /init. */
+  env: Record<string, string>;
+  envDigest: string;
+}
+
+export interface VersionKey {
+  tenantId: string;
+  functionId: string;
+  versionId: string;
+  version: number;
+  envDigest?: string;
+}
+
+export interface VersionCatalogOptions {
+  platform: PlatformStore;
+  secretBox: SecretBox | undefined;
+  /** Bound on staleness when a change notification is lost. */
+  ttlMs?: number;
+}
+
+/**
+ * Version descriptions cached per version id, dropped by the gateways' change notifications
+ * (`subjects.changes`) and reloaded when a request carries an env digest this node does not have.
+ */
+export class VersionCatalog {
+  readonly #options: VersionCatalogOptions;
+  readonly #cache = new Map<string, { at: number; spec: Promise<VersionSpec> }>();
+
+  constructor(options: VersionCatalogOptions) {
+    this.#options = options;
+  }
+
+  get(key: VersionKey): Promise<VersionSpec> {
+    const cached = this.#cache.get(key.versionId);
+    const ttl = this.#options.ttlMs ?? 60_000;
+    if (cached && Date.now() - cached.at < ttl) {
+      if (key.envDigest === undefined) return cached.spec;
+      return cached.spec.then((spec) => (spec.envDigest === key.envDigest ? spec : this.#reload(key)));
+    }
+    return this.#reload(key);
+  }
+
+  /** Drops cached versions of a function, or of a whole tenant (a secret changed). */
+  evict(tenantId: string, functionId?: string): void {
+    for (const [id, entry] of this.#cache) {
+      void entry.spec
+        .then((spec) => {
+          if (spec.tenantId === tenantId && (functionId === undefined || spec.functionId === functionId))
+            this.#cache.delete(id);
+        })
+        .catch(() => this.#cache.delete(id));
+    }
+  }
+
+  /** Versions the function's aliases route to (for draining versions that stopped receiving traffic). */
+  async routedVersions(tenantId: string, functionId: string): Promise<Set<number>> {
+    const aliases = await this.#options.platform.tenant(tenantId).aliases.list(functionId);
+    return new Set(aliases.flatMap((a) => a.routing.filter((r) => r.weight > 0).map((r) => r.version)));
+  }
+
+  #reload(key: VersionKey): Promise<VersionSpec> {
+    const spec = this.#load(key);
+    this.#cache.set(key.versionId, { at: Date.now(), spec });
+    spec.catch(() => this.#cache.delete(key.versionId));
+    return spec;
+  }
+
+  async #load(key: VersionKey): Promise<VersionSpec> {
+    const store = this.#options.platform.tenant(key.tenantId);
+    const [fn, version] = await Promise.all([
+      store.functions.byId(key.functionId),
+      store.versions.get(key.functionId, key.version),
+    ]);
+    if (!fn || !version || version.id !== key.versionId)
+      throw notFound(`version ${key.version} of the function`);
+    const config = version.config as FunctionConfig;
+    const env: Record<string, string> = { ...config.env };
+    for (const v of await store.env.list(fn.id)) env[v.key] = v.value;
+    const names = config.secrets ?? [];
+    if (names.length > 0) {
+      const box = this.#options.secretBox;
+      if (!box)
+        throw new KumoError(
+          "FN_008",
+          "this node has no KUMO_MASTER_KEY and cannot open the function's secrets",
+        );
+      const sealed = await store.secrets.latestSealed(names);
+      for (const s of sealed) env[s.name] = box.open(s.sealed, `${key.tenantId}/${s.name}`);
+      const missing = names.filter((name) => !sealed.some((s) => s.name === name));
+      if (missing.length > 0)
+        throw new KumoError(
+          "FN_006",
+          `function "${fn.name}" uses secrets that do not exist: ${missing.join(", ")}`,
+        );
+    }
+    // The same digest the gateway's resolver computes, so both sides agree on "same env".
+    const envDigest = createHash("sha256")
+      .update(JSON.stringify(Object.entries(env).sort()))
+      .digest("hex")
+      .slice(0, 16);
+    return {
+      tenantId: key.tenantId,
+      functionId: fn.id,
+      functionName: fn.name,
+      versionId: version.id,
+      version: version.version,
+      runtime: version.runtime as Runtime,
+      image: version.artifact,
+      codeArtifact: version.code_artifact ?? null,
+      config,
+      env,
+      envDigest,
+    };
+  }
+}

@@ -1,0 +1,86 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+
+/**
+ * The BuildService of proto/build.proto, loaded at run time (no generated code). The interfaces
+ * below are the messages as proto-loader presents them (camelCase fields, oneof name set);
+ * build-messages.test.ts checks they name exactly the fields the .proto declares.
+ */
+
+export const PROTO_PATH = join(dirname(fileURLToPath(import.meta.url)), "../../../proto/build.proto");
+
+/** Large enough for a source upload (50 MiB uncompressed at most) plus framing. */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export interface BuildRequestMessage {
+  tenantId: string;
+  functionName: string;
+  runtime: string;
+  handler: string;
+  sourceTar: Buffer;
+  deploymentId: string;
+}
+
+export interface BuildResultMessage {
+  image: string;
+  imageId: string;
+  codeDigest: string;
+  cached: boolean;
+  imageBytes: number;
+  buildMs: number;
+  runtime: string;
+}
+
+export interface BuildErrorMessage {
+  code: string;
+  message: string;
+  logTail: string;
+}
+
+export type BuildEventMessage =
+  | { event: "log"; log: string }
+  | { event: "codeTarChunk"; codeTarChunk: Buffer }
+  | { event: "result"; result: BuildResultMessage }
+  | { event: "error"; error: BuildErrorMessage };
+
+export interface GitSourceMessage {
+  url: string;
+  ref: string;
+}
+
+export type FetchEventMessage =
+  | { event: "tarChunk"; tarChunk: Buffer }
+  | { event: "result"; result: { commit: string } }
+  | { event: "error"; error: BuildErrorMessage };
+
+const LOADER_OPTIONS = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+} as const;
+
+/** The service definition for servers and the client constructor, from the .proto. */
+export function loadBuildService(): {
+  definition: grpc.ServiceDefinition;
+  Client: grpc.ServiceClientConstructor;
+} {
+  const packageDefinition = loadSync(PROTO_PATH, LOADER_OPTIONS);
+  const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as {
+    kumo: { build: { v1: { BuildService: grpc.ServiceClientConstructor } } };
+  };
+  const Client = loaded.kumo.build.v1.BuildService;
+  return { definition: Client.service, Client };
+}
+
+/** Message field names as the .proto declares them (camelCased), for the consistency test. */
+export function protoFieldNames(message: string): string[] {
+  const packageDefinition = loadSync(PROTO_PATH, LOADER_OPTIONS);
+  const type = packageDefinition[`kumo.build.v1.${message}`] as
+    | { type?: { field?: { name: string }[] } }
+    | undefined;
+  return (type?.type?.field ?? []).map((f) => f.name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()));
+}

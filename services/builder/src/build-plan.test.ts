@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { localRequirementPaths, planBuild } from "./build-plan.ts";
+
+const files = (paths: Record<string, string>) =>
+  new Map(Object.entries(paths).map(([p, c]) => [p, Buffer.from(c)]));
+const base = {
+  handler: "",
+  images: { run: "kumo/runtime-node:abc", build: "kumo/build-node:def" },
+  labels: {},
+  imageLabels: {},
+};
+
+describe("build plan", () => {
+  it("build plan - node installs from the lockfile layer before the code is copied", () => {
+    const plan = planBuild({
+      ...base,
+      runtime: "node",
+      withCa: true,
+      files: files({ "package.json": "{}", "package-lock.json": "{}", "index.js": "" }),
+    });
+    const lines = plan.dockerfile.split("\n");
+    const install = lines.findIndex((l) => l.includes('"ci"'));
+    const manifests = lines.findIndex((l) => l.includes("src/package-lock.json"));
+    const code = lines.findIndex((l) => l.startsWith('COPY ["src/", "/var/task/"]'));
+    expect(manifests).toBeGreaterThan(-1);
+    expect(install).toBeGreaterThan(manifests);
+    expect(code).toBeGreaterThan(install);
+    // The CA bundle is only in the build stage: the final stage starts FROM the runtime image after it.
+    const finalFrom = lines.indexOf("FROM kumo/runtime-node:abc");
+    expect(lines.findIndex((l) => l.includes("ca.pem"))).toBeLessThan(finalFrom);
+    expect(lines.slice(finalFrom).join("\n")).not.toContain("ca.pem");
+  });
+
+  it("build plan - python copies only requirements and the local paths they name into the dependency layer", () => {
+    expect(
+      localRequirementPaths("./wheels/a-1.0-py3-none-any.whl\nrequests==2.0\nfile:vendor/lib\n"),
+    ).toEqual(["wheels/a-1.0-py3-none-any.whl", "vendor/lib"]);
+    expect(localRequirementPaths("-r other.txt\n")).toBeUndefined();
+    expect(localRequirementPaths("./../escape.whl\n")).toBeUndefined();
+  });
+});

@@ -1,0 +1,230 @@
+import type { SourceFiles } from "@kumo/source";
+
+/** Runtimes the builder makes images for. */
+export const BUILD_RUNTIMES = ["node", "bun", "deno", "python", "go", "container"] as const;
+export type BuildRuntime = (typeof BUILD_RUNTIMES)[number];
+
+export const isBuildRuntime = (value: string): value is BuildRuntime =>
+  (BUILD_RUNTIMES as readonly string[]).includes(value);
+
+/** Image refs (pinned by recipe digest) a plan builds on. */
+export interface PlanImages {
+  /** The runtime image the function image starts FROM. */
+  run: string;
+  /** The image dependencies are installed or code compiled in (a build stage), if any. */
+  build?: string;
+}
+
+export interface PlanInput {
+  runtime: BuildRuntime;
+  handler: string;
+  files: SourceFiles;
+  images: PlanImages;
+  /** Whether the context carries kumo/ca.pem (extra CA certificates for installs). */
+  withCa: boolean;
+  labels: Record<string, string>;
+  /** Labels of the function image only (last, so they never invalidate a cached layer). */
+  imageLabels: Record<string, string>;
+}
+
+export interface BuildPlan {
+  /** The Dockerfile, at kumo/Dockerfile in the context (the source is under src/). */
+  dockerfile: string;
+  /** Whether the function image has a /var/task code tree worth storing (not for custom images). */
+  hasCodeTree: boolean;
+  /** What the plan does, for the build log. */
+  summary: string;
+}
+
+/** The paths of the context: source files go under src/, the builder's own files under kumo/. */
+export const CONTEXT_SOURCE_DIR = "src";
+export const CA_PATH_IN_STAGE = "/kumo-build/ca.pem";
+
+/**
+ * Generated Dockerfiles. Dependencies are installed in a build stage FROM a toolchain image (the
+ * runtime images have no package manager), from a layer that copies only the manifest and lockfile:
+ * the classic builder's cache then reuses it while only code changes, and the final stage copies
+ * the result into /var/task before the code, so a code-only change rebuilds one small layer.
+ * Nothing of the build stage (CA bundle, npm cache, pip) reaches the function image.
+ */
+export function planBuild(input: PlanInput): BuildPlan {
+  const label = labelLine(input.labels);
+  const handlerEnv = input.handler ? ` KUMO_HANDLER=${JSON.stringify(input.handler)}` : "";
+  const has = (path: string) => input.files.has(path);
+  const src = (paths: string[]) => paths.filter(has).map((p) => `${CONTEXT_SOURCE_DIR}/${p}`);
+  const ca = (envs: string[]) =>
+    input.withCa
+      ? [
+          `COPY ["kumo/ca.pem", "${CA_PATH_IN_STAGE}"]`,
+          `ENV ${envs.map((e) => `${e}=${CA_PATH_IN_STAGE}`).join(" ")}`,
+        ]
+      : [];
+  const finalStage = (copies: string[]) => [
+    `FROM ${input.images.run}`,
+    label,
+    ...copies,
+    `COPY ["${CONTEXT_SOURCE_DIR}/", "/var/task/"]`,
+    `ENV KUMO_CODE_DIR=/var/task${handlerEnv}`,
+    labelLine(input.imageLabels),
+  ];
+  const join = (lines: string[]) => `${lines.filter(Boolean).join("\n")}\n`;
+
+  switch (input.runtime) {
+    case "node":
+    case "bun":
+    case "deno": {
+      if (!has("package.json") && !has("deno.json") && !has("deno.jsonc")) {
+        return { dockerfile: join(finalStage([])), hasCodeTree: true, summary: "no package.json: code only" };
+      }
+      const { manifests, command, summary } = jsInstall(input.runtime, has);
+      const deps = [
+        `FROM ${input.images.build ?? input.images.run} AS deps`,
+        label,
+        "USER 0:0",
+        "WORKDIR /build/node_modules",
+        "WORKDIR /build",
+        ...ca(["NODE_EXTRA_CA_CERTS", "DENO_CERT", "SSL_CERT_FILE"]),
+        `COPY ${JSON.stringify([...src(manifests), "/build/"])}`,
+        `RUN ${JSON.stringify(command)}`,
+      ];
+      return {
+        dockerfile: join([
+          ...deps,
+          ...finalStage(["COPY --from=deps /build/node_modules /var/task/node_modules"]),
+        ]),
+        hasCodeTree: true,
+        summary,
+      };
+    }
+    case "python": {
+      const manifest = has("requirements.txt")
+        ? "requirements.txt"
+        : has("pyproject.toml")
+          ? "pyproject.toml"
+          : undefined;
+      if (!manifest)
+        return {
+          dockerfile: join(finalStage([])),
+          hasCodeTree: true,
+          summary: "no requirements.txt: code only",
+        };
+      const python = "/usr/bin/python3.11";
+      const pip = [python, "-m", "pip", "install", "--target", "/build/.deps"];
+      let copies: string[];
+      let command: string[];
+      if (manifest === "requirements.txt") {
+        const local = localRequirementPaths(
+          Buffer.from(input.files.get("requirements.txt") ?? []).toString("utf8"),
+        );
+        copies =
+          local === undefined
+            ? [`COPY ["${CONTEXT_SOURCE_DIR}/", "/build/"]`]
+            : [
+                `COPY ${JSON.stringify([`${CONTEXT_SOURCE_DIR}/requirements.txt`, "/build/"])}`,
+                ...local
+                  .filter((p) => has(p) || [...input.files.keys()].some((f) => f.startsWith(`${p}/`)))
+                  .map((p) => `COPY ${JSON.stringify([`${CONTEXT_SOURCE_DIR}/${p}`, `/build/${p}`])}`),
+              ];
+        command = [...pip, "-r", "requirements.txt"];
+      } else {
+        copies = [`COPY ["${CONTEXT_SOURCE_DIR}/", "/build/"]`];
+        command = [...pip, "."];
+      }
+      const deps = [
+        `FROM ${input.images.build ?? input.images.run} AS deps`,
+        label,
+        "WORKDIR /build/.deps",
+        "WORKDIR /build",
+        ...ca(["PIP_CERT", "SSL_CERT_FILE"]),
+        ...copies,
+        `RUN ${JSON.stringify(command)}`,
+      ];
+      return {
+        dockerfile: join([...deps, ...finalStage(["COPY --from=deps /build/.deps/ /var/task/"])]),
+        hasCodeTree: true,
+        summary: `dependencies: pip install --target (${manifest})`,
+      };
+    }
+    case "go": {
+      const lines = [
+        `FROM ${input.images.build ?? input.images.run} AS build`,
+        label,
+        ...ca(["SSL_CERT_FILE"]),
+        `COPY ["${CONTEXT_SOURCE_DIR}/", "/src/"]`,
+        'RUN ["kumo-go-build", "-src", "/src", "-out", "/out/function"]',
+        `FROM ${input.images.run}`,
+        label,
+        "COPY --from=build /out/function /var/task/function",
+        "ENV KUMO_CODE_DIR=/var/task",
+        labelLine(input.imageLabels),
+      ];
+      return {
+        dockerfile: join(lines),
+        hasCodeTree: true,
+        summary: "go: one static binary (kumo-go-build; modules from vendor/ or local replace)",
+      };
+    }
+    case "container":
+      return { dockerfile: "", hasCodeTree: false, summary: "custom image: the source's Dockerfile" };
+  }
+}
+
+function jsInstall(
+  runtime: "node" | "bun" | "deno",
+  has: (path: string) => boolean,
+): { manifests: string[]; command: string[]; summary: string } {
+  if (runtime === "bun") {
+    const locked = has("bun.lockb") || has("bun.lock");
+    return {
+      manifests: ["package.json", "bun.lockb", "bun.lock", "bunfig.toml"],
+      command: ["/usr/local/bin/bun", "install", "--production", ...(locked ? ["--frozen-lockfile"] : [])],
+      summary: `dependencies: bun install --production${locked ? " --frozen-lockfile" : ""}`,
+    };
+  }
+  if (runtime === "deno") {
+    return {
+      manifests: ["package.json", "deno.json", "deno.jsonc", "deno.lock"],
+      command: ["/usr/local/bin/deno", "install"],
+      summary: "dependencies: deno install (into node_modules)",
+    };
+  }
+  const locked = has("package-lock.json") || has("npm-shrinkwrap.json");
+  const npm = ["/usr/local/bin/node", "/opt/kumo/npm/bin/npm-cli.js"];
+  return {
+    manifests: ["package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc"],
+    command: locked
+      ? [...npm, "ci", "--omit=dev", "--no-audit", "--no-fund"]
+      : [...npm, "install", "--omit=dev", "--no-audit", "--no-fund", "--no-package-lock"],
+    summary: locked
+      ? "dependencies: npm ci --omit=dev (package-lock.json)"
+      : "dependencies: npm install --omit=dev (no lockfile)",
+  };
+}
+
+const SAFE_PATH = /^[A-Za-z0-9._][A-Za-z0-9._/-]*$/;
+
+/**
+ * Local paths a requirements.txt installs from (`./wheels/x.whl`, `file:vendor/pkg`), so only they
+ * and the requirements file go into the dependency layer; undefined when a line is too unusual to be
+ * sure (then the whole source is copied, and code changes re-run pip).
+ */
+export function localRequirementPaths(text: string): string[] | undefined {
+  const paths: string[] = [];
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/\s+#.*$/, "").trim();
+    if (line === "" || line.startsWith("#")) continue;
+    if (line.startsWith("-r") || line.startsWith("-c") || line.startsWith("-e")) return undefined;
+    const path = line.replace(/^file:(\/\/)?/, "").replace(/^\.\//, "");
+    const local = line.startsWith("./") || line.startsWith("file:") || /\.(whl|tar\.gz|zip)$/.test(line);
+    if (!local) continue;
+    if (!SAFE_PATH.test(path) || path.split("/").includes("..")) return undefined;
+    // A directory install copies the directory; a file the file.
+    paths.push(path.replace(/\/$/, ""));
+  }
+  return paths;
+}
+
+function labelLine(labels: Record<string, string>): string {
+  const pairs = Object.entries(labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`);
+  return pairs.length === 0 ? "" : `LABEL ${pairs.join(" ")}`;
+}

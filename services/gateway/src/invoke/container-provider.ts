@@ -1,0 +1,299 @@
+import {
+  createInbox,
+  decodeFrame,
+  encodeFrame,
+  type InvokeReplyMeta,
+  type InvokeRequestMeta,
+  type Msg,
+  maxFramePayload,
+  type NatsConnection,
+  type Subscription,
+  subjects,
+} from "@kumo/bus";
+import type {
+  CapacityProvider,
+  ColdStartKind,
+  DeployedVersion,
+  ErrorBody,
+  InvocationRequest,
+  InvocationResult,
+  Runtime,
+} from "@kumo/core";
+import { httpStatusOfCode, isEdgeRuntime, isErrorCode } from "@kumo/core";
+
+export interface ContainerProviderOptions {
+  nc: NatsConnection;
+  /** Bus namespace shared with the autoscalers (see @kumo/bus streams). */
+  namespace?: string;
+  /** No frame from the node for this long while an invocation runs: the node is gone (FN_008). */
+  silenceMs?: number;
+}
+
+interface Pending {
+  target: DeployedVersion;
+  deadline: number;
+  lastHeard: number;
+  body: Uint8Array | null;
+  chunk: number;
+  cancel?: string;
+  onFrame(meta: InvokeReplyMeta, payload: Uint8Array): void;
+  fail(error: ErrorBody): void;
+}
+
+/**
+ * Container functions, seen from the gateway: each invocation is a NATS request to the version's
+ * subject, answered by whichever autoscaler node of the queue group takes it. One wildcard inbox
+ * subscription serves every invocation (replies and body-chunk pulls), so a request costs no
+ * subscribe round trip. Bodies and responses larger than one NATS message travel as frames.
+ */
+export class ContainerProvider implements CapacityProvider {
+  readonly name = "container";
+  readonly #nc: NatsConnection;
+  readonly #namespace: string;
+  readonly #silenceMs: number;
+  readonly #prefix = createInbox();
+  readonly #pending = new Map<string, Pending>();
+  readonly #sub: Subscription;
+  readonly #timer: NodeJS.Timeout;
+  #next = 0;
+
+  constructor(options: ContainerProviderOptions) {
+    this.#nc = options.nc;
+    this.#namespace = options.namespace ?? "";
+    this.#silenceMs = options.silenceMs ?? 3500;
+    this.#sub = this.#nc.subscribe(`${this.#prefix}.>`, {
+      callback: (error, msg) => {
+        if (!error) this.#route(msg);
+      },
+    });
+    this.#timer = setInterval(() => this.#sweep(), 250);
+    this.#timer.unref();
+  }
+
+  supports(runtime: Runtime): boolean {
+    return !isEdgeRuntime(runtime);
+  }
+
+  invoke(
+    target: DeployedVersion,
+    request: InvocationRequest,
+    signal?: AbortSignal,
+  ): Promise<InvocationResult> {
+    const token = (++this.#next).toString(36);
+    const frame = maxFramePayload(this.#nc.info?.max_payload);
+    const body = request.body && request.body.byteLength > 0 ? request.body : null;
+    const chunks = body ? Math.ceil(body.byteLength / frame) : 0;
+    const meta: InvokeRequestMeta = {
+      k: "req",
+      id: request.invocationId,
+      tenantId: target.tenantId,
+      functionId: target.functionId,
+      versionId: target.versionId,
+      version: target.version,
+      envDigest: target.envDigest,
+      trigger: request.trigger,
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      deadline: request.deadline,
+      bodyBytes: body?.byteLength ?? 0,
+      ...(chunks > 1 ? { pull: { subject: `${this.#prefix}.b.${token}`, chunks } } : {}),
+    };
+    return new Promise<InvocationResult>((resolve) => {
+      let stream: BodyQueue | undefined;
+      const done = () => {
+        this.#pending.delete(token);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onAbort = () => {
+        const pending = this.#pending.get(token);
+        if (pending?.cancel) this.#nc.publish(pending.cancel, encodeFrame({ k: "cancel" }));
+        stream?.fail(new Error("the caller went away"));
+        done();
+      };
+      const pending: Pending = {
+        target,
+        deadline: request.deadline,
+        lastHeard: Date.now(),
+        body,
+        chunk: frame,
+        onFrame: (m, payload) => {
+          if (m.k === "beat") {
+            if (m.cancel) pending.cancel = m.cancel;
+            return;
+          }
+          if (m.k === "head") {
+            if (m.cancel) pending.cancel = m.cancel;
+            if (m.end) {
+              done();
+              resolve(toResult(m.status, m.headers, payload, m.coldStart, m.queueMs));
+              return;
+            }
+            stream = new BodyQueue();
+            resolve({
+              status: m.status,
+              headers: m.headers,
+              body: stream,
+              coldStart: m.coldStart,
+              queueMs: m.queueMs,
+              logs: [],
+            });
+            return;
+          }
+          if (m.k === "data") {
+            if (payload.byteLength > 0) stream?.push(payload);
+            if (m.end) {
+              stream?.end();
+              done();
+            }
+            return;
+          }
+          if (m.k === "error") {
+            done();
+            if (stream) stream.fail(new Error(`${m.error.code}: ${m.error.message}`));
+            else resolve(errorResult(m.error, m.coldStart, m.queueMs));
+          }
+        },
+        fail: (error) => {
+          done();
+          if (stream) stream.fail(new Error(`${error.code}: ${error.message}`));
+          else resolve(errorResult(error, "warm", 0));
+        },
+      };
+      this.#pending.set(token, pending);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const first = body ? body.subarray(0, frame) : undefined;
+      this.#nc.publish(subjects.invoke(target.versionId, this.#namespace), encodeFrame(meta, first), {
+        reply: `${this.#prefix}.r.${token}`,
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    for (const pending of [...this.#pending.values()])
+      pending.fail({ code: "FN_008", message: "the gateway is stopping" });
+    this.#sub.unsubscribe();
+  }
+
+  #route(msg: Msg): void {
+    const rest = msg.subject.slice(this.#prefix.length + 1);
+    const kind = rest.slice(0, 1);
+    const pending = this.#pending.get(rest.slice(2));
+    if (!pending) return;
+    pending.lastHeard = Date.now();
+    if (kind === "b") {
+      // A node pulls chunk i of the request body.
+      const i = Number(new TextDecoder().decode(msg.data));
+      const body = pending.body;
+      if (msg.reply && body && Number.isInteger(i))
+        msg.respond(body.subarray(i * pending.chunk, (i + 1) * pending.chunk));
+      return;
+    }
+    if (msg.data.byteLength === 0 && msg.headers?.code === 503) {
+      pending.fail({
+        code: "FN_008",
+        message: `no autoscaler is serving container functions (runtime "${pending.target.runtime}"); start the autoscaler service`,
+      });
+      return;
+    }
+    let frame: { meta: InvokeReplyMeta; payload: Uint8Array };
+    try {
+      frame = decodeFrame<InvokeReplyMeta>(msg.data);
+    } catch {
+      return;
+    }
+    pending.onFrame(frame.meta, frame.payload);
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const pending of [...this.#pending.values()]) {
+      if (now > pending.deadline + 2000) {
+        pending.fail({
+          code: "FN_002",
+          message: `no response within the function's timeout of ${pending.target.config.timeoutMs} ms`,
+        });
+      } else if (now - pending.lastHeard > this.#silenceMs) {
+        pending.fail({
+          code: "FN_008",
+          message: "the autoscaler node running the invocation stopped responding; retry the request",
+        });
+      }
+    }
+  }
+}
+
+function toResult(
+  status: number,
+  headers: [string, string][],
+  body: Uint8Array,
+  coldStart: ColdStartKind,
+  queueMs: number,
+): InvocationResult {
+  const result: InvocationResult = { status, headers, body, coldStart, queueMs, logs: [] };
+  // A handler error (the shim's FN_004) is recorded with its code, and returned as the shim wrote it.
+  const code = headers.find(([name]) => name === "kumo-error")?.[1];
+  if (code && isErrorCode(code)) {
+    let message = "the function failed";
+    try {
+      const parsed = JSON.parse(Buffer.from(body).toString("utf8")) as { message?: unknown };
+      if (typeof parsed.message === "string") message = parsed.message;
+    } catch {
+      // not JSON: keep the generic message
+    }
+    result.error = { code, message };
+  }
+  return result;
+}
+
+function errorResult(error: ErrorBody, coldStart: ColdStartKind, queueMs: number): InvocationResult {
+  return {
+    status: httpStatusOfCode(error.code),
+    headers: [["content-type", "application/json; charset=utf-8"]],
+    body: Buffer.from(JSON.stringify({ error })),
+    error,
+    coldStart,
+    queueMs,
+    logs: [],
+  };
+}
+
+/** A response body that arrives frame by frame, consumed once as an async iterable. */
+class BodyQueue implements AsyncIterable<Uint8Array> {
+  #chunks: Uint8Array[] = [];
+  #ended = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  push(chunk: Uint8Array): void {
+    this.#chunks.push(chunk);
+    this.#wake?.();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#wake?.();
+  }
+
+  fail(error: Error): void {
+    this.#error = error;
+    this.#wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const chunk = this.#chunks.shift();
+      if (chunk) {
+        yield chunk;
+        continue;
+      }
+      if (this.#error) throw this.#error;
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+      this.#wake = undefined;
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SETUP_TIMEOUT_MS } from "../runtimes/runtime-harness.ts";
+import { Plane, waitFor } from "./plane.ts";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+const WORKER = `export async function handler(event) {
+  const input = event.body ? JSON.parse(event.body) : {};
+  if (process.env.MODE === "fail") throw new Error("failing on purpose (MODE=fail)");
+  if (input.sleepMs) await new Promise((r) => setTimeout(r, input.sleepMs));
+  console.log("did", input.n);
+  return { statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ n: input.n ?? null }) };
+}
+`;
+
+let plane: Plane;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  plane = await new Plane().start();
+  await Promise.all([
+    plane.deploy("worker", "node", { "index.mjs": WORKER }, { scaling: { maxInstances: 4 } }),
+    plane.deploy("flaky", "node", { "index.mjs": WORKER }, { env: { MODE: "fail" }, maxRetries: 2 }),
+  ]);
+}, SETUP_TIMEOUT_MS);
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  await plane?.close();
+}, SETUP_TIMEOUT_MS);
+
+async function record(id: string) {
+  const res = await plane.gw.call("GET", `/v1/invocations/${id}`, { key: plane.tenant.key });
+  return res.status === 200 ? res.json : undefined;
+}
+
+describe("invocation plane - async", () => {
+  it("async - 202 with an invocation id at once; result, status and logs at /v1/invocations/:id", async () => {
+    const res = await plane.invokeAsync("worker", { n: 7 });
+    expect(res.status, res.body).toBe(202);
+    const id = res.json.invocationId as string;
+    expect(res.headers["kumo-invocation-id"]).toBe(id);
+    expect((await record(id))?.status).toMatch(/queued|running|succeeded/);
+    const done = await waitFor("success", async () => {
+      const r = await record(id);
+      return r?.status === "succeeded" && r.logs.length > 0 ? r : undefined;
+    });
+    expect(done).toMatchObject({ trigger: "api", attempts: 1, result: { statusCode: 200, body: '{"n":7}' } });
+    expect(done.logs.map((l: { message: string }) => l.message)).toContain("did 7");
+  });
+
+  it("async - failures retry with backoff, then go to the dead letters; a redrive runs it again", async () => {
+    const res = await plane.invokeAsync("flaky", { n: 1 });
+    const id = res.json.invocationId as string;
+    const dead = await waitFor("dead letter", async () => {
+      const r = await record(id);
+      return r?.deadLettered ? r : undefined;
+    });
+    expect(dead).toMatchObject({ status: "failed", errorCode: "FN_004", attempts: 3 });
+    const list = await plane.gw.call("GET", "/v1/functions/flaky/dead-letters", { key: plane.tenant.key });
+    expect(list.json.items.map((i: { id: string }) => i.id)).toContain(id);
+
+    // Fix the function (env), then redrive: it succeeds and leaves the dead letters.
+    const env = await plane.gw.call("PUT", "/v1/functions/flaky/env/MODE", {
+      key: plane.tenant.key,
+      body: { value: "ok" },
+    });
+    expect(env.status, env.body).toBeLessThan(300);
+    const redrive = await plane.gw.call("POST", `/v1/functions/flaky/dead-letters/${id}/redrive`, {
+      key: plane.tenant.key,
+    });
+    expect(redrive.status, redrive.body).toBe(202);
+    const again = await plane.gw.call("POST", `/v1/functions/flaky/dead-letters/${id}/redrive`, {
+      key: plane.tenant.key,
+    });
+    expect(again.status).toBe(409);
+    const ok = await waitFor("redriven success", async () => {
+      const r = await record(id);
+      return r?.status === "succeeded" ? r : undefined;
+    });
+    expect(ok).toMatchObject({ attempts: 4, deadLettered: false });
+    const after = await plane.gw.call("GET", "/v1/functions/flaky/dead-letters", { key: plane.tenant.key });
+    expect(after.json.items.map((i: { id: string }) => i.id)).not.toContain(id);
+  });
+
+  it("async - a repeated idempotency key returns the first invocation and runs nothing new", async () => {
+    const key = { "kumo-idempotency-key": "order-42" };
+    const first = await plane.invokeAsync("worker", { n: 42 }, key);
+    const second = await plane.invokeAsync("worker", { n: 43 }, key);
+    expect(second.status).toBe(202);
+    expect(second.json.invocationId).toBe(first.json.invocationId);
+    expect(second.headers["kumo-idempotent-replay"]).toBe("true");
+    const done = await waitFor("success", async () => {
+      const r = await record(first.json.invocationId);
+      return r?.status === "succeeded" ? r : undefined;
+    });
+    expect(done.result.body).toBe('{"n":42}');
+  });
+
+  it("async - kill -9 of an autoscaler mid-burst loses nothing; its restart removes what it left behind", async () => {
+    const nodeId = plane.nodeId();
+    const startChild = () => {
+      const child = spawn(process.execPath, ["--import", "tsx", "services/autoscaler/src/main.ts"], {
+        cwd: repoRoot,
+        env: { ...process.env, ...plane.autoscalerEnv(nodeId, { KUMO_ASYNC_CONCURRENCY: "64" }) },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      children.push(child);
+      return new Promise<ChildProcess>((ready, fail) => {
+        child.stdout?.on("data", (d: Buffer) => {
+          if (d.toString().includes("ready")) ready(child);
+        });
+        child.on("exit", (code) => fail(new Error(`autoscaler exited early (${code})`)));
+      });
+    };
+    const child = await startChild();
+    const total = 150;
+    const ids = await Promise.all(
+      Array.from({ length: total }, (_, n) =>
+        plane.invokeAsync("worker", { n, sleepMs: 150 }).then((r) => r.json.invocationId as string),
+      ),
+    );
+    expect(new Set(ids).size).toBe(total);
+    // Let the child take part of the burst, then kill it without warning.
+    await waitFor(
+      "the child to run containers",
+      async () => (await plane.containers({ "dev.kumo.node": nodeId })).length > 0 || undefined,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGKILL");
+    const leftover = (await plane.containers({ "dev.kumo.node": nodeId })).map((c) => c.id);
+    expect(leftover.length).toBeGreaterThan(0);
+
+    const store = plane.gw.gateway.context.platform.tenant(plane.tenant.id);
+    await waitFor(
+      "every invocation to succeed",
+      async () => {
+        const rows = await Promise.all(ids.map((id) => store.invocations.get(id)));
+        return rows.every((r) => r?.status === "succeeded") || undefined;
+      },
+      60_000,
+    );
+    const rows = await Promise.all(ids.map((id) => store.invocations.get(id)));
+    expect(rows.filter((r) => r?.status === "succeeded")).toHaveLength(total);
+    // Some were redelivered after the kill: at-least-once execution, one record each.
+    expect(rows.some((r) => (r?.attempts ?? 0) > 1)).toBe(true);
+
+    // The node comes back under the same id and removes the containers its previous run left.
+    const restarted = await startChild();
+    const now = (await plane.containers({ "dev.kumo.node": nodeId })).map((c) => c.id);
+    expect(now.filter((id) => leftover.includes(id))).toEqual([]);
+    restarted.kill("SIGTERM");
+    await new Promise((r) => restarted.once("exit", r));
+  }, 120_000);
+});

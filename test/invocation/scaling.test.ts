@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SETUP_TIMEOUT_MS } from "../runtimes/runtime-harness.ts";
+import { Plane, waitFor } from "./plane.ts";
+
+const JS = `export default {
+  async fetch(request, env) {
+    const text = await request.text();
+    return new Response(JSON.stringify({ echo: text, greeting: env.GREETING ?? null, secret: env.API_TOKEN ?? null, host: env.HOSTNAME ?? null }), {
+      headers: { "content-type": "application/json" },
+    });
+  },
+};
+`;
+const PY = `import json, os
+def handler(event, context):
+    return {"statusCode": 200, "headers": {"content-type": "application/json"},
+            "body": json.dumps({"echo": event.get("body"), "lang": "python"})}
+`;
+const GO_FILES = {
+  "go.mod": "module example.com/hello\n\ngo 1.23\n",
+  "handler.go": `package function
+
+import (
+	"io"
+	"net/http"
+)
+
+func Handle(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	w.Header().Set("content-type", "text/plain")
+	w.Write(append([]byte("go:"), body...))
+}
+`,
+  Dockerfile: `FROM kumo/runtime-go-build:latest AS build
+LABEL dev.kumo.test=1
+COPY . /src
+RUN ["kumo-go-build", "-src", "/src", "-out", "/out/function"]
+FROM kumo/runtime-go:latest
+COPY --from=build /out/function /var/task/function
+ENV KUMO_CODE_DIR=/var/task
+`,
+};
+
+let plane: Plane;
+
+beforeAll(async () => {
+  plane = await new Plane({
+    langs: ["node", "bun", "deno", "python", "go"],
+    autoscalers: 2,
+    autoscalerEnv: { KUMO_STEM_CELLS: "node:1", KUMO_PAUSE_AFTER: "400ms" },
+  }).start();
+  const secret = await plane.gw.call("PUT", "/v1/secrets/API_TOKEN", {
+    key: plane.tenant.key,
+    body: { value: "s3cret" },
+  });
+  if (secret.status >= 300) throw new Error(`secret: ${secret.body}`);
+  await Promise.all([
+    plane.deploy("js-bun", "bun", { "index.mjs": JS }),
+    plane.deploy("js-deno", "deno", { "index.mjs": JS }),
+    plane.deploy("py", "python", { "main.py": PY }, {}, "main.handler"),
+    plane.deploy("gofn", "go", GO_FILES),
+    plane.deploy(
+      "zero",
+      "node",
+      { "index.mjs": JS },
+      { env: { GREETING: "hey" }, secrets: ["API_TOKEN"], scaling: { idleTtlMs: "1s" } },
+    ),
+    plane.deploy("shared", "node", { "index.mjs": JS }, { scaling: { concurrency: 1, maxInstances: 4 } }),
+  ]);
+}, SETUP_TIMEOUT_MS);
+
+afterAll(async () => {
+  await plane?.close();
+}, SETUP_TIMEOUT_MS);
+
+describe("invocation plane - runtimes and scaling", () => {
+  it.each([
+    ["js-bun", (b: string) => JSON.parse(b).echo],
+    ["js-deno", (b: string) => JSON.parse(b).echo],
+    ["py", (b: string) => JSON.parse(b).echo],
+    ["gofn", (b: string) => b.replace(/^go:/, "")],
+  ])("runtimes - %s answers a sync invocation through the gateway", async (name, read) => {
+    const res = await plane.invoke(name, { body: "ping", headers: { "content-type": "text/plain" } });
+    expect(res.status, res.body).toBe(200);
+    expect(read(res.body)).toBe("ping");
+  });
+
+  it("stem cells - scale from zero specializes a pre-started cell with the version's code, env and secrets", async () => {
+    await waitFor("a ready stem cell on each node", async () => {
+      const counts = plane.nodes.map((n) => n.autoscaler.status().stemCells.node ?? 0);
+      return counts.every((c) => c >= 1) || undefined;
+    });
+    const first = await plane.invoke("zero", { body: "a" });
+    expect(first.status, first.body).toBe(200);
+    expect(first.headers["kumo-cold-start"]).toBe("stem-cell");
+    expect(first.json).toMatchObject({ echo: "a", greeting: "hey", secret: "s3cret" });
+    // The function runs in a container started from the generic runtime image.
+    const cells = await plane.containers({ "dev.kumo.role": "stem-cell" });
+    expect(cells.length).toBeGreaterThan(0);
+  });
+
+  it("scaling - an idle version is paused, then scaled to zero after its idle TTL, and comes back on demand", async () => {
+    const versionId = await latestVersionId("zero");
+    await plane.invoke("zero", { body: "b" });
+    expect(pools(versionId).some((p) => p.instances > 0)).toBe(true);
+    await waitFor(
+      "a paused instance",
+      async () => pools(versionId).some((p) => p.paused > 0) || undefined,
+      5000,
+    );
+    await waitFor("scale to zero", async () => pools(versionId).every((p) => p.instances === 0) || undefined);
+    const back = await plane.invoke("zero", { body: "c" });
+    expect(back.status).toBe(200);
+    expect(["stem-cell", "cold"]).toContain(back.headers["kumo-cold-start"]);
+    expect(back.json.echo).toBe("c");
+  });
+
+  it("scaling - a paused warm container is unpaused instead of starting a new one", async () => {
+    const versionId = await latestVersionId("shared");
+    await plane.invoke("shared", { body: "warm" });
+    await waitFor(
+      "a paused instance",
+      async () => pools(versionId).some((p) => p.paused > 0) || undefined,
+      5000,
+    );
+    const kinds: unknown[] = [];
+    // Either node may take a request: the one holding the paused instance answers "unpaused".
+    for (let i = 0; i < 12 && !kinds.includes("unpaused"); i++) {
+      kinds.push((await plane.invoke("shared", { body: "x" })).headers["kumo-cold-start"]);
+    }
+    expect(kinds).toContain("unpaused");
+  });
+
+  it("scaling - two autoscaler nodes in one queue group share the load, scaling up on in-flight demand", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => plane.invoke("shared", { body: `r${i}` })),
+    );
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    const nodesServing = plane.nodes.filter((n) => n.autoscaler.status().pools.some((p) => p.instances > 0));
+    expect(nodesServing.length).toBe(2);
+    const total = plane.nodes
+      .flatMap((n) => n.autoscaler.status().pools)
+      .reduce((s, p) => s + p.instances, 0);
+    expect(total).toBeGreaterThan(2);
+  });
+});
+
+async function latestVersionId(name: string): Promise<string> {
+  const store = plane.gw.gateway.context.platform.tenant(plane.tenant.id);
+  const fn = await store.functions.byName(name);
+  const version = fn ? await store.versions.latest(fn.id) : undefined;
+  if (!version) throw new Error(`no version of ${name}`);
+  return version.id;
+}
+
+function pools(versionId: string) {
+  return plane.nodes.flatMap((n) => n.autoscaler.status().pools).filter((p) => p.versionId === versionId);
+}

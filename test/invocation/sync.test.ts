@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SETUP_TIMEOUT_MS } from "../runtimes/runtime-harness.ts";
+import { Plane, waitFor } from "./plane.ts";
+
+const ECHO = `export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname === "/echo") {
+      return new Response(await request.arrayBuffer(), { headers: { "content-type": "application/octet-stream" } });
+    }
+    const body = new Uint8Array(await request.arrayBuffer());
+    console.log("hello log", url.pathname);
+    return new Response(JSON.stringify({ path: url.pathname, q: url.search, bytes: body.length, greeting: env.GREETING ?? null }), {
+      status: 201,
+      headers: [["content-type", "application/json"], ["x-fn", "hello"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]],
+    });
+  },
+};
+`;
+
+const STREAM = `export default {
+  fetch() {
+    const enc = new TextEncoder();
+    let i = 0;
+    const body = new ReadableStream({
+      async pull(controller) {
+        if (i === 3) return controller.close();
+        if (i > 0) await new Promise((r) => setTimeout(r, 300));
+        controller.enqueue(enc.encode("data: tick " + i++ + "\\n\\n"));
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/event-stream" } });
+  },
+};
+`;
+
+const FAULTS = `export async function handler(event) {
+  const path = event.rawPath;
+  if (path === "/sleep") { await new Promise((r) => setTimeout(r, 5000)); return "late"; }
+  if (path === "/spin") { for (;;) {} }
+  if (path === "/exit") { process.exit(3); }
+  if (path === "/oom") { const keep = []; for (;;) keep.push(Buffer.alloc(4 * 1024 * 1024, 1)); }
+  if (path === "/throw") throw new Error("kaboom");
+  if (path === "/slow") { await new Promise((r) => setTimeout(r, 800)); return "slow"; }
+  return "ok";
+}
+`;
+
+let plane: Plane;
+
+beforeAll(async () => {
+  plane = await new Plane({ autoscalerEnv: { KUMO_QUEUE_TIMEOUT: "300ms" } }).start();
+  await Promise.all([
+    plane.deploy("hello", "node", { "index.mjs": ECHO }, { env: { GREETING: "hi" } }),
+    plane.deploy("stream", "node", { "index.mjs": STREAM }),
+    plane.deploy("faults", "node", { "index.mjs": FAULTS }, { timeoutMs: 600, memoryMb: 64 }),
+    plane.deploy(
+      "narrow",
+      "node",
+      { "index.mjs": FAULTS },
+      { scaling: { maxInstances: 1, concurrency: 1, maxConcurrency: 1 } },
+    ),
+  ]);
+}, SETUP_TIMEOUT_MS);
+
+afterAll(async () => {
+  await plane?.close();
+}, SETUP_TIMEOUT_MS);
+
+describe("invocation plane - sync", () => {
+  it("sync - status, headers (repeated set-cookie), query and body reach the client intact", async () => {
+    const res = await plane.invoke("hello", { path: "/a/b?x=1", body: "hello" });
+    expect(res.status, res.body).toBe(201);
+    expect(res.json).toMatchObject({ path: "/a/b", q: "?x=1", bytes: 5, greeting: "hi" });
+    expect(res.headers["x-fn"]).toBe("hello");
+    expect(res.headers["set-cookie"]).toEqual(["a=1", "b=2"]);
+    expect(["cold", "stem-cell"]).toContain(res.headers["kumo-cold-start"]);
+    const again = await plane.invoke("hello", { body: "x" });
+    expect(again.headers["kumo-cold-start"]).toBe("warm");
+  });
+
+  it("sync - a 10 MB binary body goes through NATS in chunks, both ways, byte for byte", async () => {
+    const body = Buffer.alloc(10 * 1024 * 1024);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7 + (i >> 11)) & 0xff;
+    const res = await plane.gw.gateway.app.inject({
+      method: "POST",
+      url: `/fn/${plane.tenant.name}/hello/echo`,
+      payload: body,
+      headers: { "content-type": "application/octet-stream" },
+    });
+    expect(res.statusCode, res.body.slice(0, 200)).toBe(200);
+    expect(res.rawPayload.equals(body)).toBe(true);
+  });
+
+  it("sync - a body over the function's limit is FN_010 before it reaches NATS", async () => {
+    await plane.deploy("tiny", "node", { "index.mjs": ECHO }, { maxBodyBytes: 1000 });
+    const res = await plane.invoke("tiny", { body: Buffer.alloc(2000) });
+    expect(res.status).toBe(413);
+    expect(res.json.error.code).toBe("FN_010");
+  });
+
+  it("sync - a streaming (SSE) response reaches the client as it is produced", async () => {
+    const app = plane.gw.gateway.app;
+    const address = await app.listen({ port: 0, host: "127.0.0.1" });
+    const res = await fetch(`${address}/fn/${plane.tenant.name}/stream/`);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    const reader = res.body?.getReader();
+    if (!reader) throw new Error("no body");
+    const arrivals: { at: number; text: string }[] = [];
+    const t0 = performance.now();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      arrivals.push({ at: performance.now() - t0, text: Buffer.from(value).toString() });
+    }
+    const text = arrivals.map((a) => a.text).join("");
+    expect(text).toBe("data: tick 0\n\ndata: tick 1\n\ndata: tick 2\n\n");
+    // The first event arrived well before the last one was produced (~600 ms later).
+    expect(arrivals.length).toBeGreaterThanOrEqual(2);
+    expect((arrivals.at(-1)?.at ?? 0) - (arrivals[0]?.at ?? 0)).toBeGreaterThan(400);
+  });
+
+  it("sync - a handler that throws is FN_004 and is recorded with its logs", async () => {
+    const res = await plane.invoke("faults", { path: "/throw" });
+    expect(res.status).toBe(500);
+    expect(res.headers["kumo-error"]).toBe("FN_004");
+    const id = String(res.headers["kumo-invocation-id"]);
+    await plane.gw.gateway.flushRecords();
+    const record = await waitFor("the record", async () => {
+      const r = await plane.gw.call("GET", `/v1/invocations/${id}`, { key: plane.tenant.key });
+      return r.status === 200 && r.json.logs.length > 0 ? r : undefined;
+    });
+    expect(record.json).toMatchObject({ status: "failed", errorCode: "FN_004", trigger: "http" });
+    expect(record.json.logs.some((l: { message: string }) => l.message.includes("kaboom"))).toBe(true);
+  });
+
+  it("sync - a timeout is FN_002; a hung instance (busy loop) is recycled, a waiting one kept", async () => {
+    const slow = await plane.invoke("faults", { path: "/sleep" });
+    expect(slow.status).toBe(504);
+    expect(slow.json.error.code).toBe("FN_002");
+    const fn = await functionContainers("faults");
+    const spin = await plane.invoke("faults", { path: "/spin" });
+    expect(spin.json.error.code).toBe("FN_002");
+    // The spinning container stops answering /healthz and is removed; the function still works.
+    await waitFor("the hung container to go", async () => {
+      const now = await functionContainers("faults");
+      return now.filter((c) => fn.some((f) => f.id === c.id)).length < fn.length || undefined;
+    });
+    const ok = await plane.invoke("faults", { path: "/" });
+    expect(ok.status).toBe(200);
+  });
+
+  it("sync - a process exit is FN_004 and OOM is FN_003; the instance is replaced", async () => {
+    const exit = await plane.invoke("faults", { path: "/exit" });
+    expect(exit.status).toBe(500);
+    expect(exit.json.error.code).toBe("FN_004");
+    expect(exit.json.error.message).toMatch(/exited with code 3/);
+    const oom = await plane.invoke("faults", { path: "/oom" });
+    expect(oom.status).toBe(502);
+    expect(oom.json.error.code).toBe("FN_003");
+    const ok = await plane.invoke("faults", { path: "/" });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toBe("ok");
+  });
+
+  it("sync - over the function's max concurrency, requests queue briefly, then get FN_007 429", async () => {
+    expect((await plane.invoke("narrow", { path: "/" })).status).toBe(200);
+    const results = await Promise.all([0, 1, 2].map(() => plane.invoke("narrow", { path: "/slow" })));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 429, 429]);
+    const limited = results.find((r) => r.status === 429);
+    expect(limited?.json.error.code).toBe("FN_007");
+  });
+});
+
+async function functionContainers(name: string) {
+  const store = plane.gw.gateway.context.platform.tenant(plane.tenant.id);
+  const fn = await store.functions.byName(name);
+  const version = fn ? await store.versions.latest(fn.id) : undefined;
+  const all = await plane.containers();
+  return all.filter(
+    (c) =>
+      c.state === "running" &&
+      (c.labels["dev.kumo.version-id"] === version?.id || c.labels["dev.kumo.role"] === "stem-cell"),
+  );
+}

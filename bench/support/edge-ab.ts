@@ -78,7 +78,12 @@ function treeCpu(root: number): Record<string, number> {
     } catch {
       return;
     }
-    const kids = execFileSync("ps", ["--ppid", String(pid), "-o", "pid="], { encoding: "utf8" }).trim();
+    let kids = "";
+    try {
+      kids = execFileSync("ps", ["--ppid", String(pid), "-o", "pid="], { encoding: "utf8" }).trim();
+    } catch {
+      // ps exits 1 when there are no children
+    }
     for (const kid of kids.split(/\s+/).filter(Boolean)) visit(Number(kid));
   };
   visit(root);

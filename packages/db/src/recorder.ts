@@ -45,13 +45,15 @@ export class Recorder {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    const invocations = this.#invocations;
-    const logs = this.#logs;
-    this.#invocations = [];
-    this.#logs = [];
-    const retry = this.#retry;
-    this.#retry = undefined;
+    // The batch is taken when this link of the chain runs, not when flush() was called: concurrent
+    // callers (every async enqueue and ack waits for its record) then share one write (group commit).
     this.#flushing = this.#flushing.then(async () => {
+      const invocations = this.#invocations;
+      const logs = this.#logs;
+      this.#invocations = [];
+      this.#logs = [];
+      const retry = this.#retry;
+      this.#retry = undefined;
       const batchInvocations = retry ? [...retry.invocations, ...invocations] : invocations;
       const batchLogs = retry ? [...retry.logs, ...logs] : logs;
       if (batchInvocations.length === 0 && batchLogs.length === 0) return;

@@ -1,0 +1,20 @@
+import type { HostState } from "./host-process.ts";
+
+/** A snapshot of the edge provider, for /metrics and tests. */
+export interface EdgeStats {
+  hosts: {
+    index: number;
+    pid: number | undefined;
+    state: HostState;
+    inflight: number;
+    warm: number;
+    spare: number;
+    restarts: number;
+  }[];
+  hostsAlive: number;
+  restarts: number;
+  isolatesWarm: number;
+  coldStarts: number;
+  invocations: number;
+  limitViolations: number;
+}

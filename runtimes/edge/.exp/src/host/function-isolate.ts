@@ -1,0 +1,607 @@
+import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
+import type { ErrorBody, ErrorCode, FunctionLogLine } from "@kumo/core";
+import type ivm from "isolated-vm";
+import type { FetchPolicy, IsolateLimits, WireRequest, WireResult } from "../host-protocol.ts";
+import { type BridgeRequest, bridgeFetch, type FetchBudget } from "./fetch-bridge.ts";
+
+type Ivm = typeof ivm;
+type Ref = ivm.Reference<Record<string, unknown>>;
+
+/** Everything a FunctionIsolate needs from the host process, injected so it stays testable. */
+export interface IsolateHooks {
+  ivm: Ivm;
+  fetchPolicy: FetchPolicy;
+  lateLogs(invocationId: string, logs: FunctionLogLine[]): void;
+  violated(isolate: FunctionIsolate, code: ErrorCode, message: string): void;
+}
+
+/** The bootstrap compiled once per host: the code plus V8's code cache for it. */
+export interface CompiledBootstrap {
+  code: string;
+  cachedData: ivm.ExternalCopy<ArrayBuffer> | undefined;
+}
+
+interface Inflight {
+  invocationId: string;
+  cpuStart: bigint;
+  completedAtStart: number;
+  startedAtStart: number;
+  budget: FetchBudget;
+  /** Armed only once the handler outlives the synchronous call; that call has its own timeout. */
+  wallTimer: NodeJS.Timeout | undefined;
+  waiting: boolean;
+  /** Set while the handler's promise is pending: receives its outcome (or the isolate's death). */
+  settle: ((outcome: DispatchOutcome | string | Error) => void) | undefined;
+  /** An outcome that arrived before `settle` was set (possible on the off-thread path). */
+  early: DispatchOutcome | string | undefined;
+}
+
+interface DispatchOutcome {
+  ok: boolean;
+  status?: number;
+  /** Names and values alternating, joined by NUL. */
+  headers?: string;
+  body?: string | Uint8Array | null;
+  error?: { name: string; message: string; stack: string; code: string | null };
+  logs: [number, FunctionLogLine["level"], string][];
+  waits: number;
+}
+
+/** What `dispatch` returns: the outcome when the handler settled within the call. */
+interface Holder {
+  value: DispatchOutcome | string | null;
+}
+
+export type IsolateState = "spare" | "ready" | "disposed";
+
+const MAX_HOST_TIMERS = 1000;
+/**
+ * A synchronous entry into the isolate blocks the host's event loop (and so every other function on
+ * this host) while it runs. An isolate whose handler took longer than this is entered off-thread
+ * (isolated-vm's async apply, ~50 µs more per call) for the next OFF_THREAD_CALLS invocations.
+ */
+const SYNC_BUDGET_MS = 1;
+const OFF_THREAD_CALLS = 64;
+const FUNCTION_FILE_PREFIX = "kumo:fn/";
+const encoder = new TextEncoder();
+
+const toLines = (logs: DispatchOutcome["logs"]): FunctionLogLine[] =>
+  logs.map(([ts, level, message]) => ({ ts, level, message }));
+
+/** Tells a tenant-caused allocation failure from an ordinary exception. */
+const isAllocationFailure = (name: string, message: string) =>
+  name === "RangeError" &&
+  /Array buffer allocation failed|Invalid (typed )?array length|Invalid string length/.test(message);
+
+/**
+ * One V8 isolate running one function version of one tenant. Created "spare" (bootstrap evaluated,
+ * no tenant code) so a cold start only compiles and runs the tenant's script; specialized once;
+ * disposed on any limit violation so the next request gets a fresh one.
+ */
+export class FunctionIsolate {
+  readonly isolate: ivm.Isolate;
+  readonly memoryMb: number;
+  state: IsolateState = "spare";
+  key = "";
+  versionId = "";
+  lastUsed = Date.now();
+  /** Invocations started and completed; the CPU watchdog's allowance grows with both. */
+  completed = 0;
+  started = 0;
+  limits: IsolateLimits | null = null;
+  readonly inflight = new Map<string, Inflight>();
+  #context: ivm.Context;
+  #hooks: IsolateHooks;
+  #dispatch: Ref;
+  #take: Ref;
+  #deliver: Ref;
+  #fireTimer: Ref;
+  #install: Ref;
+  #timers = new Map<number, NodeJS.Timeout>();
+  #offThreadCalls = 0;
+  #violation: { code: ErrorCode; message: string } | null = null;
+
+  private constructor(
+    memoryMb: number,
+    hooks: IsolateHooks,
+    isolate: ivm.Isolate,
+    context: ivm.Context,
+    refs: Ref[],
+  ) {
+    this.memoryMb = memoryMb;
+    this.#hooks = hooks;
+    this.isolate = isolate;
+    this.#context = context;
+    const [dispatch, take, deliver, fireTimer, install] = refs;
+    if (!dispatch || !take || !deliver || !fireTimer || !install)
+      throw new Error("bootstrap did not expose its entry points");
+    this.#dispatch = dispatch;
+    this.#take = take;
+    this.#deliver = deliver;
+    this.#fireTimer = fireTimer;
+    this.#install = install;
+  }
+
+  /**
+   * Builds a spare isolate with the bootstrap evaluated. The work runs on isolated-vm's threads
+   * (async API), so the host's event loop keeps serving while spares are prepared.
+   */
+  static async create(
+    bootstrap: CompiledBootstrap,
+    memoryMb: number,
+    hooks: IsolateHooks,
+  ): Promise<FunctionIsolate> {
+    const { ivm } = hooks;
+    const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+    try {
+      const context = await isolate.createContext();
+      // The callbacks need the FunctionIsolate; it exists only after the bootstrap ran, so they go through a slot.
+      const slot: { self: FunctionIsolate | null } = { self: null };
+      const bridge = (await context.eval("globalThis.__kumo_host = {}", { reference: true })) as Ref;
+      FunctionIsolate.#installBridge(ivm, bridge, slot);
+      bridge.release();
+      const script = await isolate.compileScript(bootstrap.code, {
+        filename: "kumo:bootstrap",
+        ...(bootstrap.cachedData ? { cachedData: bootstrap.cachedData } : {}),
+      });
+      const internal = (await script.run(context, { reference: true })) as Ref;
+      script.release();
+      const names = ["dispatch", "take", "deliver", "fireTimer", "install", "warmUp"];
+      const refs = await Promise.all(
+        names.map((name) => internal.get(name, { reference: true }) as Promise<Ref>),
+      );
+      internal.release();
+      const warmUp = refs.pop();
+      await warmUp?.apply(undefined, []);
+      warmUp?.release();
+      const self = new FunctionIsolate(memoryMb, hooks, isolate, context, refs);
+      slot.self = self;
+      return self;
+    } catch (error) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw error;
+    }
+  }
+
+  static #installBridge(ivm: Ivm, bridge: Ref, slot: { self: FunctionIsolate | null }): void {
+    const sync = (fn: (...args: never[]) => unknown) => new ivm.Callback(fn);
+    const ignored = (fn: (...args: never[]) => unknown) => new ivm.Callback(fn, { ignored: true });
+    bridge.setSync(
+      "random",
+      sync((n: number) => new Uint8Array(randomBytes(Math.min(65536, Math.max(0, n | 0))))),
+    );
+    bridge.setSync(
+      "uuid",
+      sync(() => randomUUID()),
+    );
+    bridge.setSync(
+      "digest",
+      sync((hash: string, data: Uint8Array) => new Uint8Array(createHash(hash).update(data).digest())),
+    );
+    bridge.setSync(
+      "hmac",
+      sync(
+        (hash: string, key: Uint8Array, data: Uint8Array) =>
+          new Uint8Array(createHmac(hash, key).update(data).digest()),
+      ),
+    );
+    bridge.setSync(
+      "timer",
+      ignored((id: number, ms: number) => (slot.self ? slot.self.#startTimer(id, ms) : undefined)),
+    );
+    bridge.setSync(
+      "clearTimer",
+      ignored((id: number) => (slot.self ? slot.self.#clearTimer(id) : undefined)),
+    );
+    bridge.setSync(
+      "fetch",
+      ignored((callId: number, invocationId: string, req: BridgeRequest) =>
+        slot.self ? slot.self.#fetch(callId, invocationId, req) : undefined,
+      ),
+    );
+    bridge.setSync(
+      "settled",
+      ignored((invocationId: string, outcome: DispatchOutcome | string) =>
+        slot.self ? slot.self.#settled(invocationId, outcome) : undefined,
+      ),
+    );
+    bridge.setSync(
+      "waitDone",
+      ignored((invocationId: string, logs: DispatchOutcome["logs"]) =>
+        slot.self ? slot.self.#waitDone(invocationId, logs) : undefined,
+      ),
+    );
+  }
+
+  /** Produces V8's code cache for the bootstrap, once per host process. */
+  static compileBootstrap(ivm: Ivm, code: string): CompiledBootstrap {
+    const isolate = new ivm.Isolate({ memoryLimit: 64 });
+    try {
+      const script = isolate.compileScriptSync(code, { filename: "kumo:bootstrap", produceCachedData: true });
+      return { code, cachedData: (script as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData };
+    } finally {
+      isolate.dispose();
+    }
+  }
+
+  /** Compiles and runs the tenant's bundle and binds its handler. Throws an ErrorBody on failure. */
+  async specialize(
+    key: string,
+    versionId: string,
+    code: string,
+    env: Record<string, string>,
+    meta: { functionName: string; version: number; limits: IsolateLimits; maxSubrequests: number },
+  ): Promise<void> {
+    const { ivm } = this.#hooks;
+    this.key = key;
+    this.versionId = versionId;
+    this.limits = meta.limits;
+    this.state = "ready";
+    const filename = `${FUNCTION_FILE_PREFIX}${meta.functionName}.js`;
+    const wrapped = `(function(){var module={exports:{}};var exports=module.exports;${code}\n;return module.exports;})()`;
+    const initTimeout = Math.min(meta.limits.timeoutMs, Math.max(500, meta.limits.cpuMs * 10));
+    let exportsRef: Ref;
+    try {
+      const script = await this.isolate.compileScript(wrapped, { filename });
+      exportsRef = (await script.run(this.#context, { reference: true, timeout: initTimeout })) as Ref;
+      script.release();
+    } catch (error) {
+      throw this.#classifyThrown(error, "the function's module failed to load");
+    }
+    try {
+      await this.#install.apply(
+        undefined,
+        [
+          exportsRef.derefInto(),
+          new ivm.ExternalCopy(env).copyInto(),
+          new ivm.ExternalCopy({
+            functionName: meta.functionName,
+            version: meta.version,
+            limits: { maxSubrequests: meta.maxSubrequests },
+          }).copyInto(),
+        ],
+        { timeout: initTimeout },
+      );
+    } catch (error) {
+      const body = this.#classifyThrown(error, "no handler");
+      throw body.code === "FN_004" ? { code: "FN_006", message: body.message } : body;
+    } finally {
+      exportsRef.release();
+    }
+  }
+
+  /**
+   * Runs one invocation. Never throws: failures come back as an error result. The handler is entered
+   * with a synchronous call (~2 µs, against ~55 µs for isolated-vm's promise-returning apply), so a
+   * handler that settles without waiting on I/O or timers (most do) yields its result in the same
+   * tick; otherwise the isolate reports the outcome later through the `settled` callback.
+   */
+  invoke(request: WireRequest, maxSubrequests: number): WireResult | Promise<WireResult> {
+    const limits = this.limits;
+    if (!limits || this.state !== "ready") return errorResult("FN_500", "isolate is not ready", false);
+    const now = Date.now();
+    this.lastUsed = now;
+    const wallMs = Math.max(1, Math.min(limits.timeoutMs, request.deadline - now));
+    const record: Inflight = {
+      invocationId: request.invocationId,
+      cpuStart: this.isolate.cpuTime,
+      completedAtStart: this.completed,
+      startedAtStart: this.started++,
+      budget: { remaining: maxSubrequests, deadline: now + wallMs },
+      wallTimer: undefined,
+      waiting: false,
+      settle: undefined,
+      early: undefined,
+    };
+    this.inflight.set(request.invocationId, record);
+    const { ivm } = this.#hooks;
+    const args = [
+      request.invocationId,
+      request.trigger,
+      request.method,
+      request.url,
+      request.headers,
+      request.body ? new ivm.ExternalCopy(request.body).copyInto({ release: true }) : null,
+      request.deadline,
+      now,
+      limits.maxBodyBytes,
+    ];
+    // `dispatch` starts the handler and returns `{ value }`, filled when the handler settled within
+    // the call (its microtasks run before the call returns); otherwise `take` collects an outcome
+    // that settled since, or registers for the `settled` callback. Each call carries isolated-vm's
+    // timeout, bounded by the wall limit too: the wall-clock watchdog cannot fire while a
+    // synchronous call blocks this thread.
+    const timeout = Math.min(this.#entryTimeout(), wallMs);
+    const copy = { result: { copy: true } } as const;
+    const take = [request.invocationId];
+    if (this.#offThreadCalls > 0) {
+      this.#offThreadCalls--;
+      return this.#dispatch
+        .apply(undefined, args, copy)
+        .then((holder: unknown) => (holder as Holder).value ?? this.#take.apply(undefined, take, copy))
+        .then(
+          (value: unknown) => this.#entered(record, value as DispatchOutcome | string | null, limits, wallMs),
+          (error: unknown) => this.#enterFailed(record, error),
+        );
+    }
+    let value: DispatchOutcome | string | null;
+    const started = performance.now();
+    try {
+      value =
+        (this.#dispatch.applySync(undefined, args, copy) as Holder).value ??
+        (this.#take.applySync(undefined, take, copy) as DispatchOutcome | string | null);
+    } catch (error) {
+      return this.#enterFailed(record, error);
+    }
+    if (performance.now() - started > SYNC_BUDGET_MS) this.#offThreadCalls = OFF_THREAD_CALLS;
+    return this.#entered(record, value, limits, wallMs);
+  }
+
+  /** After the entry call: a settled outcome becomes the result; a pending one arms the wall timer. */
+  #entered(
+    record: Inflight,
+    value: DispatchOutcome | string | null,
+    limits: IsolateLimits,
+    wallMs: number,
+  ): WireResult | Promise<WireResult> {
+    this.completed++;
+    const settled = value ?? record.early;
+    if (settled !== undefined) return this.#complete(record, settled, limits, wallMs);
+    this.#armWallTimer(record, wallMs);
+    return new Promise<WireResult>((resolve) => {
+      record.settle = (outcome) => {
+        record.settle = undefined;
+        if (outcome instanceof Error) resolve(this.#enterFailed(record, outcome));
+        else resolve(this.#complete(record, outcome, limits, wallMs));
+      };
+    });
+  }
+
+  /** The wall-clock limit of an invocation still running (pending, or in ctx.waitUntil work). */
+  #armWallTimer(record: Inflight, wallMs: number): void {
+    if (record.wallTimer) return;
+    const remaining = Math.max(1, record.budget.deadline - Date.now());
+    record.wallTimer = setTimeout(() => this.kill("FN_002", `wall time limit of ${wallMs} ms exceeded`), remaining);
+  }
+
+  #enterFailed(record: Inflight, error: unknown): WireResult {
+    clearTimeout(record.wallTimer);
+    this.inflight.delete(record.invocationId);
+    this.completed++;
+    const body = this.#classifyThrown(error, "invocation failed");
+    if (!this.#violation) this.kill(body.code, body.message);
+    return errorResult(body.code, body.message, false);
+  }
+
+  #complete(record: Inflight, value: DispatchOutcome | string, limits: IsolateLimits, wallMs: number): WireResult {
+    const outcome = typeof value === "string" ? fastOutcome(value) : value;
+    if (outcome.waits > 0) {
+      record.waiting = true;
+      this.#armWallTimer(record, wallMs);
+    } else {
+      clearTimeout(record.wallTimer);
+      this.inflight.delete(record.invocationId);
+    }
+    this.lastUsed = Date.now();
+    return this.#toResult(outcome, limits);
+  }
+
+  #settled(invocationId: string, outcome: DispatchOutcome | string): void {
+    const record = this.inflight.get(invocationId);
+    if (!record) return;
+    if (record.settle) record.settle(outcome);
+    else record.early = outcome;
+  }
+
+  #toResult(outcome: DispatchOutcome, limits: IsolateLimits): WireResult {
+    const logs = toLines(outcome.logs);
+    if (!outcome.ok) {
+      const error = outcome.error ?? { name: "Error", message: "unknown error", stack: "", code: null };
+      if (error.code === "FN_010") return { ...errorResult("FN_010", error.message, false), logs };
+      if (isAllocationFailure(error.name, error.message)) {
+        const message = `memory limit of ${limits.memoryMb} MB exceeded (${error.message})`;
+        this.kill("FN_003", message);
+        return { ...errorResult("FN_003", message, false), logs };
+      }
+      const message = `${error.name}: ${error.message}`;
+      return { ...errorResult("FN_004", message, false, { name: error.name, stack: error.stack }), logs };
+    }
+    // The outcome was built by code the tenant can tamper with (prototypes): only well-typed values
+    // reach the frame encoder.
+    const raw = outcome.body ?? "";
+    const body = typeof raw === "string" || raw instanceof Uint8Array ? raw : String(raw);
+    const status = Number.isInteger(outcome.status) ? Math.min(999, Math.max(0, outcome.status ?? 200)) : 500;
+    const headers = typeof outcome.headers === "string" ? outcome.headers : "";
+    // A string is encoded when the frame is written; its UTF-8 size is only computed when it could
+    // be over the limit (at most 3 bytes per UTF-16 unit).
+    const size =
+      typeof body !== "string"
+        ? body.byteLength
+        : body.length * 3 <= limits.maxBodyBytes
+          ? 0
+          : Buffer.byteLength(body);
+    if (size > limits.maxBodyBytes) {
+      return {
+        ...errorResult(
+          "FN_010",
+          `Response body of ${size} bytes exceeds the limit of ${limits.maxBodyBytes} bytes`,
+          false,
+        ),
+        logs,
+      };
+    }
+    return { status, headers, body, cold: false, logs };
+  }
+
+  /** Maps what isolated-vm threw to a code; a limit we enforced wins over the symptom. */
+  #classifyThrown(error: unknown, context: string): ErrorBody {
+    if (this.#violation) return { code: this.#violation.code, message: this.#violation.message };
+    const message = error instanceof Error ? error.message : String(error);
+    const name = error instanceof Error ? error.name : "Error";
+    if (/memory limit/i.test(message) || isAllocationFailure(name, message)) {
+      return { code: "FN_003", message: `memory limit of ${this.memoryMb} MB exceeded` };
+    }
+    if (/timed out/i.test(message)) {
+      return { code: "FN_002", message: `CPU time limit of ${this.limits?.cpuMs ?? 0} ms exceeded` };
+    }
+    if (/disposed/i.test(message)) return { code: "FN_500", message: `${context}: isolate was disposed` };
+    const stack = error instanceof Error && typeof error.stack === "string" ? error.stack : "";
+    const frames = stack.split("\n").filter((line, i) => i === 0 || line.includes(FUNCTION_FILE_PREFIX));
+    return {
+      code: "FN_004",
+      message: `${context}: ${name}: ${message}`,
+      details: { name, stack: frames.join("\n") },
+    };
+  }
+
+  /** CPU check run by the host's watchdog: the allowance grows with invocations completed meanwhile. */
+  checkCpu(): void {
+    const limits = this.limits;
+    if (!limits || this.state !== "ready" || this.inflight.size === 0) return;
+    const now = this.isolate.cpuTime;
+    for (const record of this.inflight.values()) {
+      const usedMs = Number(now - record.cpuStart) / 1e6;
+      // CPU time is per isolate, not per invocation: concurrent invocations share it, so the budget
+      // counts everything that ran meanwhile. A runaway loop is still caught: every entry into the
+      // isolate (dispatch, timers, fetch results) also carries isolated-vm's own timeout.
+      const others = this.completed - record.completedAtStart + (this.started - record.startedAtStart);
+      const allowedMs = limits.cpuMs * (1 + others);
+      if (usedMs > allowedMs) {
+        this.kill("FN_002", `CPU time limit of ${limits.cpuMs} ms exceeded`);
+        return;
+      }
+    }
+  }
+
+  /** Disposes the isolate because of a limit; in-flight calls then fail with this code. */
+  kill(code: ErrorCode, message: string): void {
+    if (this.state === "disposed") return;
+    this.#violation = { code, message };
+    this.#hooks.violated(this, code, message);
+    this.dispose();
+  }
+
+  dispose(): void {
+    if (this.state === "disposed") return;
+    this.state = "disposed";
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    try {
+      this.isolate.dispose();
+    } catch {
+      // already disposed by isolated-vm after a memory limit
+    }
+    // Pending handlers will never settle now: fail them with the reason (the violation, if any).
+    for (const record of this.inflight.values()) {
+      clearTimeout(record.wallTimer);
+      record.settle?.(new Error("Isolate is disposed"));
+    }
+  }
+
+  get disposed(): boolean {
+    return this.state === "disposed" || this.isolate.isDisposed;
+  }
+
+  heapBytes(): number {
+    if (this.disposed) return 0;
+    const stats = this.isolate.getHeapStatisticsSync();
+    return stats.total_heap_size + stats.externally_allocated_size;
+  }
+
+  #startTimer(id: number, ms: number): void {
+    if (this.disposed || this.#timers.size >= MAX_HOST_TIMERS) return;
+    const delay = Math.min(Math.max(0, ms), this.limits?.timeoutMs ?? 10_000);
+    this.#timers.set(
+      id,
+      setTimeout(() => {
+        this.#timers.delete(id);
+        if (this.disposed) return;
+        this.#fireTimer.apply(undefined, [id], { timeout: this.#entryTimeout() }).catch((error: unknown) => {
+          const body = this.#classifyThrown(error, "timer");
+          this.kill(body.code === "FN_004" ? "FN_500" : body.code, body.message);
+        });
+      }, delay),
+    );
+  }
+
+  /** isolated-vm's timeout for one entry into the isolate; wall-clock based, hence the margin. */
+  #entryTimeout(): number {
+    const cpuMs = this.limits?.cpuMs ?? 50;
+    return Math.max(cpuMs * 2, cpuMs + 50);
+  }
+
+  #clearTimer(id: number): void {
+    const timer = this.#timers.get(id);
+    if (timer) clearTimeout(timer);
+    this.#timers.delete(id);
+  }
+
+  #fetch(callId: number, invocationId: string, req: BridgeRequest): void {
+    const record = this.inflight.get(invocationId);
+    const reply = (ok: boolean, value: unknown) => {
+      if (this.disposed) return;
+      const { ivm } = this.#hooks;
+      this.#deliver
+        .apply(undefined, [callId, ok, new ivm.ExternalCopy(value).copyInto()], {
+          timeout: this.#entryTimeout(),
+        })
+        .catch((error: unknown) => {
+          const body = this.#classifyThrown(error, "fetch result");
+          this.kill(body.code === "FN_004" ? "FN_500" : body.code, body.message);
+        });
+    };
+    if (!record) {
+      reply(false, { message: "fetch() is only available while handling a request" });
+      return;
+    }
+    if (!this.limits?.egress) {
+      reply(false, {
+        message: 'outbound fetch is disabled for this function: set "egress": true in kumo.json',
+      });
+      return;
+    }
+    bridgeFetch(req, this.#hooks.fetchPolicy, record.budget).then(
+      (response) => reply(true, response),
+      (error: unknown) => reply(false, { message: error instanceof Error ? error.message : String(error) }),
+    );
+  }
+
+  #waitDone(invocationId: string, logs: DispatchOutcome["logs"]): void {
+    const record = this.inflight.get(invocationId);
+    if (record) {
+      clearTimeout(record.wallTimer);
+      this.inflight.delete(invocationId);
+    }
+    if (logs.length > 0) this.#hooks.lateLogs(invocationId, toLines(logs));
+  }
+}
+
+/**
+ * The isolate's answer for the common case (ok, no logs, no waitUntil, a string body) is one string,
+ * `status \n headers \n body`, which crosses the boundary without a structured copy. Neither the
+ * status nor the NUL-joined headers can contain a newline; the body is everything after the second.
+ */
+function fastOutcome(value: string): DispatchOutcome {
+  const first = value.indexOf("\n");
+  const second = value.indexOf("\n", first + 1);
+  return {
+    ok: true,
+    status: Number(value.slice(0, first)),
+    headers: value.slice(first + 1, second),
+    body: value.slice(second + 1),
+    logs: [],
+    waits: 0,
+  };
+}
+
+export function errorResult(code: ErrorCode, message: string, cold: boolean, details?: unknown): WireResult {
+  const error: ErrorBody = details === undefined ? { code, message } : { code, message, details };
+  return {
+    status: 0,
+    headers: "content-type\0application/json",
+    body: encoder.encode(JSON.stringify({ error: { code, message } })),
+    error,
+    cold,
+    logs: [],
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * Entry of an isolate-host process (spawned with --no-node-snapshot by the provider, bundled to one
+ * file at provider start). It owns the isolates of the function versions routed to it and talks to
+ * the provider over frames on fd 3 (a unix socketpair). A V8 fatal error here costs this process only; the provider restarts it.
+ */
+import { createRequire } from "node:module";
+import { Socket } from "node:net";
+import type ivm from "isolated-vm";
+import { FrameWriter, readFrames } from "../frame-channel.ts";
+import type { FromHost, HostSettings, InvokeMessage, ToHost, WireResult } from "../host-protocol.ts";
+import { FRAME, readInvoke, readJson, writeJson, writeResult } from "../wire-codec.ts";
+import { errorResult, FunctionIsolate } from "./function-isolate.ts";
+import { IsolatePool } from "./isolate-pool.ts";
+
+const ivmPath = process.argv[2];
+if (!ivmPath) {
+  console.error("isolate-host: expected the isolated-vm path as argument and a channel on fd 3");
+  process.exit(2);
+}
+const ivmModule = createRequire(import.meta.url)(ivmPath) as typeof ivm;
+
+const channel = new Socket({ fd: 3, readable: true, writable: true });
+const writer = new FrameWriter(channel);
+const send = (message: FromHost) => writeJson(writer, message);
+const sendResult = (id: number, result: WireResult, current: IsolatePool | null) =>
+  writeResult(writer, id, result, current?.warmCount ?? 0, current?.spareCount ?? 0);
+
+let pool: IsolatePool | null = null;
+
+function init(settings: HostSettings): void {
+  const bootstrap = FunctionIsolate.compileBootstrap(ivmModule, settings.bootstrap);
+  pool = new IsolatePool(settings, bootstrap, {
+    ivm: ivmModule,
+    fetchPolicy: settings.fetch,
+    lateLogs: (invocationId, logs) => send({ t: "late-logs", invocationId, logs }),
+    violated: (isolate, code, message) => {
+      pool?.discard(isolate);
+      send({ t: "limit", versionId: isolate.versionId, code, message });
+    },
+  });
+  send({ t: "ready" });
+}
+
+async function invoke(message: InvokeMessage, current: IsolatePool): Promise<void> {
+  let isolate = current.warm(message.key);
+  let cold = false;
+  if (!isolate) {
+    if (message.code === undefined && !current.hasCode(message.key)) {
+      writer.begin(FRAME.needCode, message.id).end();
+      return;
+    }
+    cold = true;
+    const created = await current.create({
+      key: message.key,
+      versionId: message.versionId,
+      functionName: message.functionName,
+      version: message.version,
+      limits: message.limits,
+      ...(message.code === undefined ? {} : { code: message.code, env: message.env ?? {} }),
+    });
+    if (!(created instanceof FunctionIsolate)) {
+      sendResult(message.id, errorResult(created.code, created.message, true, created.details), current);
+      return;
+    }
+    isolate = created;
+  }
+  const pending = isolate.invoke(message.request, current.fetchLimit);
+  // Most handlers settle within the synchronous call: answer in this tick, without a promise hop.
+  const result = pending instanceof Promise ? await pending : pending;
+  result.cold = cold;
+  if (isolate.disposed) current.discard(isolate);
+  sendResult(message.id, result, current);
+}
+
+function onInvoke(message: InvokeMessage): void {
+  if (!pool) return;
+  invoke(message, pool).catch((error: unknown) => {
+    const text = error instanceof Error ? error.message : String(error);
+    sendResult(message.id, errorResult("FN_500", `isolate host: ${text}`, false), pool);
+  });
+}
+
+readFrames(channel, (type, id, fields) => {
+  if (type === FRAME.invoke) return onInvoke(readInvoke(id, fields));
+  const raw = readJson<ToHost>(fields);
+  switch (raw.t) {
+    case "init":
+      init(raw.settings);
+      return;
+    case "invoke":
+      return;
+    case "evict":
+      pool?.evictVersion(raw.versionId);
+      return;
+    case "probe":
+      send({ t: "probe", id: raw.id, rss: process.memoryUsage.rss(), heapBytes: pool?.heapBytes() ?? [] });
+      return;
+  }
+});
+
+// The provider ended the channel (stop) or died: either way this host's work is over.
+channel.on("close", () => {
+  pool?.close();
+  process.exit(0);
+});
+channel.on("error", () => undefined);

@@ -1,0 +1,480 @@
+// The bootstrap evaluated in every new isolate before tenant code. It receives the host's callbacks
+// on `globalThis.__kumo_host`, captures them in closures and deletes the global, installs the web
+// platform, and completes with the internal object the host keeps references to (never a global).
+import "fast-text-encoding";
+import structuredCloneImpl from "@ungap/structured-clone";
+import { atob, base64ToBytes, btoa, bytesToBase64 } from "./base64.js";
+import { createConsole } from "./console.js";
+import { Headers, flatHeaders, headerPairs, Request, Response } from "./fetch-api.js";
+import { createCrypto } from "./web-crypto.js";
+
+const host = globalThis.__kumo_host;
+delete globalThis.__kumo_host;
+
+const LOG_LINE_BYTES = 8 * 1024;
+const FUNCTION_FILE = "kumo:fn/";
+
+// --- globals -------------------------------------------------------------------------------------
+
+let urlModule = null;
+// whatwg-url is evaluated on first use (or while a spare isolate is prepared), not in every isolate.
+const loadUrl = () => (urlModule ??= require("whatwg-url"));
+
+function defineGlobal(name, value) {
+  Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+}
+
+function defineLazyGlobal(name, get) {
+  Object.defineProperty(globalThis, name, {
+    configurable: true,
+    enumerable: false,
+    get() {
+      const value = get();
+      defineGlobal(name, value);
+      return value;
+    },
+    set(value) {
+      defineGlobal(name, value);
+    },
+  });
+}
+
+defineLazyGlobal("URL", () => loadUrl().URL);
+defineLazyGlobal("URLSearchParams", () => loadUrl().URLSearchParams);
+
+const { crypto, CryptoKey, DOMException } = createCrypto(host);
+defineGlobal("crypto", crypto);
+defineGlobal("CryptoKey", CryptoKey);
+defineGlobal("DOMException", DOMException);
+defineGlobal("atob", atob);
+defineGlobal("btoa", btoa);
+defineGlobal("Headers", Headers);
+defineGlobal("Request", Request);
+defineGlobal("Response", Response);
+defineGlobal("structuredClone", (value, options) => structuredCloneImpl(value, options));
+defineGlobal("queueMicrotask", (callback) => {
+  Promise.resolve()
+    .then(() => callback())
+    .catch((error) => writeLog("error", `Uncaught exception in microtask: ${error?.stack ?? error}`));
+});
+defineGlobal("self", globalThis);
+
+// --- invocations and logs ------------------------------------------------------------------------
+
+const active = new Map();
+let current = null;
+let lastStarted = null;
+let limits = { maxLogLines: 200, maxLogBytes: 64 * 1024, maxTimers: 1000, maxSubrequests: 50 };
+
+function activeInvocation() {
+  if (current) return current;
+  if (active.size === 1) return active.values().next().value;
+  return lastStarted && active.has(lastStarted.id) ? lastStarted : null;
+}
+
+function writeLog(level, message) {
+  const inv = activeInvocation();
+  if (!inv) return;
+  if (inv.logCount >= limits.maxLogLines || inv.logBytes >= limits.maxLogBytes) {
+    inv.logsDropped++;
+    return;
+  }
+  const text = message.length > LOG_LINE_BYTES ? `${message.slice(0, LOG_LINE_BYTES)}… [truncated]` : message;
+  inv.logCount++;
+  inv.logBytes += text.length;
+  (inv.responded ? inv.lateLogs : inv.logs).push([Date.now(), level, text]);
+}
+
+defineGlobal(
+  "console",
+  createConsole(writeLog, () => Date.now()),
+);
+
+// --- host calls with asynchronous results (fetch) ------------------------------------------------
+
+const calls = new Map();
+let callSeq = 0;
+
+function deliver(callId, ok, value) {
+  dispatching = null;
+  const call = calls.get(callId);
+  if (!call) return;
+  calls.delete(callId);
+  if (ok) call.resolve(value);
+  else call.reject(new TypeError(value?.message ?? "fetch failed"));
+}
+
+function fetch(input, init) {
+  let request;
+  try {
+    request = new Request(input, init);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const inv = activeInvocation();
+  if (!inv) return Promise.reject(new TypeError("fetch() can only be called while handling a request"));
+  if (++inv.subrequests > limits.maxSubrequests) {
+    return Promise.reject(
+      new TypeError(`Too many subrequests (limit ${limits.maxSubrequests} per invocation)`),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const callId = ++callSeq;
+    calls.set(callId, { resolve: (result) => resolve(Response._fromHost(result)), reject });
+    const body = request._rawBody();
+    host.fetch(callId, inv.id, {
+      method: request.method,
+      url: request.url,
+      headers: headerPairs(request.headers),
+      body: body == null ? null : body,
+      redirect: request.redirect,
+    });
+  });
+}
+defineGlobal("fetch", fetch);
+
+// --- timers --------------------------------------------------------------------------------------
+
+const timers = new Map();
+let timerSeq = 0;
+
+function startTimer(callback, ms, args, repeat) {
+  if (typeof callback !== "function") throw new TypeError("Timer callback must be a function");
+  if (timers.size >= limits.maxTimers)
+    throw new RangeError(`Too many pending timers (limit ${limits.maxTimers})`);
+  const id = ++timerSeq;
+  const delay = Math.max(0, Number(ms) || 0);
+  timers.set(id, { callback, args, delay, repeat, inv: activeInvocation() });
+  host.timer(id, delay);
+  return id;
+}
+
+function clearTimer(id) {
+  if (timers.delete(id)) host.clearTimer(id);
+}
+
+function fireTimer(id) {
+  dispatching = null;
+  const timer = timers.get(id);
+  if (!timer) return;
+  if (timer.repeat) host.timer(id, timer.delay);
+  else timers.delete(id);
+  const previous = current;
+  current = timer.inv && active.has(timer.inv.id) ? timer.inv : null;
+  try {
+    timer.callback(...timer.args);
+  } catch (error) {
+    writeLog("error", `Uncaught exception in timer: ${error?.stack ?? error}`);
+  } finally {
+    current = previous;
+  }
+}
+
+defineGlobal("setTimeout", (callback, ms, ...args) => startTimer(callback, ms, args, false));
+defineGlobal("setInterval", (callback, ms, ...args) => startTimer(callback, Math.max(1, ms), args, true));
+defineGlobal("clearTimeout", clearTimer);
+defineGlobal("clearInterval", clearTimer);
+
+// --- the tenant's module -------------------------------------------------------------------------
+
+let mode = null;
+let entry = null;
+let env = Object.freeze({});
+let meta = {};
+
+function install(exports, envVars, info) {
+  meta = info;
+  limits = { ...limits, ...info.limits };
+  env = Object.freeze({ ...envVars });
+  defineGlobal("process", Object.freeze({ env: Object.freeze({ ...envVars }) }));
+  const main = exports?.default;
+  if (main && typeof main === "object" && typeof main.fetch === "function") {
+    mode = "fetch";
+    entry = main;
+  } else if (typeof main === "function") {
+    mode = "default";
+    entry = main;
+  } else if (typeof exports?.handler === "function") {
+    mode = "lambda";
+    entry = exports.handler;
+  } else {
+    throw new TypeError(
+      "No handler found: export `default { fetch(request, env, ctx) }`, a default function, or `handler(event, context)`",
+    );
+  }
+  return mode;
+}
+
+function incomingRequest(req) {
+  const empty = !req.body || req.body.length === 0 || req.method === "GET" || req.method === "HEAD";
+  return Request._fromHost(req.url, req.method, req.headers, empty ? null : req.body);
+}
+
+/** The host sends header names and values alternating, joined by NUL. */
+function splitHeaders(flat) {
+  return flat === "" ? [] : flat.split("\0");
+}
+
+function isText(headers) {
+  const type = headers["content-type"] ?? "";
+  return type === "" || /^text\/|json|xml|x-www-form-urlencoded|javascript/i.test(type);
+}
+
+function lambdaEvent(req) {
+  if (req.trigger !== "http" && req.trigger !== "api") {
+    const text = req.body ? new TextDecoder().decode(req.body) : "null";
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  const headers = {};
+  for (let i = 0; i + 1 < req.headers.length; i += 2) headers[req.headers[i]] = req.headers[i + 1];
+  const url = new URL(req.url);
+  const text = isText(headers);
+  const body =
+    req.body && req.body.length > 0
+      ? text
+        ? new TextDecoder().decode(req.body)
+        : bytesToBase64(req.body)
+      : undefined;
+  const cookies = headers.cookie ? headers.cookie.split(/;\s*/) : undefined;
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    cookies,
+    headers,
+    queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
+    requestContext: {
+      http: {
+        method: req.method,
+        path: url.pathname,
+        protocol: "HTTP/1.1",
+        sourceIp: headers["x-forwarded-for"] ?? "",
+        userAgent: headers["user-agent"] ?? "",
+      },
+      requestId: req.id,
+      routeKey: "$default",
+      stage: "$default",
+      time: new Date(req.start).toISOString(),
+      timeEpoch: req.start,
+      domainName: url.hostname,
+    },
+    body,
+    isBase64Encoded: body !== undefined && !text,
+  };
+}
+
+function tooLarge(size, max) {
+  const error = new RangeError(`Response body of ${size} bytes exceeds the limit of ${max} bytes`);
+  error.kumoCode = "FN_010";
+  return error;
+}
+
+function checkSize(body, max) {
+  if (body == null) return body;
+  const size = typeof body === "string" ? body.length : body.byteLength;
+  if (size > max) throw tooLarge(size, max);
+  return body;
+}
+
+function fromLambdaResult(value, max) {
+  const headers = [];
+  for (const [k, v] of Object.entries(value.headers ?? {})) headers.push([k.toLowerCase(), String(v)]);
+  for (const [k, list] of Object.entries(value.multiValueHeaders ?? {})) {
+    for (const v of list) headers.push([k.toLowerCase(), String(v)]);
+  }
+  for (const cookie of value.cookies ?? []) headers.push(["set-cookie", String(cookie)]);
+  let body = value.body;
+  if (body == null) body = null;
+  else if (typeof body !== "string") {
+    body = JSON.stringify(body);
+    if (!headers.some(([k]) => k === "content-type")) headers.push(["content-type", "application/json"]);
+  } else if (value.isBase64Encoded) {
+    checkSize(body, Math.ceil((max * 4) / 3) + 4);
+    body = base64ToBytes(body);
+  }
+  return { status: Number(value.statusCode) || 200, headers: flatHeaders(headers), body: checkSize(body, max) };
+}
+
+function toResult(value, max) {
+  if (value instanceof Response) {
+    return {
+      status: value.status,
+      headers: value.headers._flat(),
+      body: checkSize(value._rawBody(), max),
+    };
+  }
+  if (value && typeof value === "object" && "statusCode" in value) return fromLambdaResult(value, max);
+  if (value === undefined || value === null) return { status: 204, headers: "", body: null };
+  if (typeof value === "string") {
+    return { status: 200, headers: "content-type\0text/plain; charset=utf-8", body: checkSize(value, max) };
+  }
+  if (value instanceof Uint8Array) {
+    return { status: 200, headers: "content-type\0application/octet-stream", body: checkSize(value, max) };
+  }
+  const json = JSON.stringify(value);
+  return { status: 200, headers: "content-type\0application/json", body: checkSize(json ?? "null", max) };
+}
+
+function tenantStack(error) {
+  const stack = typeof error?.stack === "string" ? error.stack : "";
+  const lines = stack.split("\n");
+  const head = lines[0] ?? "";
+  const frames = lines.slice(1).filter((line) => line.includes(FUNCTION_FILE));
+  return [head, ...frames].join("\n");
+}
+
+function describeError(error) {
+  if (error instanceof Error || (error && typeof error === "object" && "message" in error)) {
+    let message = "";
+    let name = "Error";
+    try {
+      message = String(error.message);
+      name = String(error.name ?? "Error");
+    } catch {}
+    return { name, message, stack: tenantStack(error), code: error.kumoCode ?? null };
+  }
+  let text = "";
+  try {
+    text = String(error);
+  } catch {
+    text = "non-error value";
+  }
+  return { name: "Error", message: `Uncaught ${text}`, stack: "", code: null };
+}
+
+function finish(inv) {
+  if (inv.waits.length === 0) {
+    active.delete(inv.id);
+    return 0;
+  }
+  Promise.allSettled(inv.waits)
+    .then(() => {
+      active.delete(inv.id);
+      host.waitDone(inv.id, inv.lateLogs);
+    })
+    .catch(() => undefined);
+  return inv.waits.length;
+}
+
+/** Runs one invocation to its outcome; never rejects. */
+async function run(req) {
+  const inv = {
+    id: req.id,
+    logs: [],
+    lateLogs: [],
+    logCount: 0,
+    logBytes: 0,
+    logsDropped: 0,
+    subrequests: 0,
+    waits: [],
+    responded: false,
+  };
+  active.set(inv.id, inv);
+  lastStarted = inv;
+  current = inv;
+  const ctx = {
+    waitUntil(promise) {
+      inv.waits.push(
+        Promise.resolve(promise).catch((error) => writeLog("error", `waitUntil: ${error?.stack ?? error}`)),
+      );
+    },
+    passThroughOnException() {},
+  };
+  let outcome;
+  try {
+    let pending;
+    if (mode === "fetch") pending = entry.fetch(incomingRequest(req), env, ctx);
+    else if (mode === "default") pending = entry(incomingRequest(req), env, ctx);
+    else {
+      const context = {
+        awsRequestId: req.id,
+        invocationId: req.id,
+        functionName: meta.functionName,
+        functionVersion: String(meta.version),
+        env,
+        waitUntil: ctx.waitUntil,
+        getRemainingTimeInMillis: () => Math.max(0, req.deadline - Date.now()),
+        callbackWaitsForEmptyEventLoop: false,
+      };
+      pending = entry(lambdaEvent(req), context);
+    }
+    current = null;
+    const value = await pending;
+    outcome = { ok: true, ...toResult(value, req.maxBody) };
+  } catch (error) {
+    current = null;
+    outcome = { ok: false, error: describeError(error) };
+  }
+  inv.responded = true;
+  if (inv.logsDropped > 0)
+    inv.logs.push([Date.now(), "warn", `${inv.logsDropped} log lines dropped (limit per invocation)`]);
+  outcome.logs = inv.logs;
+  outcome.waits = finish(inv);
+  return outcome;
+}
+
+// Outcomes of handlers that settled after their dispatch call but before the host asked (`take`),
+// and the invocations the host waits for (`settled` callback) because they had not settled.
+const outcomes = new Map();
+const awaited = new Set();
+/**
+ * The result object of the dispatch call in progress. V8 runs the microtasks a call queued when the
+ * call returns (isolates default to MicrotasksPolicy::kAuto), still inside isolated-vm's timeout and
+ * before the result is copied out: a handler that settles in those microtasks fills the holder and
+ * the host gets its outcome from the same call. Every other entry clears it.
+ */
+let dispatching = null;
+
+/**
+ * The common outcome (ok, no logs, no waitUntil, a string or no body) as one string the host splits:
+ * `status \n headers \n body`. A string crosses the isolate boundary without a structured copy.
+ */
+function pack(outcome) {
+  if (outcome.ok && outcome.logs.length === 0 && outcome.waits === 0) {
+    if (outcome.body == null) return `${outcome.status}\n${outcome.headers}\n`;
+    if (typeof outcome.body === "string") return `${outcome.status}\n${outcome.headers}\n${outcome.body}`;
+  }
+  return outcome;
+}
+
+/**
+ * Starts an invocation; returns `{ value }`, filled if the handler settled within the call.
+ * Arguments are primitives (and the body bytes), so the call needs no structured copy in.
+ */
+function dispatch(id, trigger, method, url, headers, body, deadline, start, maxBody) {
+  const holder = { value: null };
+  dispatching = holder;
+  const req = { id, trigger, method, url, headers: splitHeaders(headers), body, deadline, start, maxBody };
+  run(req).then((outcome) => {
+    const value = pack(outcome);
+    if (dispatching === holder) holder.value = value;
+    else if (awaited.delete(id)) host.settled(id, value);
+    else outcomes.set(id, value);
+  });
+  return holder;
+}
+
+/** The host's follow-up when the holder came back empty: the outcome, or null to wait for it. */
+function take(id) {
+  dispatching = null;
+  const value = outcomes.get(id);
+  if (value !== undefined) {
+    outcomes.delete(id);
+    return value;
+  }
+  awaited.add(id);
+  return null;
+}
+
+function warmUp() {
+  new URL("https://example.com/a?b=c").searchParams.get("b");
+  new Response("x").headers.get("content-type");
+}
+
+// The completion value of this script: the host keeps references to these, tenant code never sees them.
+globalThis.__kumo_internal = { install, dispatch, take, deliver, fireTimer, warmUp };

@@ -1,0 +1,379 @@
+// Headers, Request and Response over byte bodies. Hand-written on purpose: whatwg-fetch needs
+// Blob/FileReader/XMLHttpRequest to read text bodies as bytes, and undici needs Node. Bodies are
+// held as a string or a Uint8Array; streams are not offered yet (`body` is null or the bytes).
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function normalizeName(name) {
+  const text = String(name);
+  if (!HEADER_NAME.test(text)) throw new TypeError(`Invalid header name: "${text}"`);
+  return text.toLowerCase();
+}
+
+function normalizeValue(value) {
+  const text = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
+  if (/[\0\r\n]/.test(text)) throw new TypeError("Invalid header value");
+  return text;
+}
+
+export class Headers {
+  #map = new Map();
+  #cookies = [];
+
+  constructor(init) {
+    if (init == null) return;
+    if (init instanceof Headers) {
+      for (const [k, v] of init.#map) this.#map.set(k, v);
+      this.#cookies = init.#cookies.slice();
+    } else if (typeof init[Symbol.iterator] === "function") {
+      for (const pair of init) {
+        const entry = Array.from(pair);
+        if (entry.length !== 2) throw new TypeError("Header pairs must have exactly two items");
+        this.append(entry[0], entry[1]);
+      }
+    } else if (typeof init === "object") {
+      for (const key of Object.keys(init)) this.append(key, init[key]);
+    } else {
+      throw new TypeError("Headers init must be an object or an iterable of pairs");
+    }
+  }
+
+  append(name, value) {
+    const key = normalizeName(name);
+    const text = normalizeValue(value);
+    if (key === "set-cookie") this.#cookies.push(text);
+    const prev = this.#map.get(key);
+    this.#map.set(key, prev === undefined ? text : `${prev}, ${text}`);
+  }
+
+  set(name, value) {
+    const key = normalizeName(name);
+    const text = normalizeValue(value);
+    if (key === "set-cookie") this.#cookies = [text];
+    this.#map.set(key, text);
+  }
+
+  get(name) {
+    const value = this.#map.get(normalizeName(name));
+    return value === undefined ? null : value;
+  }
+
+  has(name) {
+    return this.#map.has(normalizeName(name));
+  }
+
+  delete(name) {
+    const key = normalizeName(name);
+    if (key === "set-cookie") this.#cookies = [];
+    this.#map.delete(key);
+  }
+
+  getSetCookie() {
+    return this.#cookies.slice();
+  }
+
+  forEach(callback, thisArg) {
+    for (const [k, v] of this) callback.call(thisArg, v, k, this);
+  }
+
+  *entries() {
+    const keys = Array.from(this.#map.keys()).sort();
+    for (const key of keys) {
+      if (key === "set-cookie") {
+        for (const cookie of this.#cookies) yield [key, cookie];
+      } else {
+        yield [key, this.#map.get(key)];
+      }
+    }
+  }
+
+  *keys() {
+    for (const [k] of this.entries()) yield k;
+  }
+
+  *values() {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  [Symbol.iterator]() {
+    return this.entries();
+  }
+
+  /** For the host: names and values alternating, joined by NUL, in iteration order. */
+  _flat() {
+    let out = "";
+    const keys = this.#map.size > 1 ? Array.from(this.#map.keys()).sort() : this.#map.keys();
+    for (const key of keys) {
+      if (key === "set-cookie") {
+        for (const cookie of this.#cookies) out += out === "" ? `${key}\0${cookie}` : `\0${key}\0${cookie}`;
+      } else {
+        const value = this.#map.get(key);
+        out += out === "" ? `${key}\0${value}` : `\0${key}\0${value}`;
+      }
+    }
+    return out;
+  }
+
+  get [Symbol.toStringTag]() {
+    return "Headers";
+  }
+}
+
+/**
+ * Pairs built outside Headers (Lambda results), flattened like Headers#_flat. NUL, CR and LF are
+ * refused as Headers refuses them: they would break the framing of the host's response.
+ */
+export function flatHeaders(pairs) {
+  let out = "";
+  for (const [name, value] of pairs) {
+    const key = normalizeName(name);
+    const text = normalizeValue(value);
+    out += out === "" ? `${key}\0${text}` : `\0${key}\0${text}`;
+  }
+  return out;
+}
+
+/** Pairs for the host: one pair per set-cookie, the rest combined. */
+export function headerPairs(headers) {
+  return Array.from(headers.entries());
+}
+
+const encoder = () => new TextEncoder();
+const decoder = () => new TextDecoder();
+
+/** Turns a BodyInit into a string or Uint8Array plus its implied content type. */
+export function extractBody(init) {
+  if (init == null) return { body: null, type: null };
+  if (typeof init === "string") return { body: init, type: "text/plain;charset=UTF-8" };
+  if (init instanceof Uint8Array) return { body: init.slice(), type: null };
+  if (init instanceof ArrayBuffer) return { body: new Uint8Array(init.slice(0)), type: null };
+  if (ArrayBuffer.isView(init)) {
+    return {
+      body: new Uint8Array(init.buffer.slice(init.byteOffset, init.byteOffset + init.byteLength)),
+      type: null,
+    };
+  }
+  if (typeof URLSearchParams === "function" && init instanceof URLSearchParams) {
+    return { body: init.toString(), type: "application/x-www-form-urlencoded;charset=UTF-8" };
+  }
+  return { body: String(init), type: "text/plain;charset=UTF-8" };
+}
+
+class Body {
+  #body;
+  #used = false;
+
+  _initBody(body) {
+    this.#body = body;
+  }
+
+  _rawBody() {
+    return this.#body;
+  }
+
+  get bodyUsed() {
+    return this.#used;
+  }
+
+  get body() {
+    if (this.#body == null) return null;
+    return typeof this.#body === "string" ? encoder().encode(this.#body) : this.#body;
+  }
+
+  #consume() {
+    if (this.#used) return Promise.reject(new TypeError("Body has already been used"));
+    this.#used = true;
+    return Promise.resolve(this.#body);
+  }
+
+  text() {
+    return this.#consume().then((b) => (b == null ? "" : typeof b === "string" ? b : decoder().decode(b)));
+  }
+
+  json() {
+    return this.text().then((t) => JSON.parse(t));
+  }
+
+  arrayBuffer() {
+    return this.bytes().then((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  }
+
+  bytes() {
+    return this.#consume().then((b) =>
+      b == null ? new Uint8Array(0) : typeof b === "string" ? encoder().encode(b) : b.slice(),
+    );
+  }
+}
+
+const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
+/** Module-private: tenant code cannot reach it, so only the host path builds requests this way. */
+const FROM_HOST = Symbol("fromHost");
+
+export class Request extends Body {
+  #url;
+  #method;
+  #headers = null;
+  /** Incoming header names and values alternating; turned into Headers on first use only. */
+  #flat = null;
+  #redirect;
+
+  /** The incoming request of an invocation: fields as the host sent them, headers parsed lazily. */
+  static _fromHost(url, method, flatHeaders, body) {
+    return new Request({ url, method, flatHeaders, body }, FROM_HOST);
+  }
+
+  constructor(input, init = {}) {
+    super();
+    if (init === FROM_HOST) {
+      this.#url = input.url;
+      this.#method = input.method;
+      this.#flat = input.flatHeaders;
+      this.#redirect = "follow";
+      this._initBody(input.body);
+      return;
+    }
+    const source = input instanceof Request ? input : null;
+    this.#url = source ? source.url : String(input instanceof URL ? input.href : input);
+    if (!source && !/^[a-z][a-z0-9+.-]*:/i.test(this.#url)) {
+      throw new TypeError(`Invalid URL: "${this.#url}" (fetch needs an absolute URL)`);
+    }
+    let method = init.method ?? source?.method ?? "GET";
+    if (METHODS.includes(String(method).toUpperCase())) method = String(method).toUpperCase();
+    this.#method = String(method);
+    this.#headers = new Headers(init.headers ?? source?.headers);
+    this.#redirect = init.redirect ?? source?.redirect ?? "follow";
+    const bodyInit = init.body !== undefined ? init.body : source ? source._rawBody() : null;
+    if (bodyInit != null && (this.#method === "GET" || this.#method === "HEAD")) {
+      throw new TypeError("Request with GET/HEAD method cannot have body.");
+    }
+    const { body, type } = extractBody(bodyInit);
+    if (type && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
+    this._initBody(body);
+  }
+
+  get url() {
+    return this.#url;
+  }
+  get method() {
+    return this.#method;
+  }
+  get headers() {
+    if (this.#headers === null) {
+      const headers = new Headers();
+      const flat = this.#flat ?? [];
+      for (let i = 0; i + 1 < flat.length; i += 2) headers.append(flat[i], flat[i + 1]);
+      this.#headers = headers;
+      this.#flat = null;
+    }
+    return this.#headers;
+  }
+  get redirect() {
+    return this.#redirect;
+  }
+  get signal() {
+    return undefined;
+  }
+
+  clone() {
+    if (this.bodyUsed) throw new TypeError("Cannot clone a Request whose body was used");
+    return new Request(this);
+  }
+
+  get [Symbol.toStringTag]() {
+    return "Request";
+  }
+}
+
+const NULL_BODY_STATUS = [101, 204, 205, 304];
+const REDIRECT_STATUS = [301, 302, 303, 307, 308];
+
+export class Response extends Body {
+  #status;
+  #statusText;
+  #headers;
+  #url = "";
+  #redirected = false;
+
+  constructor(bodyInit = null, init = {}) {
+    super();
+    const status = init.status === undefined ? 200 : Number(init.status);
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new RangeError(`Response status must be between 200 and 599, got ${init.status}`);
+    }
+    if (bodyInit != null && NULL_BODY_STATUS.includes(status)) {
+      throw new TypeError(`Response with status ${status} cannot have a body`);
+    }
+    this.#status = status;
+    this.#statusText = init.statusText === undefined ? "" : String(init.statusText);
+    this.#headers = new Headers(init.headers);
+    const { body, type } = extractBody(bodyInit);
+    if (type && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
+    this._initBody(body);
+  }
+
+  static json(data, init = {}) {
+    const text = JSON.stringify(data);
+    if (text === undefined) throw new TypeError("Value is not JSON serializable");
+    const headers = new Headers(init.headers);
+    if (!headers.has("content-type")) headers.set("content-type", "application/json");
+    return new Response(text, { ...init, headers });
+  }
+
+  static redirect(url, status = 302) {
+    if (!REDIRECT_STATUS.includes(status)) throw new RangeError(`Invalid redirect status ${status}`);
+    return new Response(null, { status, headers: { location: String(url) } });
+  }
+
+  static error() {
+    const response = new Response(null, { status: 200 });
+    response.#status = 0;
+    return response;
+  }
+
+  /** Builds a response from the host's fetch bridge, with statuses the constructor refuses. */
+  static _fromHost(result) {
+    const response = new Response(null, { headers: result.headers });
+    response.#status = result.status;
+    response.#statusText = result.statusText;
+    response.#url = result.url;
+    response.#redirected = result.redirected;
+    response._initBody(result.body);
+    return response;
+  }
+
+  get status() {
+    return this.#status;
+  }
+  get statusText() {
+    return this.#statusText;
+  }
+  get ok() {
+    return this.#status >= 200 && this.#status < 300;
+  }
+  get headers() {
+    return this.#headers;
+  }
+  get url() {
+    return this.#url;
+  }
+  get redirected() {
+    return this.#redirected;
+  }
+  get type() {
+    return "default";
+  }
+
+  clone() {
+    if (this.bodyUsed) throw new TypeError("Cannot clone a Response whose body was used");
+    const copy = new Response(null, { headers: this.#headers });
+    copy.#status = this.#status;
+    copy.#statusText = this.#statusText;
+    copy.#url = this.#url;
+    copy.#redirected = this.#redirected;
+    copy._initBody(this._rawBody());
+    return copy;
+  }
+
+  get [Symbol.toStringTag]() {
+    return "Response";
+  }
+}

@@ -8,8 +8,11 @@ import { registeredRoutes } from "./route-list.ts";
  * - "not-found": 404 FN_001, exactly as if A's thing did not exist (never 403, never data);
  * - "own-scope": the route acts on B's own namespace (lists, whoami, creating a same-named thing);
  * - "platform-only": the route belongs to the platform admin and holds no tenant data (403).
+ * - "unknown-reference": a body names A's thing; refused (400 FN_006) exactly as a name nobody has.
+ * - "claimed": a hostname is one global namespace; claiming A's host is refused (409 FN_006) without
+ *   naming the holder.
  */
-type Expectation = "not-found" | "own-scope" | "platform-only";
+type Expectation = "not-found" | "own-scope" | "platform-only" | "claimed" | "unknown-reference";
 
 interface Fixture {
   a: {
@@ -20,6 +23,9 @@ interface Fixture {
     depId: string;
     invocationId: string;
     fnId: string;
+    routeId: string;
+    rolloutId: string;
+    hostname: string;
   };
   b: { name: string; id: string; key: string; depId: string };
 }
@@ -31,6 +37,9 @@ interface RouteCase {
   url: (f: Fixture) => string;
   body?: unknown;
   expect: Expectation;
+  /** For cases whose body or headers name A's things. */
+  bodyOf?: (f: Fixture) => unknown;
+  headersOf?: (f: Fixture) => Record<string, string>;
   /** Extra checks for own-scope answers. */
   check?: (res: CallResult, f: Fixture) => void | Promise<void>;
 }
@@ -258,6 +267,128 @@ const ROUTES: RouteCase[] = [
     expect: "not-found",
   },
   // Routes scoped by the caller's key rather than by the URL: B sees and changes only its own.
+  // Routing: rollouts, custom routes, domains and the routed public paths.
+  {
+    route: "GET /v1/functions/:name/rollouts",
+    method: "GET",
+    url: () => "/v1/functions/alpha/rollouts",
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/functions/:name/rollouts",
+    method: "POST",
+    url: () => "/v1/functions/alpha/rollouts",
+    body: { to: 1, steps: [100], interval: "1h" },
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/rollouts/:id",
+    method: "GET",
+    url: (f) => `/v1/functions/alpha/rollouts/${f.a.rolloutId}`,
+    expect: "not-found",
+  },
+  // B's own function with A's rollout id.
+  {
+    route: "GET /v1/functions/:name/rollouts/:id",
+    method: "GET",
+    url: (f) => `/v1/functions/bravo/rollouts/${f.a.rolloutId}`,
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/functions/:name/rollouts/:id/cancel",
+    method: "POST",
+    url: (f) => `/v1/functions/bravo/rollouts/${f.a.rolloutId}/cancel`,
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/routes/:id",
+    method: "GET",
+    url: (f) => `/v1/routes/${f.a.routeId}`,
+    expect: "not-found",
+  },
+  {
+    route: "DELETE /v1/routes/:id",
+    method: "DELETE",
+    url: (f) => `/v1/routes/${f.a.routeId}`,
+    expect: "not-found",
+  },
+  {
+    // B cannot route to A's function: the function name resolves in B's namespace only.
+    route: "POST /v1/routes",
+    method: "POST",
+    url: () => "/v1/routes",
+    body: { method: "GET", path: "/steal", function: "alpha" },
+    expect: "unknown-reference",
+  },
+  {
+    route: "GET /v1/routes",
+    method: "GET",
+    url: () => "/v1/routes",
+    expect: "own-scope",
+    check: (res) => expect(res.json.items).toEqual([]),
+  },
+  {
+    route: "GET /v1/domains",
+    method: "GET",
+    url: () => "/v1/domains",
+    expect: "own-scope",
+    check: (res) => expect(res.json.items).toEqual([]),
+  },
+  {
+    route: "GET /v1/domains/:hostname",
+    method: "GET",
+    url: (f) => `/v1/domains/${f.a.hostname}`,
+    expect: "not-found",
+  },
+  {
+    route: "DELETE /v1/domains/:hostname",
+    method: "DELETE",
+    url: (f) => `/v1/domains/${f.a.hostname}`,
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/domains/:hostname/verify",
+    method: "POST",
+    url: (f) => `/v1/domains/${f.a.hostname}/verify`,
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/domains/:hostname/approve",
+    method: "POST",
+    url: (f) => `/v1/domains/${f.a.hostname}/approve`,
+    expect: "platform-only",
+  },
+  {
+    route: "POST /v1/domains",
+    method: "POST",
+    url: () => "/v1/domains",
+    bodyOf: (f) => ({ hostname: f.a.hostname }),
+    expect: "claimed",
+  },
+  {
+    route: "GET /v1/functions/:name/dead-letters",
+    method: "GET",
+    url: () => "/v1/functions/alpha/dead-letters",
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/functions/:name/dead-letters/:id/redrive",
+    method: "POST",
+    url: (f) => `/v1/functions/alpha/dead-letters/${f.a.invocationId}/redrive`,
+    expect: "not-found",
+  },
+  // A's route is key-protected (alpha has httpAuth "key"): B's key is "not found", as on /fn.
+  { route: "ALL /r/:tenant/*", method: "GET", url: (f) => `/r/${f.a.name}/a-only`, expect: "not-found" },
+  { route: "ALL /r/:tenant", method: "GET", url: (f) => `/r/${f.a.name}`, expect: "not-found" },
+  {
+    route: "ALL /_kumo-host/*",
+    method: "GET",
+    // A request for A's apps-domain host is served under /_kumo-host.
+    url: () => "/a-only",
+    headersOf: (f) => ({ host: `${f.a.name}.kumo.localhost` }),
+    expect: "not-found",
+  },
+  { route: "ALL /_kumo-host", method: "GET", url: () => "/_kumo-host", expect: "not-found" },
   {
     route: "GET /v1/functions",
     method: "GET",
@@ -376,8 +507,30 @@ describe("tenant isolation", () => {
 
     await createEdgeFunction(t, b.key, "bravo", ["bravo one"]);
     const bDeps = await t.call("GET", "/v1/functions/bravo/deployments", { key: b.key });
+    // A's routing: a custom route, a claimed domain and a running rollout (long interval: it stays put).
+    const route = await t.call("POST", "/v1/routes", {
+      key: a.key,
+      body: { method: "GET", path: "/a-only", function: "alpha" },
+    });
+    expect(route.status, route.body).toBe(201);
+    const hostname = `shop-${a.name}.example.com`;
+    expect((await t.call("POST", "/v1/domains", { key: a.key, body: { hostname } })).status).toBe(201);
+    const rollout = await t.call("POST", "/v1/functions/alpha/rollouts", {
+      key: a.key,
+      body: { to: 2, steps: [50, 100], interval: "1h", alias: "canary" },
+    });
+    expect(rollout.status, rollout.body).toBe(201);
     f = {
-      a: { ...a, keyId: aInvoker.id, depId, invocationId: history.json.items[0].id, fnId: fn.json.id },
+      a: {
+        ...a,
+        keyId: aInvoker.id,
+        depId,
+        invocationId: history.json.items[0].id,
+        fnId: fn.json.id,
+        routeId: route.json.id,
+        rolloutId: rollout.json.id,
+        hostname,
+      },
       b: { ...b, depId: bDeps.json.items[0].id },
     };
     before = await snapshotTables(t.gateway.database.db, t.schema, a.id);
@@ -400,9 +553,24 @@ describe("tenant isolation", () => {
   for (const [index, c] of ROUTES.entries()) {
     it(`isolation - tenant B's admin key: ${c.method} on ${c.route} is ${c.expect} (#${index + 1})`, async () => {
       const url = c.url(f);
-      const res = await t.call(c.method, url, { key: f.b.key, body: c.body });
+      const body = c.bodyOf ? c.bodyOf(f) : c.body;
+      const res = await t.call(c.method, url, {
+        key: f.b.key,
+        body,
+        ...(c.headersOf ? { headers: c.headersOf(f) } : {}),
+      });
       if (c.expect === "not-found") {
         expectError(res, 404, "FN_001");
+      } else if (c.expect === "unknown-reference") {
+        expectError(res, 400, "FN_006");
+        const nobody = await t.call(c.method, url, {
+          key: f.b.key,
+          body: JSON.parse(JSON.stringify(body).replaceAll('"alpha"', '"no-such-fn"')),
+        });
+        expect(res.json.error.message.replaceAll("alpha", "no-such-fn")).toBe(nobody.json.error.message);
+      } else if (c.expect === "claimed") {
+        expectError(res, 409, "FN_006");
+        expect(res.body).not.toContain(f.a.name);
       } else if (c.expect === "platform-only") {
         expectError(res, 403, "FN_009");
       } else {
@@ -410,7 +578,7 @@ describe("tenant isolation", () => {
       }
       await c.check?.(res, f);
       // Nothing of A's leaks into any answer: ids, values or names B did not send itself.
-      const sent = `${url} ${JSON.stringify(c.body ?? "")}`;
+      const sent = `${url} ${JSON.stringify(body ?? "")}`;
       for (const marker of [
         f.a.id,
         f.a.fnId,

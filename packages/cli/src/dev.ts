@@ -20,7 +20,7 @@ const DEV_TENANT = "dev";
  * newcomer can log in with one command. Resolves once stopped by SIGINT/SIGTERM.
  */
 export async function runDev(options: DevOptions): Promise<void> {
-  const env = {
+  const env: Record<string, string | undefined> = {
     ...process.env,
     ...(options.port === undefined ? {} : { KUMO_PORT: String(options.port) }),
     KUMO_DATA_DIR: resolve(options.dataDir ?? process.env.KUMO_DATA_DIR ?? ".kumo"),

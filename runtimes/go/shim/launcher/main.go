@@ -118,6 +118,10 @@ func main() {
 			writeJSON(w, 500, map[string]string{"code": "FN_008", "message": "cannot hand over socket: " + err.Error()})
 			return
 		}
+		// Stop accepting before answering: a connection accepted now would die with this process at exec.
+		// The dup above keeps the socket open, so clients queue in its backlog until the function accepts.
+		listener.SetUnlinkOnClose(false)
+		listener.Close()
 		conn, buf, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			return
@@ -141,5 +145,10 @@ func main() {
 		os.Exit(0)
 	}()
 	logLine("info", "shim ready", map[string]any{"runtime": "go", "state": "stem-cell"})
-	http.Serve(listener, mux)
+	// No keep-alive: an idle connection held across the exec at /init would be reset.
+	server := &http.Server{Handler: mux}
+	server.SetKeepAlivesEnabled(false)
+	server.Serve(listener)
+	// Serve returns once /init closes the listener; that handler then execs the function.
+	select {}
 }

@@ -98,7 +98,11 @@ export async function invoke(
   });
   if (extraHeaders) Object.assign(invocation.headers, extraHeaders);
   if (invocationType === "async") {
-    if (!ctx.asyncQueue) throw new KumoError("FN_008", "async invocations need NATS with JetStream, which this gateway runs without");
+    if (!ctx.asyncQueue)
+      throw new KumoError(
+        "FN_008",
+        "async invocations need NATS with JetStream, which this gateway runs without",
+      );
     if (resolved.version.runtime === "edge") {
       throw invalid("async invocations run on container runtimes; invoke edge functions synchronously");
     }
@@ -107,7 +111,12 @@ export async function invoke(
       throw invalid(`${H.idempotencyKey} must be 1 to 256 characters`);
     }
     const target = await ctx.resolver.target(resolved);
-    const queued = await ctx.asyncQueue.enqueue(resolved, target, invocation, typeof key === "string" ? key : undefined);
+    const queued = await ctx.asyncQueue.enqueue(
+      resolved,
+      target,
+      invocation,
+      typeof key === "string" ? key : undefined,
+    );
     reply.status(202);
     reply.header(H.invocationId, queued.invocationId);
     reply.header(H.version, String(resolved.version.version));

@@ -44,7 +44,8 @@ export const echoes = (text: string) => `export default { fetch(req) {
 export const failsPercent = (text: string, percent: number) => `let n = 0;
 export default { fetch() {
   n++;
-  if ((n % 100) < ${percent}) throw new Error("boom");
+  // Spread failures evenly (3 in every 10 for 30%), so any window of requests sees about the same rate.
+  if ((n * ${percent}) % 100 < ${percent}) throw new Error("boom");
   return new Response(${JSON.stringify(text)});
 } }`;
 

@@ -123,7 +123,7 @@ describe("kumo cli - rollouts, routes and domains against the gateway", () => {
 
     const missing = await run(["traffic", "status", "hello", "ro_nope"]);
     expect(missing.code).toBe(4);
-  }, 30_000);
+  }, 90_000);
 
   it("routes and domains - add, list, verify with a TXT record, route the domain, delete", async () => {
     const created = await t.call("POST", "/v1/functions", {

@@ -4,10 +4,10 @@
  * Usage: node --import tsx bench/support/edge-ab.ts <seconds> <rounds> <variant>...
  * variant = name=cmd args... with env as ENV=VALUE prefixes, e.g. "old=KUMO_EDGE_SRC=/x node ..."
  */
-import { execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cpuPerRequest, processTreeCpu } from "./edge-process-cpu.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const [secondsArg, roundsArg, ...specs] = process.argv.slice(2);
@@ -18,7 +18,10 @@ const connections = Number(process.env.CONNS ?? "50");
 function parse(spec: string) {
   const eq = spec.indexOf("=");
   const name = spec.slice(0, eq);
-  const words = spec.slice(eq + 1).split(/\s+/).filter(Boolean);
+  const words = spec
+    .slice(eq + 1)
+    .split(/\s+/)
+    .filter(Boolean);
   const env: Record<string, string> = {};
   while (words[0] && /^[A-Z_]+=/.test(words[0])) {
     const [k, ...v] = (words.shift() ?? "").split("=");
@@ -28,7 +31,11 @@ function parse(spec: string) {
 }
 
 async function run(v: ReturnType<typeof parse>) {
-  const child = spawn(v.cmd, v.args, { cwd: root, env: { ...process.env, ...v.env }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(v.cmd, v.args, {
+    cwd: root,
+    env: { ...process.env, ...v.env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (c: Buffer) => {
@@ -40,54 +47,33 @@ async function run(v: ReturnType<typeof parse>) {
   });
   const cannon = (s: number) =>
     new Promise<{ rps: number; p50: number; p99: number; errors: number }>((resolve) => {
-      const ac = spawn(join(root, "node_modules/.bin/autocannon"), ["-j", "-c", String(connections), "-d", String(s), `http://127.0.0.1:${port}/`], { stdio: ["ignore", "pipe", "ignore"] });
+      const ac = spawn(
+        join(root, "node_modules/.bin/autocannon"),
+        ["-j", "-c", String(connections), "-d", String(s), `http://127.0.0.1:${port}/`],
+        { stdio: ["ignore", "pipe", "ignore"] },
+      );
       let out = "";
-      ac.stdout.on("data", (c: Buffer) => { out += c; });
+      ac.stdout.on("data", (c: Buffer) => {
+        out += c;
+      });
       ac.once("exit", () => {
         const r = JSON.parse(out);
-        resolve({ rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx });
+        resolve({
+          rps: Math.round(r.requests.average),
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          errors: r.errors + r.timeouts + r.non2xx,
+        });
       });
     });
   await cannon(2);
-  const before = treeCpu(child.pid ?? 0);
+  const before = processTreeCpu(child.pid ?? 0);
   const r = await cannon(seconds);
-  const after = treeCpu(child.pid ?? 0);
-  const requests = r.rps * seconds;
-  const perReq: Record<string, number> = {};
-  for (const [name, ticks] of Object.entries(after)) {
-    perReq[name] = Math.round((((ticks - (before[name] ?? 0)) * 10_000) / requests) * 10) / 10;
-  }
-  Object.assign(r, { cpuUsPerReq: perReq });
+  Object.assign(r, { cpuUsPerReq: cpuPerRequest(before, processTreeCpu(child.pid ?? 0), r.rps * seconds) });
   const exited = new Promise((res) => child.once("exit", res));
   child.kill("SIGTERM");
   await exited;
   return r;
-}
-
-/** CPU ticks (1/100 s) of a process and its descendants, by command kind. */
-function treeCpu(root: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  const visit = (pid: number) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const ticks = Number(fields[11]) + Number(fields[12]);
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      const kind = cmd.includes("isolate-host") ? "host" : cmd.includes("esbuild") ? "esbuild" : "server";
-      out[kind] = (out[kind] ?? 0) + ticks;
-    } catch {
-      return;
-    }
-    let kids = "";
-    try {
-      kids = execFileSync("ps", ["--ppid", String(pid), "-o", "pid="], { encoding: "utf8" }).trim();
-    } catch {
-      // ps exits 1 when there are no children
-    }
-    for (const kid of kids.split(/\s+/).filter(Boolean)) visit(Number(kid));
-  };
-  visit(root);
-  return out;
 }
 
 const variants = specs.map(parse);
@@ -95,8 +81,10 @@ const all: Record<string, number[]> = {};
 for (let round = 0; round < rounds; round++) {
   for (const v of round % 2 ? [...variants].reverse() : variants) {
     const r = await run(v);
-    (all[v.name] ??= []).push(r.rps);
-    console.log(`round ${round} ${v.name.padEnd(12)} ${String(r.rps).padStart(6)} rps  p50 ${r.p50}  p99 ${r.p99}  err ${r.errors}  cpu µs/req ${JSON.stringify((r as { cpuUsPerReq?: unknown }).cpuUsPerReq)}`);
+    all[v.name] = [...(all[v.name] ?? []), r.rps];
+    console.log(
+      `round ${round} ${v.name.padEnd(12)} ${String(r.rps).padStart(6)} rps  p50 ${r.p50}  p99 ${r.p99}  err ${r.errors}  cpu µs/req ${JSON.stringify((r as { cpuUsPerReq?: unknown }).cpuUsPerReq)}`,
+    );
   }
 }
 for (const [name, list] of Object.entries(all)) {

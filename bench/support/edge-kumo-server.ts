@@ -9,8 +9,12 @@ import { HELLO_WORKER } from "./edge-hello.ts";
 
 // KUMO_EDGE_SRC points at another copy of runtimes/edge/src, to compare variants in one run.
 const src = process.env.KUMO_EDGE_SRC ?? "../../runtimes/edge/src";
-const { createEdgeProvider } = (await import(`${src}/index.ts`)) as typeof import("../../runtimes/edge/src/index.ts");
-const { edgeTarget } = (await import(`${src}/edge-test-kit.ts`)) as typeof import("../../runtimes/edge/src/edge-test-kit.ts");
+const { createEdgeProvider } = (await import(
+  `${src}/index.ts`
+)) as typeof import("../../runtimes/edge/src/index.ts");
+const { edgeTarget } = (await import(
+  `${src}/edge-test-kit.ts`
+)) as typeof import("../../runtimes/edge/src/edge-test-kit.ts");
 const hosts = Number(process.argv[2] ?? "1");
 const provider = await createEdgeProvider({ hosts });
 const target = await edgeTarget(HELLO_WORKER, { functionName: "hello" });

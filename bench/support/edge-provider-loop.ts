@@ -6,8 +6,12 @@
 import { readFileSync } from "node:fs";
 
 const src = process.env.KUMO_EDGE_SRC ?? "../../runtimes/edge/src";
-const { createEdgeProvider } = (await import(`${src}/index.ts`)) as typeof import("../../runtimes/edge/src/index.ts");
-const { edgeTarget } = (await import(`${src}/edge-test-kit.ts`)) as typeof import("../../runtimes/edge/src/edge-test-kit.ts");
+const { createEdgeProvider } = (await import(
+  `${src}/index.ts`
+)) as typeof import("../../runtimes/edge/src/index.ts");
+const { edgeTarget } = (await import(
+  `${src}/edge-test-kit.ts`
+)) as typeof import("../../runtimes/edge/src/edge-test-kit.ts");
 const { HELLO_WORKER } = await import("./edge-hello.ts");
 
 const seconds = Number(process.argv[2] ?? "5");

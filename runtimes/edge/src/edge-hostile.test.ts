@@ -98,6 +98,39 @@ describe("edge hostile code", () => {
     expect([next.status, next.text]).toEqual([200, "fine"]);
   });
 
+  it("hostile - a spin among concurrent invocations of a warm function is FN_002 and none hangs", async () => {
+    const target = await edgeTarget(`export default { fetch(request: Request) {
+      if (request.url.includes("spin")) { while (true) {} }
+      return new Response("ok");
+    } };`);
+    expect((await invokeEdge(provider, target)).text).toBe("ok");
+    const urls = Array.from({ length: 20 }, (_, i) => (i === 7 ? "/spin" : `/ok${i}`));
+    const results = await Promise.all(urls.map((url) => invokeEdge(provider, target, { url })));
+    expect(results[7]?.result.error?.code).toBe("FN_002");
+    for (const r of results)
+      expect(r.status === 200 ? r.text : r.result.error?.code).toMatch(/^(ok|FN_002)$/);
+    const next = await invokeEdge(provider, target);
+    expect([next.status, next.text]).toEqual([200, "ok"]);
+  });
+
+  it("hostile - tampered Headers/Response prototypes cannot smuggle header lines or bend the framing", async () => {
+    const tampered = (setup: string) =>
+      edgeTarget(`export default { fetch() {
+        ${setup};
+        return new Response("body\\nwith\\0bytes", { headers: { "x-ok": "1" } });
+      } };`);
+    const flat = await tampered(`(Headers.prototype as any)._flat = () => "x-a\\0ok\\r\\nInjected: 1"`);
+    expect((await invokeEdge(provider, flat)).result.error?.code).toBe("FN_004");
+    const status = await tampered(
+      `Object.defineProperty(Response.prototype, "status", { get: () => "200\\nx-b" })`,
+    );
+    expect((await invokeEdge(provider, status)).result.error?.code).toBe("FN_004");
+    const probe = await edgeTarget(
+      `export default { fetch() { return new Response(typeof (Request as any)._fromHost); } };`,
+    );
+    expect((await invokeEdge(provider, probe)).text).toBe("undefined");
+  });
+
   it("hostile - a never-settling promise is stopped at the wall limit with FN_002", async () => {
     const target = await edgeTarget(
       `export default { async fetch() { await new Promise(() => {}); return new Response("never"); } };`,

@@ -119,6 +119,20 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     return { status: wire.status, headers: headerPairsOf(wire.headers), body, coldStart, queueMs: 0, logs };
   }
 
+  /** Derived once per target object: the gateway keeps its DeployedVersions, so this is per version. */
+  const routes = new WeakMap<DeployedVersion, { key: string; limits: IsolateLimits; host: HostProcess }>();
+  function routeOf(target: DeployedVersion) {
+    let route = routes.get(target);
+    if (!route) {
+      const key = `${target.tenantId}:${target.versionId}:${target.envDigest}`;
+      const host = hosts[hashKey(key) % hosts.length];
+      if (!host) throw new KumoError("FN_500", "no isolate host");
+      route = { key, limits: isolateLimitsOf(target.config), host };
+      routes.set(target, route);
+    }
+    return route;
+  }
+
   async function invoke(
     target: DeployedVersion,
     request: InvocationRequest,
@@ -130,7 +144,7 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     signal?.throwIfAborted();
     invocations++;
     const started = Date.now();
-    const limits = isolateLimitsOf(target.config);
+    const { key, limits, host } = routeOf(target);
     if (request.body && request.body.byteLength > limits.maxBodyBytes) {
       return errorInvocation(
         "FN_010",
@@ -139,9 +153,6 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     }
     if (request.deadline <= started)
       return errorInvocation("FN_002", "the invocation's deadline passed before it started");
-    const key = `${target.tenantId}:${target.versionId}:${target.envDigest}`;
-    const host = hosts[hashKey(key) % hosts.length];
-    if (!host) throw new KumoError("FN_500", "no isolate host");
     const origin = `${request.headers["x-forwarded-proto"] ?? "http"}://${request.headers.host ?? "localhost"}`;
     const wireRequest: WireRequest = {
       invocationId: request.invocationId,

@@ -12,7 +12,6 @@ import type { Duplex } from "node:stream";
 
 const HEADER_BYTES = 9;
 const MIN_BUFFER = 64 * 1024;
-const textEncoder = new TextEncoder();
 
 /** Builds frames into one buffer per event-loop turn. */
 export class FrameWriter {
@@ -66,7 +65,7 @@ export class FrameWriter {
   str(value: string): this {
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
     this.#ensure(4 + value.length * 3);
-    const written = textEncoder.encodeInto(value, this.#buf.subarray(this.#pos + 4)).written;
+    const written = this.#buf.write(value, this.#pos + 4, "utf8");
     this.#buf.writeUInt32LE(written, this.#pos);
     this.#pos += 4 + written;
     return this;

@@ -110,15 +110,22 @@ export class HostProcess {
   }
 
   /** Sends one invocation; resolves with its result, also when the host dies meanwhile. */
-  async invoke(
+  invoke(
     message: Omit<InvokeMessage, "t" | "id">,
     loadCode: () => Promise<{ code: string; env: Record<string, string> }>,
   ): Promise<WireResult> {
-    // Awaited only while (re)starting: a ready host takes the invocation in the same tick.
-    if (this.state !== "ready") await this.#ready;
+    // A ready host takes the invocation in this tick; otherwise it waits for the (re)start.
+    if (this.state !== "ready") return this.#ready.then(() => this.#sendInvoke(message, loadCode));
+    return this.#sendInvoke(message, loadCode);
+  }
+
+  #sendInvoke(
+    message: Omit<InvokeMessage, "t" | "id">,
+    loadCode: () => Promise<{ code: string; env: Record<string, string> }>,
+  ): Promise<WireResult> {
     const writer = this.#writer;
     if (!writer || !this.#channel?.writable)
-      return hostError("FN_008", "the isolate host is restarting; retry shortly");
+      return Promise.resolve(hostError("FN_008", "the isolate host is restarting; retry shortly"));
     const id = this.#nextId();
     const full: InvokeMessage = { t: "invoke", id, ...message };
     return new Promise<WireResult>((resolve) => {
@@ -183,7 +190,8 @@ export class HostProcess {
     if (!pending) return;
     pending.loadCode().then(
       ({ code, env }) => {
-        if (this.#writer && this.#channel?.writable) writeInvoke(this.#writer, { ...pending.message, code, env });
+        if (this.#writer && this.#channel?.writable)
+          writeInvoke(this.#writer, { ...pending.message, code, env });
       },
       (error: unknown) => {
         this.#pending.delete(id);

@@ -62,7 +62,11 @@ export function writeInvoke(writer: FrameWriter, message: InvokeMessage): void {
     .f64(request.deadline)
     .bytes(request.body);
   if (message.code === undefined) writer.u8(0);
-  else writer.u8(1).str(message.code).str(JSON.stringify(message.env ?? {}));
+  else
+    writer
+      .u8(1)
+      .str(message.code)
+      .str(JSON.stringify(message.env ?? {}));
   writer.end();
 }
 
@@ -74,7 +78,13 @@ export function readInvoke(id: number, f: FrameFields): InvokeMessage {
     versionId: f.str(),
     functionName: f.str(),
     version: f.u32(),
-    limits: { memoryMb: f.u32(), cpuMs: f.u32(), timeoutMs: f.u32(), maxBodyBytes: f.u32(), egress: f.u8() === 1 },
+    limits: {
+      memoryMb: f.u32(),
+      cpuMs: f.u32(),
+      timeoutMs: f.u32(),
+      maxBodyBytes: f.u32(),
+      egress: f.u8() === 1,
+    },
     request: {
       invocationId: f.str(),
       trigger: f.str(),
@@ -96,7 +106,13 @@ const COLD = 1;
 const EXTRA = 2;
 
 /** Status, counters and headers as fields; error and logs (rare) as JSON; the body last, raw. */
-export function writeResult(writer: FrameWriter, id: number, result: WireResult, warm: number, spare: number): void {
+export function writeResult(
+  writer: FrameWriter,
+  id: number,
+  result: WireResult,
+  warm: number,
+  spare: number,
+): void {
   const extra = result.error !== undefined || result.logs.length > 0;
   writer
     .begin(FRAME.result, id)

@@ -41,43 +41,100 @@ function init(settings: HostSettings): void {
   send({ t: "ready" });
 }
 
-async function invoke(message: InvokeMessage, current: IsolatePool): Promise<void> {
-  let isolate = current.warm(message.key);
-  let cold = false;
-  if (!isolate) {
-    if (message.code === undefined && !current.hasCode(message.key)) {
-      writer.begin(FRAME.needCode, message.id).end();
-      return;
-    }
-    cold = true;
-    const created = await current.create({
-      key: message.key,
-      versionId: message.versionId,
-      functionName: message.functionName,
-      version: message.version,
-      limits: message.limits,
-      ...(message.code === undefined ? {} : { code: message.code, env: message.env ?? {} }),
-    });
-    if (!(created instanceof FunctionIsolate)) {
-      sendResult(message.id, errorResult(created.code, created.message, true, created.details), current);
-      return;
-    }
-    isolate = created;
+/** A cold start (or an isolate being rebuilt): create, then invoke. */
+async function invokeCold(message: InvokeMessage, current: IsolatePool): Promise<void> {
+  if (message.code === undefined && !current.hasCode(message.key)) {
+    writer.begin(FRAME.needCode, message.id).end();
+    return;
   }
-  const pending = isolate.invoke(message.request, current.fetchLimit);
-  // Most handlers settle within the synchronous call: answer in this tick, without a promise hop.
-  const result = pending instanceof Promise ? await pending : pending;
-  result.cold = cold;
-  if (isolate.disposed) current.discard(isolate);
+  const created = await current.create({
+    key: message.key,
+    versionId: message.versionId,
+    functionName: message.functionName,
+    version: message.version,
+    limits: message.limits,
+    ...(message.code === undefined ? {} : { code: message.code, env: message.env ?? {} }),
+  });
+  if (!(created instanceof FunctionIsolate)) {
+    sendResult(message.id, errorResult(created.code, created.message, true, created.details), current);
+    return;
+  }
+  const result = await created.invoke(message.request, current.fetchLimit);
+  result.cold = true;
+  if (created.disposed) current.discard(created);
   sendResult(message.id, result, current);
 }
 
+function reportCrash(message: InvokeMessage, error: unknown): void {
+  const text = error instanceof Error ? error.message : String(error);
+  sendResult(message.id, errorResult("FN_500", `isolate host: ${text}`, false), pool);
+}
+
+/**
+ * Invocations of warm isolates are gathered per isolate while one chunk of frames is read, then
+ * each group enters its isolate in one call (FunctionIsolate.invokeMany): one timeout timer and one
+ * copy out per group instead of per invocation. At most MAX_GROUP share a call.
+ */
+const MAX_GROUP = 32;
+const groups = new Map<FunctionIsolate, InvokeMessage[]>();
+let groupsScheduled = false;
+
 function onInvoke(message: InvokeMessage): void {
   if (!pool) return;
-  invoke(message, pool).catch((error: unknown) => {
-    const text = error instanceof Error ? error.message : String(error);
-    sendResult(message.id, errorResult("FN_500", `isolate host: ${text}`, false), pool);
-  });
+  const isolate = pool.warm(message.key);
+  if (!isolate) {
+    invokeCold(message, pool).catch((error: unknown) => reportCrash(message, error));
+    return;
+  }
+  const group = groups.get(isolate);
+  if (group) group.push(message);
+  else groups.set(isolate, [message]);
+  if (!groupsScheduled) {
+    groupsScheduled = true;
+    // After the frames of this chunk, before any other I/O.
+    queueMicrotask(runGroups);
+  }
+}
+
+function runGroups(): void {
+  groupsScheduled = false;
+  const current = pool;
+  for (const [isolate, messages] of groups) {
+    groups.delete(isolate);
+    if (!current) continue;
+    for (let i = 0; i < messages.length; i += MAX_GROUP) {
+      const slice = messages.slice(i, i + MAX_GROUP);
+      if (isolate.disposed) {
+        // Disposed since it was looked up (a limit hit by an earlier group): rebuild on demand.
+        current.discard(isolate);
+        for (const message of slice) onInvoke(message);
+        continue;
+      }
+      const results = isolate.invokeMany(
+        slice.map((message) => message.request),
+        current.fetchLimit,
+      );
+      slice.forEach((message, index) => {
+        const result = results[index] ?? errorResult("FN_500", "no result", false);
+        if (result instanceof Promise) {
+          result.then(
+            (settled) => finish(message, isolate, settled, current),
+            (error: unknown) => reportCrash(message, error),
+          );
+        } else finish(message, isolate, result, current);
+      });
+    }
+  }
+}
+
+function finish(
+  message: InvokeMessage,
+  isolate: FunctionIsolate,
+  result: WireResult,
+  current: IsolatePool,
+): void {
+  if (isolate.disposed) current.discard(isolate);
+  sendResult(message.id, result, current);
 }
 
 readFrames(channel, (type, id, fields) => {

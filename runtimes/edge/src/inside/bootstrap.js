@@ -5,7 +5,7 @@ import "fast-text-encoding";
 import structuredCloneImpl from "@ungap/structured-clone";
 import { atob, base64ToBytes, btoa, bytesToBase64 } from "./base64.js";
 import { createConsole } from "./console.js";
-import { Headers, flatHeaders, headerPairs, Request, Response } from "./fetch-api.js";
+import { flatHeaders, Headers, headerPairs, Request, Response, requestFromHost } from "./fetch-api.js";
 import { createCrypto } from "./web-crypto.js";
 
 const host = globalThis.__kumo_host;
@@ -96,7 +96,7 @@ const calls = new Map();
 let callSeq = 0;
 
 function deliver(callId, ok, value) {
-  dispatching = null;
+  entries++;
   const call = calls.get(callId);
   if (!call) return;
   calls.delete(callId);
@@ -154,7 +154,7 @@ function clearTimer(id) {
 }
 
 function fireTimer(id) {
-  dispatching = null;
+  entries++;
   const timer = timers.get(id);
   if (!timer) return;
   if (timer.repeat) host.timer(id, timer.delay);
@@ -207,7 +207,7 @@ function install(exports, envVars, info) {
 
 function incomingRequest(req) {
   const empty = !req.body || req.body.length === 0 || req.method === "GET" || req.method === "HEAD";
-  return Request._fromHost(req.url, req.method, req.headers, empty ? null : req.body);
+  return requestFromHost(req.url, req.method, req.headers, empty ? null : req.body);
 }
 
 /** The host sends header names and values alternating, joined by NUL. */
@@ -297,7 +297,11 @@ function fromLambdaResult(value, max) {
     checkSize(body, Math.ceil((max * 4) / 3) + 4);
     body = base64ToBytes(body);
   }
-  return { status: Number(value.statusCode) || 200, headers: flatHeaders(headers), body: checkSize(body, max) };
+  return {
+    status: Number(value.statusCode) || 200,
+    headers: flatHeaders(headers),
+    body: checkSize(body, max),
+  };
 }
 
 function toResult(value, max) {
@@ -423,12 +427,12 @@ async function run(req) {
 const outcomes = new Map();
 const awaited = new Set();
 /**
- * The result object of the dispatch call in progress. V8 runs the microtasks a call queued when the
- * call returns (isolates default to MicrotasksPolicy::kAuto), still inside isolated-vm's timeout and
- * before the result is copied out: a handler that settles in those microtasks fills the holder and
- * the host gets its outcome from the same call. Every other entry clears it.
+ * Counts entries from the host. V8 runs the microtasks a call queued when the call returns (isolates
+ * default to MicrotasksPolicy::kAuto), still inside isolated-vm's timeout and before the result is
+ * copied out: a handler that settles in those microtasks, i.e. while the entry count is still the
+ * one its dispatch saw, fills its holder and the host gets the outcome from the same call.
  */
-let dispatching = null;
+let entries = 0;
 
 /**
  * The common outcome (ok, no logs, no waitUntil, a string or no body) as one string the host splits:
@@ -442,26 +446,63 @@ function pack(outcome) {
   return outcome;
 }
 
-/**
- * Starts an invocation; returns `{ value }`, filled if the handler settled within the call.
- * Arguments are primitives (and the body bytes), so the call needs no structured copy in.
- */
-function dispatch(id, trigger, method, url, headers, body, deadline, start, maxBody) {
+/** Starts one invocation; its holder's `value` is filled if it settles within the current entry. */
+function start(id, trigger, method, url, headers, body, deadline, startedAt, maxBody) {
   const holder = { value: null };
-  dispatching = holder;
-  const req = { id, trigger, method, url, headers: splitHeaders(headers), body, deadline, start, maxBody };
-  run(req).then((outcome) => {
-    const value = pack(outcome);
-    if (dispatching === holder) holder.value = value;
-    else if (awaited.delete(id)) host.settled(id, value);
-    else outcomes.set(id, value);
-  });
+  const at = entries;
+  const req = {
+    id,
+    trigger,
+    method,
+    url,
+    headers: splitHeaders(headers),
+    body,
+    deadline,
+    start: startedAt,
+    maxBody,
+  };
+  // run() never rejects; should reporting fail (a disposed isolate), the host's wall timer answers.
+  run(req)
+    .then((outcome) => {
+      const value = pack(outcome);
+      if (entries === at) holder.value = value;
+      else if (awaited.delete(id)) host.settled(id, value);
+      else outcomes.set(id, value);
+    })
+    .catch(() => undefined);
   return holder;
 }
 
-/** The host's follow-up when the holder came back empty: the outcome, or null to wait for it. */
+/**
+ * Starts invocations, DISPATCH_FIELDS arguments each, and returns their holders. Arguments are
+ * primitives (and the body bytes), so the call needs no structured copy in; several invocations of
+ * one tick share one call, one timeout timer and one copy out.
+ */
+function dispatch(...args) {
+  entries++;
+  const holders = [];
+  for (let i = 0; i + DISPATCH_FIELDS <= args.length; i += DISPATCH_FIELDS) {
+    holders.push(
+      start(
+        args[i],
+        args[i + 1],
+        args[i + 2],
+        args[i + 3],
+        args[i + 4],
+        args[i + 5],
+        args[i + 6],
+        args[i + 7],
+        args[i + 8],
+      ),
+    );
+  }
+  return holders;
+}
+const DISPATCH_FIELDS = 9;
+
+/** The host's follow-up when a holder came back empty: the outcome, or null to wait for it. */
 function take(id) {
-  dispatching = null;
+  entries++;
   const value = outcomes.get(id);
   if (value !== undefined) {
     outcomes.delete(id);

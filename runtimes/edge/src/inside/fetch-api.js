@@ -208,6 +208,14 @@ const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
 /** Module-private: tenant code cannot reach it, so only the host path builds requests this way. */
 const FROM_HOST = Symbol("fromHost");
 
+/**
+ * The incoming request of an invocation: fields as the host sent them, headers parsed on first use.
+ * A module function, not a static, so tenant code cannot build unvalidated requests with it.
+ */
+export function requestFromHost(url, method, flatHeaders, body) {
+  return new Request({ url, method, flatHeaders, body }, FROM_HOST);
+}
+
 export class Request extends Body {
   #url;
   #method;
@@ -215,11 +223,6 @@ export class Request extends Body {
   /** Incoming header names and values alternating; turned into Headers on first use only. */
   #flat = null;
   #redirect;
-
-  /** The incoming request of an invocation: fields as the host sent them, headers parsed lazily. */
-  static _fromHost(url, method, flatHeaders, body) {
-    return new Request({ url, method, flatHeaders, body }, FROM_HOST);
-  }
 
   constructor(input, init = {}) {
     super();

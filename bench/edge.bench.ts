@@ -45,6 +45,8 @@ interface Started {
   name: string;
   port: number;
   child: ChildProcess;
+  /** Request path; "/" unless the server serves the function under a prefix (the gateway). */
+  path?: string;
 }
 
 function startServer(
@@ -123,9 +125,9 @@ interface LoadFigures {
   non2xx: number;
 }
 
-async function load(port: number, seconds: number): Promise<LoadFigures> {
+async function load(port: number, seconds: number, path = "/"): Promise<LoadFigures> {
   const result = await autocannon({
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://127.0.0.1:${port}${path}`,
     connections,
     duration: seconds,
     pipelining: 1,
@@ -140,14 +142,14 @@ async function load(port: number, seconds: number): Promise<LoadFigures> {
 }
 
 /** Sequential keep-alive requests timed with performance.now(): latency without queueing. */
-async function serialLatency(port: number, count: number): Promise<{ p50: number; p99: number }> {
+async function serialLatency(port: number, count: number, path = "/"): Promise<{ p50: number; p99: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const samples: number[] = [];
   for (let i = 0; i < count; i++) {
     const start = performance.now();
     await new Promise<void>((resolve, reject) => {
       http
-        .get({ host: "127.0.0.1", port, path: "/", agent }, (res) => {
+        .get({ host: "127.0.0.1", port, path, agent }, (res) => {
           res.resume();
           res.on("end", () => resolve());
         })
@@ -169,7 +171,7 @@ function percentile(values: number[], p: number): number {
 async function loadRound(server: Started) {
   const pid = server.child.pid ?? 0;
   const before = processTreeCpu(pid);
-  const figures = await load(server.port, duration);
+  const figures = await load(server.port, duration, server.path);
   return { ...figures, cpuUsPerRequest: cpuPerRequest(before, processTreeCpu(pid), figures.rps * duration) };
 }
 
@@ -264,12 +266,23 @@ async function main() {
     ["--import", "tsx", join(here, "support/edge-kumo-server.ts"), args.hosts ?? "1"],
     /PORT (\d+)/,
   );
-  const servers = [raw, workerd, kumo];
+  // The same isolate path behind the real gateway: routing, version resolution, invocation records
+  // (written to PostgreSQL, whose CPU is not in the gateway's process tree) and metrics.
+  const gateway = {
+    ...(await startServer(
+      "gateway",
+      process.execPath,
+      ["--import", "tsx", join(here, "support/edge-gateway-server.ts"), args.hosts ?? "1"],
+      /PORT (\d+)/,
+    )),
+    path: "/fn/bench/hello/",
+  };
+  const servers: Started[] = [raw, workerd, kumo, gateway];
   const latency: Record<string, { p50: number; p99: number }> = {};
   const samples: Record<string, Awaited<ReturnType<typeof loadRound>>[]> = {};
   for (const server of servers) {
-    await load(server.port, 2); // warm-up
-    latency[server.name] = await serialLatency(server.port, 3000);
+    await load(server.port, 2, server.path); // warm-up
+    latency[server.name] = await serialLatency(server.port, 3000, server.path);
   }
   for (let round = 0; round < rounds; round++) {
     for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
@@ -313,6 +326,9 @@ async function main() {
     },
     results,
     ratioKumoToWorkerd: Number((kumoR.throughput.rps / workerdR.throughput.rps).toFixed(3)),
+    ratioGatewayToWorkerd: results.gateway
+      ? Number((results.gateway.throughput.rps / workerdR.throughput.rps).toFixed(3))
+      : null,
     ratioKumoToWorkerdPerRound: kumoR.throughput.rounds.map((k, i) =>
       Number((k.rps / (workerdR.throughput.rounds[i]?.rps ?? 1)).toFixed(3)),
     ),
@@ -337,6 +353,9 @@ async function main() {
   }
   console.log(
     `\nKumo/workerd throughput ratio: ${summary.ratioKumoToWorkerd} (per round: ${summary.ratioKumoToWorkerdPerRound.join(", ")})`,
+  );
+  console.log(
+    `Full gateway/workerd throughput ratio: ${summary.ratioGatewayToWorkerd} (the gateway also records every invocation)`,
   );
   console.log(`Kumo added latency over raw Node (serial p50): ${summary.addedLatencyOverNodeP50Ms} ms`);
   console.log(

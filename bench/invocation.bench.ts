@@ -7,8 +7,8 @@
  *   `docker run` of the same image measured in the same run (target <= 1.3x);
  * - async: invocations queued (HTTP 202) and drained to "succeeded" records (target >= 2,000/s);
  * - 1,000 concurrent in-flight requests to one function, 0 errors.
- * The gateway runs in this process, the autoscaler as its own process (as in production), autocannon
- * in a worker thread. Run: node --import tsx bench/invocation.bench.ts [--duration 10]
+ * The gateway runs in this process, the autoscaler as its own process (as in production), the load
+ * generator (autocannon) in its own process, so CPU per process can be attributed. Run: node --import tsx bench/invocation.bench.ts [--duration 10]
  * Writes bench/results/invocation.json.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
@@ -25,8 +25,16 @@ import { type FunctionConfigInput, functionConfigSchema } from "@kumo/core";
 import { openDatabase, PlatformStore } from "@kumo/db";
 import { bundleEdgeFunction } from "@kumo/edge";
 import { loadGatewayConfig, start } from "@kumo/gateway";
-import autocannon from "autocannon";
 import { ensureRuntimeImages, RuntimeHarness, shimRequest } from "../test/runtimes/runtime-harness.ts";
+import { type CpuRoles, cpuPercent, pidsNamed, processTicks, sampleCpu } from "./support/process-cpu.ts";
+
+interface LoadResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,8 +45,13 @@ const { values: args } = parseArgs({
     connections: { type: "string", default: "64" },
     samples: { type: "string", default: "15" },
     async: { type: "string", default: "5000" },
+    /** Comma-separated phases to run: latency,throughput,concurrent,cold,async (default all). */
+    only: { type: "string", default: "latency,throughput,concurrent,cold,async" },
+    /** Write V8 CPU profiles of the autoscaler process (and of this one with --cpu-prof) to this directory. */
+    "profile-dir": { type: "string" },
   },
 });
+const phases = new Set(String(args.only).split(","));
 const duration = Number(args.duration);
 const connections = Number(args.connections);
 const samples = Number(args.samples);
@@ -124,24 +137,29 @@ async function main(): Promise<void> {
   let metricsUrl = "";
   const startAutoscaler = (extra: Record<string, string>) =>
     new Promise<ChildProcess>((ready, fail) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "services/autoscaler/src/main.ts"], {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          KUMO_NODE_ID: `${ns}-a`,
-          KUMO_AUTOSCALER_PORT: "0",
-          NATS_URL: natsUrl,
-          KUMO_BUS_NAMESPACE: ns,
-          DATABASE_URL: databaseUrl,
-          KUMO_DATABASE_SCHEMA: schema,
-          KUMO_MASTER_KEY: masterKey,
-          KUMO_DATA_DIR: dataDir,
-          KUMO_CONTAINER_LABELS: "dev.kumo.test=1",
-          KUMO_PAUSE_AFTER: "10m",
-          ...extra,
+      const profile = args["profile-dir"] ? ["--cpu-prof", "--cpu-prof-dir", args["profile-dir"]] : [];
+      const child = spawn(
+        process.execPath,
+        [...profile, "--import", "tsx", "services/autoscaler/src/main.ts"],
+        {
+          cwd: repoRoot,
+          env: {
+            ...process.env,
+            KUMO_NODE_ID: `${ns}-a`,
+            KUMO_AUTOSCALER_PORT: "0",
+            NATS_URL: natsUrl,
+            KUMO_BUS_NAMESPACE: ns,
+            DATABASE_URL: databaseUrl,
+            KUMO_DATABASE_SCHEMA: schema,
+            KUMO_MASTER_KEY: masterKey,
+            KUMO_DATA_DIR: dataDir,
+            KUMO_CONTAINER_LABELS: "dev.kumo.test=1",
+            KUMO_PAUSE_AFTER: "10m",
+            ...extra,
+          },
+          stdio: ["ignore", "pipe", "inherit"],
         },
-        stdio: ["ignore", "pipe", "inherit"],
-      });
+      );
       children.push(child);
       child.stdout?.on("data", (d: Buffer) => {
         const m = /ready on (\S+)/.exec(d.toString());
@@ -203,151 +221,228 @@ async function main(): Promise<void> {
       .filter((l) => l.trim() !== "")
       .map((l) => l.split("\t")[0] ?? "");
     let socket = "";
+    let socketContainer = "";
     for (const c of [name, ...candidates]) {
       if (!c) continue;
       const path = join(dataDir, "run", c, "rt.sock");
       const res = await shimRequest(path, { path: "/invoke/" }).catch(() => undefined);
       if (res?.status === 200 && res.body.toString() === "hello") {
         socket = path;
+        socketContainer = c;
         break;
       }
     }
-    const direct: number[] = [];
-    const through: number[] = [];
-    for (let round = 0; round < 4; round++) {
-      for (let i = 0; i < 500; i++) {
-        const a = performance.now();
-        await shimRequest(socket, { path: "/invoke/" });
-        direct.push(performance.now() - a);
+    if (phases.has("latency")) {
+      const direct: number[] = [];
+      const through: number[] = [];
+      for (let round = 0; round < 4; round++) {
+        for (let i = 0; i < 500; i++) {
+          const a = performance.now();
+          await shimRequest(socket, { path: "/invoke/" });
+          direct.push(performance.now() - a);
+        }
+        for (let i = 0; i < 500; i++) {
+          const a = performance.now();
+          await get(fnUrl("hello"));
+          through.push(performance.now() - a);
+        }
       }
-      for (let i = 0; i < 500; i++) {
+      results.warmLatency = {
+        directSocketMs: { p50: round(pct(direct, 50), 3), p99: round(pct(direct, 99), 3) },
+        throughGatewayMs: { p50: round(pct(through, 50), 3), p99: round(pct(through, 99), 3) },
+        addedMs: {
+          p50: round(pct(through, 50) - pct(direct, 50), 3),
+          p99: round(pct(through, 99) - pct(direct, 99), 3),
+        },
+        targetAddedP50Ms: 1,
+      };
+      console.log("warm latency", results.warmLatency);
+    }
+
+    // 2. Warm throughput, with the load generator in its own process and CPU per process sampled
+    // while it runs; the same load straight at the container's socket is the ceiling of this run.
+    let shimPid = 0;
+    const rolesNow = (): CpuRoles => ({
+      gateway: [process.pid],
+      autoscaler: child.pid ? [child.pid] : [],
+      "nats-server": pidsNamed("nats-server"),
+      ...(shimPid > 0 ? { shim: [shimPid] } : {}),
+      postgres: pidsNamed("postgres"),
+      dockerd: [...pidsNamed("dockerd"), ...pidsNamed("containerd")],
+    });
+    const load = async (options: Record<string, unknown>) => {
+      const roles = rolesNow();
+      const before = sampleCpu(roles);
+      const beforeSystem = sampleCpu(roles, { system: true });
+      const a = performance.now();
+      const loader = spawn(
+        process.execPath,
+        [join(here, "support", "load-generator.mjs"), JSON.stringify(options)],
+        {
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
+      let out = "";
+      loader.stdout?.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      // The load generator's own CPU, sampled just before it exits.
+      let loaderTicks = 0;
+      const poll = setInterval(() => {
+        if (loader.pid) loaderTicks = processTicks(loader.pid) || loaderTicks;
+      }, 200);
+      await new Promise((r) => loader.once("exit", r));
+      clearInterval(poll);
+      const seconds = (performance.now() - a) / 1000;
+      const cpu = cpuPercent(before, sampleCpu(roles), seconds);
+      const systemCpu = cpuPercent(beforeSystem, sampleCpu(roles, { system: true }), seconds);
+      cpu["load-generator"] = Math.round((loaderTicks / seconds) * 10) / 10;
+      return { result: JSON.parse(out) as LoadResult, cpu, systemCpu };
+    };
+    if (phases.has("throughput")) {
+      shimPid = Number(
+        (await run("docker", ["inspect", "-f", "{{.State.Pid}}", socketContainer])).stdout.trim(),
+      );
+      const direct = await load({
+        url: "http://localhost/invoke/",
+        socketPath: socket,
+        connections: 16,
+        duration: Math.max(3, Math.round(duration / 2)),
+      });
+      const tp = await load({ url: fnUrl("hello"), connections, duration });
+      const rps = round(tp.result.requests.average, 0);
+      results.warmThroughput = {
+        rps,
+        p50Ms: tp.result.latency.p50,
+        p99Ms: tp.result.latency.p99,
+        non2xx: tp.result.non2xx,
+        errors: tp.result.errors + tp.result.timeouts,
+        connections,
+        directSocketRps: round(direct.result.requests.average, 0),
+        ratioToDirectSocket: round(rps / Math.max(1, direct.result.requests.average)),
+        cpuPercent: tp.cpu,
+        kernelCpuPercent: tp.systemCpu,
+        cpuMsPerRequestByProcess: Object.fromEntries(
+          Object.entries(tp.cpu)
+            .filter(([k]) => k !== "total")
+            .map(([k, pct]) => [k, round((pct * 10) / Math.max(1, rps), 3)]),
+        ),
+        directSocketCpuPercent: direct.cpu,
+        targetRps: 5000,
+      };
+      console.log("warm throughput", results.warmThroughput);
+    }
+
+    if (phases.has("concurrent")) {
+      // 5. 1,000 concurrent in-flight requests (function sleeps 100 ms; 10 instances x 100).
+      await Promise.all(Array.from({ length: 300 }, () => get(fnUrl("sleepy"))));
+      const burst = await Promise.all(
+        Array.from({ length: 1000 }, () => get(fnUrl("sleepy")).catch(() => 0)),
+      );
+      const burstErrors = burst.filter((s) => s !== 200).length;
+      results.concurrent1000 = { requests: 1000, errors: burstErrors, target: 0 };
+      console.log("1000 concurrent", results.concurrent1000);
+    }
+
+    if (phases.has("cold")) {
+      // 3a. Scale from zero with stem cells.
+      const coldSample = async (stemCells: boolean): Promise<{ ms: number; kind: string }> => {
+        const until = Date.now() + 20_000;
+        while ((await gauge("kumo_autoscaler_instances", cold.versionId)) > 0 && Date.now() < until)
+          await sleep(100);
+        while (stemCells && (await gauge("kumo_autoscaler_stem_cells", '"node"')) < 1 && Date.now() < until)
+          await sleep(100);
+        await sleep(300);
         const a = performance.now();
-        await get(fnUrl("hello"));
-        through.push(performance.now() - a);
+        const res = await fetch(fnUrl("cold"));
+        await res.arrayBuffer();
+        return { ms: performance.now() - a, kind: res.headers.get("kumo-cold-start") ?? "?" };
+      };
+      await coldSample(true); // first use of the version on this node prepares its code tree
+      const stem: { ms: number; kind: string }[] = [];
+      for (let i = 0; i < samples; i++) stem.push(await coldSample(true));
+      await stopAutoscaler(child);
+
+      // 3b. Without stem cells, and a bare docker run of the same image.
+      child = await startAutoscaler({ KUMO_STEM_CELL_MAX: "0" });
+      const plain: { ms: number; kind: string }[] = [];
+      for (let i = 0; i < samples; i++) plain.push(await coldSample(false));
+      const bare: number[] = [];
+      for (let i = 0; i < samples; i++) {
+        const a = performance.now();
+        const fn = await harness.start(image);
+        bare.push(performance.now() - a);
+        await run("docker", ["rm", "-f", fn.id]);
       }
+      const stemMs = stem.filter((s) => s.kind === "stem-cell").map((s) => s.ms);
+      const plainMs = plain.map((s) => s.ms);
+      results.scaleFromZero = {
+        stemCell: {
+          p50: round(pct(stemMs, 50)),
+          p99: round(pct(stemMs, 99)),
+          samples: stemMs.length,
+          kinds: stem.map((s) => s.kind),
+          targetP50Ms: 50,
+        },
+        withoutStemCells: {
+          p50: round(pct(plainMs, 50)),
+          p99: round(pct(plainMs, 99)),
+          kinds: plain.map((s) => s.kind),
+        },
+        bareDockerRun: { p50: round(pct(bare, 50)), p99: round(pct(bare, 99)) },
+        ratioToBareDockerRunP50: round(pct(plainMs, 50) / pct(bare, 50)),
+        targetRatio: 1.3,
+      };
+      console.log("scale from zero", results.scaleFromZero);
     }
-    results.warmLatency = {
-      directSocketMs: { p50: round(pct(direct, 50), 3), p99: round(pct(direct, 99), 3) },
-      throughGatewayMs: { p50: round(pct(through, 50), 3), p99: round(pct(through, 99), 3) },
-      addedMs: {
-        p50: round(pct(through, 50) - pct(direct, 50), 3),
-        p99: round(pct(through, 99) - pct(direct, 99), 3),
-      },
-      targetAddedP50Ms: 1,
-    };
-    console.log("warm latency", results.warmLatency);
 
-    // 2. Warm throughput.
-    // workers: 1 runs the load generator in its own thread (an option the local typings do not list).
-    const throughputOptions = { url: fnUrl("hello"), connections, duration, workers: 1 };
-    const tp = await autocannon(throughputOptions);
-    results.warmThroughput = {
-      rps: round(tp.requests.average, 0),
-      p50Ms: tp.latency.p50,
-      p99Ms: tp.latency.p99,
-      non2xx: tp.non2xx,
-      errors: tp.errors + tp.timeouts,
-      connections,
-      targetRps: 5000,
-    };
-    console.log("warm throughput", results.warmThroughput);
-
-    // 5. 1,000 concurrent in-flight requests (function sleeps 100 ms; 10 instances x 100).
-    await Promise.all(Array.from({ length: 300 }, () => get(fnUrl("sleepy"))));
-    const burst = await Promise.all(Array.from({ length: 1000 }, () => get(fnUrl("sleepy")).catch(() => 0)));
-    const burstErrors = burst.filter((s) => s !== 200).length;
-    results.concurrent1000 = { requests: 1000, errors: burstErrors, target: 0 };
-    console.log("1000 concurrent", results.concurrent1000);
-
-    // 3a. Scale from zero with stem cells.
-    const coldSample = async (stemCells: boolean): Promise<{ ms: number; kind: string }> => {
-      const until = Date.now() + 20_000;
-      while ((await gauge("kumo_autoscaler_instances", cold.versionId)) > 0 && Date.now() < until)
-        await sleep(100);
-      while (stemCells && (await gauge("kumo_autoscaler_stem_cells", '"node"')) < 1 && Date.now() < until)
-        await sleep(100);
-      await sleep(300);
-      const a = performance.now();
-      const res = await fetch(fnUrl("cold"));
-      await res.arrayBuffer();
-      return { ms: performance.now() - a, kind: res.headers.get("kumo-cold-start") ?? "?" };
-    };
-    await coldSample(true); // first use of the version on this node prepares its code tree
-    const stem: { ms: number; kind: string }[] = [];
-    for (let i = 0; i < samples; i++) stem.push(await coldSample(true));
-    await stopAutoscaler(child);
-
-    // 3b. Without stem cells, and a bare docker run of the same image.
-    child = await startAutoscaler({ KUMO_STEM_CELL_MAX: "0" });
-    const plain: { ms: number; kind: string }[] = [];
-    for (let i = 0; i < samples; i++) plain.push(await coldSample(false));
-    const bare: number[] = [];
-    for (let i = 0; i < samples; i++) {
-      const a = performance.now();
-      const fn = await harness.start(image);
-      bare.push(performance.now() - a);
-      await run("docker", ["rm", "-f", fn.id]);
+    if (phases.has("async")) {
+      // 4. Async: queue N (HTTP 202), then wait for N succeeded records.
+      await get(fnUrl("worker"));
+      const succeeded = async () => {
+        const row = await database.db
+          .selectFrom("invocations")
+          .select((eb) => eb.fn.countAll<string>().as("n"))
+          .where("function_id", "=", worker.fnId)
+          .where("status", "=", "succeeded")
+          .where("trigger", "=", "http")
+          .executeTakeFirst();
+        return Number(row?.n ?? 0);
+      };
+      // The warm-up call above is a (sync) succeeded record too; let the gateway write it first.
+      await sleep(500);
+      const already = await succeeded();
+      const started = performance.now();
+      const asyncOptions = {
+        url: `${base}/fn/${tenant.name}/worker/`,
+        method: "POST",
+        headers: { "kumo-invocation-type": "async", "content-type": "text/plain" },
+        body: "x",
+        connections: 50,
+        amount: asyncCount,
+      };
+      const { result: queued, cpu: queueCpu } = await load(asyncOptions);
+      const queueSeconds = (performance.now() - started) / 1000;
+      let done = 0;
+      const until = Date.now() + 120_000;
+      while (Date.now() < until) {
+        done = (await succeeded()) - already;
+        if (done >= asyncCount) break;
+        await sleep(50);
+      }
+      const drainSeconds = (performance.now() - started) / 1000;
+      results.async = {
+        invocations: asyncCount,
+        accepted202: asyncCount - queued.non2xx - queued.errors,
+        non2xx: queued.non2xx,
+        queuedPerSecond: round(asyncCount / queueSeconds, 0),
+        succeeded: done,
+        queuedAndDrainedPerSecond: round(done / drainSeconds, 0),
+        cpuPercentWhileQueueing: queueCpu,
+        target: 2000,
+      };
+      console.log("async", results.async);
     }
-    const stemMs = stem.filter((s) => s.kind === "stem-cell").map((s) => s.ms);
-    const plainMs = plain.map((s) => s.ms);
-    results.scaleFromZero = {
-      stemCell: {
-        p50: round(pct(stemMs, 50)),
-        p99: round(pct(stemMs, 99)),
-        samples: stemMs.length,
-        kinds: stem.map((s) => s.kind),
-        targetP50Ms: 50,
-      },
-      withoutStemCells: {
-        p50: round(pct(plainMs, 50)),
-        p99: round(pct(plainMs, 99)),
-        kinds: plain.map((s) => s.kind),
-      },
-      bareDockerRun: { p50: round(pct(bare, 50)), p99: round(pct(bare, 99)) },
-      ratioToBareDockerRunP50: round(pct(plainMs, 50) / pct(bare, 50)),
-      targetRatio: 1.3,
-    };
-    console.log("scale from zero", results.scaleFromZero);
-
-    // 4. Async: queue N (HTTP 202), then wait for N succeeded records.
-    await get(fnUrl("worker"));
-    const started = performance.now();
-    const asyncOptions = {
-      url: `${base}/fn/${tenant.name}/worker/`,
-      method: "POST",
-      headers: { "kumo-invocation-type": "async", "content-type": "text/plain" },
-      body: "x",
-      connections: 50,
-      amount: asyncCount,
-      workers: 1,
-    };
-    const queued = await autocannon(asyncOptions);
-    const queueSeconds = (performance.now() - started) / 1000;
-    let done = 0;
-    const until = Date.now() + 120_000;
-    while (Date.now() < until) {
-      const row = await database.db
-        .selectFrom("invocations")
-        .select((eb) => eb.fn.countAll<string>().as("n"))
-        .where("function_id", "=", worker.fnId)
-        .where("status", "=", "succeeded")
-        .where("trigger", "=", "http")
-        .executeTakeFirst();
-      done = Number(row?.n ?? 0);
-      if (done >= asyncCount) break;
-      await sleep(50);
-    }
-    const drainSeconds = (performance.now() - started) / 1000;
-    results.async = {
-      invocations: asyncCount,
-      accepted202: asyncCount - queued.non2xx - queued.errors,
-      non2xx: queued.non2xx,
-      queuedPerSecond: round(asyncCount / queueSeconds, 0),
-      succeeded: done,
-      queuedAndDrainedPerSecond: round(done / drainSeconds, 0),
-      target: 2000,
-    };
-    console.log("async", results.async);
     await stopAutoscaler(child);
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
@@ -371,15 +466,132 @@ async function main(): Promise<void> {
     await database.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+  const targets = targetTable(results);
   const out = {
     ranAt: new Date().toISOString(),
     seconds: round((performance.now() - t0) / 1000, 1),
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", node: process.version },
     ...results,
+    targets,
   };
   await mkdir(join(here, "results"), { recursive: true });
   await writeFile(join(here, "results", "invocation.json"), `${JSON.stringify(out, null, 2)}\n`);
   console.log(JSON.stringify(out, null, 2));
+  printTable(targets);
+}
+
+interface TargetRow {
+  figure: string;
+  measured: number;
+  unit: string;
+  baseline: string;
+  baselineValue: number | null;
+  /** measured / baseline, both from this run. */
+  ratio: number | null;
+  target: string;
+  met: boolean;
+}
+
+/** Issue 5's targets next to what this run measured and the baseline each is compared with. */
+function targetTable(results: Record<string, unknown>): TargetRow[] {
+  // biome-ignore lint/suspicious/noExplicitAny: the results object is built above, loosely typed
+  const r = results as Record<string, any>;
+  const rows: TargetRow[] = [];
+  const ratio = (a: number, b: number | null | undefined) => (b ? round(a / b, 2) : null);
+  if (r.warmLatency) {
+    const added = r.warmLatency.addedMs.p50 as number;
+    const direct = r.warmLatency.directSocketMs.p50 as number;
+    rows.push({
+      figure: "warm invoke: latency added by the gateway path, p50",
+      measured: added,
+      unit: "ms",
+      baseline: "straight to the container's socket, p50",
+      baselineValue: direct,
+      ratio: ratio(r.warmLatency.throughGatewayMs.p50, direct),
+      target: "<= 1 ms",
+      met: added <= 1,
+    });
+  }
+  if (r.warmThroughput) {
+    const rps = r.warmThroughput.rps as number;
+    rows.push({
+      figure: "warm throughput, Node hello, 64 connections",
+      measured: rps,
+      unit: "req/s",
+      baseline: "same load straight to the container's socket",
+      baselineValue: r.warmThroughput.directSocketRps,
+      ratio: ratio(rps, r.warmThroughput.directSocketRps),
+      target: ">= 5000 req/s",
+      met: rps >= 5000,
+    });
+  }
+  if (r.async) {
+    const drained = r.async.queuedAndDrainedPerSecond as number;
+    rows.push({
+      figure: "async: queued (202) and drained to succeeded records",
+      measured: drained,
+      unit: "/s",
+      baseline: "enqueue rate alone (202s/s)",
+      baselineValue: r.async.queuedPerSecond,
+      ratio: ratio(drained, r.async.queuedPerSecond),
+      target: ">= 2000/s",
+      met: drained >= 2000 && r.async.succeeded >= r.async.invocations,
+    });
+  }
+  if (r.scaleFromZero) {
+    const z = r.scaleFromZero;
+    rows.push({
+      figure: "scale from zero with stem cells, p50",
+      measured: z.stemCell.p50,
+      unit: "ms",
+      baseline: "bare docker run of the same image, p50",
+      baselineValue: z.bareDockerRun.p50,
+      ratio: ratio(z.stemCell.p50, z.bareDockerRun.p50),
+      target: "<= 50 ms",
+      met: z.stemCell.p50 <= 50 && z.stemCell.samples > 0,
+    });
+    rows.push({
+      figure: "scale from zero without stem cells, p50",
+      measured: z.withoutStemCells.p50,
+      unit: "ms",
+      baseline: "bare docker run of the same image, p50",
+      baselineValue: z.bareDockerRun.p50,
+      ratio: z.ratioToBareDockerRunP50,
+      target: "<= 1.3x bare docker run",
+      met: z.ratioToBareDockerRunP50 <= 1.3,
+    });
+  }
+  if (r.concurrent1000) {
+    rows.push({
+      figure: "1,000 concurrent in-flight requests, errors",
+      measured: r.concurrent1000.errors,
+      unit: "errors",
+      baseline: "-",
+      baselineValue: null,
+      ratio: null,
+      target: "0 errors",
+      met: r.concurrent1000.errors === 0,
+    });
+  }
+  return rows;
+}
+
+function printTable(rows: TargetRow[]): void {
+  const head = ["figure", "measured", "baseline (same run)", "ratio", "target", "met"];
+  const body = rows.map((row) => [
+    row.figure,
+    `${row.measured} ${row.unit}`,
+    row.baselineValue === null ? row.baseline : `${row.baselineValue} (${row.baseline})`,
+    row.ratio === null ? "-" : `${row.ratio}x`,
+    row.target,
+    row.met ? "met" : "NOT MET",
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  console.log(`\nIssue 5 targets (${cpus().length} cores; figures vary with other load on the machine)`);
+  console.log(line(head));
+  console.log(line(widths.map((w) => "-".repeat(w))));
+  for (const b of body) console.log(line(b));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

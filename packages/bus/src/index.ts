@@ -28,4 +28,6 @@ export {
   ensureInvocationStreams,
   type InvocationStreamsOptions,
 } from "./invocation-streams.ts";
+export { PublishBatcher } from "./publish-batcher.ts";
+export { type StreamAck, StreamPublisher, type StreamPublisherOptions } from "./stream-publisher.ts";
 export { headers, streams, subjects } from "./subjects.ts";

@@ -15,6 +15,8 @@ export const subjects = {
   deadLetter: (tenantId: string, functionId: string, namespace = "") =>
     `${planeRoot(namespace)}.dlq.${tenantId}.${functionId}`,
   deadLetterAll: (namespace = "") => `${planeRoot(namespace)}.dlq.>`,
+  /** Autoscaler node presence (heartbeats), so nodes can split cluster-wide minInstances. */
+  nodes: (namespace = "") => `${planeRoot(namespace)}.nodes`,
   /** Live function logs, per tenant and function, for SSE tails. */
   logs: (tenantId: string, functionId: string) => `kumo.logs.${tenantId}.${functionId}`,
   /** Invocation records and their logs on their way to the recorder. */

@@ -56,6 +56,11 @@ const routeSchema = z.strictObject({
   host: z.string().max(253).optional(),
 });
 
+/** Where an async invocation's outcome is POSTed: an http(s) URL (checked against the SSRF policy when sent). */
+const destinationUrl = z
+  .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" })
+  .max(2048, "must be at most 2048 characters");
+
 /**
  * kumo.json: the function's configuration, kept next to its code. Strict: an unknown key is a typo
  * the user wants to hear about. Durations accept "30s"-style strings and are normalized to ms here.
@@ -98,6 +103,13 @@ export const functionConfigSchema = z.strictObject({
   httpAuth: z.enum(["public", "key"]).default("public"),
   routes: z.array(routeSchema).max(50).default([]),
   maxRetries: z.number().int().min(0).max(10).default(2),
+  /**
+   * Async invocations only: webhooks told the outcome once it is final (succeeded, or failed after
+   * the last retry). The autoscaler POSTs `{invocationId, function, version, status, errorCode, result}`.
+   */
+  destinations: z
+    .strictObject({ onSuccess: destinationUrl.optional(), onFailure: destinationUrl.optional() })
+    .optional(),
 });
 
 export type FunctionConfigInput = z.input<typeof functionConfigSchema>;

@@ -1,3 +1,4 @@
+export * from "./address-policy.ts";
 export * from "./capacity-provider.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";

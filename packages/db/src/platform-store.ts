@@ -31,6 +31,38 @@ export class PlatformStore {
     return rows.length;
   }
 
+  /**
+   * Container versions that ask for warm instances (`scaling.minInstances` > 0) and that an alias
+   * routes traffic to (weight > 0), across tenants: what autoscaler nodes pre-warm.
+   */
+  async warmVersions(): Promise<
+    { tenantId: string; functionId: string; versionId: string; version: number; minInstances: number }[]
+  > {
+    const rows = await sql<{
+      tenant_id: string;
+      function_id: string;
+      id: string;
+      version: number;
+      min_instances: number;
+    }>`
+      select distinct v.tenant_id, v.function_id, v.id, v.version,
+        (v.config->'scaling'->>'minInstances')::int as min_instances
+      from versions v
+      join aliases a on a.tenant_id = v.tenant_id and a.function_id = v.function_id
+      cross join lateral jsonb_array_elements(a.routing) e
+      where (e->>'version')::int = v.version and (e->>'weight')::int > 0
+        and v.runtime <> 'edge'
+        and coalesce((v.config->'scaling'->>'minInstances')::int, 0) > 0
+    `.execute(this.#db);
+    return rows.rows.map((r) => ({
+      tenantId: r.tenant_id,
+      functionId: r.function_id,
+      versionId: r.id,
+      version: r.version,
+      minInstances: r.min_instances,
+    }));
+  }
+
   /** A store whose every query is scoped to this tenant. */
   tenant(tenantId: string): TenantStore {
     return new TenantStore(this.#db, tenantId);

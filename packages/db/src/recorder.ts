@@ -22,6 +22,8 @@ export class Recorder {
   #logs: Insertable<LogsTable>[] = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
+  /** The write that has not started yet: later flush() calls join it. */
+  #next: Promise<void> | undefined;
   #retry: { invocations: NewInvocation[]; logs: Insertable<LogsTable>[] } | undefined;
 
   constructor(options: RecorderOptions) {
@@ -45,25 +47,39 @@ export class Recorder {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    // The batch is taken when this link of the chain runs, not when flush() was called: concurrent
-    // callers (every async enqueue and ack waits for its record) then share one write (group commit).
-    this.#flushing = this.#flushing.then(async () => {
-      const invocations = this.#invocations;
-      const logs = this.#logs;
-      this.#invocations = [];
-      this.#logs = [];
-      const retry = this.#retry;
-      this.#retry = undefined;
-      const batchInvocations = retry ? [...retry.invocations, ...invocations] : invocations;
-      const batchLogs = retry ? [...retry.logs, ...logs] : logs;
-      if (batchInvocations.length === 0 && batchLogs.length === 0) return;
-      try {
-        await writeRecords(this.#options.db, batchInvocations, batchLogs);
-      } catch (error) {
-        this.#options.onError(error);
-        if (!retry) this.#retry = { invocations, logs };
-      }
-    });
-    return this.#flushing;
+    // Group commit: the batch is taken when this link of the chain runs, not when flush() was
+    // called, and a write starts no earlier than the end of the current event-loop turn, so every
+    // caller of one turn (each async enqueue and ack waits for its record) shares one statement.
+    if (!this.#next) {
+      this.#next = this.#flushing.then(
+        () =>
+          new Promise<void>((resolve) => {
+            setImmediate(() => {
+              this.#next = undefined;
+              resolve(this.#write());
+            });
+          }),
+      );
+      this.#flushing = this.#next;
+    }
+    return this.#next;
+  }
+
+  async #write(): Promise<void> {
+    const invocations = this.#invocations;
+    const logs = this.#logs;
+    this.#invocations = [];
+    this.#logs = [];
+    const retry = this.#retry;
+    this.#retry = undefined;
+    const batchInvocations = retry ? [...retry.invocations, ...invocations] : invocations;
+    const batchLogs = retry ? [...retry.logs, ...logs] : logs;
+    if (batchInvocations.length === 0 && batchLogs.length === 0) return;
+    try {
+      await writeRecords(this.#options.db, batchInvocations, batchLogs);
+    } catch (error) {
+      this.#options.onError(error);
+      if (!retry) this.#retry = { invocations, logs };
+    }
   }
 }

@@ -2,9 +2,11 @@
 //   "index"          -> <codeDir>/index.{ts,mts,js,mjs,cjs}, shape detected from its exports
 //   "index.handler"  -> the same module, export "handler"
 //   "src/app.ts"     -> that file, shape detected
-import { existsSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { nodeRequire } from "./logs.mjs";
+
+const { existsSync, statSync } = nodeRequire("node:fs");
+const { join, resolve } = nodeRequire("node:path");
+const { pathToFileURL } = nodeRequire("node:url");
 
 const extensions = [".ts", ".mts", ".js", ".mjs", ".cjs"];
 

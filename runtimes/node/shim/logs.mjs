@@ -2,8 +2,12 @@
 // {"ts":<epoch ms>,"level":"info","invocationId":"…"|null,"message":"…"}.
 // The invocation id comes from an AsyncLocalStorage set around each invocation, so concurrent
 // invocations keep their own lines apart. Plain JS, no dependencies: node, bun and deno run it.
-import { AsyncLocalStorage } from "node:async_hooks";
-import { format } from "node:util";
+import { createRequire } from "node:module";
+
+/** require() for builtins (node, bun and deno all have it); see main.mjs for why not `import`. */
+export const nodeRequire = createRequire(import.meta.url);
+const { AsyncLocalStorage } = nodeRequire("node:async_hooks");
+const { format } = nodeRequire("node:util");
 
 /** Holds `{ invocationId }` for the code running inside one invocation. */
 export const invocationScope = new AsyncLocalStorage();

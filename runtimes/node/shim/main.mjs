@@ -4,11 +4,15 @@
 //   POST /init     {codeDir, handler, env}: specializes a stem cell (409 once initialized)
 //   ANY /invoke/…  one invocation
 // A container with its code baked in sets KUMO_CODE_DIR and is initialized at start.
-import { chmodSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
 import { invoke } from "./invoke.mjs";
 import { loadHandler } from "./load-handler.mjs";
-import { captureOutput, emit, invocationScope } from "./logs.mjs";
+import { captureOutput, emit, invocationScope, nodeRequire } from "./logs.mjs";
+
+// Builtins come through require, not `import ... from "node:http"`: an ESM import builds the module's
+// whole namespace, which in Node 22+ evaluates node:http's lazy WebSocket/EventSource getters and so
+// loads undici (~20 ms of a ~50 ms start). require returns the module object and leaves them lazy.
+const { chmodSync, rmSync } = nodeRequire("node:fs");
+const { createServer } = nodeRequire("node:http");
 
 const socketPath = process.env.KUMO_SOCKET || "/run/kumo/rt.sock";
 const runtime = globalThis.Deno ? "deno" : globalThis.Bun ? "bun" : "node";

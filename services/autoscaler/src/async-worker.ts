@@ -18,6 +18,7 @@ import {
 } from "@kumo/bus";
 import type { ErrorBody } from "@kumo/core";
 import { type NewInvocation, type Recorder, recordSeq } from "@kumo/db";
+import { type DestinationKind, type DestinationSender, destinationPayload } from "./destination-sender.ts";
 import type { Fleet } from "./fleet.ts";
 import { errorBody } from "./fleet.ts";
 import type { VersionCatalog, VersionSpec } from "./version-catalog.ts";
@@ -32,6 +33,8 @@ export interface AsyncWorkerOptions {
   retryBaseMs: number;
   /** Async invocations this node runs at once. */
   concurrency: number;
+  /** Delivers final outcomes to the functions' destination webhooks (config `destinations`). */
+  destinations?: DestinationSender;
   onError(error: unknown): void;
 }
 
@@ -175,6 +178,7 @@ export class AsyncWorker {
       });
       await this.#options.recorder.flush();
       msg.ack();
+      this.#notify("onSuccess", spec, meta, attempt, undefined, outcome);
       if (meta.payloadObject) await (await this.#payloadStore()).delete(meta.payloadObject).catch(() => {});
       return;
     }
@@ -189,6 +193,34 @@ export class AsyncWorker {
       return;
     }
     await this.#deadLetter(msg, meta, spec, finished, attempt, outcome.error, outcome);
+    this.#notify("onFailure", spec, meta, attempt, outcome.error, outcome);
+  }
+
+  /** Tells the function's destination for this outcome, if it has one (never blocks the queue). */
+  #notify(
+    kind: DestinationKind,
+    spec: VersionSpec,
+    meta: InvokeRequestMeta,
+    attempt: number,
+    error: ErrorBody | undefined,
+    outcome: Outcome,
+  ): void {
+    const url = spec.config.destinations?.[kind];
+    const sender = this.#options.destinations;
+    if (!url || !sender) return;
+    void sender.send(
+      kind,
+      url,
+      destinationPayload({
+        invocationId: meta.id,
+        functionName: spec.functionName,
+        version: spec.version,
+        attempts: attempt,
+        error,
+        response: { status: outcome.status, headers: outcome.headers, body: outcome.body },
+      }),
+      { tenantId: spec.tenantId, functionId: spec.functionId },
+    );
   }
 
   async #deadLetter(

@@ -51,6 +51,11 @@ export const autoscalerConfigSchema = z.object({
   /** Extra labels on every container (tests mark theirs). */
   KUMO_CONTAINER_LABELS: labelList.default(""),
   KUMO_INSTANCE_START_TIMEOUT: durationMs.default(15_000),
+  /** Let async destination webhooks reach loopback/private/link-local addresses (operators only). */
+  KUMO_DESTINATIONS_ALLOW_PRIVATE: z.enum(["true", "false", "1", "0"]).default("false"),
+  KUMO_DESTINATION_TIMEOUT: durationMs.default(5000),
+  KUMO_DESTINATION_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  KUMO_DESTINATION_RETRY_BASE: durationMs.default(1000),
 });
 
 export interface AutoscalerConfig {
@@ -76,6 +81,12 @@ export interface AutoscalerConfig {
   recordFlushMs: number;
   containerLabels: Record<string, string>;
   instanceStartTimeoutMs: number;
+  destinations: {
+    allowPrivate: boolean;
+    timeoutMs: number;
+    retries: number;
+    retryBaseMs: number;
+  };
 }
 
 export function loadAutoscalerConfig(env: Record<string, string | undefined>): AutoscalerConfig {
@@ -111,6 +122,12 @@ export function loadAutoscalerConfig(env: Record<string, string | undefined>): A
     recordFlushMs: c.KUMO_RECORD_FLUSH,
     containerLabels,
     instanceStartTimeoutMs: c.KUMO_INSTANCE_START_TIMEOUT,
+    destinations: {
+      allowPrivate: c.KUMO_DESTINATIONS_ALLOW_PRIVATE === "true" || c.KUMO_DESTINATIONS_ALLOW_PRIVATE === "1",
+      timeoutMs: c.KUMO_DESTINATION_TIMEOUT,
+      retries: c.KUMO_DESTINATION_RETRIES,
+      retryBaseMs: c.KUMO_DESTINATION_RETRY_BASE,
+    },
   };
 }
 

@@ -92,7 +92,8 @@ export class Fleet {
     const concurrency = scaling.concurrency ?? defaultConcurrency(spec.runtime);
     const limits: PoolLimits = {
       concurrency,
-      minInstances: scaling.minInstances,
+      // Set by the WarmKeeper: this node's share of the cluster-wide scaling.minInstances.
+      minInstances: 0,
       maxInstances: scaling.maxInstances,
       maxConcurrency: scaling.maxConcurrency ?? concurrency * scaling.maxInstances,
       idleTtlMs: scaling.idleTtlMs,

@@ -8,12 +8,15 @@ import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { AsyncWorker } from "./async-worker.ts";
 import { CodeCache } from "./code-cache.ts";
 import type { AutoscalerConfig } from "./config.ts";
+import { DestinationSender } from "./destination-sender.ts";
 import { Fleet } from "./fleet.ts";
 import { LogShipper } from "./log-shipper.ts";
+import { NodeRoster } from "./node-roster.ts";
 import { reconcileContainers } from "./reconcile-containers.ts";
 import { StemCells } from "./stem-cells.ts";
 import { SyncServer } from "./sync-server.ts";
 import { VersionCatalog } from "./version-catalog.ts";
+import { WarmKeeper } from "./warm-keeper.ts";
 
 export { type AutoscalerConfig, loadAutoscalerConfig } from "./config.ts";
 export { containerLabels } from "./container-labels.ts";
@@ -136,6 +139,31 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     pools.start();
     stemCells.start();
 
+    // minInstances from boot, split between the live nodes (see WarmKeeper).
+    let keeper: WarmKeeper | undefined;
+    const roster = new NodeRoster({
+      nc,
+      namespace: config.busNamespace,
+      nodeId: config.nodeId,
+      onChange: () => keeper?.refresh(),
+    });
+    roster.start();
+    cleanup.push(async () => roster.stop());
+    keeper = new WarmKeeper({
+      platform: new PlatformStore(database.db),
+      catalog,
+      fleet: pools,
+      roster,
+      onError: (error) => log(`minInstances: ${String(error)}`),
+    });
+    const warm = keeper;
+    // Give the roster a moment to hear the other nodes before taking a share.
+    const firstPass = setTimeout(() => warm.start(), 300);
+    cleanup.push(async () => {
+      clearTimeout(firstPass);
+      await warm.stop();
+    });
+
     // Gateways announce changes: drop cached versions; drain versions no alias routes to any more.
     const changes = nc.subscribe(subjects.changesAll, {
       callback: (error, msg) => {
@@ -149,6 +177,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
         }
         catalog.evict(tenantId, functionId);
         if (functionId) void drainUnrouted(catalog, pools, tenantId, functionId).catch(() => {});
+        keeper?.refresh();
       },
     });
     cleanup.push(async () => changes.unsubscribe());
@@ -165,7 +194,21 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     sync.start();
     cleanup.push(() => sync.stop());
 
+    const destinations = new DestinationSender({
+      ...config.destinations,
+      onOutcome: (o) =>
+        logs.add(o.tenantId, o.functionId, {
+          ts: Date.now(),
+          level: o.delivered ? "info" : "error",
+          invocationId: o.invocationId,
+          message: o.delivered
+            ? `destination ${o.kind} ${o.url}: delivered (${o.statusCode}) after ${o.attempts} attempt(s)`
+            : `destination ${o.kind} ${o.url}: ${o.refused ? "" : `not delivered after ${o.attempts} attempt(s): `}${o.error}`,
+        }),
+    });
+    cleanup.push(() => destinations.stop());
     const worker = new AsyncWorker({
+      destinations,
       nc,
       namespace: config.busNamespace,
       fleet: pools,

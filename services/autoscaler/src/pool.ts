@@ -54,6 +54,7 @@ export class Pool {
   #waiters: Waiter[] = [];
   readonly #options: PoolOptions;
   #drained: (() => void) | undefined;
+  #minStartsAfter = 0;
 
   constructor(options: PoolOptions) {
     this.spec = options.spec;
@@ -103,6 +104,11 @@ export class Pool {
     if (this.state === "draining" && this.#inFlight === 0 && this.#waiters.length === 0) this.#finishDrain();
   }
 
+  /** This node's share of the version's minInstances (kept warm, never paused nor reaped). */
+  setMinInstances(count: number): void {
+    this.limits.minInstances = Math.max(0, Math.min(count, this.limits.maxInstances));
+  }
+
   /** Idle housekeeping: pause, scale to zero after the idle TTL, keep minInstances warm. */
   reap(now: number): void {
     if (this.state !== "active") return;
@@ -122,7 +128,9 @@ export class Pool {
         else kept++;
       } else kept++;
     }
-    while (this.size < this.limits.minInstances) this.#startOne();
+    // A version whose instances fail to start is not retried on every tick.
+    if (now < this.#minStartsAfter) return;
+    while (this.size < this.limits.minInstances) this.#startOne(true);
   }
 
   /** Stops taking work, lets in-flight invocations finish, then removes every instance. */
@@ -206,7 +214,8 @@ export class Pool {
     }
   }
 
-  #startOne(): void {
+  /** `prewarm`: started for minInstances, not for a request (no one waited for it to come up). */
+  #startOne(prewarm = false): void {
     this.#starting++;
     this.#options.startInstance(this.spec).then(
       (instance) => {
@@ -215,6 +224,7 @@ export class Pool {
           void instance.destroy();
           return;
         }
+        if (prewarm && this.#waiters.length === 0) instance.startKind = "warm";
         this.instances.push(instance);
         void instance.exited.then(() => {
           this.#remove(instance);
@@ -224,6 +234,7 @@ export class Pool {
       },
       (error: unknown) => {
         this.#starting--;
+        this.#minStartsAfter = Date.now() + 5000;
         this.#options.onError(error);
         // Nothing will come up for the queued requests: fail them with the start's error.
         if (this.size === 0) {

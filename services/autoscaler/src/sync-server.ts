@@ -6,6 +6,7 @@ import {
   type InvokeRequestMeta,
   type Msg,
   type NatsConnection,
+  PublishBatcher,
   type Subscription,
   subjects,
 } from "@kumo/bus";
@@ -25,6 +26,25 @@ export interface SyncServerOptions {
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
 const BEAT_MS = 1000;
+/** How long a chunked response may take to end after a chunk before it is forwarded as a stream. */
+const STREAM_DECIDE_MS = 2;
+
+/** The promise's value, or undefined when it takes longer than `ms`. */
+function raceDelay<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
 
 /**
  * The sync invocation plane on a node: a queue subscription to every version's invoke subject
@@ -36,12 +56,14 @@ export class SyncServer {
   readonly #options: SyncServerOptions;
   readonly #inFlight = new Map<number, { reply: string; lastSent: number; abort: AbortController }>();
   readonly #cancelPrefix = createInbox();
+  readonly #out: PublishBatcher;
   #subs: Subscription[] = [];
   #timer: NodeJS.Timeout | undefined;
   #next = 0;
 
   constructor(options: SyncServerOptions) {
     this.#options = options;
+    this.#out = new PublishBatcher(options.nc);
   }
 
   start(): void {
@@ -76,12 +98,13 @@ export class SyncServer {
     const until = Date.now() + graceMs;
     while (this.#inFlight.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     if (this.#timer) clearInterval(this.#timer);
+    this.#out.flush();
   }
 
   #send(token: number, reply: string, meta: InvokeReplyMeta, payload?: Uint8Array): void {
     const entry = this.#inFlight.get(token);
     if (entry) entry.lastSent = Date.now();
-    this.#options.nc.publish(reply, encodeFrame(meta, payload));
+    this.#out.publish(reply, encodeFrame(meta, payload));
   }
 
   #beat(): void {
@@ -89,10 +112,7 @@ export class SyncServer {
     for (const [token, entry] of this.#inFlight) {
       if (now - entry.lastSent >= BEAT_MS) {
         entry.lastSent = now;
-        this.#options.nc.publish(
-          entry.reply,
-          encodeFrame({ k: "beat", cancel: `${this.#cancelPrefix}.${token}` }),
-        );
+        this.#out.publish(entry.reply, encodeFrame({ k: "beat", cancel: `${this.#cancelPrefix}.${token}` }));
       }
     }
   }
@@ -143,23 +163,66 @@ export class SyncServer {
       const max = this.#options.framePayload;
       try {
         // Small bodies and the shim's error envelopes (so the gateway can record their code) go in one frame.
-        const whole = length !== undefined ? Number(length) <= max : res.headers["kumo-error"] !== undefined;
+        let whole = length !== undefined ? Number(length) <= max : res.headers["kumo-error"] !== undefined;
+        const body = (res as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+        const early: Buffer[] = [];
+        let earlyBytes = 0;
+        let ended = false;
+        let pendingRead: Promise<IteratorResult<Buffer>> | undefined;
+        if (!whole && length === undefined) {
+          // A body without a length (the JS shims write Response bodies chunked, the last chunk and
+          // the end in separate writes) is usually complete a moment after its first chunk: then it
+          // goes whole too, one frame instead of a stream. A real stream pays at most
+          // STREAM_DECIDE_MS more before its first chunk is forwarded.
+          const first = await body.next();
+          if (first.done) ended = true;
+          else {
+            early.push(first.value);
+            earlyBytes += first.value.byteLength;
+            while (!ended && earlyBytes <= max) {
+              if (res.complete) {
+                // The rest of the body is already buffered: reading it does not wait.
+                for (let r = await body.next(); !r.done; r = await body.next()) {
+                  early.push(r.value);
+                  earlyBytes += r.value.byteLength;
+                }
+                ended = true;
+                break;
+              }
+              const next = body.next();
+              const r = await raceDelay(next, STREAM_DECIDE_MS);
+              if (r === undefined) {
+                pendingRead = next;
+                break;
+              }
+              if (r.done) ended = true;
+              else {
+                early.push(r.value);
+                earlyBytes += r.value.byteLength;
+              }
+            }
+          }
+          whole = ended && earlyBytes <= max;
+        }
         if (whole) {
-          const chunks: Buffer[] = [];
-          for await (const chunk of res) chunks.push(chunk as Buffer);
-          this.#send(token, reply, { ...head, end: true }, Buffer.concat(chunks));
+          if (!ended) for (let r = await body.next(); !r.done; r = await body.next()) early.push(r.value);
+          this.#send(
+            token,
+            reply,
+            { ...head, end: true },
+            early.length === 1 ? early[0] : Buffer.concat(early),
+          );
         } else {
           this.#send(token, reply, { ...head, end: false });
           // Known length: fill frames; unknown (chunked, SSE): forward each chunk as it is produced.
           const coalesce = length !== undefined;
           let pending: Buffer[] = [];
           let pendingBytes = 0;
-          for await (const chunk of res) {
-            const buf = chunk as Buffer;
+          const forward = (buf: Buffer) => {
             if (coalesce && pendingBytes + buf.byteLength <= max) {
               pending.push(buf);
               pendingBytes += buf.byteLength;
-              continue;
+              return;
             }
             if (pendingBytes > 0) this.#send(token, reply, { k: "data", end: false }, Buffer.concat(pending));
             pending = [];
@@ -171,6 +234,10 @@ export class SyncServer {
                 pendingBytes = piece.byteLength;
               } else this.#send(token, reply, { k: "data", end: false }, piece);
             }
+          };
+          for (const buf of early) forward(buf);
+          if (!ended) {
+            for (let r = await (pendingRead ?? body.next()); !r.done; r = await body.next()) forward(r.value);
           }
           this.#send(
             token,

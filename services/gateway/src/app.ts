@@ -79,7 +79,8 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
-  app.addHook("onResponse", async (request, reply) => {
+  // Callback-style hooks on paths every invocation takes: an async hook costs a promise per request.
+  app.addHook("onResponse", (request, reply, done) => {
     const route = request.routeOptions.url;
     if (route?.startsWith("/v1/") && !route.endsWith("/invoke")) {
       options.metrics.apiSeconds.observe(
@@ -87,6 +88,7 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
         reply.elapsedTime / 1000,
       );
     }
+    done();
   });
 
   await app.register(metaRoutes(ctx, { metrics: options.metrics, readiness: options.readiness }));
@@ -119,9 +121,15 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
   // Invocations: bodies are opaque bytes, so they get their own scope and parsers. Public /fn routes
   // authenticate only when the function asks for it.
   await app.register(async (scope) => {
-    scope.addHook("onRequest", async (request) => {
-      if (request.url.startsWith("/v1/"))
-        request.principal = await ctx.auth.authenticate(request.headers.authorization);
+    scope.addHook("onRequest", (request, _reply, done) => {
+      if (!request.url.startsWith("/v1/")) {
+        done();
+        return;
+      }
+      ctx.auth.authenticate(request.headers.authorization).then((principal) => {
+        request.principal = principal;
+        done();
+      }, done);
     });
     await scope.register(invokeRoutes(ctx));
     await scope.register(routedInvokeRoutes(ctx));

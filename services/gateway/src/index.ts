@@ -145,6 +145,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
         })
       : undefined;
     await asyncQueue?.start();
+    if (asyncQueue) cleanup.push(async () => asyncQueue.stop());
 
     const routes = new RouteTable({ platform });
     const hosts = new HostTable({

@@ -14,12 +14,13 @@ import {
   type NatsConnection,
   type ObjectStore,
   Objm,
+  StreamPublisher,
   streams,
   subjects,
 } from "@kumo/bus";
 import type { DeployedVersion, InvocationRequest } from "@kumo/core";
 import { KumoError, notFound } from "@kumo/core";
-import { type InvocationRow, type Recorder, recordSeq, type TenantStore } from "@kumo/db";
+import { type InvocationRow, type NewInvocation, type Recorder, recordSeq, type TenantStore } from "@kumo/db";
 import type { ResolvedFunction } from "./function-resolver.ts";
 
 export interface AsyncQueueOptions {
@@ -44,6 +45,7 @@ export interface Enqueued {
 export class AsyncQueue {
   readonly #options: AsyncQueueOptions;
   #js: JetStreamClient | undefined;
+  #publisher: StreamPublisher | undefined;
   #jsm: JetStreamManager | undefined;
   #keys: KV | undefined;
   #payloads: Promise<ObjectStore> | undefined;
@@ -52,11 +54,17 @@ export class AsyncQueue {
     this.#options = options;
   }
 
+  /** Fails publishes still waiting for the stream (the gateway is stopping). */
+  stop(): void {
+    this.#publisher?.stop();
+  }
+
   async start(): Promise<void> {
     const { nc, namespace } = this.#options;
     this.#jsm = await jetstreamManager(nc);
     await ensureInvocationStreams(this.#jsm, { namespace });
     this.#js = jetstream(nc);
+    this.#publisher = new StreamPublisher(nc);
     this.#keys = await new Kvm(nc).create(streams.idempotency(namespace), {
       ttl: this.#options.idempotencyWindowMs,
     });
@@ -84,7 +92,27 @@ export class AsyncQueue {
       }
     }
     const queuedAt = Date.now();
+    const publisher = this.#publisher;
+    const record: NewInvocation = {
+      id: request.invocationId,
+      tenant_id: resolved.tenantId,
+      function_id: resolved.fn.id,
+      version_id: resolved.version.id,
+      version: resolved.version.version,
+      trigger: request.trigger,
+      status: "queued",
+      attempts: 0,
+      record_seq: recordSeq(1, "queued"),
+      request_bytes: request.body?.byteLength ?? 0,
+      idempotency_key: idempotencyKey ?? null,
+      trace_id: request.traceparent?.split("-")[1] ?? null,
+      started_at: new Date(queuedAt),
+    };
+    // The "queued" record and the stream's acknowledgement are awaited together, not one after the
+    // other: concurrent enqueues share one record write and one socket write to NATS.
+    let written: Promise<void> | undefined;
     try {
+      if (!publisher) throw new KumoError("FN_008", "async invocations are not available");
       const body = request.body && request.body.byteLength > 0 ? request.body : null;
       const meta: InvokeRequestMeta = {
         k: "req",
@@ -110,36 +138,33 @@ export class AsyncQueue {
         meta.payloadObject = request.invocationId;
         inline = null;
       }
-      await js.publish(
+      const stored = publisher.publish(
         subjects.asyncInvoke(target.versionId, this.#options.namespace),
         encodeFrame(meta, inline ?? undefined),
-        {
-          msgID: request.invocationId,
-        },
+        request.invocationId,
       );
+      this.#options.recorder.record(record);
+      // Read-your-writes for GET /v1/invocations/:id; concurrent enqueues share one batch.
+      written = this.#options.recorder.flush();
+      await stored;
     } catch (error) {
       if (keyName) await keys.delete(keyName).catch(() => {});
+      if (written) {
+        // The record went out with the message that failed: say so instead of "queued" forever.
+        this.#options.recorder.record({
+          ...record,
+          status: "failed",
+          error_code: "FN_008",
+          error_message: "the invocation could not be queued",
+          record_seq: recordSeq(1, "finished"),
+          finished_at: new Date(),
+        });
+      }
       throw error instanceof KumoError
         ? error
         : new KumoError("FN_008", `could not queue the invocation: ${String(error)}`, { cause: error });
     }
-    this.#options.recorder.record({
-      id: request.invocationId,
-      tenant_id: resolved.tenantId,
-      function_id: resolved.fn.id,
-      version_id: resolved.version.id,
-      version: resolved.version.version,
-      trigger: request.trigger,
-      status: "queued",
-      attempts: 0,
-      record_seq: recordSeq(1, "queued"),
-      request_bytes: request.body?.byteLength ?? 0,
-      idempotency_key: idempotencyKey ?? null,
-      trace_id: request.traceparent?.split("-")[1] ?? null,
-      started_at: new Date(queuedAt),
-    });
-    // Read-your-writes for GET /v1/invocations/:id; concurrent enqueues share one batch.
-    await this.#options.recorder.flush();
+    await written;
     return { invocationId: request.invocationId, replay: false };
   }
 

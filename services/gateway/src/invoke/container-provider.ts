@@ -7,6 +7,7 @@ import {
   type Msg,
   maxFramePayload,
   type NatsConnection,
+  PublishBatcher,
   type Subscription,
   subjects,
 } from "@kumo/bus";
@@ -49,6 +50,7 @@ interface Pending {
 export class ContainerProvider implements CapacityProvider {
   readonly name = "container";
   readonly #nc: NatsConnection;
+  readonly #out: PublishBatcher;
   readonly #namespace: string;
   readonly #silenceMs: number;
   readonly #prefix = createInbox();
@@ -59,6 +61,7 @@ export class ContainerProvider implements CapacityProvider {
 
   constructor(options: ContainerProviderOptions) {
     this.#nc = options.nc;
+    this.#out = new PublishBatcher(options.nc);
     this.#namespace = options.namespace ?? "";
     this.#silenceMs = options.silenceMs ?? 3500;
     this.#sub = this.#nc.subscribe(`${this.#prefix}.>`, {
@@ -107,7 +110,7 @@ export class ContainerProvider implements CapacityProvider {
       };
       const onAbort = () => {
         const pending = this.#pending.get(token);
-        if (pending?.cancel) this.#nc.publish(pending.cancel, encodeFrame({ k: "cancel" }));
+        if (pending?.cancel) this.#out.publish(pending.cancel, encodeFrame({ k: "cancel" }));
         stream?.fail(new Error("the caller went away"));
         done();
       };
@@ -163,7 +166,7 @@ export class ContainerProvider implements CapacityProvider {
       this.#pending.set(token, pending);
       signal?.addEventListener("abort", onAbort, { once: true });
       const first = body ? body.subarray(0, frame) : undefined;
-      this.#nc.publish(subjects.invoke(target.versionId, this.#namespace), encodeFrame(meta, first), {
+      this.#out.publish(subjects.invoke(target.versionId, this.#namespace), encodeFrame(meta, first), {
         reply: `${this.#prefix}.r.${token}`,
       });
     });

@@ -128,6 +128,30 @@ export async function invoke(
     if (!reply.sent) abort.abort();
   });
   const result = await ctx.invoker.invoke(resolved, invocation, abort.signal);
+  const plainStatus = Number.isInteger(result.status) && result.status >= 200 && result.status <= 599;
+  if (result.body instanceof Uint8Array && plainStatus && !reply.raw.headersSent && !reply.raw.destroyed) {
+    // A whole response is written straight to the socket: no fastify hook or serializer applies to
+    // invocation responses, and repeated headers (set-cookie) keep their order as the function sent them.
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of result.headers) {
+      const lower = name.toLowerCase();
+      if (RESPONSE_SKIP.has(lower)) continue;
+      const seen = headers[lower];
+      if (seen === undefined) headers[lower] = value;
+      else if (Array.isArray(seen)) seen.push(value);
+      else headers[lower] = [seen, value];
+    }
+    if (headers["content-type"] === undefined && result.body.byteLength > 0)
+      headers["content-type"] = "application/octet-stream";
+    headers[H.invocationId] = invocation.invocationId;
+    headers[H.version] = String(resolved.version.version);
+    headers[H.coldStart] = result.coldStart;
+    headers["content-length"] = String(result.body.byteLength);
+    reply.hijack();
+    reply.raw.writeHead(result.status, headers);
+    reply.raw.end(result.body);
+    return reply;
+  }
   reply.status(result.status);
   for (const [name, value] of result.headers) {
     if (!RESPONSE_SKIP.has(name.toLowerCase())) reply.header(name, value);

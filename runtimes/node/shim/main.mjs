@@ -9,10 +9,10 @@ import { loadHandler } from "./load-handler.mjs";
 import { captureOutput, emit, invocationScope, nodeRequire } from "./logs.mjs";
 
 // Builtins come through require, not `import ... from "node:http"`: an ESM import builds the module's
-// whole namespace, which in Node 22+ evaluates node:http's lazy WebSocket/EventSource getters and so
+// whole namespace, which in Node 22+ evaluates node:http's lazy WebSocket getters and so
 // loads undici (~20 ms of a ~50 ms start). require returns the module object and leaves them lazy.
-// On Deno, node:http itself is the cost (~60 ms): deno-serve.mjs serves with Deno.serve instead.
 const { chmodSync, rmSync } = nodeRequire("node:fs");
+const { createServer } = nodeRequire("node:http");
 
 const socketPath = process.env.KUMO_SOCKET || "/run/kumo/rt.sock";
 const runtime = globalThis.Deno ? "deno" : globalThis.Bun ? "bun" : "node";
@@ -40,7 +40,7 @@ async function initialize(codeDir, spec, env) {
   }
 }
 
-async function handle(req, res) {
+const server = createServer(async (req, res) => {
   try {
     const body = await readBody(req);
     const url = req.url ?? "/";
@@ -59,7 +59,7 @@ async function handle(req, res) {
     if (!res.headersSent) sendJson(res, 500, { code: "FN_008", message: errorText(err) });
     else res.destroy();
   }
-}
+});
 
 async function handleInit(body, res) {
   if (state !== "stem-cell") {
@@ -148,16 +148,8 @@ if (bakedDir) {
   await initialize(bakedDir, process.env.KUMO_HANDLER || "index", {}).catch(() => {});
 }
 rmSync(socketPath, { force: true });
-const onListen = () => {
+server.listen(socketPath, () => {
   // Any local user of the host may connect; the per-container socket directory is what guards it.
   chmodSync(socketPath, 0o666);
   emit("info", "shim ready", { runtime, readyMs: Math.round(performance.now() * 10) / 10, state });
-};
-let server;
-if (runtime === "deno") {
-  const { serveDeno } = await import("./deno-serve.mjs");
-  server = serveDeno(socketPath, handle, onListen);
-} else {
-  server = nodeRequire("node:http").createServer(handle);
-  server.listen(socketPath, onListen);
-}
+});

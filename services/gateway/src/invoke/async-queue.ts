@@ -22,6 +22,7 @@ import type { DeployedVersion, InvocationRequest } from "@kumo/core";
 import { KumoError, notFound } from "@kumo/core";
 import { type InvocationRow, type NewInvocation, type Recorder, recordSeq, type TenantStore } from "@kumo/db";
 import type { ResolvedFunction } from "./function-resolver.ts";
+import { invokeRequestMeta } from "./invoke-request-meta.ts";
 
 export interface AsyncQueueOptions {
   nc: NatsConnection;
@@ -115,19 +116,7 @@ export class AsyncQueue {
       if (!publisher) throw new KumoError("FN_008", "async invocations are not available");
       const body = request.body && request.body.byteLength > 0 ? request.body : null;
       const meta: InvokeRequestMeta = {
-        k: "req",
-        id: request.invocationId,
-        tenantId: target.tenantId,
-        functionId: target.functionId,
-        versionId: target.versionId,
-        version: target.version,
-        envDigest: target.envDigest,
-        trigger: request.trigger,
-        method: request.method,
-        url: request.url,
-        headers: request.headers,
-        deadline: request.deadline,
-        bodyBytes: body?.byteLength ?? 0,
+        ...invokeRequestMeta(target, request, body?.byteLength ?? 0),
         queuedAt,
         attemptBase: 0,
       };

@@ -21,6 +21,7 @@ import type {
   Runtime,
 } from "@kumo/core";
 import { httpStatusOfCode, isEdgeRuntime, isErrorCode } from "@kumo/core";
+import { invokeRequestMeta } from "./invoke-request-meta.ts";
 
 export interface ContainerProviderOptions {
   nc: NatsConnection;
@@ -87,19 +88,7 @@ export class ContainerProvider implements CapacityProvider {
     const body = request.body && request.body.byteLength > 0 ? request.body : null;
     const chunks = body ? Math.ceil(body.byteLength / frame) : 0;
     const meta: InvokeRequestMeta = {
-      k: "req",
-      id: request.invocationId,
-      tenantId: target.tenantId,
-      functionId: target.functionId,
-      versionId: target.versionId,
-      version: target.version,
-      envDigest: target.envDigest,
-      trigger: request.trigger,
-      method: request.method,
-      url: request.url,
-      headers: request.headers,
-      deadline: request.deadline,
-      bodyBytes: body?.byteLength ?? 0,
+      ...invokeRequestMeta(target, request, body?.byteLength ?? 0),
       ...(chunks > 1 ? { pull: { subject: `${this.#prefix}.b.${token}`, chunks } } : {}),
     };
     return new Promise<InvocationResult>((resolve) => {

@@ -1,6 +1,6 @@
 import { newId } from "@kumo/core";
 import type { Kysely, Updateable } from "kysely";
-import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
+import { decodeIdCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
 import type { Database, RolloutRow, RolloutsTable } from "./schema.ts";
 
 export interface NewRollout {
@@ -77,7 +77,7 @@ export class RolloutsRepo {
       .orderBy("id", "desc")
       .limit(page.limit + 1);
     if (page.cursor) {
-      const [id] = decodeCursor(page.cursor, ["string"]);
+      const id = decodeIdCursor(page.cursor, "rol");
       query = query.where("id", "<", id);
     }
     return toPage(

@@ -1,6 +1,6 @@
 import { newId } from "@kumo/core";
 import { type Kysely, sql } from "kysely";
-import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
+import { decodeIdCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
 import type { Database, RouteMethod, RouteRow } from "./schema.ts";
 
 export interface NewRoute {
@@ -81,7 +81,7 @@ export class RoutesRepo {
       .orderBy("id")
       .limit(page.limit + 1);
     if (page.cursor) {
-      const [id] = decodeCursor(page.cursor, ["string"]);
+      const id = decodeIdCursor(page.cursor, "rte");
       query = query.where("id", ">", id);
     }
     return toPage(

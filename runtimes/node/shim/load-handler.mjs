@@ -2,11 +2,11 @@
 //   "index"          -> <codeDir>/index.{ts,mts,js,mjs,cjs}, shape detected from its exports
 //   "index.handler"  -> the same module, export "handler"
 //   "src/app.ts"     -> that file, shape detected
-import { nodeRequire } from "./logs.mjs";
+// On Deno the file checks use Deno APIs so that loading a baked handler does not start Deno's Node
+// compatibility layer before the socket listens (see runtimes/deno/README.md).
+import { deno, isDeno, nodeRequire } from "./logs.mjs";
 
-const { existsSync, statSync } = nodeRequire("node:fs");
-const { join, resolve } = nodeRequire("node:path");
-const { pathToFileURL } = nodeRequire("node:url");
+const { join, resolve, isFile, fileUrl } = isDeno ? deno.denoFs() : nodeFs();
 
 const extensions = [".ts", ".mts", ".js", ".mjs", ".cjs"];
 
@@ -15,7 +15,7 @@ const extensions = [".ts", ".mts", ".js", ".mjs", ".cjs"];
  */
 export async function loadHandler(codeDir, spec) {
   const { file, exportName } = resolveSpec(codeDir, spec || "index");
-  const mod = await import(pathToFileURL(file).href);
+  const mod = await import(fileUrl(file));
   const picked = exportName ? pick(mod, exportName) : autodetect(mod);
   if (picked && typeof picked.fetch === "function") return { kind: "workers", target: picked };
   if (typeof picked === "function") return { kind: "lambda", target: picked };
@@ -55,6 +55,14 @@ function autodetect(mod) {
   return mod.handler ?? mod.default?.handler ?? mod.default;
 }
 
-function isFile(path) {
-  return existsSync(path) && statSync(path).isFile();
+function nodeFs() {
+  const { existsSync, statSync } = nodeRequire("node:fs");
+  const { join, resolve } = nodeRequire("node:path");
+  const { pathToFileURL } = nodeRequire("node:url");
+  return {
+    join,
+    resolve,
+    isFile: (path) => existsSync(path) && statSync(path).isFile(),
+    fileUrl: (path) => pathToFileURL(path).href,
+  };
 }

@@ -6,15 +6,16 @@
 // A container with its code baked in sets KUMO_CODE_DIR and is initialized at start.
 import { invoke } from "./invoke.mjs";
 import { loadHandler } from "./load-handler.mjs";
-import { captureOutput, emit, invocationScope, nodeRequire } from "./logs.mjs";
+import { captureOutput, deno, emit, getEnv, invocationScope, isDeno, nodeRequire } from "./logs.mjs";
 
-// Builtins come through require, not `import ... from "node:http"`: an ESM import builds the module's
-// whole namespace, which in Node 22+ evaluates node:http's lazy WebSocket getters and so
-// loads undici (~20 ms of a ~50 ms start). require returns the module object and leaves them lazy.
-const { chmodSync, rmSync } = nodeRequire("node:fs");
-const { createServer } = nodeRequire("node:http");
+// On node and bun, builtins come through require, not `import ... from "node:http"`: an ESM import
+// builds the module's whole namespace, which in Node 22+ evaluates node:http's lazy WebSocket getters
+// and so loads undici (~20 ms of a ~50 ms start). require returns the module object and leaves them
+// lazy. On Deno the shim serves with Deno.serve through a small (req, res) adapter and uses no Node
+// builtin before listening (see deno.mjs).
+const platform = isDeno ? deno.denoPlatform() : nodePlatform();
 
-const socketPath = process.env.KUMO_SOCKET || "/run/kumo/rt.sock";
+const socketPath = getEnv("KUMO_SOCKET") || "/run/kumo/rt.sock";
 const runtime = globalThis.Deno ? "deno" : globalThis.Bun ? "bun" : "node";
 
 /** @type {"stem-cell" | "initializing" | "ready" | "failed"} */
@@ -27,30 +28,29 @@ captureOutput();
 async function initialize(codeDir, spec, env) {
   state = "initializing";
   try {
-    Object.assign(process.env, env, { KUMO_CODE_DIR: codeDir, KUMO_HANDLER: spec });
+    platform.setEnv({ ...env, KUMO_CODE_DIR: codeDir, KUMO_HANDLER: spec });
     handler = await loadHandler(codeDir, spec);
     state = "ready";
     initError = undefined;
     emit("info", `loaded ${handler.kind} handler "${spec}" from ${codeDir}`);
   } catch (err) {
-    state = process.env.KUMO_BAKED === "1" ? "failed" : "stem-cell";
+    state = getEnv("KUMO_BAKED") === "1" ? "failed" : "stem-cell";
     initError = err;
     emit("error", `cannot load handler "${spec}" from ${codeDir}: ${errorText(err)}`);
     throw err;
   }
 }
 
-const server = createServer(async (req, res) => {
+async function handleRequest(req, res) {
   try {
-    const body = await readBody(req);
     const url = req.url ?? "/";
     if (url === "/invoke" || url.startsWith("/invoke/") || url.startsWith("/invoke?")) {
-      await handleInvoke(req, url.slice("/invoke".length), body, res);
+      await handleInvoke(req, url.slice("/invoke".length), await platform.readBody(req), res);
     } else if (url === "/healthz" && req.method === "GET") {
       const ok = state === "ready" || state === "stem-cell";
       sendJson(res, ok ? 200 : 503, { state, runtime, error: initError ? errorText(initError) : undefined });
     } else if (url === "/init" && req.method === "POST") {
-      await handleInit(body, res);
+      await handleInit(await platform.readBody(req), res);
     } else {
       sendJson(res, 404, { code: "FN_006", message: `unknown shim route ${req.method} ${url}` });
     }
@@ -59,7 +59,7 @@ const server = createServer(async (req, res) => {
     if (!res.headersSent) sendJson(res, 500, { code: "FN_008", message: errorText(err) });
     else res.destroy();
   }
-});
+}
 
 async function handleInit(body, res) {
   if (state !== "stem-cell") {
@@ -74,7 +74,7 @@ async function handleInit(body, res) {
   try {
     await initialize(
       params.codeDir || "/var/task",
-      params.handler || process.env.KUMO_HANDLER,
+      params.handler || getEnv("KUMO_HANDLER"),
       params.env ?? {},
     );
     sendJson(res, 200, { state, kind: handler.kind });
@@ -120,12 +120,6 @@ function sendJson(res, status, value, headers = {}) {
   res.writeHead(status, { "content-type": "application/json", ...headers }).end(text);
 }
 
-async function readBody(req) {
-  const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
-
 function headerValue(value) {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -134,22 +128,41 @@ function errorText(err) {
   return err instanceof Error ? err.message : String(err);
 }
 
-function stop() {
-  server.close();
-  rmSync(socketPath, { force: true });
-  process.exit(0);
-}
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
-
-const bakedDir = process.env.KUMO_CODE_DIR;
+const bakedDir = getEnv("KUMO_CODE_DIR");
 if (bakedDir) {
-  process.env.KUMO_BAKED = "1";
-  await initialize(bakedDir, process.env.KUMO_HANDLER || "index", {}).catch(() => {});
+  platform.setEnv({ KUMO_BAKED: "1" });
+  await initialize(bakedDir, getEnv("KUMO_HANDLER") || "index", {}).catch(() => {});
 }
-rmSync(socketPath, { force: true });
-server.listen(socketPath, () => {
-  // Any local user of the host may connect; the per-container socket directory is what guards it.
-  chmodSync(socketPath, 0o666);
+platform.listen(socketPath, handleRequest, () => {
   emit("info", "shim ready", { runtime, readyMs: Math.round(performance.now() * 10) / 10, state });
 });
+
+/** node and bun: node:http. */
+function nodePlatform() {
+  const { chmodSync, rmSync } = nodeRequire("node:fs");
+  const { createServer } = nodeRequire("node:http");
+  return {
+    setEnv: (vars) => Object.assign(process.env, vars),
+    async readBody(req) {
+      const chunks = [];
+      for await (const chunk of req) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    },
+    listen(path, handle, onReady) {
+      const server = createServer(handle);
+      const stop = () => {
+        server.close();
+        rmSync(path, { force: true });
+        process.exit(0);
+      };
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
+      rmSync(path, { force: true });
+      server.listen(path, () => {
+        // Any local user of the host may connect; the per-container socket directory is what guards it.
+        chmodSync(path, 0o666);
+        onReady();
+      });
+    },
+  };
+}

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { connectBus, type NatsConnection, subjects } from "@kumo/bus";
 import type { CapacityProvider } from "@kumo/core";
 import { generateHexKey, loadOrCreateKeyFile, SecretBox } from "@kumo/core";
-import { type DatabaseHandle, openDatabase, PlatformStore } from "@kumo/db";
+import { type DatabaseHandle, openDatabase, PlatformStore, Recorder } from "@kumo/db";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import { buildApp } from "./app.ts";
@@ -16,7 +16,7 @@ import { ContainerProvider } from "./invoke/container-provider.ts";
 import { FunctionResolver } from "./invoke/function-resolver.ts";
 import { Invoker } from "./invoke/invoker.ts";
 import { LiveLogs } from "./invoke/live-logs.ts";
-import { Recorder } from "./invoke/recorder.ts";
+
 import { GatewayMetrics } from "./metrics.ts";
 import { RolloutDriver } from "./rollouts/rollout-driver.ts";
 import { DomainVerifier, type TxtResolver } from "./routing/domain-verifier.ts";

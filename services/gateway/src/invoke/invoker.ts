@@ -1,9 +1,9 @@
 import type { CapacityProvider, InvocationRequest, InvocationResult } from "@kumo/core";
 import { httpStatusOfCode, KumoError, toKumoError } from "@kumo/core";
+import type { Recorder } from "@kumo/db";
 import type { GatewayMetrics } from "../metrics.ts";
 import type { FunctionResolver, ResolvedFunction } from "./function-resolver.ts";
 import type { LiveLogs } from "./live-logs.ts";
-import type { Recorder } from "./recorder.ts";
 
 export interface InvokerOptions {
   resolver: FunctionResolver;

@@ -35,55 +35,58 @@ export async function serveBuildService(
   });
   const calls = new Set<AbortController>();
 
-  const build = (call: grpc.ServerWritableStream<BuildRequestMessage, BuildEventMessage>) => {
-    const controller = new AbortController();
-    calls.add(controller);
-    call.on("cancelled", () => controller.abort(new Error("the client went away")));
-    const send = (event: BuildEventMessage) => {
-      if (!call.cancelled) call.write(event);
+  /**
+   * Runs one server-streamed call: the work gets an AbortSignal that fires when the client goes away
+   * or the server stops, emits its events through `send`, and any failure ends the stream as a coded
+   * error event.
+   */
+  const streamed =
+    <Req, Event>(
+      work: (request: Req, send: (event: Event) => void, signal: AbortSignal) => Promise<void>,
+      errorEvent: (error: ReturnType<typeof errorMessage>) => Event,
+    ) =>
+    (call: grpc.ServerWritableStream<Req, Event>) => {
+      const controller = new AbortController();
+      calls.add(controller);
+      call.on("cancelled", () => controller.abort(new Error("the client went away")));
+      const send = (event: Event) => {
+        if (!call.cancelled) call.write(event);
+      };
+      work(call.request, send, controller.signal)
+        .catch((error: unknown) => {
+          const failure = toKumoError(error);
+          if (failure.code === "FN_500") deps.onError?.(error);
+          send(errorEvent(errorMessage(failure)));
+        })
+        .finally(() => {
+          calls.delete(controller);
+          call.end();
+        });
     };
-    deps.builder
-      .build(call.request, (line) => send({ event: "log", log: line }), controller.signal)
-      .then(({ result, codeTar }) => {
-        for (let at = 0; codeTar && at < codeTar.length; at += CHUNK_BYTES)
-          send({ event: "codeTarChunk", codeTarChunk: codeTar.subarray(at, at + CHUNK_BYTES) });
-        send({ event: "result", result });
-      })
-      .catch((error: unknown) => {
-        const failure = toKumoError(error);
-        if (failure.code === "FN_500") deps.onError?.(error);
-        send({ event: "error", error: errorMessage(failure) });
-      })
-      .finally(() => {
-        calls.delete(controller);
-        call.end();
-      });
-  };
 
-  const fetchGit = (call: grpc.ServerWritableStream<GitSourceMessage, FetchEventMessage>) => {
-    const controller = new AbortController();
-    calls.add(controller);
-    call.on("cancelled", () => controller.abort(new Error("the client went away")));
-    const send = (event: FetchEventMessage) => {
-      if (!call.cancelled) call.write(event);
-    };
-    deps.git
-      .fetch(call.request.url, call.request.ref, controller.signal)
-      .then(({ tar, commit }) => {
-        for (let at = 0; at < tar.length; at += CHUNK_BYTES)
-          send({ event: "tarChunk", tarChunk: tar.subarray(at, at + CHUNK_BYTES) });
-        send({ event: "result", result: { commit } });
-      })
-      .catch((error: unknown) => {
-        const failure = toKumoError(error);
-        if (failure.code === "FN_500") deps.onError?.(error);
-        send({ event: "error", error: errorMessage(failure) });
-      })
-      .finally(() => {
-        calls.delete(controller);
-        call.end();
-      });
-  };
+  const build = streamed<BuildRequestMessage, BuildEventMessage>(
+    async (request, send, signal) => {
+      const { result, codeTar } = await deps.builder.build(
+        request,
+        (line) => send({ event: "log", log: line }),
+        signal,
+      );
+      for (let at = 0; codeTar && at < codeTar.length; at += CHUNK_BYTES)
+        send({ event: "codeTarChunk", codeTarChunk: codeTar.subarray(at, at + CHUNK_BYTES) });
+      send({ event: "result", result });
+    },
+    (error) => ({ event: "error", error }),
+  );
+
+  const fetchGit = streamed<GitSourceMessage, FetchEventMessage>(
+    async (request, send, signal) => {
+      const { tar, commit } = await deps.git.fetch(request.url, request.ref, signal);
+      for (let at = 0; at < tar.length; at += CHUNK_BYTES)
+        send({ event: "tarChunk", tarChunk: tar.subarray(at, at + CHUNK_BYTES) });
+      send({ event: "result", result: { commit } });
+    },
+    (error) => ({ event: "error", error }),
+  );
 
   server.addService(definition, {
     Build: build,

@@ -5,13 +5,21 @@ export interface ServeHealthOptions {
   port: number;
   /** Named dependency checks; /readyz is 200 only while all pass. */
   checks: () => Promise<Record<string, boolean>>;
-  /** Prometheus text for /metrics. */
-  metrics: () => Promise<{ contentType: string; body: string }>;
+  /** What /metrics serves: a prom-client Registry fits as it is. */
+  metrics: { readonly contentType: string; metrics(): Promise<string> };
 }
 
 export interface HealthServer {
   url: string;
   close(): Promise<void>;
+}
+
+/** Turns a probe (a ping, a query) into a readiness check: true when it settles without error. */
+export function succeeds(probe: Promise<unknown>): Promise<boolean> {
+  return probe.then(
+    () => true,
+    () => false,
+  );
 }
 
 /** /healthz, /readyz and /metrics for services that have no HTTP API of their own. */
@@ -40,9 +48,9 @@ export async function serveHealth(options: ServeHealthOptions): Promise<HealthSe
       return;
     }
     if (path === "/metrics") {
-      options
+      options.metrics
         .metrics()
-        .then((m) => reply(200, m.contentType, m.body))
+        .then((body) => reply(200, options.metrics.contentType, body))
         .catch((error) => reply(500, "text/plain", String(error)));
       return;
     }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { connectBus, maxFramePayload, type NatsConnection, subjects } from "@kumo/bus";
-import { SecretBox, serveHealth } from "@kumo/core";
+import { SecretBox, serveHealth, succeeds } from "@kumo/core";
 import { type DatabaseHandle, openDatabase, PlatformStore, Recorder } from "@kumo/db";
 import Docker from "dockerode";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
@@ -251,12 +251,9 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       port: config.port,
       checks: async () => ({
         nats: !nc.isClosed(),
-        docker: await docker
-          .ping()
-          .then(() => true)
-          .catch(() => false),
+        docker: await succeeds(docker.ping()),
       }),
-      metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+      metrics: registry,
     });
     cleanup.push(() => health.close());
     return {

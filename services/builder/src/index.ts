@@ -1,5 +1,5 @@
 import { connectBus, type NatsConnection } from "@kumo/bus";
-import { serveHealth } from "@kumo/core";
+import { serveHealth, succeeds } from "@kumo/core";
 import Docker from "dockerode";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { serveBuildService } from "./build-server.ts";
@@ -54,12 +54,9 @@ export async function start(config: BuilderConfig, deps: BuilderDeps = {}): Prom
     port: config.port,
     checks: async () => ({
       nats: !nc.isClosed(),
-      docker: await docker
-        .ping()
-        .then(() => true)
-        .catch(() => false),
+      docker: await succeeds(docker.ping()),
     }),
-    metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    metrics: registry,
   });
   return {
     url: health.url,

@@ -26,7 +26,7 @@ export async function start(config: SchedulerConfig, deps: SchedulerDeps = {}): 
     host: config.host,
     port: config.port,
     checks: async () => ({ nats: !nc.isClosed() }),
-    metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    metrics: registry,
   });
   return {
     url: health.url,

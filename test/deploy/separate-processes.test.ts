@@ -74,6 +74,9 @@ describe("deployment - services as separate processes", () => {
     for (const service of SERVICES) {
       const res = await fetch(`${urls.get(service)}/readyz`);
       expect(res.status, `${service} /readyz`).toBe(200);
+      const metrics = await fetch(`${urls.get(service)}/metrics`);
+      expect(metrics.status, `${service} /metrics`).toBe(200);
+      expect(await metrics.text()).toMatch(/^# HELP kumo_\w+process_cpu/m);
     }
   });
 

@@ -1,8 +1,12 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
-/** Processes to watch, by role: a pid, or every pid that matches (its whole process tree). */
-export type CpuRoles = Record<string, number[]>;
+/**
+ * Processes to watch, by role: the listed pids themselves, or (`{ tree }`) their whole process
+ * trees (a container's init and what it started). A child process with a role of its own (the
+ * autoscaler and the load generator are children of the benchmark process) is never counted twice.
+ */
+export type CpuRoles = Record<string, number[] | { tree: number[] }>;
 
 /**
  * Clock ticks (10 ms) of a process and its descendants, user + system or (`system`) system only;
@@ -50,12 +54,16 @@ export function processTicks(pid: number): number {
   }
 }
 
-/** Ticks per role (each role the sum of its pids' process trees); `system: true` counts kernel time only. */
+/** Ticks per role (see CpuRoles); `system: true` counts kernel time only. */
 export function sampleCpu(roles: CpuRoles, options: { system?: boolean } = {}): Record<string, number> {
   const children = childMap();
+  const system = options.system === true;
   const out: Record<string, number> = {};
-  for (const [role, pids] of Object.entries(roles))
-    out[role] = pids.reduce((sum, pid) => sum + treeTicks(pid, children, options.system === true), 0);
+  for (const [role, pids] of Object.entries(roles)) {
+    out[role] = Array.isArray(pids)
+      ? pids.reduce((sum, pid) => sum + treeTicks(pid, new Map(), system), 0)
+      : pids.tree.reduce((sum, pid) => sum + treeTicks(pid, children, system), 0);
+  }
   return out;
 }
 

@@ -155,4 +155,21 @@ describe("invocation plane - async", () => {
     restarted.kill("SIGTERM");
     await new Promise((r) => restarted.once("exit", r));
   }, 120_000);
+
+  it("async - the invocation is readable at once from the gateway that queued it, before its record batch is written", async () => {
+    // No autoscaler and a record batch that would wait an hour: only the gateway's flush on a miss
+    // can make the "queued" record readable.
+    const idle = await new Plane({ autoscalers: 0, gatewayEnv: { KUMO_RECORD_FLUSH: "1h" } }).start();
+    try {
+      await idle.register("later", "node", "kumo/runtime-node:latest");
+      const res = await idle.invokeAsync("later", { n: 1 });
+      expect(res.status, res.body).toBe(202);
+      const id = res.json.invocationId as string;
+      const got = await idle.gw.call("GET", `/v1/invocations/${id}`, { key: idle.tenant.key });
+      expect(got.status, got.body).toBe(200);
+      expect(got.json).toMatchObject({ id, status: "queued", attempts: 0, trigger: "api" });
+    } finally {
+      await idle.close();
+    }
+  });
 });

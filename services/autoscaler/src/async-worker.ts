@@ -43,6 +43,16 @@ export const MAX_STORED_RESULT_BYTES = 1024 * 1024;
 /** A run that takes longer than this is recorded as "running" (short runs go queued -> finished). */
 const RUNNING_RECORD_AFTER_MS = 200;
 
+/** An invocation being run, watched by the worker's one sweep timer (no timers per message). */
+interface Running {
+  msg: JsMsg;
+  record: NewInvocation;
+  attempt: number;
+  since: number;
+  lastWorking: number;
+  recorded: boolean;
+}
+
 interface Outcome {
   status: number;
   headers: [string, string][];
@@ -69,6 +79,8 @@ export class AsyncWorker {
   #slots: (() => void)[] = [];
   #loop: Promise<void> | undefined;
   #stopping = false;
+  readonly #running = new Set<Running>();
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: AsyncWorkerOptions) {
     this.#options = options;
@@ -86,6 +98,8 @@ export class AsyncWorker {
     this.#js = jetstream(nc);
     const consumer = await this.#js.consumers.get(streams.invocations(namespace), streams.invocationConsumer);
     this.#messages = await consumer.consume({ max_messages: Math.min(this.#options.concurrency, 512) });
+    this.#sweeper = setInterval(() => this.#sweep(), 100);
+    this.#sweeper.unref();
     const messages = this.#messages;
     this.#loop = (async () => {
       for await (const msg of messages) {
@@ -112,6 +126,26 @@ export class AsyncWorker {
     const until = Date.now() + graceMs;
     while (this.#inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     await this.#loop?.catch(() => {});
+    clearInterval(this.#sweeper);
+  }
+
+  /**
+   * Long runs: tells the stream the message is still being worked on (ack wait / 3) so it is not
+   * redelivered, and records "running" once a run passes RUNNING_RECORD_AFTER_MS.
+   */
+  #sweep(): void {
+    const now = Date.now();
+    const every = Math.max(500, this.#options.ackWaitMs / 3);
+    for (const run of this.#running) {
+      if (!run.recorded && now - run.since >= RUNNING_RECORD_AFTER_MS) {
+        run.recorded = true;
+        this.#options.recorder.record({ ...run.record, record_seq: recordSeq(run.attempt, "running") });
+      }
+      if (now - run.lastWorking >= every) {
+        run.lastWorking = now;
+        run.msg.working();
+      }
+    }
   }
 
   #payloadStore(): Promise<ObjectStore> {
@@ -145,16 +179,20 @@ export class AsyncWorker {
       }
       throw error;
     }
-    const working = setInterval(() => msg.working(), Math.max(500, this.#options.ackWaitMs / 3));
-    const running = setTimeout(() => {
-      this.#options.recorder.record({ ...base, record_seq: recordSeq(attempt, "running") });
-    }, RUNNING_RECORD_AFTER_MS);
+    const running: Running = {
+      msg,
+      record: base,
+      attempt,
+      since: started,
+      lastWorking: started,
+      recorded: false,
+    };
+    this.#running.add(running);
     let outcome: Outcome;
     try {
       outcome = await this.#run(spec, meta, payload, started);
     } finally {
-      clearInterval(working);
-      clearTimeout(running);
+      this.#running.delete(running);
     }
     const finished = {
       ...base,

@@ -1,5 +1,5 @@
 import type { CapacityProvider, SecretBox } from "@kumo/core";
-import type { PlatformStore } from "@kumo/db";
+import type { PlatformStore, Recorder } from "@kumo/db";
 import type { Authenticator } from "./auth/authenticator.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { Deployer } from "./deploy/deployer.ts";
@@ -20,6 +20,8 @@ export interface GatewayContext {
   deployer: Deployer;
   resolver: FunctionResolver;
   invoker: Invoker;
+  /** Batches invocation records (sync results, async "queued") into the database. */
+  recorder: Recorder;
   /** Async invocations (JetStream); absent when the gateway runs without NATS. */
   asyncQueue?: AsyncQueue | undefined;
   liveLogs: LiveLogs;

@@ -209,6 +209,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       resolver,
       changed: announce,
       invoker: new Invoker({ resolver, providers, recorder, liveLogs, metrics }),
+      recorder,
       asyncQueue,
       liveLogs,
       providers,

@@ -109,9 +109,11 @@ export class AsyncQueue {
       trace_id: request.traceparent?.split("-")[1] ?? null,
       started_at: new Date(queuedAt),
     };
-    // The "queued" record and the stream's acknowledgement are awaited together, not one after the
-    // other: concurrent enqueues share one record write and one socket write to NATS.
-    let written: Promise<void> | undefined;
+    // The 202 waits for the stream's acknowledgement only: the "queued" record joins the recorder's
+    // next batch (GET /v1/invocations/:id flushes it on a miss, so this gateway reads its own
+    // writes). A record that never lands loses nothing: the message is in the stream, and the
+    // node that runs it upserts the whole record.
+    let recorded = false;
     try {
       if (!publisher) throw new KumoError("FN_008", "async invocations are not available");
       const body = request.body && request.body.byteLength > 0 ? request.body : null;
@@ -133,12 +135,11 @@ export class AsyncQueue {
         request.invocationId,
       );
       this.#options.recorder.record(record);
-      // Read-your-writes for GET /v1/invocations/:id; concurrent enqueues share one batch.
-      written = this.#options.recorder.flush();
+      recorded = true;
       await stored;
     } catch (error) {
       if (keyName) await keys.delete(keyName).catch(() => {});
-      if (written) {
+      if (recorded) {
         // The record went out with the message that failed: say so instead of "queued" forever.
         this.#options.recorder.record({
           ...record,
@@ -153,7 +154,6 @@ export class AsyncQueue {
         ? error
         : new KumoError("FN_008", `could not queue the invocation: ${String(error)}`, { cause: error });
     }
-    await written;
     return { invocationId: request.invocationId, replay: false };
   }
 

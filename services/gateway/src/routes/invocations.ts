@@ -36,7 +36,12 @@ export function invocationRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { store } = tenantAccess(ctx.platform, request, "read");
-        const invocation = await store.invocations.get(request.params.id);
+        let invocation = await store.invocations.get(request.params.id);
+        if (!invocation) {
+          // An async invocation this gateway just queued may still sit in its record batch.
+          await ctx.recorder.flush();
+          invocation = await store.invocations.get(request.params.id);
+        }
         if (!invocation) throw notFound(`invocation "${request.params.id}"`);
         const fn = await store.functions.byId(invocation.function_id);
         const logs = await store.logs.list({ invocationId: invocation.id, limit: 500 });

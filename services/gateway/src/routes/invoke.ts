@@ -117,11 +117,25 @@ export async function invoke(
       invocation,
       typeof key === "string" ? key : undefined,
     );
-    reply.status(202);
-    reply.header(H.invocationId, queued.invocationId);
-    reply.header(H.version, String(resolved.version.version));
-    if (queued.replay) reply.header(H.idempotentReplay, "true");
-    return reply.send({ invocationId: queued.invocationId, status: "queued", replay: queued.replay });
+    // Written straight to the socket, as sync responses are: fastify's reply pipeline was a tenth
+    // of the gateway's CPU per queued invocation.
+    const json = JSON.stringify({
+      invocationId: queued.invocationId,
+      status: "queued",
+      replay: queued.replay,
+    });
+    const headers: Record<string, string> = {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": String(Buffer.byteLength(json)),
+      [H.invocationId]: queued.invocationId,
+      [H.version]: String(resolved.version.version),
+    };
+    if (queued.replay) headers[H.idempotentReplay] = "true";
+    if (reply.raw.destroyed) return reply;
+    reply.hijack();
+    reply.raw.writeHead(202, headers);
+    reply.raw.end(json);
+    return reply;
   }
   const abort = new AbortController();
   request.raw.once("close", () => {

@@ -20,9 +20,16 @@ let plane: Plane;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  plane = await new Plane().start();
+  // A short queue wait, so a full pool turns invocations away quickly (the "narrow" test).
+  plane = await new Plane({ autoscalerEnv: { KUMO_QUEUE_TIMEOUT: "300ms" } }).start();
   await Promise.all([
     plane.deploy("worker", "node", { "index.mjs": WORKER }, { scaling: { maxInstances: 4 } }),
+    plane.deploy(
+      "narrow",
+      "node",
+      { "index.mjs": WORKER },
+      { maxRetries: 0, scaling: { concurrency: 1, maxInstances: 1 } },
+    ),
     plane.deploy("flaky", "node", { "index.mjs": WORKER }, { env: { MODE: "fail" }, maxRetries: 2 }),
   ]);
 }, SETUP_TIMEOUT_MS);
@@ -155,6 +162,24 @@ describe("invocation plane - async", () => {
     restarted.kill("SIGTERM");
     await new Promise((r) => restarted.once("exit", r));
   }, 120_000);
+
+  it("async - a burst beyond the function's concurrency waits its turn: no retry used, nothing dead-lettered", async () => {
+    // One instance running one at a time, 100 ms each, a 300 ms queue wait and no retries: most of
+    // these are turned away by the full pool at least once, which must not count as a failed run.
+    // The instance is up first, so the pool is full (not still starting) when the burst lands.
+    const warm = await plane.invokeAsync("narrow", { n: -1 }, { "kumo-invocation-type": "sync" });
+    expect(warm.status, warm.body).toBe(200);
+    const queued = await Promise.all(
+      Array.from({ length: 15 }, (_, n) => plane.invokeAsync("narrow", { n, sleepMs: 100 })),
+    );
+    for (const res of queued) expect(res.status, res.body).toBe(202);
+    const ids = queued.map((res) => res.json.invocationId as string);
+    const records = await waitFor("the burst", async () => {
+      const all = await Promise.all(ids.map((id) => record(id)));
+      return all.every((r) => r?.status === "succeeded" || r?.status === "failed") ? all : undefined;
+    });
+    expect(records.map((r) => [r?.status, r?.attempts])).toEqual(ids.map(() => ["succeeded", 1]));
+  });
 
   it("async - the invocation is readable at once from the gateway that queued it, before its record batch is written", async () => {
     // No autoscaler and a record batch that would wait an hour: only the gateway's flush on a miss

@@ -1,6 +1,7 @@
 import {
   type ConsumerMessages,
   decodeFrame,
+  encodeFrame,
   ensureInvocationConsumer,
   ensureInvocationStreams,
   headers as H,
@@ -194,6 +195,10 @@ export class AsyncWorker {
     } finally {
       this.#running.delete(running);
     }
+    if (outcome.error?.code === "FN_007" && outcome.status === 0) {
+      await this.#requeue(msg, meta, payload, attempt);
+      return;
+    }
     const finished = {
       ...base,
       status_code: outcome.status,
@@ -232,6 +237,25 @@ export class AsyncWorker {
     }
     await this.#deadLetter(msg, meta, spec, finished, attempt, outcome.error, outcome);
     this.#notify("onFailure", spec, meta, attempt, outcome.error, outcome);
+  }
+
+  /**
+   * The version's pool on this node stayed full for its whole queue wait: the invocation did not
+   * run, so it must not use up a retry. A copy goes to the back of the work queue carrying this
+   * attempt's number (its first delivery counts as this attempt again), then this delivery is
+   * acknowledged. The queue wait already spaced the cycle out; a node that dies in between leaves
+   * at worst both copies, and the invocation record dedupes the runs.
+   */
+  async #requeue(msg: JsMsg, meta: InvokeRequestMeta, payload: Uint8Array, attempt: number): Promise<void> {
+    const js = this.#js;
+    if (!js) throw new Error("async worker not started");
+    const copy: InvokeRequestMeta = { ...meta, attemptBase: attempt - 1 };
+    await js.publish(
+      subjects.asyncInvoke(meta.versionId, this.#options.namespace),
+      encodeFrame(copy, payload.byteLength > 0 ? payload : undefined),
+      { msgID: `${meta.id}:requeue:${msg.seq}` },
+    );
+    msg.ack();
   }
 
   /** Tells the function's destination for this outcome, if it has one (never blocks the queue). */

@@ -4,7 +4,7 @@
 //   POST /init     {codeDir, handler, env}: specializes a stem cell (409 once initialized)
 //   ANY /invoke/…  one invocation
 // A container with its code baked in sets KUMO_CODE_DIR and is initialized at start.
-import { invoke } from "./invoke.mjs";
+import { invoke, warmUp } from "./invoke.mjs";
 import { loadHandler } from "./load-handler.mjs";
 import { captureOutput, deno, emit, getEnv, invocationScope, isDeno, nodeRequire } from "./logs.mjs";
 
@@ -135,6 +135,7 @@ if (bakedDir) {
 }
 platform.listen(socketPath, handleRequest, () => {
   emit("info", "shim ready", { runtime, readyMs: Math.round(performance.now() * 10) / 10, state });
+  if (runtime === "node") setImmediate(() => warmUp().catch(() => {}));
 });
 
 /** node and bun: node:http. */

@@ -247,8 +247,13 @@ export class Fleet {
     const code = await this.#options.codeCache.prepare(spec);
     if (!cell.codeDir) throw new Error("stem cell without a code mount");
     this.#options.codeCache.copyInto(code, cell.codeDir);
-    await cell.limitMemory(spec.config.memoryMb);
     cell.owner = { tenantId: spec.tenantId, functionId: spec.functionId };
+    // The memory limit (a docker update, ~13 ms) is applied while the shim loads the code: until
+    // it lands, the cell's own limit (512 MB) bounds the module's top-level code, and no invocation
+    // is let in before both are done. A limit below what the module already uses fails the update,
+    // and so the specialization (the cell is removed, the start falls back to a cold one).
+    const limited = cell.limitMemory(spec.config.memoryMb);
+    limited.catch(() => {});
     const res = await cell.client.call({
       method: "POST",
       path: "/init",
@@ -263,6 +268,7 @@ export class Fleet {
       signal: AbortSignal.timeout(this.#options.startTimeoutMs),
     });
     const body = await readBody(res);
+    await limited;
     if (res.statusCode !== 200) throw new KumoError("FN_008", `stem cell specialization failed: ${body}`);
     cell.versionId = spec.versionId;
     cell.concurrency = concurrency;

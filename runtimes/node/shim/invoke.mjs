@@ -41,10 +41,67 @@ async function invokeWorkers(target, inv, res) {
   for (const [name, value] of response.headers) if (name !== "set-cookie") out[name] = value;
   const cookies = response.headers.getSetCookie?.() ?? [];
   if (cookies.length > 0) out["set-cookie"] = cookies;
-  res.writeHead(response.status, out);
-  if (response.body) for await (const chunk of response.body) res.write(chunk);
-  res.end();
+  await writeBody(response, out, res);
   await Promise.all(pending);
+}
+
+/** Bodies up to this size that are complete at once go out in one write with their length. */
+const WHOLE_BODY_MAX = 1024 * 1024;
+const TURN = Symbol("turn");
+const nextTurn = globalThis.setImmediate ?? ((fn) => setTimeout(fn, 0));
+
+/**
+ * A body the Response already holds (a string, bytes, anything produced without waiting) is read
+ * within this event-loop turn and written at once with a content-length: one write here, and the
+ * autoscaler forwards it as one frame without waiting to see whether it ends. A body still being
+ * produced after this turn (SSE, a piped stream) is written chunk by chunk as it comes.
+ */
+async function writeBody(response, headers, res) {
+  if (!response.body) {
+    res.writeHead(response.status, headers).end();
+    return;
+  }
+  const reader = response.body.getReader();
+  const turn = new Promise((resolve) => nextTurn(() => resolve(TURN)));
+  const chunks = [];
+  let size = 0;
+  let read = reader.read();
+  let ended = false;
+  while (size <= WHOLE_BODY_MAX) {
+    const r = await Promise.race([read, turn]);
+    if (r === TURN) break;
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    chunks.push(r.value);
+    size += r.value.byteLength;
+    read = reader.read();
+  }
+  const status = response.status;
+  if (ended) {
+    if (status !== 204 && status !== 304) headers["content-length"] = String(size);
+    else delete headers["content-length"];
+    res.writeHead(status, headers);
+    res.end(chunks.length === 1 ? chunks[0] : concat(chunks, size));
+    return;
+  }
+  delete headers["content-length"];
+  res.writeHead(status, headers);
+  for (const chunk of chunks) res.write(chunk);
+  for (let r = await read; !r.done; r = await reader.read()) res.write(r.value);
+  res.end();
+}
+
+/** Joins byte chunks without Buffer (on Deno, Buffer would start its Node layer). */
+function concat(chunks, size) {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
 }
 
 async function invokeLambda(target, inv, res) {

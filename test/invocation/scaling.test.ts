@@ -11,6 +11,15 @@ const JS = `export default {
   },
 };
 `;
+/** Reports when it ran, so a test can see whether two runs overlapped. */
+const SLOW = `export default {
+  async fetch() {
+    const start = Date.now();
+    await new Promise((r) => setTimeout(r, 150));
+    return Response.json({ start, end: Date.now() });
+  },
+};
+`;
 const PY = `import json, os
 def handler(event, context):
     return {"statusCode": 200, "headers": {"content-type": "application/json"},
@@ -66,6 +75,12 @@ beforeAll(async () => {
       { env: { GREETING: "hey" }, secrets: ["API_TOKEN"], scaling: { idleTtlMs: "1s" } },
     ),
     plane.deploy("shared", "node", { "index.mjs": JS }, { scaling: { concurrency: 1, maxInstances: 4 } }),
+    plane.deploy(
+      "single",
+      "node",
+      { "index.mjs": SLOW },
+      { scaling: { concurrency: 1, maxConcurrency: 1, maxInstances: 2 } },
+    ),
   ]);
 }, SETUP_TIMEOUT_MS);
 
@@ -142,6 +157,44 @@ describe("invocation plane - runtimes and scaling", () => {
       .flatMap((n) => n.autoscaler.status().pools)
       .reduce((s, p) => s + p.instances, 0);
     expect(total).toBeGreaterThan(2);
+  });
+});
+
+describe("invocation plane - cluster-wide limits", () => {
+  it("scaling - maxConcurrency holds across nodes: with a limit of 1 and two nodes, runs never overlap", async () => {
+    const runs = await Promise.all(
+      Array.from({ length: 5 }, () => plane.invoke("single", { method: "GET" })),
+    );
+    for (const r of runs) expect(r.status, r.body).toBe(200);
+    const spans = runs.map((r) => r.json as { start: number; end: number }).sort((a, b) => a.start - b.start);
+    for (let i = 1; i < spans.length; i++)
+      expect(spans[i]?.start, "a run started before the previous one ended").toBeGreaterThanOrEqual(
+        spans[i - 1]?.end ?? 0,
+      );
+    // One node holds the limit; the other handed its requests over instead of starting instances.
+    const versionId = await latestVersionId("single");
+    expect(pools(versionId).reduce((sum, p) => sum + p.instances, 0)).toBe(1);
+  });
+
+  it("scaling - async invocations keep the cluster-wide limit too, each succeeding on its first attempt", async () => {
+    const queued = await Promise.all(Array.from({ length: 4 }, () => plane.invokeAsync("single", {})));
+    for (const r of queued) expect(r.status, r.body).toBe(202);
+    const records = await Promise.all(
+      queued.map((r) =>
+        waitFor("an async run", async () => {
+          const got = await plane.gw.call("GET", `/v1/invocations/${r.json.invocationId}`, {
+            key: plane.tenant.key,
+          });
+          return got.json?.status === "succeeded" ? got.json : undefined;
+        }),
+      ),
+    );
+    expect(records.map((r) => r.attempts)).toEqual([1, 1, 1, 1]);
+    const spans = records
+      .map((r) => JSON.parse(r.result.body) as { start: number; end: number })
+      .sort((a, b) => a.start - b.start);
+    for (let i = 1; i < spans.length; i++)
+      expect(spans[i]?.start).toBeGreaterThanOrEqual(spans[i - 1]?.end ?? 0);
   });
 });
 

@@ -6,6 +6,9 @@ export const subjects = {
   /** Sync request-reply invocation of one container function version (queue group per version). */
   invoke: (versionId: string, namespace = "") => `${planeRoot(namespace)}.invoke.${versionId}`,
   invokeAll: (namespace = "") => `${planeRoot(namespace)}.invoke.*`,
+  /** Sync invocations handed to one node (the holder of a version's concurrency share). */
+  invokeOnNode: (nodeId: string, namespace = "") =>
+    `${planeRoot(namespace)}.node-invoke.${encodeToken(nodeId)}`,
   /** Queue group every autoscaler node joins, so nodes share sync and async work without discovery. */
   invokeQueue: "kumo-autoscalers",
   /** Async invocations (JetStream work queue), one subject per version. */

@@ -44,6 +44,9 @@ export const MAX_STORED_RESULT_BYTES = 1024 * 1024;
 /** A run that takes longer than this is recorded as "running" (short runs go queued -> finished). */
 const RUNNING_RECORD_AFTER_MS = 200;
 
+/** How long a node without a share of a version's concurrency holds its message before requeueing it. */
+const NO_SHARE_REQUEUE_MS = 200;
+
 /** An invocation being run, watched by the worker's one sweep timer (no timers per message). */
 interface Running {
   msg: JsMsg;
@@ -179,6 +182,13 @@ export class AsyncWorker {
         return;
       }
       throw error;
+    }
+    if (this.#options.fleet.concurrencyShare(spec) === 0) {
+      // This node holds none of the version's concurrency limit (smaller than the number of nodes):
+      // back to the queue for a node that does, after a pause so the message does not spin.
+      await new Promise((r) => setTimeout(r, NO_SHARE_REQUEUE_MS));
+      await this.#requeue(msg, meta, payload, attempt);
+      return;
     }
     const running: Running = {
       msg,

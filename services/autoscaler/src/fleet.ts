@@ -21,6 +21,11 @@ export interface FleetOptions {
   startTimeoutMs: number;
   onLog(tenantId: string, functionId: string, line: ContainerLogLine): void;
   onError(error: unknown): void;
+  /**
+   * This node's part of a version's cluster-wide concurrency limit (NodeRoster.share); without it
+   * the node takes the whole limit (a single node).
+   */
+  concurrencyShare?(versionId: string, total: number): number;
 }
 
 export interface InvocationCall {
@@ -95,7 +100,7 @@ export class Fleet {
       // Set by the WarmKeeper: this node's share of the cluster-wide scaling.minInstances.
       minInstances: 0,
       maxInstances: scaling.maxInstances,
-      maxConcurrency: scaling.maxConcurrency ?? concurrency * scaling.maxInstances,
+      maxConcurrency: this.concurrencyShare(spec),
       idleTtlMs: scaling.idleTtlMs,
       pauseAfterMs: Math.min(this.#options.pauseAfterMs, scaling.idleTtlMs),
       queueTimeoutMs: this.#options.queueTimeoutMs,
@@ -109,6 +114,27 @@ export class Fleet {
     this.#pools.set(key, pool);
     if (this.#stemCellRuntime(spec)) this.#options.codeCache.prepare(spec).catch(() => {});
     return pool;
+  }
+
+  /** The version's concurrency limit for the whole installation (scaling.maxConcurrency). */
+  static concurrencyLimit(spec: VersionSpec): number {
+    const scaling = spec.config.scaling;
+    return (
+      scaling.maxConcurrency ??
+      (scaling.concurrency ?? defaultConcurrency(spec.runtime)) * scaling.maxInstances
+    );
+  }
+
+  /** This node's part of the version's concurrency limit. */
+  concurrencyShare(spec: VersionSpec): number {
+    const total = Fleet.concurrencyLimit(spec);
+    return this.#options.concurrencyShare?.(spec.versionId, total) ?? total;
+  }
+
+  /** Re-splits every pool's concurrency limit (the set of live nodes changed). */
+  reshare(): void {
+    for (const pool of this.#pools.values())
+      if (pool.state === "active") pool.setMaxConcurrency(this.concurrencyShare(pool.spec));
   }
 
   /** Drains the pools of versions that no longer get traffic. */

@@ -120,7 +120,21 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       },
       onError: (error) => log(`stem cell: ${String(error)}`),
     });
+    // The live nodes, to split cluster-wide counts: minInstances (see WarmKeeper) and maxConcurrency.
+    let keeper: WarmKeeper | undefined;
+    const roster = new NodeRoster({
+      nc,
+      namespace: config.busNamespace,
+      nodeId: config.nodeId,
+      onChange: () => {
+        fleet?.reshare();
+        keeper?.refresh();
+      },
+    });
+    roster.start();
+    cleanup.push(async () => roster.stop());
     fleet = new Fleet({
+      concurrencyShare: (versionId, total) => roster.share(versionId, total),
       docker,
       nodeId: config.nodeId,
       runDir,
@@ -139,16 +153,6 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     pools.start();
     stemCells.start();
 
-    // minInstances from boot, split between the live nodes (see WarmKeeper).
-    let keeper: WarmKeeper | undefined;
-    const roster = new NodeRoster({
-      nc,
-      namespace: config.busNamespace,
-      nodeId: config.nodeId,
-      onChange: () => keeper?.refresh(),
-    });
-    roster.start();
-    cleanup.push(async () => roster.stop());
     keeper = new WarmKeeper({
       platform: new PlatformStore(database.db),
       catalog,
@@ -184,6 +188,8 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
 
     const framePayload = maxFramePayload(nc.info?.max_payload);
     const sync = new SyncServer({
+      nodeId: config.nodeId,
+      roster,
       nc,
       namespace: config.busNamespace,
       fleet: pools,

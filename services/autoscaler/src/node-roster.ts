@@ -19,7 +19,8 @@ interface Beat {
 /**
  * The autoscaler nodes of one installation, learned from heartbeats on `subjects.nodes`. A node
  * that hears a newcomer announces itself at once, and a stopping node says goodbye, so the roster
- * settles within a round trip. Used to split cluster-wide counts (minInstances) between nodes.
+ * settles within a round trip. Used to split cluster-wide counts (minInstances, maxConcurrency)
+ * between nodes.
  */
 export class NodeRoster {
   readonly #options: NodeRosterOptions;
@@ -76,11 +77,23 @@ export class NodeRoster {
    * different nodes and the parts of all nodes add up to `total`.
    */
   share(key: string, total: number): number {
+    return this.shareOf(this.#options.nodeId, key, total);
+  }
+
+  /** Any live node's part of a cluster-wide count (see share); 0 for a node not in the roster. */
+  shareOf(nodeId: string, key: string, total: number): number {
     const nodes = this.nodes();
+    const at = nodes.indexOf(nodeId);
+    if (at < 0) return 0;
     const n = nodes.length;
     const offset = createHash("sha256").update(key).digest().readUInt32BE(0) % n;
-    const position = (nodes.indexOf(this.#options.nodeId) - offset + n) % n;
+    const position = (at - offset + n) % n;
     return Math.floor(total / n) + (position < total % n ? 1 : 0);
+  }
+
+  /** The live nodes whose part of the count is not zero. */
+  holders(key: string, total: number): string[] {
+    return this.nodes().filter((id) => this.shareOf(id, key, total) > 0);
   }
 
   stop(): void {

@@ -104,6 +104,12 @@ export class Pool {
     if (this.state === "draining" && this.#inFlight === 0 && this.#waiters.length === 0) this.#finishDrain();
   }
 
+  /** This node's share of the version's cluster-wide maxConcurrency (0: the node runs none). */
+  setMaxConcurrency(count: number): void {
+    this.limits.maxConcurrency = Math.max(0, count);
+    this.#dispatch();
+  }
+
   /** This node's share of the version's minInstances (kept warm, never paused nor reaped). */
   setMinInstances(count: number): void {
     this.limits.minInstances = Math.max(0, Math.min(count, this.limits.maxInstances));

@@ -6,15 +6,19 @@ import {
   type InvokeRequestMeta,
   type Msg,
   type NatsConnection,
+  natsHeaders,
   PublishBatcher,
   type Subscription,
   subjects,
 } from "@kumo/bus";
-import type { Fleet } from "./fleet.ts";
-import { errorBody } from "./fleet.ts";
-import type { VersionCatalog } from "./version-catalog.ts";
+import { errorBody, Fleet } from "./fleet.ts";
+import type { NodeRoster } from "./node-roster.ts";
+import type { VersionCatalog, VersionSpec } from "./version-catalog.ts";
 
 export interface SyncServerOptions {
+  nodeId: string;
+  /** The live nodes: a version whose concurrency share on this node is 0 is served by a holder. */
+  roster?: NodeRoster;
   nc: NatsConnection;
   namespace: string;
   fleet: Fleet;
@@ -25,6 +29,8 @@ export interface SyncServerOptions {
 }
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
+/** NATS header on an invocation one node handed to another (it is never handed on again). */
+const FORWARDED = "Kumo-Forwarded";
 const BEAT_MS = 1000;
 /** How long a chunked response may take to end after a chunk before it is forwarded as a stream. */
 const STREAM_DECIDE_MS = 2;
@@ -60,6 +66,7 @@ export class SyncServer {
   #subs: Subscription[] = [];
   #timer: NodeJS.Timeout | undefined;
   #next = 0;
+  #rotate = 0;
 
   constructor(options: SyncServerOptions) {
     this.#options = options;
@@ -71,6 +78,11 @@ export class SyncServer {
     this.#subs.push(
       nc.subscribe(subjects.invokeAll(namespace), {
         queue: subjects.invokeQueue,
+        callback: (error, msg) => {
+          if (!error) void this.#handle(msg);
+        },
+      }),
+      nc.subscribe(subjects.invokeOnNode(this.#options.nodeId, namespace), {
         callback: (error, msg) => {
           if (!error) void this.#handle(msg);
         },
@@ -117,6 +129,27 @@ export class SyncServer {
     }
   }
 
+  /**
+   * A version's maxConcurrency is split between the live nodes; when it is smaller than the number
+   * of nodes, some nodes hold none of it. Such a node hands the request to a holder (the same
+   * message, with the gateway's reply subject, so the holder answers the gateway directly).
+   */
+  #handOver(msg: Msg, spec: VersionSpec): boolean {
+    const roster = this.#options.roster;
+    if (!roster || msg.headers?.get(FORWARDED) || this.#options.fleet.concurrencyShare(spec) > 0)
+      return false;
+    const holders = roster.holders(spec.versionId, Fleet.concurrencyLimit(spec));
+    const target = holders[this.#rotate++ % Math.max(1, holders.length)];
+    if (!target || target === this.#options.nodeId) return false;
+    const h = natsHeaders();
+    h.set(FORWARDED, this.#options.nodeId);
+    this.#out.publish(subjects.invokeOnNode(target, this.#options.namespace), msg.data, {
+      headers: h,
+      ...(msg.reply ? { reply: msg.reply } : {}),
+    });
+    return true;
+  }
+
   async #handle(msg: Msg): Promise<void> {
     const reply = msg.reply;
     if (!reply) return;
@@ -127,6 +160,7 @@ export class SyncServer {
     try {
       const { meta, payload } = decodeFrame<InvokeRequestMeta>(msg.data);
       const spec = await this.#options.catalog.get(meta);
+      if (this.#handOver(msg, spec)) return;
       const body = meta.pull ? this.#pull(meta.pull, payload) : meta.bodyBytes > 0 ? payload : null;
       const headers = { ...meta.headers };
       if (meta.bodyBytes > 0) headers["content-length"] = String(meta.bodyBytes);

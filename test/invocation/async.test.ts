@@ -181,6 +181,44 @@ describe("invocation plane - async", () => {
     expect(records.map((r) => [r?.status, r?.attempts])).toEqual(ids.map(() => ["succeeded", 1]));
   });
 
+  it("async - edge functions run async too: result and logs recorded, failures retried then dead-lettered", async () => {
+    const deployEdge = async (name: string, code: string) => {
+      const created = await plane.gw.call("POST", "/v1/functions", {
+        key: plane.tenant.key,
+        body: { name, runtime: "edge", config: { maxRetries: 1 } },
+      });
+      expect(created.status, created.body).toBe(201);
+      const dep = await plane.gw.call("POST", `/v1/functions/${name}/deployments`, {
+        key: plane.tenant.key,
+        body: { files: { "index.ts": code } },
+      });
+      expect(dep.json?.status, dep.body).toBe("succeeded");
+    };
+    await deployEdge(
+      "edge-echo",
+      `export default { async fetch(request) { const text = await request.text(); console.log("edge got", text); return new Response("echo:" + text, { headers: { "x-edge": "1" } }); } };`,
+    );
+    await deployEdge(
+      "edge-fail",
+      `export default { fetch() { throw new Error("edge failing on purpose"); } };`,
+    );
+    const ok = await plane.invokeAsync("edge-echo", { n: 3 });
+    expect(ok.status, ok.body).toBe(202);
+    const done = await waitFor("the edge run", async () => {
+      const r = await record(ok.json.invocationId as string);
+      return r?.status === "succeeded" && r.logs.length > 0 ? r : undefined;
+    });
+    expect(done).toMatchObject({ attempts: 1, result: { statusCode: 200, body: 'echo:{"n":3}' } });
+    expect(done.logs.map((l: { message: string }) => l.message)).toContain('edge got {"n":3}');
+
+    const bad = await plane.invokeAsync("edge-fail", {});
+    const dead = await waitFor("the edge dead letter", async () => {
+      const r = await record(bad.json.invocationId as string);
+      return r?.deadLettered ? r : undefined;
+    });
+    expect(dead).toMatchObject({ status: "failed", attempts: 2, errorCode: "FN_004" });
+  });
+
   it("async - the invocation is readable at once from the gateway that queued it, before its record batch is written", async () => {
     // No autoscaler and a record batch that would wait an hour: only the gateway's flush on a miss
     // can make the "queued" record readable.

@@ -17,7 +17,7 @@ import {
   streams,
   subjects,
 } from "@kumo/bus";
-import type { ErrorBody } from "@kumo/core";
+import type { CapacityProvider, ErrorBody, InvocationResult } from "@kumo/core";
 import { type NewInvocation, type Recorder, recordSeq } from "@kumo/db";
 import { type DestinationKind, type DestinationSender, destinationPayload } from "./destination-sender.ts";
 import type { Fleet } from "./fleet.ts";
@@ -36,6 +36,8 @@ export interface AsyncWorkerOptions {
   concurrency: number;
   /** Delivers final outcomes to the functions' destination webhooks (config `destinations`). */
   destinations?: DestinationSender;
+  /** Runs edge versions (V8 isolates), started on first use; without it they fail with FN_008. */
+  edge?: () => Promise<CapacityProvider>;
   onError(error: unknown): void;
 }
 
@@ -183,7 +185,7 @@ export class AsyncWorker {
       }
       throw error;
     }
-    if (this.#options.fleet.concurrencyShare(spec) === 0) {
+    if (spec.runtime !== "edge" && this.#options.fleet.concurrencyShare(spec) === 0) {
       // This node holds none of the version's concurrency limit (smaller than the number of nodes):
       // back to the queue for a node that does, after a pause so the message does not spin.
       await new Promise((r) => setTimeout(r, NO_SHARE_REQUEUE_MS));
@@ -337,6 +339,74 @@ export class AsyncWorker {
     msg.ack();
   }
 
+  /** An edge version runs in an isolate on this node; its logs come back with the result. */
+  async #runEdge(
+    spec: VersionSpec,
+    meta: InvokeRequestMeta,
+    body: Uint8Array | null,
+    deadline: number,
+    started: number,
+  ): Promise<Outcome> {
+    let provider: CapacityProvider;
+    try {
+      if (!this.#options.edge) throw new Error("this node runs no edge functions");
+      provider = await this.#options.edge();
+    } catch (error) {
+      return notRun({ code: "FN_008", message: `cannot run edge functions: ${String(error)}` }, started);
+    }
+    const { catalog, recorder } = this.#options;
+    let result: InvocationResult;
+    try {
+      result = await provider.invoke(
+        { ...spec, artifact: spec.image, loadCode: () => catalog.code(spec) },
+        {
+          invocationId: meta.id,
+          trigger: meta.trigger,
+          method: meta.method,
+          url: meta.url,
+          headers: meta.headers,
+          body,
+          deadline,
+        },
+      );
+    } catch (error) {
+      return notRun(errorBody(error), started);
+    }
+    let out: Buffer;
+    if (result.body instanceof Uint8Array) out = Buffer.from(result.body);
+    else {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of result.body) chunks.push(chunk);
+      out = Buffer.concat(chunks);
+    }
+    if (result.logs.length > 0) {
+      recorder.record(
+        null,
+        result.logs.map((l) => ({
+          tenant_id: spec.tenantId,
+          function_id: spec.functionId,
+          invocation_id: meta.id,
+          ts: new Date(l.ts),
+          level: l.level,
+          message: l.message,
+        })),
+      );
+    }
+    return {
+      status: result.status,
+      headers: result.headers,
+      body: out,
+      error:
+        result.error ??
+        (result.status >= 500
+          ? { code: "FN_004", message: `the function answered ${result.status}` }
+          : undefined),
+      coldStart: result.coldStart,
+      queueMs: result.queueMs,
+      durationMs: Date.now() - started,
+    };
+  }
+
   async #run(
     spec: VersionSpec,
     meta: InvokeRequestMeta,
@@ -346,6 +416,7 @@ export class AsyncWorker {
     const deadline = Date.now() + spec.config.timeoutMs;
     let body: Uint8Array | null = meta.bodyBytes > 0 ? payload : null;
     if (meta.payloadObject) body = await (await this.#payloadStore()).getBlob(meta.payloadObject);
+    if (spec.runtime === "edge") return this.#runEdge(spec, meta, body, deadline, started);
     const headers: Record<string, string> = { ...meta.headers, [H.deadlineMs]: String(deadline) };
     if (body) headers["content-length"] = String(body.byteLength);
     const start = await this.#options.fleet.invoke(spec, {
@@ -355,17 +426,7 @@ export class AsyncWorker {
       body,
       deadline,
     });
-    if (!start.ok) {
-      return {
-        status: 0,
-        headers: [],
-        body: Buffer.alloc(0),
-        error: start.error,
-        coldStart: start.coldStart,
-        queueMs: start.queueMs,
-        durationMs: Date.now() - started,
-      };
-    }
+    if (!start.ok) return notRun(start.error, started, start.coldStart, start.queueMs);
     const { run } = start;
     try {
       const chunks: Buffer[] = [];
@@ -411,6 +472,19 @@ export class AsyncWorker {
       run.finish();
     }
   }
+}
+
+/** An outcome that never reached the function. */
+function notRun(error: ErrorBody, started: number, coldStart = "warm", queueMs = 0): Outcome {
+  return {
+    status: 0,
+    headers: [],
+    body: Buffer.alloc(0),
+    error,
+    coldStart,
+    queueMs,
+    durationMs: Date.now() - started,
+  };
 }
 
 function spec0(meta: InvokeRequestMeta): Pick<VersionSpec, "tenantId" | "functionId"> {

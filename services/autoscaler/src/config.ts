@@ -56,6 +56,8 @@ export const autoscalerConfigSchema = z.object({
   KUMO_DESTINATION_TIMEOUT: durationMs.default(5000),
   KUMO_DESTINATION_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   KUMO_DESTINATION_RETRY_BASE: durationMs.default(1000),
+  /** Async edge invocations run in isolates on this node; the gateway's fetch policy setting. */
+  KUMO_EDGE_ALLOW_PRIVATE_FETCH: z.enum(["true", "false", "1", "0"]).default("false"),
 });
 
 export interface AutoscalerConfig {
@@ -81,6 +83,8 @@ export interface AutoscalerConfig {
   recordFlushMs: number;
   containerLabels: Record<string, string>;
   instanceStartTimeoutMs: number;
+  /** Let edge functions run here (async) fetch loopback/private addresses (operators only). */
+  edgeAllowPrivateFetch: boolean;
   destinations: {
     allowPrivate: boolean;
     timeoutMs: number;
@@ -122,6 +126,8 @@ export function loadAutoscalerConfig(env: Record<string, string | undefined>): A
     recordFlushMs: c.KUMO_RECORD_FLUSH,
     containerLabels,
     instanceStartTimeoutMs: c.KUMO_INSTANCE_START_TIMEOUT,
+    edgeAllowPrivateFetch:
+      c.KUMO_EDGE_ALLOW_PRIVATE_FETCH === "true" || c.KUMO_EDGE_ALLOW_PRIVATE_FETCH === "1",
     destinations: {
       allowPrivate: c.KUMO_DESTINATIONS_ALLOW_PRIVATE === "true" || c.KUMO_DESTINATIONS_ALLOW_PRIVATE === "1",
       timeoutMs: c.KUMO_DESTINATION_TIMEOUT,

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { connectBus, maxFramePayload, type NatsConnection, subjects } from "@kumo/bus";
-import { SecretBox, serveHealth, succeeds } from "@kumo/core";
+import { type CapacityProvider, SecretBox, serveHealth, succeeds } from "@kumo/core";
 import { type DatabaseHandle, openDatabase, PlatformStore, Recorder } from "@kumo/db";
 import Docker from "dockerode";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
@@ -213,7 +213,24 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
         }),
     });
     cleanup.push(() => destinations.stop());
+    // Async edge invocations run here too, in isolate hosts started on the first one.
+    let edge: Promise<CapacityProvider> | undefined;
+    cleanup.push(async () => {
+      const provider = await edge?.catch(() => undefined);
+      await provider?.stop();
+    });
     const worker = new AsyncWorker({
+      edge: () => {
+        edge ??= import("@kumo/edge").then((m) =>
+          m.createEdgeProvider({
+            hosts: 1,
+            fetch: { allowPrivateAddresses: config.edgeAllowPrivateFetch },
+            onLateLogs: (invocationId, lines) =>
+              log(`edge: ${lines.length} late log line(s) of ${invocationId}`),
+          }),
+        );
+        return edge;
+      },
       destinations,
       nc,
       namespace: config.busNamespace,

@@ -15,6 +15,8 @@ export interface VersionSpec {
   image: string;
   /** Digest of the code tar in the artifacts table (builder), used to specialize stem cells. */
   codeArtifact: string | null;
+  /** Digest of the version's source (edge isolates are cached by it). */
+  sourceDigest: string;
   config: FunctionConfig;
   /** Function env, env vars and decrypted secrets, merged; injected at container start or /init. */
   env: Record<string, string>;
@@ -68,6 +70,17 @@ export class VersionCatalog {
         })
         .catch(() => this.#cache.delete(id));
     }
+  }
+
+  /** An edge version's bundled script (its artifact), read when a cold isolate needs it. */
+  async code(spec: VersionSpec): Promise<string> {
+    const content = await this.#options.platform.tenant(spec.tenantId).artifacts.get(spec.image);
+    if (!content)
+      throw new KumoError(
+        "FN_008",
+        `the code of ${spec.functionName}@v${spec.version} is missing from the artifact store`,
+      );
+    return Buffer.from(content).toString("utf8");
   }
 
   /** Versions the function's aliases route to (for draining versions that stopped receiving traffic). */
@@ -125,6 +138,7 @@ export class VersionCatalog {
       runtime: version.runtime as Runtime,
       image: version.artifact,
       codeArtifact: version.code_artifact ?? null,
+      sourceDigest: version.source_digest,
       config,
       env,
       envDigest,

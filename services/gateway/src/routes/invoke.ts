@@ -103,9 +103,6 @@ export async function invoke(
         "FN_008",
         "async invocations need NATS with JetStream, which this gateway runs without",
       );
-    if (resolved.version.runtime === "edge") {
-      throw invalid("async invocations run on container runtimes; invoke edge functions synchronously");
-    }
     const key = request.headers[H.idempotencyKey];
     if (typeof key === "string" && (key.length === 0 || key.length > 256)) {
       throw invalid(`${H.idempotencyKey} must be 1 to 256 characters`);

@@ -501,6 +501,7 @@ async function main(): Promise<void> {
     for (const s of [
       streams.invocations(ns),
       streams.deadLetters(ns),
+      streams.destinations(ns),
       `KV_${streams.idempotency(ns)}`,
       `OBJ_${streams.payloads(ns)}`,
     ])

@@ -16,6 +16,7 @@ let server: Server;
 let base = "";
 const hits: { path: string; body: Record<string, unknown> }[] = [];
 let flakyFailures = 1;
+let released = false;
 let plane: Plane;
 
 beforeAll(async () => {
@@ -25,6 +26,7 @@ beforeAll(async () => {
     req.on("end", () => {
       const path = req.url ?? "/";
       hits.push({ path, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) });
+      if (path === "/hold" && !released) return; // no answer: the delivery hangs
       if (path === "/flaky" && flakyFailures-- > 0) res.writeHead(503).end();
       else res.writeHead(200).end("ok");
     });
@@ -47,6 +49,7 @@ beforeAll(async () => {
       { "index.mjs": WORKER },
       { env: { MODE: "fail" }, maxRetries: 1, destinations: { onFailure: `${base}/flaky` } },
     ),
+    plane.deploy("held", "node", { "index.mjs": WORKER }, { destinations: { onSuccess: `${base}/hold` } }),
   ]);
 }, SETUP_TIMEOUT_MS);
 
@@ -94,6 +97,37 @@ describe("invocation plane - destinations", () => {
         : undefined;
     });
     expect(record.status).toBe("failed");
+  });
+
+  it("destinations - a delivery cut short by a stopping node is made by another node", async () => {
+    const res = await plane.invokeAsync("held", { n: 9 });
+    const id = res.json.invocationId as string;
+    const first = plane.nodes[0];
+    if (!first) throw new Error("no node");
+    // The only node runs it and starts the delivery, which hangs; then a second node joins and the
+    // first one stops before the destination ever answers.
+    await waitFor("the first delivery attempt", async () =>
+      hits.some((h) => h.path === "/hold" && h.body.invocationId === id),
+    );
+    await plane.addNode();
+    released = true;
+    const before = hits.filter((h) => h.path === "/hold").length;
+    await first.autoscaler.stop();
+    plane.nodes.splice(plane.nodes.indexOf(first), 1);
+    const record = await waitFor(
+      "the delivery by the second node",
+      async () => {
+        const r = await plane.gw.call("GET", `/v1/invocations/${id}`, { key: plane.tenant.key });
+        return r.json?.logs?.some((l: { message: string }) =>
+          /destination onSuccess .*delivered \(200\)/.test(l.message),
+        )
+          ? r.json
+          : undefined;
+      },
+      20_000,
+    );
+    expect(record.status).toBe("succeeded");
+    expect(hits.filter((h) => h.path === "/hold").length).toBeGreaterThan(before);
   });
 
   it("destinations - kumo.json refuses a destination that is not an http(s) URL", async () => {

@@ -205,6 +205,7 @@ export class Plane {
       for (const name of [
         streams.invocations(this.namespace),
         streams.deadLetters(this.namespace),
+        streams.destinations(this.namespace),
         `KV_${streams.idempotency(this.namespace)}`,
         `OBJ_${streams.payloads(this.namespace)}`,
       ])

@@ -24,6 +24,7 @@ export {
   maxFramePayload,
 } from "./invocation-frame.ts";
 export {
+  ensureDestinationConsumer,
   ensureInvocationConsumer,
   ensureInvocationStreams,
   type InvocationStreamsOptions,

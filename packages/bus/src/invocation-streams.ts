@@ -18,8 +18,9 @@ export interface InvocationStreamsOptions {
 
 /**
  * Creates (or updates) the async invocation stream (a work queue: a message is gone once a node
- * acks it) and the dead-letter stream (kept, listed and redriven through the API). Idempotent; the
- * gateway and every autoscaler call it on start.
+ * acks it), the destinations stream (webhook deliveries still to be made, also a work queue) and the
+ * dead-letter stream (kept, listed and redriven through the API). Idempotent; the gateway and every
+ * autoscaler call it on start.
  */
 export async function ensureInvocationStreams(
   jsm: JetStreamManager,
@@ -34,6 +35,14 @@ export async function ensureInvocationStreams(
     duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
   });
   await ensureStream(jsm, {
+    name: streams.destinations(ns),
+    subjects: [subjects.destinations(ns)],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+    max_age: nanos(options.deadLetterMaxAgeMs ?? 14 * 86_400_000),
+  });
+  await ensureStream(jsm, {
     name: streams.deadLetters(ns),
     subjects: [subjects.deadLetterAll(ns)],
     retention: RetentionPolicy.Limits,
@@ -42,22 +51,48 @@ export async function ensureInvocationStreams(
   });
 }
 
-/** The durable pull consumer every autoscaler node shares. */
-export async function ensureInvocationConsumer(
+/** The durable pull consumer of the invocations stream every autoscaler node shares. */
+export function ensureInvocationConsumer(
   jsm: JetStreamManager,
   options: { namespace?: string; ackWaitMs: number; maxAckPending?: number },
 ): Promise<void> {
-  const stream = streams.invocations(options.namespace ?? "");
+  return ensureConsumer(
+    jsm,
+    streams.invocations(options.namespace ?? ""),
+    streams.invocationConsumer,
+    options,
+  );
+}
+
+/** The durable pull consumer of the destinations stream every autoscaler node shares. */
+export function ensureDestinationConsumer(
+  jsm: JetStreamManager,
+  options: { namespace?: string; ackWaitMs: number },
+): Promise<void> {
+  return ensureConsumer(
+    jsm,
+    streams.destinations(options.namespace ?? ""),
+    streams.destinationConsumer,
+    options,
+  );
+}
+
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+  options: { ackWaitMs: number; maxAckPending?: number },
+): Promise<void> {
   const config = {
-    durable_name: streams.invocationConsumer,
+    durable_name: durable,
     ack_policy: AckPolicy.Explicit,
     ack_wait: nanos(options.ackWaitMs),
     max_deliver: -1,
     max_ack_pending: options.maxAckPending ?? 20_000,
   };
   try {
-    await jsm.consumers.info(stream, streams.invocationConsumer);
-    await jsm.consumers.update(stream, streams.invocationConsumer, {
+    await jsm.consumers.info(stream, durable);
+    await jsm.consumers.update(stream, durable, {
       ack_wait: config.ack_wait,
       max_ack_pending: config.max_ack_pending,
     });

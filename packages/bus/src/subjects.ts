@@ -18,6 +18,8 @@ export const subjects = {
   deadLetter: (tenantId: string, functionId: string, namespace = "") =>
     `${planeRoot(namespace)}.dlq.${tenantId}.${functionId}`,
   deadLetterAll: (namespace = "") => `${planeRoot(namespace)}.dlq.>`,
+  /** Destination webhook deliveries waiting to be made (JetStream work queue). */
+  destinations: (namespace = "") => `${planeRoot(namespace)}.destinations`,
   /** Autoscaler node presence (heartbeats), so nodes can split cluster-wide minInstances. */
   nodes: (namespace = "") => `${planeRoot(namespace)}.nodes`,
   /** Live function logs, per tenant and function, for SSE tails. */
@@ -38,6 +40,10 @@ export const subjects = {
 export const streams = {
   invocations: (namespace = "") => `KUMO_INVOCATIONS${streamSuffix(namespace)}`,
   deadLetters: (namespace = "") => `KUMO_DLQ${streamSuffix(namespace)}`,
+  /** Destination deliveries: queued before the invocation's message is acked, acked once made. */
+  destinations: (namespace = "") => `KUMO_DESTINATIONS${streamSuffix(namespace)}`,
+  /** The durable consumer of the destinations stream all autoscaler nodes share. */
+  destinationConsumer: "kumo-destinations",
   /** The durable work-queue consumer all autoscaler nodes pull from. */
   invocationConsumer: "kumo-autoscalers",
   /** KV bucket: idempotency key -> invocation id, entries expire after the dedupe window. */

@@ -19,7 +19,8 @@ import {
 } from "@kumo/bus";
 import type { CapacityProvider, ErrorBody, InvocationResult } from "@kumo/core";
 import { type NewInvocation, type Recorder, recordSeq } from "@kumo/db";
-import { type DestinationKind, type DestinationSender, destinationPayload } from "./destination-sender.ts";
+import type { DestinationQueue } from "./destination-queue.ts";
+import { type DestinationKind, destinationPayload } from "./destination-sender.ts";
 import type { Fleet } from "./fleet.ts";
 import { errorBody } from "./fleet.ts";
 import type { VersionCatalog, VersionSpec } from "./version-catalog.ts";
@@ -35,7 +36,7 @@ export interface AsyncWorkerOptions {
   /** Async invocations this node runs at once. */
   concurrency: number;
   /** Delivers final outcomes to the functions' destination webhooks (config `destinations`). */
-  destinations?: DestinationSender;
+  destinations?: Pick<DestinationQueue, "enqueue">;
   /** Runs edge versions (V8 isolates), started on first use; without it they fail with FN_008. */
   edge?: () => Promise<CapacityProvider>;
   onError(error: unknown): void;
@@ -232,8 +233,8 @@ export class AsyncWorker {
         dead_letter_seq: null,
       });
       await this.#options.recorder.flush();
+      await this.#notify("onSuccess", spec, meta, attempt, undefined, outcome);
       msg.ack();
-      this.#notify("onSuccess", spec, meta, attempt, undefined, outcome);
       if (meta.payloadObject) await (await this.#payloadStore()).delete(meta.payloadObject).catch(() => {});
       return;
     }
@@ -247,8 +248,10 @@ export class AsyncWorker {
       msg.nak(Math.min(300_000, this.#options.retryBaseMs * 2 ** (attempt - 1)));
       return;
     }
-    await this.#deadLetter(msg, meta, spec, finished, attempt, outcome.error, outcome);
-    this.#notify("onFailure", spec, meta, attempt, outcome.error, outcome);
+    const error = outcome.error;
+    await this.#deadLetter(msg, meta, spec, finished, attempt, error, outcome, () =>
+      this.#notify("onFailure", spec, meta, attempt, error, outcome),
+    );
   }
 
   /**
@@ -270,31 +273,39 @@ export class AsyncWorker {
     msg.ack();
   }
 
-  /** Tells the function's destination for this outcome, if it has one (never blocks the queue). */
-  #notify(
+  /**
+   * Queues the delivery to the function's destination for this outcome, if it has one, before the
+   * invocation's message is acknowledged: a node that dies after the ack has queued it already.
+   */
+  async #notify(
     kind: DestinationKind,
     spec: VersionSpec,
     meta: InvokeRequestMeta,
     attempt: number,
     error: ErrorBody | undefined,
     outcome: Outcome,
-  ): void {
+  ): Promise<void> {
     const url = spec.config.destinations?.[kind];
-    const sender = this.#options.destinations;
-    if (!url || !sender) return;
-    void sender.send(
-      kind,
-      url,
-      destinationPayload({
-        invocationId: meta.id,
-        functionName: spec.functionName,
-        version: spec.version,
-        attempts: attempt,
-        error,
-        response: { status: outcome.status, headers: outcome.headers, body: outcome.body },
-      }),
-      { tenantId: spec.tenantId, functionId: spec.functionId },
-    );
+    const queue = this.#options.destinations;
+    if (!url || !queue) return;
+    try {
+      await queue.enqueue({
+        kind,
+        url,
+        payload: destinationPayload({
+          invocationId: meta.id,
+          functionName: spec.functionName,
+          version: spec.version,
+          attempts: attempt,
+          error,
+          response: { status: outcome.status, headers: outcome.headers, body: outcome.body },
+        }),
+        owner: { tenantId: spec.tenantId, functionId: spec.functionId },
+      });
+    } catch (failure) {
+      // The invocation's outcome stands (it is recorded); only this notification is lost.
+      this.#options.onError(new Error(`could not queue the ${kind} destination of ${meta.id}: ${failure}`));
+    }
   }
 
   async #deadLetter(
@@ -305,6 +316,7 @@ export class AsyncWorker {
     attempt: number,
     error: ErrorBody,
     outcome: Outcome | undefined,
+    beforeAck?: () => Promise<void>,
   ): Promise<void> {
     const js = this.#js;
     if (!js) throw new Error("async worker not started");
@@ -336,6 +348,7 @@ export class AsyncWorker {
         : {}),
     });
     await this.#options.recorder.flush();
+    await beforeAck?.();
     msg.ack();
   }
 

@@ -72,15 +72,15 @@ class Permanent extends Error {}
  * timeout, retried with exponential backoff. The same address policy as edge `fetch` applies after
  * DNS resolution (every resolved address must be public unless the operator allows private ones),
  * and the connection goes to the address that was checked, so a second DNS answer cannot point it
- * elsewhere. Redirects are not followed. Delivery is at most once per final outcome on this node:
- * it does not hold the invocation's queue message (a node that dies mid-delivery loses it).
+ * elsewhere. Redirects are not followed. Durability is the DestinationQueue's: a delivery is a
+ * message in the destinations stream until it was made or finally failed.
  */
 export class DestinationSender {
   readonly #options: DestinationSenderOptions;
   readonly #resolve: (hostname: string) => Promise<string[]>;
   #running = 0;
   readonly #waiting: (() => void)[] = [];
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #inFlight = new Set<Promise<unknown>>();
   readonly #sockets = new Set<ClientRequest>();
   #stopped = false;
 
@@ -90,20 +90,28 @@ export class DestinationSender {
       options.resolve ?? (async (host) => (await lookup(host, { all: true })).map((a) => a.address));
   }
 
-  /** Queues one delivery; its outcome goes to `onOutcome`. */
+  /** Makes one delivery (retrying as configured); its outcome also goes to `onOutcome`. */
   send(
     kind: DestinationKind,
     url: string,
     payload: DestinationPayload,
     owner: { tenantId: string; functionId: string },
-  ): Promise<void> {
+  ): Promise<DeliveryOutcome | undefined> {
     const done = this.#deliver(kind, url, payload, owner).then(
-      (outcome) => this.#options.onOutcome(outcome),
-      () => {},
+      (outcome) => {
+        this.#options.onOutcome(outcome);
+        return outcome;
+      },
+      () => undefined,
     );
     this.#inFlight.add(done);
     void done.finally(() => this.#inFlight.delete(done));
     return done;
+  }
+
+  /** True once stop() was called: an unfinished delivery was cut short, not refused. */
+  get stopped(): boolean {
+    return this.#stopped;
   }
 
   /** Waits (bounded) for running deliveries, then aborts what is left. */

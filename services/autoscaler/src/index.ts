@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { AsyncWorker } from "./async-worker.ts";
 import { CodeCache } from "./code-cache.ts";
 import type { AutoscalerConfig } from "./config.ts";
+import { DestinationQueue } from "./destination-queue.ts";
 import { DestinationSender } from "./destination-sender.ts";
 import { Fleet } from "./fleet.ts";
 import { LogShipper } from "./log-shipper.ts";
@@ -200,7 +201,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     sync.start();
     cleanup.push(() => sync.stop());
 
-    const destinations = new DestinationSender({
+    const sender = new DestinationSender({
       ...config.destinations,
       onOutcome: (o) =>
         logs.add(o.tenantId, o.functionId, {
@@ -212,6 +213,15 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
             : `destination ${o.kind} ${o.url}: ${o.refused ? "" : `not delivered after ${o.attempts} attempt(s): `}${o.error}`,
         }),
     });
+    const destinations = new DestinationQueue({
+      nc,
+      namespace: config.busNamespace,
+      sender,
+      ackWaitMs: 60_000,
+      concurrency: 32,
+      onError: (error) => log(`destinations: ${String(error)}`),
+    });
+    await destinations.start();
     cleanup.push(() => destinations.stop());
     // Async edge invocations run here too, in isolate hosts started on the first one.
     let edge: Promise<CapacityProvider> | undefined;

@@ -235,4 +235,23 @@ describe("invocation plane - async", () => {
       await idle.close();
     }
   });
+
+  it("async - nodes export what they settled: outcomes, run time, cold starts and the queue backlog", async () => {
+    // Runs after the tests above, which succeeded, retried, dead-lettered and requeued invocations.
+    const texts = await Promise.all(
+      plane.nodes.map(async (n) => (await fetch(`${n.autoscaler.url}/metrics`)).text()),
+    );
+    const total = (pattern: RegExp) =>
+      texts
+        .flatMap((t) => t.split("\n"))
+        .filter((line) => pattern.test(line))
+        .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+    expect(total(/^kumo_async_invocations_total\{.*outcome="succeeded"/)).toBeGreaterThan(0);
+    expect(total(/^kumo_async_invocations_total\{.*outcome="retried".*code="FN_004"/)).toBeGreaterThan(0);
+    expect(total(/^kumo_async_invocations_total\{.*outcome="dead_lettered"/)).toBeGreaterThan(0);
+    expect(total(/^kumo_async_invocations_total\{.*outcome="requeued".*code="FN_007"/)).toBeGreaterThan(0);
+    expect(total(/^kumo_async_invocation_duration_seconds_count/)).toBeGreaterThan(0);
+    expect(total(/^kumo_autoscaler_cold_starts_total\{/)).toBeGreaterThan(0);
+    expect(texts.some((t) => /^kumo_async_backlog \d+/m.test(t))).toBe(true);
+  });
 });

@@ -23,6 +23,7 @@ import type { DestinationQueue } from "./destination-queue.ts";
 import { type DestinationKind, destinationPayload } from "./destination-sender.ts";
 import type { Fleet } from "./fleet.ts";
 import { errorBody } from "./fleet.ts";
+import type { AsyncOutcomeKind, AutoscalerMetrics } from "./metrics.ts";
 import type { VersionCatalog, VersionSpec } from "./version-catalog.ts";
 
 export interface AsyncWorkerOptions {
@@ -37,6 +38,8 @@ export interface AsyncWorkerOptions {
   concurrency: number;
   /** Delivers final outcomes to the functions' destination webhooks (config `destinations`). */
   destinations?: Pick<DestinationQueue, "enqueue">;
+  /** Counts settled invocations (kumo_async_invocations_total) and their run time. */
+  metrics?: Pick<AutoscalerMetrics, "asyncOutcomes" | "asyncSeconds">;
   /** Runs edge versions (V8 isolates), started on first use; without it they fail with FN_008. */
   edge?: () => Promise<CapacityProvider>;
   onError(error: unknown): void;
@@ -235,6 +238,7 @@ export class AsyncWorker {
       await this.#options.recorder.flush();
       await this.#notify("onSuccess", spec, meta, attempt, undefined, outcome);
       msg.ack();
+      this.#count(spec.functionId, "succeeded", "", outcome.durationMs);
       if (meta.payloadObject) await (await this.#payloadStore()).delete(meta.payloadObject).catch(() => {});
       return;
     }
@@ -246,6 +250,7 @@ export class AsyncWorker {
       });
       await this.#options.recorder.flush();
       msg.nak(Math.min(300_000, this.#options.retryBaseMs * 2 ** (attempt - 1)));
+      this.#count(spec.functionId, "retried", outcome.error.code, outcome.durationMs);
       return;
     }
     const error = outcome.error;
@@ -264,6 +269,7 @@ export class AsyncWorker {
   async #requeue(msg: JsMsg, meta: InvokeRequestMeta, payload: Uint8Array, attempt: number): Promise<void> {
     const js = this.#js;
     if (!js) throw new Error("async worker not started");
+    this.#count(meta.functionId, "requeued", "FN_007");
     const copy: InvokeRequestMeta = { ...meta, attemptBase: attempt - 1 };
     await js.publish(
       subjects.asyncInvoke(meta.versionId, this.#options.namespace),
@@ -350,6 +356,15 @@ export class AsyncWorker {
     await this.#options.recorder.flush();
     await beforeAck?.();
     msg.ack();
+    this.#count(spec.functionId, "dead_lettered", error.code, outcome?.durationMs);
+  }
+
+  #count(functionId: string, outcome: AsyncOutcomeKind, code: string, durationMs?: number): void {
+    const metrics = this.#options.metrics;
+    if (!metrics) return;
+    metrics.asyncOutcomes.inc({ function_id: functionId, outcome, code });
+    if (durationMs !== undefined)
+      metrics.asyncSeconds.observe({ function_id: functionId }, durationMs / 1000);
   }
 
   /** An edge version runs in an isolate on this node; its logs come back with the result. */

@@ -26,6 +26,8 @@ export interface FleetOptions {
    * the node takes the whole limit (a single node).
    */
   concurrencyShare?(versionId: string, total: number): number;
+  /** A request had to wait for an instance to start, be specialized or unpaused. */
+  onColdStart?(runtime: string, kind: ColdStartKind): void;
 }
 
 export interface InvocationCall {
@@ -151,6 +153,7 @@ export class Fleet {
     } catch (error) {
       return { ok: false, error: errorBody(error), coldStart: "warm", queueMs: 0 };
     }
+    if (lease.coldStart !== "warm") this.#options.onColdStart?.(spec.runtime, lease.coldStart);
     const instance = lease.instance;
     const abort = new AbortController();
     let timedOut = false;

@@ -1,10 +1,16 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { connectBus, maxFramePayload, type NatsConnection, subjects } from "@kumo/bus";
+import {
+  connectBus,
+  jetstreamManager,
+  maxFramePayload,
+  type NatsConnection,
+  streams,
+  subjects,
+} from "@kumo/bus";
 import { type CapacityProvider, SecretBox, serveHealth, succeeds } from "@kumo/core";
 import { type DatabaseHandle, openDatabase, PlatformStore, Recorder } from "@kumo/db";
 import Docker from "dockerode";
-import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { AsyncWorker } from "./async-worker.ts";
 import { CodeCache } from "./code-cache.ts";
 import type { AutoscalerConfig } from "./config.ts";
@@ -12,6 +18,7 @@ import { DestinationQueue } from "./destination-queue.ts";
 import { DestinationSender } from "./destination-sender.ts";
 import { Fleet } from "./fleet.ts";
 import { LogShipper } from "./log-shipper.ts";
+import { AutoscalerMetrics } from "./metrics.ts";
 import { NodeRoster } from "./node-roster.ts";
 import { reconcileContainers } from "./reconcile-containers.ts";
 import { StemCells } from "./stem-cells.ts";
@@ -134,8 +141,21 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     });
     roster.start();
     cleanup.push(async () => roster.stop());
+    const jsm = await jetstreamManager(nc);
+    const metrics = new AutoscalerMetrics({
+      pools: () => fleet?.pools() ?? [],
+      stemCells: () => stemCells.counts(),
+      asyncBacklog: async () => {
+        const info = await jsm.consumers.info(
+          streams.invocations(config.busNamespace),
+          streams.invocationConsumer,
+        );
+        return info.num_pending + info.num_ack_pending;
+      },
+    });
     fleet = new Fleet({
       concurrencyShare: (versionId, total) => roster.share(versionId, total),
+      onColdStart: (runtime, kind) => metrics.coldStarts.inc({ runtime, kind }),
       docker,
       nodeId: config.nodeId,
       runDir,
@@ -203,7 +223,8 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
 
     const sender = new DestinationSender({
       ...config.destinations,
-      onOutcome: (o) =>
+      onOutcome: (o) => {
+        metrics.deliveries.inc({ outcome: o.delivered ? "delivered" : o.refused ? "refused" : "failed" });
         logs.add(o.tenantId, o.functionId, {
           ts: Date.now(),
           level: o.delivered ? "info" : "error",
@@ -211,7 +232,8 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
           message: o.delivered
             ? `destination ${o.kind} ${o.url}: delivered (${o.statusCode}) after ${o.attempts} attempt(s)`
             : `destination ${o.kind} ${o.url}: ${o.refused ? "" : `not delivered after ${o.attempts} attempt(s): `}${o.error}`,
-        }),
+        });
+      },
     });
     const destinations = new DestinationQueue({
       nc,
@@ -242,6 +264,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
         return edge;
       },
       destinations,
+      metrics,
       nc,
       namespace: config.busNamespace,
       fleet: pools,
@@ -255,30 +278,6 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     await worker.start();
     cleanup.push(() => worker.stop());
 
-    const registry = new Registry();
-    collectDefaultMetrics({ register: registry, prefix: "kumo_autoscaler_" });
-    const instancesGauge = new Gauge({
-      name: "kumo_autoscaler_instances",
-      help: "Function containers on this node, per version",
-      labelNames: ["version_id"],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const p of pools.pools()) this.inc({ version_id: p.spec.versionId }, p.instances.length);
-      },
-    });
-    const stemGauge = new Gauge({
-      name: "kumo_autoscaler_stem_cells",
-      help: "Ready stem cells on this node, per runtime",
-      labelNames: ["runtime"],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [runtime, n] of Object.entries(stemCells.counts())) this.set({ runtime }, n);
-      },
-    });
-    void instancesGauge;
-    void stemGauge;
     const health = await serveHealth({
       host: config.host,
       port: config.port,
@@ -286,7 +285,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
         nats: !nc.isClosed(),
         docker: await succeeds(docker.ping()),
       }),
-      metrics: registry,
+      metrics: metrics.registry,
     });
     cleanup.push(() => health.close());
     return {

@@ -92,7 +92,11 @@ export class Instance {
     this.exited = container.wait({ condition: "next-exit" }).then(
       async () => {
         const info = await container.inspect().catch(() => undefined);
-        const exit = { exitCode: info?.State.ExitCode ?? -1, oomKilled: info?.State.OOMKilled === true };
+        const exitCode = info?.State.ExitCode ?? -1;
+        // Docker sets OOMKilled from the OOM event, which can lose the race with the exit event
+        // on a loaded machine; a SIGKILL (137) this node did not send is the kernel's OOM killer.
+        const killedUnasked = exitCode === 137 && this.state !== "draining" && this.state !== "stopped";
+        const exit = { exitCode, oomKilled: info?.State.OOMKilled === true || killedUnasked };
         this.exitInfo = exit;
         this.state = "stopped";
         return exit;

@@ -31,7 +31,7 @@ async function evilTar(name: string): Promise<Buffer> {
 describe("builder failures", () => {
   it("builder - a failing build fails the deployment with FN_005 and the log tail; the previous version keeps serving", async () => {
     const good = await kit.deploy("fails", "node", SOURCES.node.hello);
-    expect(good.status).toBe("succeeded");
+    expect(good.status, JSON.stringify(good)).toBe("succeeded");
     const broken = await kit.deploy("fails", "node", {
       "package.json": JSON.stringify({ name: "x", version: "1.0.0", dependencies: { ms: "999.0.0" } }),
       "index.mjs": "export default { fetch() { return new Response('never'); } };",

@@ -33,8 +33,11 @@ export interface GatewayContext {
   /** Which Host headers are tenants' (apps domain, verified custom domains). */
   hosts: HostTable;
   domainVerifier: DomainVerifier;
-  /** Announces a change to a tenant's routes or domains to every gateway. */
-  routingChanged(tenantId: string, what: "routes" | "domains"): void;
+  /**
+   * Announces a change to a tenant's routes or domains to every gateway; resolves once this
+   * gateway routes by it (so the answer to the change is true on the gateway that gave it).
+   */
+  routingChanged(tenantId: string, what: "routes" | "domains"): Promise<void>;
   /** Base URL for function URLs shown to users. */
   publicUrl(): string;
 }

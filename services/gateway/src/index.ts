@@ -157,10 +157,10 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     await hosts.refresh();
     hosts.start();
     cleanup.push(async () => hosts.stop());
-    const dropRouting = (tenantId: string, what: "routes" | "domains") => {
+    const dropRouting = async (tenantId: string, what: "routes" | "domains"): Promise<void> => {
       routes.evict(tenantId);
       if (what === "domains")
-        hosts.refresh().catch((e: unknown) => log(`loading custom domains failed: ${String(e)}`));
+        await hosts.refresh().catch((e: unknown) => log(`loading custom domains failed: ${String(e)}`));
     };
 
     // Changes made through any gateway evict the routing caches of all of them.
@@ -168,9 +168,9 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       resolver.evict(tenantId, functionId);
       nc?.publish(subjects.changes(tenantId), JSON.stringify({ functionId: functionId ?? null }));
     };
-    const announceRouting = (tenantId: string, what: "routes" | "domains") => {
-      dropRouting(tenantId, what);
+    const announceRouting = (tenantId: string, what: "routes" | "domains"): Promise<void> => {
       nc?.publish(subjects.changes(tenantId), JSON.stringify({ functionId: null, routing: what }));
+      return dropRouting(tenantId, what);
     };
     if (nc) {
       const sub = nc.subscribe(subjects.changesAll, {
@@ -181,7 +181,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
             functionId: string | null;
             routing?: "routes" | "domains";
           }>();
-          if (routing === "routes" || routing === "domains") dropRouting(tenantId, routing);
+          if (routing === "routes" || routing === "domains") void dropRouting(tenantId, routing);
           else resolver.evict(tenantId, functionId ?? undefined);
         },
       });

@@ -83,7 +83,7 @@ export function customRouteRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           host: route.host,
           function: route.target,
         });
-        ctx.routingChanged(store.tenantId, "routes");
+        await ctx.routingChanged(store.tenantId, "routes");
         return reply.status(201).send(presentRoute(route));
       },
     );
@@ -122,7 +122,7 @@ export function customRouteRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const { store, principal } = tenantAccess(ctx.platform, request, "write");
         if (!(await store.routes.delete(request.params.id))) throw notFound(`route "${request.params.id}"`);
         await store.audit.record(actorOf(principal), "route.delete", `route/${request.params.id}`);
-        ctx.routingChanged(store.tenantId, "routes");
+        await ctx.routingChanged(store.tenantId, "routes");
         return reply.status(204).send();
       },
     );

@@ -111,7 +111,7 @@ export function domainRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         await store.audit.record(actorOf(principal), "domain.verify", `domain/${domain.hostname}`, {
           by: "dns",
         });
-        ctx.routingChanged(store.tenantId, "domains");
+        await ctx.routingChanged(store.tenantId, "domains");
         return present(verified);
       },
     );
@@ -135,7 +135,7 @@ export function domainRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         await store.audit.record("platform-admin", "domain.verify", `domain/${domain.hostname}`, {
           by: "platform-admin",
         });
-        ctx.routingChanged(domain.tenant_id, "domains");
+        await ctx.routingChanged(domain.tenant_id, "domains");
         return present(verified);
       },
     );
@@ -160,7 +160,7 @@ export function domainRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           return count;
         });
         await store.audit.record(actorOf(principal), "domain.delete", `domain/${hostname}`, { routes });
-        ctx.routingChanged(store.tenantId, "domains");
+        await ctx.routingChanged(store.tenantId, "domains");
         return reply.status(204).send();
       },
     );

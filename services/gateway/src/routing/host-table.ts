@@ -25,6 +25,7 @@ export class HostTable {
   readonly #suffix: string;
   #custom = new Map<string, { tenantId: string; tenantName: string }>();
   #generation = 0;
+  #applied = 0;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: HostTableOptions) {
@@ -43,10 +44,15 @@ export class HostTable {
   }
 
   /** Reloads verified domains; a reload that finishes after a newer one is discarded. */
+  /**
+   * Reloads the verified domains; once it resolves, the table holds what the database had when it
+   * was called or newer (a refresh that finishes after a newer one never overwrites it).
+   */
   async refresh(): Promise<void> {
     const generation = ++this.#generation;
     const rows = await this.#options.platform.verifiedDomains();
-    if (generation !== this.#generation) return;
+    if (generation < this.#applied) return;
+    this.#applied = generation;
     this.#custom = new Map(
       rows.map((r) => [r.hostname, { tenantId: r.tenant_id, tenantName: r.tenant_name }]),
     );

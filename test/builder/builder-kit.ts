@@ -99,7 +99,9 @@ export async function startBuildKit(): Promise<BuildKit> {
         `label=dev.kumo.tenant=${tenant.id}`,
       ]);
       const ids = [...new Set(stdout.split("\n").filter(Boolean))];
-      if (ids.length > 0) await run("docker", ["rmi", "-f", ...ids]).catch(() => {});
+      // --no-prune: untagged parents without this tenant's label (dependency stages) are shared
+      // through the build cache with other test files' builds; the global teardown prunes them.
+      if (ids.length > 0) await run("docker", ["rmi", "-f", "--no-prune", ...ids]).catch(() => {});
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     },
   };

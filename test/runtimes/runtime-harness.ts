@@ -181,8 +181,11 @@ export class RuntimeHarness {
   async cleanup(): Promise<void> {
     if (this.#containers.length > 0) await run("docker", ["rm", "-f", ...this.#containers]).catch(() => {});
     if (this.#images.length > 0) {
-      await run("docker", ["rmi", "-f", ...this.#images]).catch(() => {});
-      await run("docker", ["image", "prune", "-f", "--filter", `label=${TEST_LABEL}`]).catch(() => {});
+      // --no-prune, and no `docker image prune` here: the untagged intermediate images (FROM +
+      // LABEL) are shared through the build cache with builds other test files are running, and an
+      // in-progress build's newest layer is dangling until its next step; removing one fails that
+      // build ("unknown parent image ID"). The global teardown prunes them once every file is done.
+      await run("docker", ["rmi", "-f", "--no-prune", ...this.#images]).catch(() => {});
     }
     for (const dir of this.#dirs) rmSync(dir, { recursive: true, force: true });
   }

@@ -102,6 +102,10 @@ export async function startBuildKit(): Promise<BuildKit> {
       // --no-prune: untagged parents without this tenant's label (dependency stages) are shared
       // through the build cache with other test files' builds; the global teardown prunes them.
       if (ids.length > 0) await run("docker", ["rmi", "-f", "--no-prune", ...ids]).catch(() => {});
+      // What is left of this tenant's builds is its own (no other file builds for this tenant).
+      await run("docker", ["image", "prune", "-f", "--filter", `label=dev.kumo.tenant=${tenant.id}`]).catch(
+        () => {},
+      );
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     },
   };

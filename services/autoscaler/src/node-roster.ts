@@ -25,6 +25,7 @@ interface Beat {
 export class NodeRoster {
   readonly #options: NodeRosterOptions;
   readonly #seen = new Map<string, number>();
+  readonly #shares = new Map<string, number>();
   #sub: Subscription | undefined;
   #timer: NodeJS.Timeout | undefined;
 
@@ -46,14 +47,14 @@ export class NodeRoster {
         }
         if (typeof beat.nodeId !== "string" || beat.nodeId === nodeId) return;
         if (beat.bye) {
-          if (this.#seen.delete(beat.nodeId)) this.#options.onChange?.();
+          if (this.#seen.delete(beat.nodeId)) this.#changed();
           return;
         }
         const known = this.#seen.has(beat.nodeId);
         this.#seen.set(beat.nodeId, Date.now());
         if (!known) {
           this.#announce();
-          this.#options.onChange?.();
+          this.#changed();
         }
       },
     });
@@ -77,7 +78,15 @@ export class NodeRoster {
    * different nodes and the parts of all nodes add up to `total`.
    */
   share(key: string, total: number): number {
-    return this.shareOf(this.#options.nodeId, key, total);
+    // Asked on every invocation: cached until the set of nodes changes.
+    const cacheKey = `${key}\n${total}`;
+    let share = this.#shares.get(cacheKey);
+    if (share === undefined) {
+      share = this.shareOf(this.#options.nodeId, key, total);
+      if (this.#shares.size >= 10_000) this.#shares.clear();
+      this.#shares.set(cacheKey, share);
+    }
+    return share;
   }
 
   /** Any live node's part of a cluster-wide count (see share); 0 for a node not in the roster. */
@@ -121,6 +130,11 @@ export class NodeRoster {
         changed = true;
       }
     }
-    if (changed) this.#options.onChange?.();
+    if (changed) this.#changed();
+  }
+
+  #changed(): void {
+    this.#shares.clear();
+    this.#options.onChange?.();
   }
 }

@@ -133,7 +133,14 @@ export class RuntimeHarness {
 
   /** docker build of a context made of `files`; the image is removed by cleanup(). */
   async buildImage(files: Record<string, string | Buffer>): Promise<string> {
-    const dir = this.writeCode(files);
+    // The label right after every FROM marks each stage's intermediate layers too (--label marks
+    // only the final image), so the global teardown's prune finds them.
+    const dockerfile = files.Dockerfile;
+    const labelled =
+      typeof dockerfile === "string"
+        ? { ...files, Dockerfile: dockerfile.replace(/^(FROM .*)$/gm, `$1\nLABEL ${TEST_LABEL}`) }
+        : files;
+    const dir = this.writeCode(labelled);
     const tag = `kumo-test/fn-${randomUUID().slice(0, 8)}:latest`;
     this.#images.push(tag);
     await run("docker", ["build", "-q", "--force-rm", "--label", TEST_LABEL, "-t", tag, dir], {

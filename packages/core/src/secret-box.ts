@@ -37,3 +37,8 @@ export class SecretBox {
     );
   }
 }
+
+/** The additional data that binds a sealed secret to its tenant and name (seal and open agree on it). */
+export function secretContext(tenantId: string, name: string): string {
+  return `${tenantId}/${name}`;
+}

@@ -19,4 +19,5 @@ export type { NewRoute, RoutesRepo } from "./routes-repo.ts";
 export * from "./schema.ts";
 export type { SealedSecret, SecretMeta, SecretsRepo } from "./secrets-repo.ts";
 export type { TenantStore } from "./tenant-store.ts";
+export { edgeScript, type VersionEnvironment, versionEnvironment } from "./version-environment.ts";
 export type { NewVersion, VersionsRepo } from "./versions-repo.ts";

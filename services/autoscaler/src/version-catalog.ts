@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
 import type { FunctionConfig, Runtime, SecretBox } from "@kumo/core";
-import { KumoError, notFound } from "@kumo/core";
-import type { PlatformStore } from "@kumo/db";
+import { notFound } from "@kumo/core";
+import { edgeScript, type PlatformStore, versionEnvironment } from "@kumo/db";
 
 /** Everything a node needs to run one version: read from the database, never carried on the bus. */
 export interface VersionSpec {
@@ -73,14 +72,9 @@ export class VersionCatalog {
   }
 
   /** An edge version's bundled script (its artifact), read when a cold isolate needs it. */
-  async code(spec: VersionSpec): Promise<string> {
-    const content = await this.#options.platform.tenant(spec.tenantId).artifacts.get(spec.image);
-    if (!content)
-      throw new KumoError(
-        "FN_008",
-        `the code of ${spec.functionName}@v${spec.version} is missing from the artifact store`,
-      );
-    return Buffer.from(content).toString("utf8");
+  code(spec: VersionSpec): Promise<string> {
+    const store = this.#options.platform.tenant(spec.tenantId);
+    return edgeScript(store, spec.image, `${spec.functionName}@v${spec.version}`);
   }
 
   /** Versions the function's aliases route to (for draining versions that stopped receiving traffic). */
@@ -105,30 +99,7 @@ export class VersionCatalog {
     if (!fn || !version || version.id !== key.versionId)
       throw notFound(`version ${key.version} of the function`);
     const config = version.config as FunctionConfig;
-    const env: Record<string, string> = { ...config.env };
-    for (const v of await store.env.list(fn.id)) env[v.key] = v.value;
-    const names = config.secrets ?? [];
-    if (names.length > 0) {
-      const box = this.#options.secretBox;
-      if (!box)
-        throw new KumoError(
-          "FN_008",
-          "this node has no KUMO_MASTER_KEY and cannot open the function's secrets",
-        );
-      const sealed = await store.secrets.latestSealed(names);
-      for (const s of sealed) env[s.name] = box.open(s.sealed, `${key.tenantId}/${s.name}`);
-      const missing = names.filter((name) => !sealed.some((s) => s.name === name));
-      if (missing.length > 0)
-        throw new KumoError(
-          "FN_006",
-          `function "${fn.name}" uses secrets that do not exist: ${missing.join(", ")}`,
-        );
-    }
-    // The same digest the gateway's resolver computes, so both sides agree on "same env".
-    const envDigest = createHash("sha256")
-      .update(JSON.stringify(Object.entries(env).sort()))
-      .digest("hex")
-      .slice(0, 16);
+    const { env, envDigest } = await versionEnvironment(store, fn, config, this.#options.secretBox);
     return {
       tenantId: key.tenantId,
       functionId: fn.id,

@@ -1,7 +1,13 @@
-import { createHash } from "node:crypto";
 import type { DeployedVersion, FunctionConfig, Runtime, SecretBox } from "@kumo/core";
-import { KumoError, notFound } from "@kumo/core";
-import type { AliasRow, FunctionRow, PlatformStore, VersionRow } from "@kumo/db";
+import { notFound } from "@kumo/core";
+import {
+  type AliasRow,
+  edgeScript,
+  type FunctionRow,
+  type PlatformStore,
+  type VersionRow,
+  versionEnvironment,
+} from "@kumo/db";
 import { pickVersion } from "./pick-version.ts";
 
 export interface ResolvedFunction {
@@ -150,22 +156,7 @@ export class FunctionResolver {
     const { fn, version, tenantId } = resolved;
     const store = this.#options.platform.tenant(tenantId);
     const config = version.config as FunctionConfig;
-    const env: Record<string, string> = { ...config.env };
-    for (const v of await store.env.list(fn.id)) env[v.key] = v.value;
-    const sealed = await store.secrets.latestSealed(config.secrets ?? []);
-    for (const s of sealed)
-      env[s.name] = this.#options.secretBox.open(s.sealed, secretContext(tenantId, s.name));
-    const missing = (config.secrets ?? []).filter((name) => !sealed.some((s) => s.name === name));
-    if (missing.length > 0) {
-      throw new KumoError(
-        "FN_006",
-        `function "${fn.name}" uses secrets that do not exist: ${missing.join(", ")}; create them with PUT /v1/secrets/:name`,
-      );
-    }
-    const envDigest = createHash("sha256")
-      .update(JSON.stringify(Object.entries(env).sort()))
-      .digest("hex")
-      .slice(0, 16);
+    const { env, envDigest } = await versionEnvironment(store, fn, config, this.#options.secretBox);
     return {
       tenantId,
       functionId: fn.id,
@@ -178,20 +169,7 @@ export class FunctionResolver {
       artifact: version.artifact,
       env,
       envDigest,
-      loadCode: async () => {
-        const content = await store.artifacts.get(version.artifact);
-        if (!content)
-          throw new KumoError(
-            "FN_008",
-            `the code of ${fn.name}@v${version.version} is missing from the artifact store`,
-          );
-        return Buffer.from(content).toString("utf8");
-      },
+      loadCode: () => edgeScript(store, version.artifact, `${fn.name}@v${version.version}`),
     };
   }
-}
-
-/** Additional authenticated data binding a sealed secret to its tenant and name. */
-export function secretContext(tenantId: string, name: string): string {
-  return `${tenantId}/${name}`;
 }

@@ -1,4 +1,4 @@
-import { envKey, notFound } from "@kumo/core";
+import { envKey, notFound, secretContext } from "@kumo/core";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { tenantAccess } from "../auth/access.ts";
@@ -6,7 +6,6 @@ import { actorOf } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { pageQuery } from "../http/pagination.ts";
 import { presentSecret } from "../http/presenters.ts";
-import { secretContext } from "../invoke/function-resolver.ts";
 
 const secretParams = z.object({ name: envKey });
 

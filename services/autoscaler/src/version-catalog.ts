@@ -1,25 +1,17 @@
-import type { FunctionConfig, Runtime, SecretBox } from "@kumo/core";
+import type { DeployedVersion, FunctionConfig, Runtime, SecretBox } from "@kumo/core";
 import { notFound } from "@kumo/core";
 import { edgeScript, type PlatformStore, versionEnvironment } from "@kumo/db";
 
-/** Everything a node needs to run one version: read from the database, never carried on the bus. */
-export interface VersionSpec {
-  tenantId: string;
-  functionId: string;
-  functionName: string;
-  versionId: string;
-  version: number;
-  runtime: Runtime;
-  /** The function image (`kumo/fn:<digest>` from the builder, or any tag tests built). */
+/**
+ * Everything a node needs to run one version: read from the database, never carried on the bus.
+ * The gateway's DeployedVersion, with the artifact named for what it is on a node and the code tar
+ * stem cells are specialized with.
+ */
+export interface VersionSpec extends Omit<DeployedVersion, "artifact" | "loadCode"> {
+  /** The function image (`kumo/fn:<digest>` from the builder, or any tag tests built); an edge bundle's digest for edge versions. */
   image: string;
   /** Digest of the code tar in the artifacts table (builder), used to specialize stem cells. */
   codeArtifact: string | null;
-  /** Digest of the version's source (edge isolates are cached by it). */
-  sourceDigest: string;
-  config: FunctionConfig;
-  /** Function env, env vars and decrypted secrets, merged; injected at container start or /init. */
-  env: Record<string, string>;
-  envDigest: string;
 }
 
 export interface VersionKey {

@@ -12,7 +12,13 @@ export type { LogQuery, LogsRepo } from "./logs-repo.ts";
 export { migrateToLatest } from "./migrate.ts";
 export { type DatabaseHandle, type OpenDatabaseOptions, openDatabase } from "./open-database.ts";
 export { PlatformStore } from "./platform-store.ts";
-export { RECORD_PHASES, type RecordPhase, recordSeq, writeRecords } from "./record-writer.ts";
+export {
+  invocationLogRows,
+  RECORD_PHASES,
+  type RecordPhase,
+  recordSeq,
+  writeRecords,
+} from "./record-writer.ts";
 export { Recorder, type RecorderOptions } from "./recorder.ts";
 export type { NewRollout, RolloutPatch, RolloutsRepo } from "./rollouts-repo.ts";
 export type { NewRoute, RoutesRepo } from "./routes-repo.ts";

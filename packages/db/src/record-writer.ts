@@ -1,3 +1,4 @@
+import type { FunctionLogLine } from "@kumo/core";
 import { CompiledQuery, type Insertable, type Kysely } from "kysely";
 import type { Database, LogsTable, NewInvocation } from "./schema.ts";
 
@@ -26,6 +27,22 @@ export async function writeRecords(
       .values([...logs])
       .execute();
   }
+}
+
+/** The log lines one invocation returned (edge isolates), as rows of the logs table. */
+export function invocationLogRows(
+  owner: { tenantId: string; functionId: string },
+  invocationId: string,
+  lines: readonly FunctionLogLine[],
+): Insertable<LogsTable>[] {
+  return lines.map((l) => ({
+    tenant_id: owner.tenantId,
+    function_id: owner.functionId,
+    invocation_id: invocationId,
+    ts: new Date(l.ts),
+    level: l.level,
+    message: l.message,
+  }));
 }
 
 export const RECORD_PHASES = ["queued", "running", "finished"] as const;

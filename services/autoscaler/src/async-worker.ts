@@ -18,7 +18,7 @@ import {
   subjects,
 } from "@kumo/bus";
 import type { CapacityProvider, ErrorBody, InvocationResult } from "@kumo/core";
-import { type NewInvocation, type Recorder, recordSeq } from "@kumo/db";
+import { invocationLogRows, type NewInvocation, type Recorder, recordSeq } from "@kumo/db";
 import type { DestinationQueue } from "./destination-queue.ts";
 import { type DestinationKind, destinationPayload } from "./destination-sender.ts";
 import type { Fleet } from "./fleet.ts";
@@ -407,19 +407,7 @@ export class AsyncWorker {
       for await (const chunk of result.body) chunks.push(chunk);
       out = Buffer.concat(chunks);
     }
-    if (result.logs.length > 0) {
-      recorder.record(
-        null,
-        result.logs.map((l) => ({
-          tenant_id: spec.tenantId,
-          function_id: spec.functionId,
-          invocation_id: meta.id,
-          ts: new Date(l.ts),
-          level: l.level,
-          message: l.message,
-        })),
-      );
-    }
+    if (result.logs.length > 0) recorder.record(null, invocationLogRows(spec, meta.id, result.logs));
     return {
       status: result.status,
       headers: result.headers,

@@ -1,6 +1,6 @@
 import type { CapacityProvider, InvocationRequest, InvocationResult } from "@kumo/core";
 import { httpStatusOfCode, KumoError, toKumoError } from "@kumo/core";
-import type { Recorder } from "@kumo/db";
+import { invocationLogRows, type Recorder } from "@kumo/db";
 import type { GatewayMetrics } from "../metrics.ts";
 import type { FunctionResolver, ResolvedFunction } from "./function-resolver.ts";
 import type { LiveLogs } from "./live-logs.ts";
@@ -87,14 +87,11 @@ export class Invoker {
         started_at: new Date(started),
         finished_at: new Date(started + durationMs),
       },
-      result.logs.map((l) => ({
-        tenant_id: resolved.tenantId,
-        function_id: resolved.fn.id,
-        invocation_id: request.invocationId,
-        ts: new Date(l.ts),
-        level: l.level,
-        message: l.message,
-      })),
+      invocationLogRows(
+        { tenantId: resolved.tenantId, functionId: resolved.fn.id },
+        request.invocationId,
+        result.logs,
+      ),
     );
     liveLogs.publish(
       resolved.tenantId,

@@ -57,8 +57,6 @@ export interface DestinationSenderOptions {
   /** Further attempts after the first on a network error, a timeout, 408, 429 or 5xx. */
   retries: number;
   retryBaseMs: number;
-  /** Deliveries running at once on this node; beyond it they wait. */
-  concurrency?: number;
   /** Host name to addresses; the system resolver unless a test injects one. */
   resolve?: (hostname: string) => Promise<string[]>;
   onOutcome(outcome: DeliveryOutcome): void;
@@ -72,14 +70,13 @@ class Permanent extends Error {}
  * timeout, retried with exponential backoff. The same address policy as edge `fetch` applies after
  * DNS resolution (every resolved address must be public unless the operator allows private ones),
  * and the connection goes to the address that was checked, so a second DNS answer cannot point it
- * elsewhere. Redirects are not followed. Durability is the DestinationQueue's: a delivery is a
- * message in the destinations stream until it was made or finally failed.
+ * elsewhere. Redirects are not followed. How many run at once, and durability, are the
+ * DestinationQueue's: a delivery is a message in the destinations stream until it was made or
+ * finally failed.
  */
 export class DestinationSender {
   readonly #options: DestinationSenderOptions;
   readonly #resolve: (hostname: string) => Promise<string[]>;
-  #running = 0;
-  readonly #waiting: (() => void)[] = [];
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #sockets = new Set<ClientRequest>();
   #stopped = false;
@@ -117,7 +114,6 @@ export class DestinationSender {
   /** Waits (bounded) for running deliveries, then aborts what is left. */
   async stop(graceMs = 5000): Promise<void> {
     this.#stopped = true;
-    for (const wake of this.#waiting.splice(0)) wake();
     await Promise.race([Promise.all(this.#inFlight), new Promise((r) => setTimeout(r, graceMs))]);
     for (const req of this.#sockets) req.destroy(new Error("the node is stopping"));
   }
@@ -130,28 +126,18 @@ export class DestinationSender {
   ): Promise<DeliveryOutcome> {
     const base = { kind, url, invocationId: payload.invocationId, ...owner };
     const body = Buffer.from(JSON.stringify({ ...payload, destination: kind }));
-    if (this.#running >= (this.#options.concurrency ?? 32))
-      await new Promise<void>((r) => this.#waiting.push(r));
-    this.#running++;
-    let attempts = 0;
-    try {
-      for (;;) {
-        attempts++;
-        try {
-          const statusCode = await this.#post(url, body, payload.invocationId);
-          return { ...base, delivered: true, refused: false, attempts, statusCode };
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          if (error instanceof Refused)
-            return { ...base, delivered: false, refused: true, attempts, error: message };
-          if (error instanceof Permanent || attempts > this.#options.retries || this.#stopped)
-            return { ...base, delivered: false, refused: false, attempts, error: message };
-          await new Promise((r) => setTimeout(r, this.#options.retryBaseMs * 2 ** (attempts - 1)));
-        }
+    for (let attempts = 1; ; attempts++) {
+      try {
+        const statusCode = await this.#post(url, body, payload.invocationId);
+        return { ...base, delivered: true, refused: false, attempts, statusCode };
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (error instanceof Refused)
+          return { ...base, delivered: false, refused: true, attempts, error: message };
+        if (error instanceof Permanent || attempts > this.#options.retries || this.#stopped)
+          return { ...base, delivered: false, refused: false, attempts, error: message };
+        await new Promise((r) => setTimeout(r, this.#options.retryBaseMs * 2 ** (attempts - 1)));
       }
-    } finally {
-      this.#running--;
-      this.#waiting.shift()?.();
     }
   }
 

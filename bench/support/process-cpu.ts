@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from "node:fs";
 
 /**
  * Processes to watch, by role: the listed pids themselves, or (`{ tree }`) their whole process
- * trees (a container's init and what it started). A child process with a role of its own (the
- * autoscaler and the load generator are children of the benchmark process) is never counted twice.
+ * trees (a container's init and what it started). A pid list counts only those processes, so the
+ * benchmark process's own children (the autoscaler, the load generator) are not counted in its role.
  */
 export type CpuRoles = Record<string, number[] | { tree: number[] }>;
 
@@ -13,14 +13,7 @@ export type CpuRoles = Record<string, number[] | { tree: number[] }>;
  * 0 for a process that is gone.
  */
 function treeTicks(pid: number, children: Map<number, number[]>, system: boolean): number {
-  let ticks = 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    ticks = (system ? 0 : Number(fields[11])) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
+  let ticks = processTicks(pid, system);
   for (const kid of children.get(pid) ?? []) ticks += treeTicks(kid, children, system);
   return ticks;
 }
@@ -43,12 +36,12 @@ function childMap(): Map<number, number[]> {
   return map;
 }
 
-/** user + system ticks of one process (not its children): cheap enough to poll. */
-export function processTicks(pid: number): number {
+/** user + system (or, `system`, system only) ticks of one process, not its children: cheap to poll. */
+export function processTicks(pid: number, system = false): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]);
+    return (system ? 0 : Number(fields[11])) + Number(fields[12]);
   } catch {
     return 0;
   }
@@ -61,7 +54,7 @@ export function sampleCpu(roles: CpuRoles, options: { system?: boolean } = {}): 
   const out: Record<string, number> = {};
   for (const [role, pids] of Object.entries(roles)) {
     out[role] = Array.isArray(pids)
-      ? pids.reduce((sum, pid) => sum + treeTicks(pid, new Map(), system), 0)
+      ? pids.reduce((sum, pid) => sum + processTicks(pid, system), 0)
       : pids.tree.reduce((sum, pid) => sum + treeTicks(pid, children, system), 0);
   }
   return out;

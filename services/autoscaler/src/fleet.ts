@@ -57,6 +57,11 @@ export function defaultConcurrency(runtime: string): number {
   return runtime === "python" ? 1 : 16;
 }
 
+/** Invocations one instance of the version takes at once (scaling.concurrency or the runtime's default). */
+function instanceConcurrency(spec: VersionSpec): number {
+  return spec.config.scaling.concurrency ?? defaultConcurrency(spec.runtime);
+}
+
 /**
  * Every pool on this node, keyed by version and env digest, and how an invocation runs on one:
  * a slot, the call over the unix socket, a deadline that aborts it (FN_002), and the container's
@@ -96,7 +101,7 @@ export class Fleet {
         void other.drain();
     }
     const scaling = spec.config.scaling;
-    const concurrency = scaling.concurrency ?? defaultConcurrency(spec.runtime);
+    const concurrency = instanceConcurrency(spec);
     const limits: PoolLimits = {
       concurrency,
       // Set by the WarmKeeper: this node's share of the cluster-wide scaling.minInstances.
@@ -121,10 +126,7 @@ export class Fleet {
   /** The version's concurrency limit for the whole installation (scaling.maxConcurrency). */
   static concurrencyLimit(spec: VersionSpec): number {
     const scaling = spec.config.scaling;
-    return (
-      scaling.maxConcurrency ??
-      (scaling.concurrency ?? defaultConcurrency(spec.runtime)) * scaling.maxInstances
-    );
+    return scaling.maxConcurrency ?? instanceConcurrency(spec) * scaling.maxInstances;
   }
 
   /** This node's part of the version's concurrency limit. */

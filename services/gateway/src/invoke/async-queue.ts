@@ -22,6 +22,7 @@ import type { DeployedVersion, InvocationRequest } from "@kumo/core";
 import { KumoError, notFound } from "@kumo/core";
 import { type InvocationRow, type NewInvocation, type Recorder, recordSeq, type TenantStore } from "@kumo/db";
 import type { ResolvedFunction } from "./function-resolver.ts";
+import { invocationRecord } from "./invocation-record.ts";
 import { invokeRequestMeta } from "./invoke-request-meta.ts";
 
 export interface AsyncQueueOptions {
@@ -95,19 +96,11 @@ export class AsyncQueue {
     const queuedAt = Date.now();
     const publisher = this.#publisher;
     const record: NewInvocation = {
-      id: request.invocationId,
-      tenant_id: resolved.tenantId,
-      function_id: resolved.fn.id,
-      version_id: resolved.version.id,
-      version: resolved.version.version,
-      trigger: request.trigger,
+      ...invocationRecord(resolved, request, queuedAt),
       status: "queued",
       attempts: 0,
       record_seq: recordSeq(1, "queued"),
-      request_bytes: request.body?.byteLength ?? 0,
       idempotency_key: idempotencyKey ?? null,
-      trace_id: request.traceparent?.split("-")[1] ?? null,
-      started_at: new Date(queuedAt),
     };
     // The 202 waits for the stream's acknowledgement only: the "queued" record joins the recorder's
     // next batch (GET /v1/invocations/:id flushes it on a miss, so this gateway reads its own

@@ -3,6 +3,7 @@ import { httpStatusOfCode, KumoError, toKumoError } from "@kumo/core";
 import { invocationLogRows, type Recorder } from "@kumo/db";
 import type { GatewayMetrics } from "../metrics.ts";
 import type { FunctionResolver, ResolvedFunction } from "./function-resolver.ts";
+import { invocationRecord } from "./invocation-record.ts";
 import type { LiveLogs } from "./live-logs.ts";
 
 export interface InvokerOptions {
@@ -68,12 +69,7 @@ export class Invoker {
     const code = result.error?.code ?? null;
     recorder.record(
       {
-        id: request.invocationId,
-        tenant_id: resolved.tenantId,
-        function_id: resolved.fn.id,
-        version_id: resolved.version.id,
-        version: resolved.version.version,
-        trigger: request.trigger,
+        ...invocationRecord(resolved, request, started),
         status: failed ? "failed" : "succeeded",
         error_code: code,
         error_message: result.error?.message ?? null,
@@ -81,10 +77,7 @@ export class Invoker {
         duration_ms: Math.round(durationMs * 1000) / 1000,
         cold_start: result.coldStart,
         queue_ms: result.queueMs,
-        request_bytes: request.body?.byteLength ?? 0,
         response_bytes: responseBytes,
-        trace_id: request.traceparent?.split("-")[1] ?? null,
-        started_at: new Date(started),
         finished_at: new Date(started + durationMs),
       },
       invocationLogRows(

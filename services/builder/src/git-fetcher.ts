@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KumoError } from "@kumo/core";
+import { KumoError, redactUrl } from "@kumo/core";
 import { simpleGit } from "simple-git";
 
 export interface GitFetcherOptions {
@@ -59,7 +59,7 @@ export class GitFetcher {
           error instanceof Error ? error.message.trim().split("\n").slice(-3).join(" ") : String(error);
         throw new KumoError(
           "FN_006",
-          `could not fetch ${redact(url)}${ref ? ` at "${ref}"` : ""}: ${message}`,
+          `could not fetch ${redactUrl(url)}${ref ? ` at "${ref}"` : ""}: ${message}`,
         );
       }
       const commit = (await git.revparse(["HEAD"])).trim();
@@ -83,17 +83,6 @@ export class GitFetcher {
         `git URLs must use ${allowed.join(" or ")} (got ${parsed.protocol}); ${parsed.protocol === "file:" ? "file:// is off unless the builder sets KUMO_BUILD_GIT_ALLOW_FILE" : "ssh and other transports are not supported"}`,
       );
     }
-  }
-}
-
-/** The URL without a password, for messages. */
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return url;
   }
 }
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { invalid, notFound, parseOrThrow } from "@kumo/core";
+import { invalid, notFound, parseOrThrow, redactUrl } from "@kumo/core";
 import { normalizeSourcePath, readSourceArchive, type SourceFiles } from "@kumo/source";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -138,7 +138,7 @@ async function sourceOf(
     return {
       files,
       kind: "git",
-      note: `git ${withoutPassword(source.git)}${source.ref ? ` ${source.ref}` : ""} at commit ${commit}`,
+      note: `git ${redactUrl(source.git)}${source.ref ? ` ${source.ref}` : ""} at commit ${commit}`,
     };
   }
   const parsed = { data: parseOrThrow(filesDeployment, body, "deployment") };
@@ -148,15 +148,4 @@ async function sourceOf(
   }
   if (parsed.data.config) files.set("kumo.json", Buffer.from(JSON.stringify(parsed.data.config)));
   return { files, kind: "files" };
-}
-
-/** A git URL as shown in the build log: a token in it stays out of the log. */
-function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { principalOf, tenantAccess } from "../auth/access.ts";
 import { roleAllows } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
+import { acceptRawBodies } from "../http/raw-bodies.ts";
 import type { ResolvedFunction } from "../invoke/function-resolver.ts";
 import { toInvocationRequest } from "../invoke/to-invocation-request.ts";
 
@@ -19,12 +20,7 @@ const RESPONSE_SKIP = new Set(["connection", "keep-alive", "transfer-encoding", 
  */
 export function invokeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   return async (app) => {
-    app.removeAllContentTypeParsers();
-    app.addContentTypeParser(
-      "*",
-      { parseAs: "buffer", bodyLimit: ctx.config.bodyLimitBytes },
-      (_req, body, done) => done(null, body),
-    );
+    acceptRawBodies(app, ctx.config.bodyLimitBytes);
 
     app.post(
       "/v1/functions/:name/invoke",

@@ -3,6 +3,7 @@ import { type FunctionConfig, notFound, RESOURCE_NAME } from "@kumo/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { GatewayContext } from "../context.ts";
+import { acceptRawBodies } from "../http/raw-bodies.ts";
 import { invoke, requireInvoker, stickyKeyOf } from "./invoke.ts";
 
 /**
@@ -18,12 +19,7 @@ export const TENANT_HOST_PREFIX = "/_kumo-host";
  */
 export function routedInvokeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   return async (app) => {
-    app.removeAllContentTypeParsers();
-    app.addContentTypeParser(
-      "*",
-      { parseAs: "buffer", bodyLimit: ctx.config.bodyLimitBytes },
-      (_req, body, done) => done(null, body),
-    );
+    acceptRawBodies(app, ctx.config.bodyLimitBytes);
     const options = { bodyLimit: ctx.config.bodyLimitBytes, schema: { hide: true } };
 
     const byPrefix = async (request: FastifyRequest<{ Params: { tenant: string } }>, reply: FastifyReply) => {

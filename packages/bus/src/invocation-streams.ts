@@ -40,6 +40,7 @@ export async function ensureInvocationStreams(
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+    // A delivery no node could make (every node down) is given up as late as a dead letter expires.
     max_age: nanos(options.deadLetterMaxAgeMs ?? 14 * 86_400_000),
   });
   await ensureStream(jsm, {

@@ -185,12 +185,13 @@ export class SyncServer {
         const name = (res.rawHeaders[i] ?? "").toLowerCase();
         if (!HOP_BY_HOP.has(name)) responseHeaders.push([name, res.rawHeaders[i + 1] ?? ""]);
       }
-      const head = {
-        k: "head" as const,
+      const head: InvokeReplyMeta = {
+        k: "head",
         status: res.statusCode ?? 502,
         headers: responseHeaders,
         coldStart: run.coldStart,
         queueMs: run.queueMs,
+        end: false,
         cancel,
       };
       const length = res.headers["content-length"];
@@ -240,14 +241,10 @@ export class SyncServer {
         }
         if (whole) {
           if (!ended) for (let r = await body.next(); !r.done; r = await body.next()) early.push(r.value);
-          this.#send(
-            token,
-            reply,
-            { ...head, end: true },
-            early.length === 1 ? early[0] : Buffer.concat(early),
-          );
+          head.end = true;
+          this.#send(token, reply, head, early.length === 1 ? early[0] : Buffer.concat(early));
         } else {
-          this.#send(token, reply, { ...head, end: false });
+          this.#send(token, reply, head);
           // Known length: fill frames; unknown (chunked, SSE): forward each chunk as it is produced.
           const coalesce = length !== undefined;
           let pending: Buffer[] = [];

@@ -95,13 +95,12 @@ export class AsyncQueue {
     }
     const queuedAt = Date.now();
     const publisher = this.#publisher;
-    const record: NewInvocation = {
-      ...invocationRecord(resolved, request, queuedAt),
-      status: "queued",
+    const record: NewInvocation = Object.assign(invocationRecord(resolved, request, queuedAt), {
+      status: "queued" as const,
       attempts: 0,
       record_seq: recordSeq(1, "queued"),
       idempotency_key: idempotencyKey ?? null,
-    };
+    });
     // The 202 waits for the stream's acknowledgement only: the "queued" record joins the recorder's
     // next batch (GET /v1/invocations/:id flushes it on a miss, so this gateway reads its own
     // writes). A record that never lands loses nothing: the message is in the stream, and the
@@ -110,11 +109,9 @@ export class AsyncQueue {
     try {
       if (!publisher) throw new KumoError("FN_008", "async invocations are not available");
       const body = request.body && request.body.byteLength > 0 ? request.body : null;
-      const meta: InvokeRequestMeta = {
-        ...invokeRequestMeta(target, request, body?.byteLength ?? 0),
-        queuedAt,
-        attemptBase: 0,
-      };
+      const meta: InvokeRequestMeta = invokeRequestMeta(target, request, body?.byteLength ?? 0);
+      meta.queuedAt = queuedAt;
+      meta.attemptBase = 0;
       let inline = body;
       if (body && body.byteLength > maxFramePayload(this.#options.nc.info?.max_payload)) {
         // A JetStream message is bounded by max_payload: large bodies wait in the object store.

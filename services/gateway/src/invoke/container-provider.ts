@@ -87,10 +87,8 @@ export class ContainerProvider implements CapacityProvider {
     const frame = maxFramePayload(this.#nc.info?.max_payload);
     const body = request.body && request.body.byteLength > 0 ? request.body : null;
     const chunks = body ? Math.ceil(body.byteLength / frame) : 0;
-    const meta: InvokeRequestMeta = {
-      ...invokeRequestMeta(target, request, body?.byteLength ?? 0),
-      ...(chunks > 1 ? { pull: { subject: `${this.#prefix}.b.${token}`, chunks } } : {}),
-    };
+    const meta: InvokeRequestMeta = invokeRequestMeta(target, request, body?.byteLength ?? 0);
+    if (chunks > 1) meta.pull = { subject: `${this.#prefix}.b.${token}`, chunks };
     return new Promise<InvocationResult>((resolve) => {
       let stream: BodyQueue | undefined;
       const done = () => {

@@ -2,7 +2,11 @@ import type { InvocationRequest } from "@kumo/core";
 import type { NewInvocation } from "@kumo/db";
 import type { ResolvedFunction } from "./function-resolver.ts";
 
-/** What every record of an invocation says about it: which version of which function, how and since when it was asked. */
+/**
+ * What every record of an invocation says about it: which version of which function, how and since
+ * when it was asked. A fresh object: callers add their fields with Object.assign, not with
+ * `{ ...invocationRecord(), more }`, which on Node 20 takes V8's slow path (~0.6 µs a property).
+ */
 export function invocationRecord(
   resolved: ResolvedFunction,
   request: InvocationRequest,

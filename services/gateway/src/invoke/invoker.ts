@@ -68,9 +68,8 @@ export class Invoker {
     const failed = result.error !== undefined || result.status >= 500;
     const code = result.error?.code ?? null;
     recorder.record(
-      {
-        ...invocationRecord(resolved, request, started),
-        status: failed ? "failed" : "succeeded",
+      Object.assign(invocationRecord(resolved, request, started), {
+        status: failed ? ("failed" as const) : ("succeeded" as const),
         error_code: code,
         error_message: result.error?.message ?? null,
         status_code: result.status,
@@ -79,7 +78,7 @@ export class Invoker {
         queue_ms: result.queueMs,
         response_bytes: responseBytes,
         finished_at: new Date(started + durationMs),
-      },
+      }),
       invocationLogRows(
         { tenantId: resolved.tenantId, functionId: resolved.fn.id },
         request.invocationId,

@@ -224,7 +224,7 @@ async function main(): Promise<void> {
     let socketContainer = "";
     for (const c of [name, ...candidates]) {
       if (!c) continue;
-      const path = join(dataDir, "run", c, "rt.sock");
+      const path = join(dataDir, "run", c, "run", "rt.sock");
       const res = await shimRequest(path, { path: "/invoke/" }).catch(() => undefined);
       if (res?.status === 200 && res.body.toString() === "hello") {
         socket = path;

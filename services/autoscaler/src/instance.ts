@@ -85,7 +85,11 @@ export class Instance {
     this.codeDir = options.codeMount ? join(socketDir, "code") : null;
     this.versionId = options.versionId;
     this.concurrency = options.concurrency;
-    this.client = new ShimClient(join(socketDir, "rt.sock"), Math.max(1, options.concurrency));
+    this.client = new ShimClient({
+      socketPath: join(socketDir, "run", "rt.sock"),
+      ownerUid: FUNCTION_USER,
+      maxSockets: Math.max(1, options.concurrency),
+    });
     this.#container = container;
     this.#docker = options.docker;
     // "next-exit": called before start, the default condition ("not-running") would resolve at once.
@@ -118,9 +122,14 @@ export class Instance {
   static async start(options: InstanceOptions): Promise<Instance> {
     const name = `kumo-${options.nodeId}-${randomBytes(6).toString("hex")}`;
     const socketDir = join(options.runDir, name);
+    // The container sees only `run/` (its socket directory, which its user must be able to write)
+    // and `code/` read-only; the directory holding both stays root's, so nothing the function does
+    // can change what the host reads or writes there (see ShimClient for the socket itself).
     mkdirSync(socketDir, { recursive: true, mode: 0o755 });
-    chownSync(socketDir, FUNCTION_USER, FUNCTION_USER);
-    const binds = [`${socketDir}:/run/kumo`];
+    const shimDir = join(socketDir, "run");
+    mkdirSync(shimDir, { mode: 0o755 });
+    chownSync(shimDir, FUNCTION_USER, FUNCTION_USER);
+    const binds = [`${shimDir}:/run/kumo`];
     if (options.codeMount) {
       const code = join(socketDir, "code");
       mkdirSync(code, { mode: 0o755 });
@@ -227,7 +236,8 @@ export class Instance {
             : `the container exited with code ${info?.exitCode ?? "?"} while starting; see the function's logs`,
         );
       }
-      if (await this.client.healthy(1000)) return;
+      // pin() throws when something other than the shim's socket is at its path: no retry.
+      if (this.client.pin() && (await this.client.healthy(1000))) return;
       await new Promise((r) => setTimeout(r, 3));
     }
     throw new KumoError("FN_008", `the container did not become healthy within ${timeoutMs} ms`);

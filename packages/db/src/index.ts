@@ -12,6 +12,7 @@ export type { LogQuery, LogsRepo } from "./logs-repo.ts";
 export { migrateToLatest } from "./migrate.ts";
 export { type DatabaseHandle, type OpenDatabaseOptions, openDatabase } from "./open-database.ts";
 export { PlatformStore } from "./platform-store.ts";
+export type { RejectedRecord } from "./record-writer.ts";
 export {
   invocationLogRows,
   RECORD_PHASES,

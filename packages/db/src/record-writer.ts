@@ -11,7 +11,9 @@ export async function writeRecords(
   db: Kysely<Database>,
   invocations: readonly NewInvocation[],
   logs: readonly Insertable<LogsTable>[],
+  options: WriteRecordsOptions = {},
 ): Promise<void> {
+  const onRejected = options.onRejected ?? (() => {});
   if (invocations.length > 0) {
     // One row per id per statement: Postgres refuses to update the same row twice in one upsert.
     const latest = new Map<string, NewInvocation>();
@@ -19,14 +21,89 @@ export async function writeRecords(
       const seen = latest.get(record.id);
       if (!seen || (record.record_seq ?? 0) >= (seen.record_seq ?? 0)) latest.set(record.id, record);
     }
-    await upsertInvocations(db, [...latest.values()]);
+    await isolatingRejects(
+      [...latest.values()],
+      (rows) => upsertInvocations(db, rows),
+      (row, error) => onRejected({ kind: "invocation", tenantId: row.tenant_id, id: row.id, error }),
+    );
   }
   if (logs.length > 0) {
-    await db
-      .insertInto("logs")
-      .values([...logs])
-      .execute();
+    await isolatingRejects(
+      logs.map(safeLogRow),
+      async (rows) => {
+        await db
+          .insertInto("logs")
+          .values([...rows])
+          .execute();
+      },
+      (row, error) =>
+        onRejected({ kind: "log", tenantId: row.tenant_id, id: row.invocation_id ?? null, error }),
+    );
   }
+}
+
+export interface WriteRecordsOptions {
+  /** A row the database refused on its own (the rest of its batch was written). */
+  onRejected?: (rejected: RejectedRecord) => void;
+}
+
+export interface RejectedRecord {
+  kind: "invocation" | "log";
+  tenantId: string;
+  id: string | null;
+  error: unknown;
+}
+
+/**
+ * Writes `rows`; when the database refuses the batch for something in the data (SQLSTATE classes
+ * 22 and 23), halves it until the refused rows stand alone, writes the rest and reports those. One
+ * tenant's odd record must never cost other tenants theirs. Other errors (connection, outage)
+ * are thrown for the caller's retry.
+ */
+async function isolatingRejects<T>(
+  rows: readonly T[],
+  write: (rows: readonly T[]) => Promise<void>,
+  onRejected: (row: T, error: unknown) => void,
+): Promise<void> {
+  try {
+    await write(rows);
+  } catch (error) {
+    if (!isDataError(error)) throw error;
+    if (rows.length === 1) {
+      onRejected(rows[0] as T, error);
+      return;
+    }
+    const half = Math.ceil(rows.length / 2);
+    await isolatingRejects(rows.slice(0, half), write, onRejected);
+    await isolatingRejects(rows.slice(half), write, onRejected);
+  }
+}
+
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
+}
+
+/** A JSON text's `\u0000` escape (not an escaped backslash followed by "u0000"). */
+const JSON_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
+/**
+ * PostgreSQL's text and jsonb cannot hold U+0000, and functions' logs, errors and headers can:
+ * every string a record carries is made storable here, where it meets the database, whatever
+ * component produced it. U+0000 becomes U+FFFD, the replacement character.
+ */
+export function storableText(value: string): string {
+  return value.includes("\u0000") ? value.replaceAll("\u0000", "\uFFFD") : value;
+}
+
+/** storableText for a JSON document's text: its `\u0000` escapes become `\ufffd`. */
+export function storableJson(value: string): string {
+  return value.includes("\\u0000") ? value.replace(JSON_NUL, "$1\\ufffd") : value;
+}
+
+function safeLogRow(row: Insertable<LogsTable>): Insertable<LogsTable> {
+  const message = storableText(row.message);
+  return message === row.message ? row : Object.assign({}, row, { message });
 }
 
 /** The log lines one invocation returned (edge isolates), as rows of the logs table. */
@@ -119,7 +196,13 @@ async function upsertInvocations(db: Kysely<Database>, rows: readonly NewInvocat
         const value = row[column];
         if (value === undefined) cells.push("default");
         else {
-          params.push(value);
+          params.push(
+            typeof value !== "string"
+              ? value
+              : column === "result_headers"
+                ? storableJson(value)
+                : storableText(value),
+          );
           cells.push(`$${params.length}`);
         }
       }

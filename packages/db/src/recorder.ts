@@ -1,5 +1,5 @@
 import type { Insertable, Kysely } from "kysely";
-import { writeRecords } from "./record-writer.ts";
+import { type RejectedRecord, writeRecords } from "./record-writer.ts";
 import type { Database, LogsTable, NewInvocation } from "./schema.ts";
 
 export interface RecorderOptions {
@@ -8,13 +8,16 @@ export interface RecorderOptions {
   /** Above this many buffered records a flush starts at once. */
   maxBatch?: number;
   onError: (error: unknown) => void;
+  /** A record or log line the database refused on its own; the rest of its batch was written. */
+  onRejected?: (rejected: RejectedRecord) => void;
 }
 
 /**
  * Buffers invocation records and log lines and writes them in batches, off the request path. The
  * gateway (sync records) and every autoscaler (async records, container logs) each run one.
- * A failed batch is retried once with the next flush; beyond that it is dropped and reported, so a
- * database outage cannot grow memory without bound.
+ * A row the database refuses for its data is set aside and reported (see writeRecords); a batch
+ * that fails as a whole (an outage) is retried once with the next flush, beyond that it is dropped
+ * and reported, so a database outage cannot grow memory without bound.
  */
 export class Recorder {
   readonly #options: RecorderOptions;
@@ -76,7 +79,9 @@ export class Recorder {
     const batchLogs = retry ? [...retry.logs, ...logs] : logs;
     if (batchInvocations.length === 0 && batchLogs.length === 0) return;
     try {
-      await writeRecords(this.#options.db, batchInvocations, batchLogs);
+      await writeRecords(this.#options.db, batchInvocations, batchLogs, {
+        onRejected: this.#options.onRejected ?? ((r) => this.#options.onError(r.error)),
+      });
     } catch (error) {
       this.#options.onError(error);
       if (!retry) this.#retry = { invocations, logs };

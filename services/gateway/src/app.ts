@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type { GatewayContext } from "./context.ts";
 import { handleError } from "./http/error-handler.ts";
+import { refuseNulInInput, refuseNulInParams } from "./http/refuse-nul.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { customRouteRoutes } from "./routes/custom-routes.ts";
@@ -64,6 +65,7 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
     );
   });
   app.decorateRequest("principal", undefined);
+  refuseNulInParams(app);
 
   await app.register(swagger, {
     openapi: {
@@ -97,6 +99,7 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
   await app.register(async (v1) => {
     // The management API speaks JSON only; plain text would reach validation as a string.
     v1.removeContentTypeParser("text/plain");
+    refuseNulInInput(v1);
     v1.addHook("onRequest", async (request) => {
       if (!request.url.startsWith("/v1/schema/"))
         request.principal = await ctx.auth.authenticate(request.headers.authorization);

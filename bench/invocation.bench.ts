@@ -20,7 +20,7 @@ import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
-import { connectBus, jetstreamManager, streams } from "@kumo/bus";
+import { connectBus, deleteNamespaceStreams, jetstreamManager } from "@kumo/bus";
 import { type FunctionConfigInput, functionConfigSchema } from "@kumo/core";
 import { openDatabase, PlatformStore } from "@kumo/db";
 import { bundleEdgeFunction } from "@kumo/edge";
@@ -498,14 +498,7 @@ async function main(): Promise<void> {
     if (ids.length > 0) await run("docker", ["rm", "-f", ...ids]).catch(() => {});
     await harness.cleanup();
     const jsm = await jetstreamManager(nats);
-    for (const s of [
-      streams.invocations(ns),
-      streams.deadLetters(ns),
-      streams.destinations(ns),
-      `KV_${streams.idempotency(ns)}`,
-      `OBJ_${streams.payloads(ns)}`,
-    ])
-      await jsm.streams.delete(s).catch(() => {});
+    await deleteNamespaceStreams(jsm, ns);
     await nats.close();
     await database.db.schema.dropSchema(schema).ifExists().cascade().execute();
     await database.close();

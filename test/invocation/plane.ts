@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { promisify } from "node:util";
 import { type Autoscaler, loadAutoscalerConfig, start as startAutoscaler } from "@kumo/autoscaler";
-import { connectBus, jetstreamManager, type NatsConnection, streams } from "@kumo/bus";
+import { connectBus, deleteNamespaceStreams, jetstreamManager, type NatsConnection } from "@kumo/bus";
 import { type FunctionConfigInput, functionConfigSchema } from "@kumo/core";
 import { PlatformStore } from "@kumo/db";
 import { ensureRuntimeImages, type Lang, RuntimeHarness, TEST_LABEL } from "../runtimes/runtime-harness.ts";
@@ -26,6 +26,11 @@ export interface PlaneOptions {
   /** Start this many in-process autoscaler nodes (default 1). */
   autoscalers?: number;
   langs?: Lang[];
+  /**
+   * Leave KUMO_BUS_NAMESPACE unset, so the services namespace NATS by the installation identity
+   * they keep in the database, as an installation does by default.
+   */
+  installationIdentity?: boolean;
 }
 
 export interface DeployedFunction {
@@ -42,7 +47,8 @@ export interface DeployedFunction {
  * Every container carries dev.kumo.test=1 and this file's node ids; close() removes them all.
  */
 export class Plane {
-  readonly namespace = `t${randomBytes(5).toString("hex")}`;
+  /** The bus namespace: chosen here, or read from the gateway with `installationIdentity`. */
+  namespace = `t${randomBytes(5).toString("hex")}`;
   readonly masterKey = randomBytes(32).toString("hex");
   readonly harness = new RuntimeHarness();
   readonly dataDir = `/tmp/kumo-plane-${this.namespace}`;
@@ -59,13 +65,15 @@ export class Plane {
 
   async start(): Promise<this> {
     await ensureRuntimeImages(this.#options.langs ?? ["node"]);
+    const identity = this.#options.installationIdentity === true;
     this.gw = await startTestGateway({
       env: {
-        KUMO_BUS_NAMESPACE: this.namespace,
+        ...(identity ? {} : { KUMO_BUS_NAMESPACE: this.namespace }),
         KUMO_MASTER_KEY: this.masterKey,
         ...this.#options.gatewayEnv,
       },
     });
+    if (identity) this.namespace = this.gw.gateway.namespace;
     this.nc = await connectBus({ url: TEST_NATS_URL, name: "kumo-plane-test" });
     this.tenant = await this.gw.tenant();
     for (let i = 0; i < (this.#options.autoscalers ?? 1); i++) await this.addNode();
@@ -82,7 +90,7 @@ export class Plane {
       KUMO_NODE_ID: nodeId,
       KUMO_AUTOSCALER_PORT: "0",
       NATS_URL: TEST_NATS_URL,
-      KUMO_BUS_NAMESPACE: this.namespace,
+      ...(this.#options.installationIdentity ? {} : { KUMO_BUS_NAMESPACE: this.namespace }),
       DATABASE_URL: TEST_DATABASE_URL,
       KUMO_DATABASE_SCHEMA: this.gw.schema,
       KUMO_MASTER_KEY: this.masterKey,
@@ -202,14 +210,7 @@ export class Plane {
       await run("docker", ["rm", "-f", ...leftovers.map((c) => c.id)]).catch(() => {});
     if (this.nc) {
       const jsm = await jetstreamManager(this.nc).catch(() => undefined);
-      for (const name of [
-        streams.invocations(this.namespace),
-        streams.deadLetters(this.namespace),
-        streams.destinations(this.namespace),
-        `KV_${streams.idempotency(this.namespace)}`,
-        `OBJ_${streams.payloads(this.namespace)}`,
-      ])
-        await jsm?.streams.delete(name).catch(() => {});
+      if (jsm) await deleteNamespaceStreams(jsm, this.namespace);
       await this.nc.close();
     }
     await this.harness.cleanup();

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { connectBus, type NatsConnection } from "@kumo/bus";
+import { connectBus, deleteNamespaceStreams, jetstreamManager, type NatsConnection } from "@kumo/bus";
 import type { CapacityProvider } from "@kumo/core";
 import { openDatabase } from "@kumo/db";
 import { bundleEdgeFunction, createEdgeProvider } from "@kumo/edge";
@@ -130,6 +130,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     async close() {
       await gateway.stop();
       for (const p of providers) await p.stop();
+      // A gateway without KUMO_BUS_NAMESPACE made streams named by its installation identity.
+      if (!options.env?.KUMO_BUS_NAMESPACE)
+        await deleteNamespaceStreams(await jetstreamManager(nats), gateway.namespace);
       await database.db.schema.dropSchema(schema).ifExists().cascade().execute();
       await database.close();
       await nats.close();

@@ -24,6 +24,7 @@ export {
   maxFramePayload,
 } from "./invocation-frame.ts";
 export {
+  deleteNamespaceStreams,
   ensureDestinationConsumer,
   ensureInvocationConsumer,
   ensureInvocationStreams,

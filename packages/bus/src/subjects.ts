@@ -23,19 +23,21 @@ export const subjects = {
   /** Autoscaler node presence (heartbeats), so nodes can split cluster-wide minInstances. */
   nodes: (namespace = "") => `${planeRoot(namespace)}.nodes`,
   /** Live function logs, per tenant and function, for SSE tails. */
-  logs: (tenantId: string, functionId: string) => `kumo.logs.${tenantId}.${functionId}`,
-  /** Invocation records and their logs on their way to the recorder. */
-  records: "kumo.records",
+  logs: (tenantId: string, functionId: string, namespace = "") =>
+    `${planeRoot(namespace)}.logs.${tenantId}.${functionId}`,
   /** Tenant events that event triggers subscribe to. */
-  event: (tenantId: string, type: string) => `kumo.events.${tenantId}.${encodeToken(type)}`,
+  event: (tenantId: string, type: string, namespace = "") =>
+    `${planeRoot(namespace)}.events.${tenantId}.${encodeToken(type)}`,
   /** Control-plane change notifications (alias moved, env changed) so caches drop stale entries. */
-  changes: (tenantId: string) => `kumo.changes.${tenantId}`,
-  changesAll: "kumo.changes.>",
+  changes: (tenantId: string, namespace = "") => `${planeRoot(namespace)}.changes.${tenantId}`,
+  changesAll: (namespace = "") => `${planeRoot(namespace)}.changes.>`,
 } as const;
 
 /**
  * JetStream names. `namespace` separates installations that share one NATS server (and parallel
- * test files): it prefixes the invocation-plane subjects and suffixes stream, consumer and bucket names.
+ * test files): it prefixes every subject and suffixes stream and bucket names (consumers live in
+ * their stream). Services use the installation's identity (`PlatformStore.installationId`) unless
+ * KUMO_BUS_NAMESPACE names one; "" (no namespace) is only what tests of a single piece pass.
  */
 export const streams = {
   invocations: (namespace = "") => `KUMO_INVOCATIONS${streamSuffix(namespace)}`,

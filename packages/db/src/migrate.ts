@@ -3,6 +3,7 @@ import * as initial from "./migrations/0001-initial.ts";
 import * as routing from "./migrations/0002-routing.ts";
 import * as containerBuilds from "./migrations/0003-container-builds.ts";
 import * as invocationPlane from "./migrations/0004-invocation-plane.ts";
+import * as installation from "./migrations/0005-installation.ts";
 
 /** Migrations are compiled in, so a running service never depends on a migrations folder on disk. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0002-routing": routing,
   "0003-container-builds": containerBuilds,
   "0004-invocation-plane": invocationPlane,
+  "0005-installation": installation,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

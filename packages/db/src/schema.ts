@@ -265,6 +265,13 @@ export interface Database {
   rollouts: RolloutsTable;
   routes: RoutesTable;
   domains: DomainsTable;
+  installation: InstallationTable;
+}
+
+/** Settings of the installation itself (see migration 0005), one row per key. */
+export interface InstallationTable {
+  key: string;
+  value: string;
 }
 
 export type TenantRow = Selectable<TenantsTable>;

@@ -24,7 +24,7 @@ import { type DestinationKind, destinationPayload } from "./destination-sender.t
 import type { Fleet } from "./fleet.ts";
 import { errorBody } from "./fleet.ts";
 import type { AsyncOutcomeKind, AutoscalerMetrics } from "./metrics.ts";
-import type { VersionCatalog, VersionSpec } from "./version-catalog.ts";
+import { isUnknownVersion, type VersionCatalog, type VersionSpec } from "./version-catalog.ts";
 
 export interface AsyncWorkerOptions {
   nc: NatsConnection;
@@ -185,7 +185,8 @@ export class AsyncWorker {
       spec = await this.#options.catalog.get(meta);
     } catch (error) {
       const failure = errorBody(error);
-      if (failure.code === "FN_001" || failure.code === "FN_006") {
+      // A version no longer in the database (deleted while queued) will not come back: dead letter.
+      if (isUnknownVersion(failure) || failure.code === "FN_006") {
         await this.#deadLetter(msg, meta, spec0(meta), base, attempt, failure, undefined);
         return;
       }

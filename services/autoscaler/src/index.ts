@@ -95,8 +95,11 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       }));
     if (!deps.database) cleanup.push(() => database.close());
     const masterKey = config.masterKey ?? readKey(join(config.dataDir, "master.key"));
+    const platform = new PlatformStore(database.db);
+    // The installation's identity namespaces all its NATS traffic (the gateway reads the same row).
+    const namespace = config.busNamespace || (await platform.installationId());
     const catalog = new VersionCatalog({
-      platform: new PlatformStore(database.db),
+      platform,
       secretBox: masterKey ? new SecretBox(Buffer.from(masterKey, "hex")) : undefined,
     });
     const recorder = new Recorder({
@@ -105,7 +108,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       onError: (error) => log(`recording invocations failed: ${String(error)}`),
     });
     cleanup.push(() => recorder.flush());
-    const logs = new LogShipper(nc, recorder);
+    const logs = new LogShipper(nc, recorder, namespace);
     cleanup.push(async () => logs.flush());
 
     const runDir = resolve(config.dataDir, "run");
@@ -132,7 +135,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     let keeper: WarmKeeper | undefined;
     const roster = new NodeRoster({
       nc,
-      namespace: config.busNamespace,
+      namespace,
       nodeId: config.nodeId,
       onChange: () => {
         fleet?.reshare();
@@ -146,10 +149,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       pools: () => fleet?.pools() ?? [],
       stemCells: () => stemCells.counts(),
       asyncBacklog: async () => {
-        const info = await jsm.consumers.info(
-          streams.invocations(config.busNamespace),
-          streams.invocationConsumer,
-        );
+        const info = await jsm.consumers.info(streams.invocations(namespace), streams.invocationConsumer);
         return info.num_pending + info.num_ack_pending;
       },
     });
@@ -190,7 +190,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     });
 
     // Gateways announce changes: drop cached versions; drain versions no alias routes to any more.
-    const changes = nc.subscribe(subjects.changesAll, {
+    const changes = nc.subscribe(subjects.changesAll(namespace), {
       callback: (error, msg) => {
         if (error) return;
         const tenantId = msg.subject.split(".").at(-1) ?? "";
@@ -212,7 +212,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       nodeId: config.nodeId,
       roster,
       nc,
-      namespace: config.busNamespace,
+      namespace,
       fleet: pools,
       catalog,
       framePayload,
@@ -237,7 +237,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     });
     const destinations = new DestinationQueue({
       nc,
-      namespace: config.busNamespace,
+      namespace,
       sender,
       ackWaitMs: 60_000,
       concurrency: 32,
@@ -266,7 +266,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       destinations,
       metrics,
       nc,
-      namespace: config.busNamespace,
+      namespace,
       fleet: pools,
       catalog,
       recorder,

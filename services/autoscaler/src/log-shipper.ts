@@ -9,12 +9,14 @@ import type { ContainerLogLine } from "./instance.ts";
 export class LogShipper {
   readonly #nc: NatsConnection;
   readonly #recorder: Recorder;
+  readonly #namespace: string;
   readonly #buffers = new Map<string, { tenantId: string; functionId: string; lines: ContainerLogLine[] }>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(nc: NatsConnection, recorder: Recorder) {
+  constructor(nc: NatsConnection, recorder: Recorder, namespace: string) {
     this.#nc = nc;
     this.#recorder = recorder;
+    this.#namespace = namespace;
   }
 
   add(tenantId: string, functionId: string, line: ContainerLogLine): void {
@@ -37,7 +39,7 @@ export class LogShipper {
     for (const { tenantId, functionId, lines } of this.#buffers.values()) {
       if (!this.#nc.isClosed()) {
         this.#nc.publish(
-          subjects.logs(tenantId, functionId),
+          subjects.logs(tenantId, functionId, this.#namespace),
           JSON.stringify(
             lines.map((l) => ({
               ts: new Date(l.ts).toISOString(),

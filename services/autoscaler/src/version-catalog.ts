@@ -1,5 +1,5 @@
 import type { DeployedVersion, FunctionConfig, Runtime, SecretBox } from "@kumo/core";
-import { notFound } from "@kumo/core";
+import { KumoError } from "@kumo/core";
 import { edgeScript, type PlatformStore, versionEnvironment } from "@kumo/db";
 
 /**
@@ -88,8 +88,7 @@ export class VersionCatalog {
       store.functions.byId(key.functionId),
       store.versions.get(key.functionId, key.version),
     ]);
-    if (!fn || !version || version.id !== key.versionId)
-      throw notFound(`version ${key.version} of the function`);
+    if (!fn || !version || version.id !== key.versionId) throw unknownVersion(key);
     const config = version.config as FunctionConfig;
     const { env, envDigest } = await versionEnvironment(store, fn, config, this.#options.secretBox);
     return {
@@ -107,4 +106,24 @@ export class VersionCatalog {
       envDigest,
     };
   }
+}
+
+/**
+ * A gateway of this installation resolved the version from the database this node reads, so not
+ * finding it is the platform's fault (a node on another database, or the function deleted since),
+ * never "the function does not exist": that answer is the gateway's to give.
+ */
+export function unknownVersion(key: VersionKey): KumoError {
+  return new KumoError(
+    "FN_008",
+    `this autoscaler node has no version ${key.version} of the function in its database; every Kumo service of one installation must use the same database`,
+    { details: { reason: UNKNOWN_VERSION } },
+  );
+}
+
+export const UNKNOWN_VERSION = "unknown-version";
+
+/** Whether an error is unknownVersion's. */
+export function isUnknownVersion(error: { code: string; details?: unknown }): boolean {
+  return (error.details as { reason?: unknown } | undefined)?.reason === UNKNOWN_VERSION;
 }

@@ -52,6 +52,8 @@ export interface Gateway {
   url: string;
   adminKey: string;
   database: DatabaseHandle;
+  /** What this installation's NATS subjects, streams and buckets are named by (see @kumo/bus). */
+  namespace: string;
   /** Writes buffered invocation records now (tests and shutdown). */
   flushRecords(): Promise<void>;
   stop(): Promise<void>;
@@ -100,10 +102,13 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
         providers = [provider];
       }
     }
+    const platform = new PlatformStore(database.db);
+    // Every subject, stream and bucket carries the installation's identity (or the configured one).
+    const namespace = config.busNamespace || (await platform.installationId());
     const ownedProviders = deps.providers ? [] : [...providers];
     // Container runtimes run on autoscaler nodes reached over NATS, next to whatever else is registered.
     if (nc && !providers.some((p) => p.supports("node"))) {
-      const containers = new ContainerProvider({ nc, namespace: config.busNamespace });
+      const containers = new ContainerProvider({ nc, namespace });
       providers = [...providers, containers];
       ownedProviders.push(containers);
     }
@@ -111,7 +116,6 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       for (const p of ownedProviders) await p.stop();
     });
 
-    const platform = new PlatformStore(database.db);
     // Builds run inside the gateway process that accepted them: one that stopped left its unfinished
     // deployments behind. Older than the build timeout, nothing can still be working on them.
     const interrupted = await platform.failInterruptedDeployments(
@@ -129,7 +133,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     const metrics = new GatewayMetrics();
     const secretBox = new SecretBox(Buffer.from(masterKey, "hex"));
     const resolver = new FunctionResolver({ platform, secretBox });
-    const liveLogs = new LiveLogs(nc);
+    const liveLogs = new LiveLogs(nc, namespace);
     const recorder = new Recorder({
       db: database.db,
       flushMs: config.recordFlushMs,
@@ -139,7 +143,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     const asyncQueue = nc
       ? new AsyncQueue({
           nc,
-          namespace: config.busNamespace,
+          namespace,
           recorder,
           idempotencyWindowMs: config.idempotencyWindowMs,
         })
@@ -166,14 +170,14 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     // Changes made through any gateway evict the routing caches of all of them.
     const announce = (tenantId: string, functionId?: string) => {
       resolver.evict(tenantId, functionId);
-      nc?.publish(subjects.changes(tenantId), JSON.stringify({ functionId: functionId ?? null }));
+      nc?.publish(subjects.changes(tenantId, namespace), JSON.stringify({ functionId: functionId ?? null }));
     };
     const announceRouting = (tenantId: string, what: "routes" | "domains"): Promise<void> => {
-      nc?.publish(subjects.changes(tenantId), JSON.stringify({ functionId: null, routing: what }));
+      nc?.publish(subjects.changes(tenantId, namespace), JSON.stringify({ functionId: null, routing: what }));
       return dropRouting(tenantId, what);
     };
     if (nc) {
-      const sub = nc.subscribe(subjects.changesAll, {
+      const sub = nc.subscribe(subjects.changesAll(namespace), {
         callback: (error, msg) => {
           if (error) return;
           const tenantId = msg.subject.split(".").at(-1) ?? "";
@@ -251,6 +255,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       url: config.publicUrl ?? boundUrl,
       adminKey,
       database,
+      namespace,
       flushRecords: () => recorder.flush(),
       stop: stopAll,
     };

@@ -13,15 +13,17 @@ export interface LiveLogLine {
  */
 export class LiveLogs {
   readonly #nc: NatsConnection | undefined;
+  readonly #namespace: string;
   readonly #local = new Map<string, Set<(line: LiveLogLine) => void>>();
 
-  constructor(nc: NatsConnection | undefined) {
+  constructor(nc: NatsConnection | undefined, namespace: string) {
     this.#nc = nc;
+    this.#namespace = namespace;
   }
 
   publish(tenantId: string, functionId: string, lines: readonly LiveLogLine[]): void {
     if (lines.length === 0) return;
-    const subject = subjects.logs(tenantId, functionId);
+    const subject = subjects.logs(tenantId, functionId, this.#namespace);
     if (this.#nc && !this.#nc.isClosed()) {
       this.#nc.publish(subject, JSON.stringify(lines));
       return;
@@ -30,7 +32,7 @@ export class LiveLogs {
   }
 
   subscribe(tenantId: string, functionId: string, listener: (line: LiveLogLine) => void): () => void {
-    const subject = subjects.logs(tenantId, functionId);
+    const subject = subjects.logs(tenantId, functionId, this.#namespace);
     if (this.#nc && !this.#nc.isClosed()) {
       const sub = this.#nc.subscribe(subject, {
         callback: (error, msg) => {

@@ -1,24 +1,31 @@
 /**
  * The one coded error type of Kumo. Every boundary (HTTP, gRPC, NATS, isolate) carries
- * `{ code, message, details? }`; `http-status.ts` maps codes to transport statuses.
+ * `{ code, message, details? }`.
  */
 
-/** Public error codes, stable and listed in the README. */
-export const ERROR_CODES = {
-  FN_001: "function not found",
-  FN_002: "timeout",
-  FN_003: "memory limit exceeded",
-  FN_004: "runtime error (the handler threw)",
-  FN_005: "deployment or build failed",
-  FN_006: "invalid configuration or request",
-  FN_007: "rate or concurrency limit",
-  FN_008: "cold start failed or timed out",
-  FN_009: "permission denied",
-  FN_010: "payload too large",
-  FN_500: "internal platform error",
-} as const;
+/** Whose fault an error is: user errors are 4xx and never logged as platform failures. */
+export type ErrorFault = "user" | "function" | "platform";
 
-export type ErrorCode = keyof typeof ERROR_CODES;
+/**
+ * Every error code, declared once: its title, whose fault it is and its HTTP status. The codes are
+ * public, stable and listed in the README. gRPC (BuildError) and NATS (reply headers and bodies)
+ * carry `{ code, message }` in-band, so they need no mapping of their own.
+ */
+export const ERRORS = {
+  FN_001: { title: "function not found", fault: "user", status: 404 },
+  FN_002: { title: "timeout", fault: "function", status: 504 },
+  FN_003: { title: "memory limit exceeded", fault: "function", status: 502 },
+  FN_004: { title: "runtime error (the handler threw)", fault: "function", status: 500 },
+  FN_005: { title: "deployment or build failed", fault: "user", status: 422 },
+  FN_006: { title: "invalid configuration or request", fault: "user", status: 400 },
+  FN_007: { title: "rate or concurrency limit", fault: "user", status: 429 },
+  FN_008: { title: "cold start failed or timed out", fault: "platform", status: 503 },
+  FN_009: { title: "permission denied", fault: "user", status: 403 },
+  FN_010: { title: "payload too large", fault: "user", status: 413 },
+  FN_500: { title: "internal platform error", fault: "platform", status: 500 },
+} as const satisfies Record<string, { title: string; fault: ErrorFault; status: number }>;
+
+export type ErrorCode = keyof typeof ERRORS;
 
 /** The wire shape of an error, as it crosses every boundary. */
 export interface ErrorBody {
@@ -26,23 +33,6 @@ export interface ErrorBody {
   message: string;
   details?: unknown;
 }
-
-/** Whose fault an error is: user errors are 4xx and never logged as platform failures. */
-export type ErrorFault = "user" | "function" | "platform";
-
-const FAULT: Record<ErrorCode, ErrorFault> = {
-  FN_001: "user",
-  FN_002: "function",
-  FN_003: "function",
-  FN_004: "function",
-  FN_005: "user",
-  FN_006: "user",
-  FN_007: "user",
-  FN_008: "platform",
-  FN_009: "user",
-  FN_010: "user",
-  FN_500: "platform",
-};
 
 export interface KumoErrorOptions {
   details?: unknown;
@@ -65,7 +55,7 @@ export class KumoError extends Error {
   }
 
   get fault(): ErrorFault {
-    return FAULT[this.code];
+    return ERRORS[this.code].fault;
   }
 
   toJSON(): ErrorBody {
@@ -82,7 +72,7 @@ export class KumoError extends Error {
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === "string" && Object.hasOwn(ERROR_CODES, value);
+  return typeof value === "string" && Object.hasOwn(ERRORS, value);
 }
 
 /** Shorthands for the errors raised most often, so call sites read as sentences. */
@@ -91,3 +81,19 @@ export const notFound = (what: string, details?: unknown) =>
 export const invalid = (message: string, details?: unknown) => new KumoError("FN_006", message, { details });
 export const denied = (message: string, status = 403) => new KumoError("FN_009", message, { status });
 export const tooLarge = (message: string, details?: unknown) => new KumoError("FN_010", message, { details });
+
+/** The HTTP status of an error: its own override, else its code's. */
+export function httpStatusOf(error: KumoError): number {
+  return error.status ?? ERRORS[error.code].status;
+}
+
+export function httpStatusOfCode(code: ErrorCode): number {
+  return ERRORS[code].status;
+}
+
+/** Wraps anything thrown into a KumoError; unknown errors are platform faults (FN_500). */
+export function toKumoError(error: unknown): KumoError {
+  if (error instanceof KumoError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new KumoError("FN_500", `internal error: ${message}`, { cause: error });
+}

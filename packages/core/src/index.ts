@@ -3,7 +3,6 @@ export * from "./capacity-provider.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
 export * from "./function-config.ts";
-export * from "./http-status.ts";
 export * from "./ids.ts";
 export * from "./key-file.ts";
 export * from "./names.ts";

@@ -31,7 +31,6 @@ const builder = await start(
     ...process.env,
     KUMO_BUILDER_PORT: "0",
     KUMO_BUILDER_LISTEN: "127.0.0.1:0",
-    KUMO_BUILD_EXTRA_CA_CERTS: process.env.KUMO_BUILD_EXTRA_CA_CERTS ?? "/etc/ssl/certs/ca-certificates.crt",
   }),
 );
 const client = new BuildClient(builder.grpcAddress);

@@ -76,7 +76,7 @@ export function planBuild(input: PlanInput): BuildPlan {
       if (!has("package.json") && !has("deno.json") && !has("deno.jsonc")) {
         return { dockerfile: join(finalStage([])), hasCodeTree: true, summary: "no package.json: code only" };
       }
-      const { manifests, command, summary } = jsInstall(input.runtime, has);
+      const { manifests, command, summary, env } = jsInstall(input.runtime, has);
       const deps = [
         `FROM ${input.images.build ?? input.images.run} AS deps`,
         label,
@@ -84,6 +84,7 @@ export function planBuild(input: PlanInput): BuildPlan {
         "WORKDIR /build/node_modules",
         "WORKDIR /build",
         ...ca(["NODE_EXTRA_CA_CERTS", "DENO_CERT", "SSL_CERT_FILE"]),
+        env ? `ENV ${env}` : "",
         `COPY ${JSON.stringify([...src(manifests), "/build/"])}`,
         `RUN ${JSON.stringify(command)}`,
       ];
@@ -136,6 +137,8 @@ export function planBuild(input: PlanInput): BuildPlan {
         "WORKDIR /build/.deps",
         "WORKDIR /build",
         ...ca(["PIP_CERT", "SSL_CERT_FILE"]),
+        // pip retries 5 times by default, with backoff; a TLS or 404 failure does not get better.
+        "ENV PIP_RETRIES=2",
         ...copies,
         `RUN ${JSON.stringify(command)}`,
       ];
@@ -172,7 +175,7 @@ export function planBuild(input: PlanInput): BuildPlan {
 function jsInstall(
   runtime: "node" | "bun" | "deno",
   has: (path: string) => boolean,
-): { manifests: string[]; command: string[]; summary: string } {
+): { manifests: string[]; command: string[]; summary: string; env?: string } {
   if (runtime === "bun") {
     const locked = has("bun.lockb") || has("bun.lock");
     return {
@@ -191,6 +194,9 @@ function jsInstall(
   const locked = has("package-lock.json") || has("npm-shrinkwrap.json");
   const npm = ["/usr/local/bin/node", "/opt/kumo/npm/bin/npm-cli.js"];
   return {
+    // npm's default backoff (10 s, then 60 s) makes a failing install (a certificate the build does
+    // not trust, an unreachable registry) take over a minute; two quick retries still ride out a blip.
+    env: "npm_config_fetch_retries=2 npm_config_fetch_retry_mintimeout=1000 npm_config_fetch_retry_maxtimeout=4000",
     manifests: ["package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc"],
     command: locked
       ? [...npm, "ci", "--omit=dev", "--no-audit", "--no-fund"]

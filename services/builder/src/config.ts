@@ -7,6 +7,15 @@ const booleanFlag = z
   .enum(["1", "0", "true", "false", "yes", "no"])
   .transform((v) => v === "1" || v === "true" || v === "yes");
 
+/** Where distributions keep the system CA bundle (Debian/Ubuntu, Fedora/RHEL, openSUSE, Alpine), as Go looks for it. */
+export const HOST_CA_BUNDLES = [
+  "/etc/ssl/certs/ca-certificates.crt",
+  "/etc/pki/tls/certs/ca-bundle.crt",
+  "/etc/ssl/ca-bundle.pem",
+  "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+  "/etc/ssl/cert.pem",
+] as const;
+
 export const builderConfigSchema = z.object({
   KUMO_HOST: z.string().default("127.0.0.1"),
   KUMO_BUILDER_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
@@ -15,7 +24,10 @@ export const builderConfigSchema = z.object({
   KUMO_DATA_DIR: z.string().default(".kumo"),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
   DOCKER_HOST: z.string().optional(),
-  /** A PEM file of extra CA certificates that dependency installs trust (TLS-intercepting proxies). */
+  /**
+   * A PEM file of CA certificates that dependency installs trust on top of the host's CA bundle
+   * (which they always trust: a TLS-intercepting proxy's CA installed on the host needs no setting).
+   */
   KUMO_BUILD_EXTRA_CA_CERTS: z
     .string()
     .refine((path) => existsSync(path), "no such file")
@@ -30,6 +42,8 @@ export const builderConfigSchema = z.object({
     .optional(),
   /** Let git sources use file:// URLs (tests, single-user setups); never for untrusted tenants. */
   KUMO_BUILD_GIT_ALLOW_FILE: booleanFlag.default(false),
+  /** Let git sources reach loopback, private, link-local and metadata addresses; never for untrusted tenants. */
+  KUMO_BUILD_GIT_ALLOW_PRIVATE: booleanFlag.default(false),
   KUMO_BUILD_GIT_TIMEOUT: durationMs.pipe(z.number().min(1000)).default(120_000),
 });
 
@@ -41,12 +55,15 @@ export interface BuilderConfig {
   dataDir: string;
   natsUrl: string;
   dockerSocket: string;
+  /** The host's CA bundle (the first of HOST_CA_BUNDLES that exists), trusted by dependency installs. */
+  hostCaFile: string | undefined;
   extraCaCertsFile: string | undefined;
   buildTimeoutMs: number;
   buildMemoryMb: number;
   buildConcurrency: number;
   labels: Record<string, string>;
   gitAllowFile: boolean;
+  gitAllowPrivate: boolean;
   gitTimeoutMs: number;
 }
 
@@ -64,12 +81,14 @@ export function loadBuilderConfig(env: Record<string, string | undefined>): Buil
     dataDir: resolve(c.KUMO_DATA_DIR),
     natsUrl: c.NATS_URL,
     dockerSocket: c.DOCKER_HOST?.replace(/^unix:\/\//, "") ?? "/var/run/docker.sock",
+    hostCaFile: HOST_CA_BUNDLES.find((path) => existsSync(path)),
     extraCaCertsFile: c.KUMO_BUILD_EXTRA_CA_CERTS,
     buildTimeoutMs: c.KUMO_BUILD_TIMEOUT,
     buildMemoryMb: c.KUMO_BUILD_MEMORY_MB,
     buildConcurrency: c.KUMO_BUILD_CONCURRENCY,
     labels,
     gitAllowFile: c.KUMO_BUILD_GIT_ALLOW_FILE,
+    gitAllowPrivate: c.KUMO_BUILD_GIT_ALLOW_PRIVATE,
     gitTimeoutMs: c.KUMO_BUILD_GIT_TIMEOUT,
   };
 }

@@ -10,6 +10,7 @@ import type { BuildRequestMessage, BuildResultMessage } from "./build-messages.t
 import { type BuildPlan, CONTEXT_SOURCE_DIR, isBuildRuntime, planBuild } from "./build-plan.ts";
 import type { BuilderConfig } from "./config.ts";
 import type { ImageResolver } from "./runtime-images.ts";
+import { plainLine, stepErrorLines } from "./step-error-lines.ts";
 
 /** Bumped when generated Dockerfiles change meaning without their text changing. */
 const BUILDER_RECIPE = "kumo-builder/1";
@@ -17,6 +18,7 @@ export const FUNCTION_IMAGE_REPO = "kumo/fn";
 const LOG_TAIL_LINES = 30;
 /** Engine bookkeeping that says nothing to the person reading a build log. */
 const NOISE = /^( ---> Running in [0-9a-f]+|Removing intermediate container [0-9a-f]+)\s*$/;
+const STEP = /^Step \d+\/\d+ : /;
 
 export interface BuildOutput {
   result: BuildResultMessage;
@@ -28,7 +30,7 @@ export interface ImageBuilderOptions {
   docker: Docker;
   config: Pick<
     BuilderConfig,
-    "extraCaCertsFile" | "buildTimeoutMs" | "buildMemoryMb" | "buildConcurrency" | "labels"
+    "hostCaFile" | "extraCaCertsFile" | "buildTimeoutMs" | "buildMemoryMb" | "buildConcurrency" | "labels"
   >;
   resolveImages: ImageResolver;
 }
@@ -143,11 +145,18 @@ export class ImageBuilder {
     };
   }
 
-  /** The extra CA certificates appended to Node's bundled roots, so tools that replace their trust store (pip, bun --cafile) keep the public CAs. */
+  /**
+   * What dependency installs trust: the host's CA bundle (so a TLS-intercepting proxy the host trusts
+   * works with no setting), or Node's bundled roots on a host without one, plus the extra CA
+   * certificates. A whole bundle, not only the additions, since pip and SSL_CERT_FILE replace the
+   * trust store rather than add to it. Read per build: a changed bundle changes the image digest.
+   */
   #caBundle(): Buffer | undefined {
-    const file = this.#options.config.extraCaCertsFile;
-    if (!file) return undefined;
-    return Buffer.from(`${rootCertificates.join("\n")}\n${readFileSync(file, "utf8")}\n`);
+    const { hostCaFile, extraCaCertsFile } = this.#options.config;
+    if (!hostCaFile && !extraCaCertsFile) return undefined;
+    const base = hostCaFile ? readFileSync(hostCaFile, "utf8") : rootCertificates.join("\n");
+    const extra = extraCaCertsFile ? readFileSync(extraCaCertsFile, "utf8") : "";
+    return Buffer.from(`${base}\n${extra}\n`);
   }
 
   async #dockerBuild(
@@ -180,6 +189,8 @@ export class ImageBuilder {
     );
     await new Promise<void>((resolve, reject) => {
       let failure: string | undefined;
+      // The output of the step that is running: when it fails, its tool's own error lines name the cause.
+      let stepOutput: string[] = [];
       const onAbort = () => {
         (stream as unknown as { destroy?: (e: Error) => void }).destroy?.(new Error("aborted"));
         reject(abort.reason);
@@ -191,7 +202,12 @@ export class ImageBuilder {
           abort.removeEventListener("abort", onAbort);
           if (abort.aborted) return reject(abort.reason);
           if (error) return reject(new KumoError("FN_005", `build failed: ${error.message}`));
-          if (failure) return reject(new KumoError("FN_005", `build failed: ${failure}`));
+          if (failure) {
+            const said = stepErrorLines(stepOutput);
+            return reject(
+              new KumoError("FN_005", `build failed: ${said.length > 0 ? said.join("; ") : failure}`),
+            );
+          }
           resolve();
         },
         (event: { stream?: string; error?: string; status?: string }) => {
@@ -199,8 +215,13 @@ export class ImageBuilder {
             failure = event.error.trim();
             log(`error: ${failure}`);
           }
-          for (const line of (event.stream ?? "").split("\n"))
-            if (line.trim() && !NOISE.test(line)) log(line.trimEnd());
+          for (const raw of (event.stream ?? "").split("\n")) {
+            const line = plainLine(raw);
+            if (!line.trim() || NOISE.test(line)) continue;
+            if (STEP.test(line)) stepOutput = [];
+            else stepOutput.push(line);
+            log(line);
+          }
         },
       );
     });

@@ -43,7 +43,12 @@ export async function start(config: BuilderConfig, deps: BuilderDeps = {}): Prom
     config,
     resolveImages: deps.resolveImages ?? createImageResolver(),
   });
-  const git = new GitFetcher({ allowFile: config.gitAllowFile, timeoutMs: config.gitTimeoutMs });
+  const git = new GitFetcher({
+    allowFile: config.gitAllowFile,
+    allowPrivate: config.gitAllowPrivate,
+    timeoutMs: config.gitTimeoutMs,
+    ...(deps.log ? { log: deps.log } : {}),
+  });
   const grpcServer = await serveBuildService(config.listen, {
     builder,
     git,

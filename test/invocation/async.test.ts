@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SETUP_TIMEOUT_MS } from "../runtimes/runtime-harness.ts";
 import { Plane, waitFor } from "./plane.ts";
+import { RAW_IMAGE_FILES } from "./raw-image.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -31,6 +32,9 @@ beforeAll(async () => {
       { maxRetries: 0, scaling: { concurrency: 1, maxInstances: 1 } },
     ),
     plane.deploy("flaky", "node", { "index.mjs": WORKER }, { env: { MODE: "fail" }, maxRetries: 2 }),
+    plane.harness
+      .buildImage(RAW_IMAGE_FILES)
+      .then((image) => plane.register("raw", "container", image, { maxRetries: 0 })),
   ]);
 }, SETUP_TIMEOUT_MS);
 
@@ -217,6 +221,27 @@ describe("invocation plane - async", () => {
       return r?.deadLettered ? r : undefined;
     });
     expect(dead).toMatchObject({ status: "failed", attempts: 2, errorCode: "FN_004" });
+  });
+
+  it("async - a 101 status or 150 headers is recorded as FN_004 / FN_010, never stored as the result", async () => {
+    for (const [query, code, statusCode, message] of [
+      ["status=101", "FN_004", 500, "status 101;"],
+      ["headers=150", "FN_010", 413, "headers; the limit is 100"],
+    ] as const) {
+      const res = await plane.gw.call("POST", `/v1/functions/raw/invoke?${query}`, {
+        key: plane.tenant.key,
+        body: {},
+        headers: { "kumo-invocation-type": "async" },
+      });
+      expect(res.status, res.body).toBe(202);
+      const dead = await waitFor(`the dead letter of ${query}`, async () => {
+        const r = await record(res.json.invocationId as string);
+        return r?.deadLettered ? r : undefined;
+      });
+      expect(dead, query).toMatchObject({ status: "failed", errorCode: code, statusCode });
+      expect(dead.errorMessage).toContain(message);
+      expect(dead.result?.headers?.["x-0"]).toBeUndefined();
+    }
   });
 
   it("async - the invocation is readable at once from the gateway that queued it, before its record batch is written", async () => {

@@ -129,7 +129,7 @@ export class Plane {
 
   async register(
     name: string,
-    lang: Lang,
+    lang: Lang | "container",
     image: string,
     config: Partial<FunctionConfigInput> = {},
   ): Promise<DeployedFunction> {

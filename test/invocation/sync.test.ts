@@ -1,6 +1,8 @@
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SETUP_TIMEOUT_MS } from "../runtimes/runtime-harness.ts";
 import { Plane, waitFor } from "./plane.ts";
+import { RAW_IMAGE_FILES } from "./raw-image.ts";
 
 const ECHO = `export default {
   async fetch(request, env) {
@@ -46,6 +48,11 @@ const FAULTS = `export async function handler(event) {
 }
 `;
 
+const STATUS = `export async function handler(event) {
+  return { statusCode: JSON.parse(event.queryStringParameters.s), body: "x" };
+}
+`;
+
 let plane: Plane;
 
 beforeAll(async () => {
@@ -54,6 +61,8 @@ beforeAll(async () => {
     plane.deploy("hello", "node", { "index.mjs": ECHO }, { env: { GREETING: "hi" } }),
     plane.deploy("stream", "node", { "index.mjs": STREAM }),
     plane.deploy("faults", "node", { "index.mjs": FAULTS }, { timeoutMs: 600, memoryMb: 64 }),
+    plane.deploy("statuses", "node", { "index.mjs": STATUS }),
+    plane.harness.buildImage(RAW_IMAGE_FILES).then((image) => plane.register("raw", "container", image)),
     plane.deploy(
       "narrow",
       "node",
@@ -100,8 +109,7 @@ describe("invocation plane - sync", () => {
   });
 
   it("sync - a streaming (SSE) response reaches the client as it is produced", async () => {
-    const app = plane.gw.gateway.app;
-    const address = await app.listen({ port: 0, host: "127.0.0.1" });
+    const address = await gatewayUrl();
     const res = await fetch(`${address}/fn/${plane.tenant.name}/stream/`);
     expect(res.headers.get("content-type")).toBe("text/event-stream");
     const reader = res.body?.getReader();
@@ -118,6 +126,48 @@ describe("invocation plane - sync", () => {
     // The first event arrived well before the last one was produced (~600 ms later).
     expect(arrivals.length).toBeGreaterThanOrEqual(2);
     expect((arrivals.at(-1)?.at ?? 0) - (arrivals[0]?.at ?? 0)).toBeGreaterThan(400);
+  });
+
+  it("sync - a status that is not a final HTTP status is FN_004 naming it, never a client left waiting", async () => {
+    const address = await gatewayUrl();
+    // A 1xx reaching the client leaves it waiting for a response that never comes: a short timeout
+    // turns such a hang into a failure here.
+    const get = async (path: string) => {
+      const res = await fetch(`${address}/fn/${plane.tenant.name}/${path}`, {
+        signal: AbortSignal.timeout(3000),
+      });
+      const text = await res.text();
+      // The shim's FN_004 envelope is passed on as it wrote it; the platform's own is { error }.
+      const body = (res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : {}) as {
+        error?: { code: string; message: string };
+        code?: string;
+        message?: string;
+      };
+      return { status: res.status, text, ...(body.error ?? body) };
+    };
+    for (const status of [100, 101, 102, 103, 199, 600, 1000, "1e3", -1, 200.5]) {
+      const res = await get(`statuses/?s=${encodeURIComponent(JSON.stringify(status))}`);
+      expect([res.status, res.code], String(status)).toEqual([500, "FN_004"]);
+      expect(res.message).toContain(`statusCode ${JSON.stringify(status)} `);
+    }
+    // A custom image's own server, with no shim to refuse it, is checked by the autoscaler.
+    for (const status of [101, 600]) {
+      const res = await get(`raw/?status=${status}`);
+      expect([res.status, res.code], String(status)).toEqual([500, "FN_004"]);
+      expect(res.message).toContain(`status ${status};`);
+    }
+    const ok = await get("raw/?status=201");
+    expect([ok.status, ok.text]).toEqual([201, "raw"]);
+  });
+
+  it("sync - 100,000 response headers, 150 of them or a 10 MB header value are FN_010", async () => {
+    for (const query of ["headers=100000", "headers=150", "big=1"]) {
+      const res = await plane.invoke("raw", { path: `/?${query}`, method: "GET" });
+      expect([res.status, res.json?.error?.code], query).toEqual([413, "FN_010"]);
+      expect(res.headers["x-0"]).toBeUndefined();
+    }
+    const ok = await plane.invoke("raw", { path: "/?headers=90", method: "GET" });
+    expect([ok.status, ok.headers["x-89"]]).toEqual([200, "v"]);
   });
 
   it("sync - a handler that throws is FN_004 and is recorded with its logs", async () => {
@@ -172,6 +222,13 @@ describe("invocation plane - sync", () => {
     expect(limited?.json.error.code).toBe("FN_007");
   });
 });
+
+/** The gateway over a real socket: inject cannot show a client left waiting. */
+async function gatewayUrl(): Promise<string> {
+  const app = plane.gw.gateway.app;
+  if (!app.server.listening) return app.listen({ port: 0, host: "127.0.0.1" });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
 
 async function functionContainers(name: string) {
   const store = plane.gw.gateway.context.platform.tenant(plane.tenant.id);

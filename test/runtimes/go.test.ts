@@ -21,6 +21,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"strconv"
 
 	"example.com/greet"
 )
@@ -30,6 +31,12 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/throw" {
 		log.Printf("about to panic")
 		panic("kaboom from go")
+	}
+	if r.URL.Path == "/status" {
+		status, _ := strconv.Atoi(r.URL.Query().Get("s"))
+		w.WriteHeader(status)
+		w.Write([]byte("x"))
+		return
 	}
 	body, _ := io.ReadAll(r.Body)
 	h := w.Header()
@@ -107,6 +114,17 @@ describe("runtime go - shim", () => {
     expect(body).toMatchObject({ code: "FN_004", message: "kaboom from go" });
     expect(body.stack).toContain("goroutine");
     expect((await fn.request({ path: "/invoke/ok" })).status).toBe(200);
+  });
+
+  it("status - 101 or a status outside 100-599 is a 500 FN_004 naming it; other 1xx are interim", async () => {
+    for (const status of [101, 600, 1000, -1]) {
+      const res = await fn.request({ path: `/invoke/status?s=${status}`, timeoutMs: 3000 });
+      expect([res.status, res.headers["kumo-error"]], String(status)).toEqual([500, "FN_004"]);
+      expect((res.json() as { message: string }).message).toContain(`status ${status} `);
+    }
+    // net/http sends 1xx other than 101 ahead of the response (103 Early Hints); the answer follows.
+    const hinted = await fn.request({ path: "/invoke/status?s=103", timeoutMs: 3000 });
+    expect([hinted.status, hinted.body.toString()]).toEqual([200, "x"]);
   });
 
   it("logs - fmt and log output become JSON lines tagged with the invocation id", async () => {

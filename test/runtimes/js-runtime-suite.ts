@@ -27,6 +27,8 @@ export default {
     const url = new URL(request.url);
     console.log("workers got", request.method, url.pathname);
     if (url.pathname === "/throw") throw new Error("kaboom from workers");
+    if (url.pathname === "/status-error") return Response.error();
+    if (url.pathname === "/status") return new (class extends Response { get status() { return 101; } })(null);
     const body = new Uint8Array(await request.arrayBuffer());
     const headers = new Headers({
       "content-type": request.headers.get("content-type") ?? "application/octet-stream",
@@ -52,6 +54,7 @@ export async function handler(event: HttpEvent, context: Context): Promise<unkno
   if (context.eventType) return { eventType: context.eventType, event };
   if (event.rawPath === "/throw") throw new TypeError("kaboom from lambda");
   if (event.rawPath === "/text") return "plain text";
+  if (event.rawPath === "/status") return { statusCode: JSON.parse(new URLSearchParams(event.rawQueryString).get("s") ?? "200"), body: "x" };
   if (event.rawPath === "/binary") {
     const bytes = Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
     return { statusCode: 200, headers: { "content-type": "application/octet-stream" },
@@ -190,6 +193,27 @@ export function describeJsRuntime(lang: JsLang): void {
       const thrown = await lambda.request({ path: "/invoke/throw" });
       expect(thrown.status).toBe(500);
       expect(thrown.json()).toMatchObject({ code: "FN_004", message: "kaboom from lambda" });
+    });
+
+    it("status - a status that is not a final HTTP status is a 500 FN_004 naming it, never sent as is", async () => {
+      // node:http would send 1xx as an interim response and the caller would wait for ever: a short
+      // timeout makes such a hang fail this test quickly.
+      for (const status of [100, 101, 102, 103, 199, 600, 1000, "1e3", -1, 200.5]) {
+        const s = encodeURIComponent(JSON.stringify(status));
+        const res = await lambda.request({ path: `/invoke/status?s=${s}`, timeoutMs: 3000 });
+        expect([res.status, res.headers["kumo-error"]], String(status)).toEqual([500, "FN_004"]);
+        expect((res.json() as { message: string }).message).toContain(
+          `statusCode ${JSON.stringify(status)} `,
+        );
+      }
+      for (const [path, shown] of [
+        ["/invoke/status-error", "0"],
+        ["/invoke/status", "101"],
+      ] as const) {
+        const res = await workers.request({ path, timeoutMs: 3000 });
+        expect([res.status, res.headers["kumo-error"]], path).toEqual([500, "FN_004"]);
+        expect((res.json() as { message: string }).message).toContain(`status ${shown} `);
+      }
     });
 
     it("init - a baked container answers 409 to /init", async () => {

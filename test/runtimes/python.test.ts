@@ -25,6 +25,8 @@ def handler(event, context):
                 "body": event["body"], "isBase64Encoded": event["isBase64Encoded"]}
     if path == "/text":
         return "plain text"
+    if path == "/status":
+        return {"statusCode": json.loads(event["queryStringParameters"]["s"]), "body": "x"}
     return {"statusCode": 201, "headers": {"x-dep": shout("dep"), "x-env": os.environ.get("GREETING", "")},
             "body": json.dumps({"event": event, "remaining": context.get_remaining_time_in_millis() > 0})}
 `,
@@ -112,6 +114,15 @@ describe("runtime python - shim", () => {
     expect(body).toMatchObject({ code: "FN_004", message: "kaboom from python" });
     expect(body.stack).toContain("ValueError");
     expect((await sync.request({ path: "/invoke/ok" })).status).toBe(201);
+  });
+
+  it("status - a statusCode that is not a final HTTP status is a 500 FN_004 naming it", async () => {
+    for (const status of [100, 101, 199, 600, "1e3", -1, 200.5, true]) {
+      const s = encodeURIComponent(JSON.stringify(status));
+      const res = await sync.request({ path: `/invoke/status?s=${s}`, timeoutMs: 3000 });
+      expect([res.status, res.headers["kumo-error"]], String(status)).toEqual([500, "FN_004"]);
+      expect((res.json() as { message: string }).message).toContain(`statusCode ${JSON.stringify(status)} `);
+    }
   });
 
   it("logs - print and logging become JSON lines tagged with the invocation id", async () => {

@@ -51,6 +51,8 @@ export interface ShimRequest {
   path: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /** Fails the request when its connection is idle this long (default 15 s), e.g. after a 1xx. */
+  timeoutMs?: number;
 }
 
 /** One HTTP/1.1 request to a shim over its unix socket. */
@@ -76,7 +78,7 @@ export function shimRequest(socketPath: string, req: ShimRequest): Promise<ShimR
       },
     );
     outgoing.on("error", reject);
-    outgoing.setTimeout(15_000, () =>
+    outgoing.setTimeout(req.timeoutMs ?? 15_000, () =>
       outgoing.destroy(new Error(`timeout: ${req.method ?? "GET"} ${req.path}`)),
     );
     outgoing.end(body);

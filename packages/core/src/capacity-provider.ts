@@ -51,6 +51,10 @@ export interface FunctionLogLine {
 }
 
 export interface InvocationResult {
+  /**
+   * A final status (200–599), with headers within RESPONSE_LIMITS: checkFunctionResponse is applied
+   * where a function's response enters the platform (isolate host, autoscaler).
+   */
   status: number;
   headers: [string, string][];
   body: Uint8Array | AsyncIterable<Uint8Array>;

@@ -7,6 +7,7 @@ export * from "./ids.ts";
 export * from "./key-file.ts";
 export * from "./names.ts";
 export * from "./redact-url.ts";
+export * from "./response-limits.ts";
 export * from "./run-service.ts";
 export * from "./secret-box.ts";
 export * from "./serve-health.ts";

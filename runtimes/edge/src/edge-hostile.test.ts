@@ -183,6 +183,53 @@ describe("edge hostile code", () => {
     expect([res.status, res.result.error?.code]).toEqual([413, "FN_010"]);
   });
 
+  it("hostile - a status that is not a final HTTP status (1xx, 600+, not an integer) is FN_004 naming it", async () => {
+    const lambda = await edgeTarget(`export async function handler(event: any) {
+      return { statusCode: JSON.parse(event.queryStringParameters.s), body: "x" };
+    }`);
+    for (const status of [100, 101, 102, 103, 199, 600, 1000, "1e3", -1, 200.5]) {
+      const res = await invokeEdge(provider, lambda, {
+        url: `/?s=${encodeURIComponent(JSON.stringify(status))}`,
+      });
+      expect([res.status, res.result.error?.code], String(status)).toEqual([500, "FN_004"]);
+      expect(res.result.error?.message).toContain(`statusCode ${JSON.stringify(status)}`);
+    }
+    // Response.error() (status 0) passes the Response constructor; so does a subclass lying about it.
+    const workers = await edgeTarget(`export default { fetch(request: Request) {
+      if (request.url.endsWith("/error")) return Response.error();
+      return new (class extends Response { get status() { return 101; } })("x");
+    } };`);
+    for (const [path, shown] of [
+      ["/error", "0"],
+      ["/subclass", "101"],
+    ]) {
+      const res = await invokeEdge(provider, workers, { url: path });
+      expect([res.status, res.result.error?.code], path).toEqual([500, "FN_004"]);
+      expect(res.result.error?.message).toContain(`status ${shown};`);
+    }
+  });
+
+  it("hostile - 100,000 response headers or a 10 MB header value is FN_010", async () => {
+    const target = await edgeTarget(
+      `export async function handler(event: any) {
+        if (event.rawPath === "/many") {
+          const headers: Record<string, string> = {};
+          for (let i = 0; i < 100_000; i++) headers["x-" + i] = "v";
+          return { statusCode: 200, headers, body: "x" };
+        }
+        return new Response("x", { headers: { "x-big": "a".repeat(10 * 1024 * 1024) } });
+      }`,
+      { config: { cpuMs: 5000 } },
+    );
+    const many = await invokeEdge(provider, target, { url: "/many" });
+    expect([many.status, many.result.error?.code]).toEqual([413, "FN_010"]);
+    expect(many.result.error?.message).toContain("100000 headers");
+    expect(many.result.headers).toHaveLength(1);
+    const big = await invokeEdge(provider, target, { url: "/big" });
+    expect([big.status, big.result.error?.code]).toEqual([413, "FN_010"]);
+    expect(big.result.error?.message).toMatch(/headers take \d+ bytes; the limit is 16384 bytes/);
+  });
+
   it("hostile - a request over the size limit is FN_010 before it reaches the isolate", async () => {
     const target = await edgeTarget(HEALTHY_SOURCE, { config: { maxBodyBytes: 16 } });
     const res = await invokeEdge(provider, target, { method: "POST", body: "x".repeat(17) });

@@ -58,7 +58,7 @@ const nextTurn = globalThis.setImmediate ?? ((fn) => setTimeout(fn, 0));
  */
 async function writeBody(response, headers, res) {
   if (!response.body) {
-    res.writeHead(response.status, headers).end();
+    res.writeHead(finalStatus(response.status, "status"), headers).end();
     return;
   }
   const reader = response.body.getReader();
@@ -78,7 +78,7 @@ async function writeBody(response, headers, res) {
     size += r.value.byteLength;
     read = reader.read();
   }
-  const status = response.status;
+  const status = finalStatus(response.status, "status");
   if (ended) {
     if (status !== 204 && status !== 304) headers["content-length"] = String(size);
     else delete headers["content-length"];
@@ -167,7 +167,8 @@ function writeLambdaResult(result, res) {
     res.writeHead(204).end();
   } else if (typeof result === "string") {
     res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end(result);
-  } else if (typeof result === "object" && typeof result.statusCode === "number") {
+  } else if (typeof result === "object" && "statusCode" in result) {
+    const status = lambdaStatus(result.statusCode);
     const headers = { ...result.headers };
     if (Array.isArray(result.cookies) && result.cookies.length > 0) headers["set-cookie"] = result.cookies;
     let body = result.body ?? "";
@@ -175,7 +176,7 @@ function writeLambdaResult(result, res) {
       body = JSON.stringify(body);
       headers["content-type"] ??= "application/json";
     }
-    res.writeHead(result.statusCode, headers);
+    res.writeHead(status, headers);
     res.end(result.isBase64Encoded ? Buffer.from(body, "base64") : body);
   } else {
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(result));
@@ -184,6 +185,23 @@ function writeLambdaResult(result, res) {
 
 function headerValue(value) {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** A Lambda statusCode: absent is 200, and a three-digit string counts, as in the edge runtime. */
+function lambdaStatus(raw) {
+  if (raw == null) return 200;
+  return finalStatus(typeof raw === "string" && /^[0-9]{3}$/.test(raw) ? Number(raw) : raw, "statusCode");
+}
+
+/**
+ * The status as a final HTTP status (200-599), or a throw naming it (the invocation is then FN_004).
+ * node:http would send 1xx as an interim response the caller keeps waiting after, 600-999 as is,
+ * and round 200.5 down; the platform refuses such responses too, this only fails them early.
+ */
+function finalStatus(status, what) {
+  if (typeof status === "number" && Number.isInteger(status) && status >= 200 && status <= 599) return status;
+  const shown = typeof status === "string" ? JSON.stringify(status) : String(status);
+  throw new RangeError(`${what} ${shown} is not a response status: it must be an integer from 200 to 599`);
 }
 
 /**

@@ -239,7 +239,8 @@ def lambda_response(result):
         return 200, [("content-type", "application/octet-stream")], bytes(result)
     if isinstance(result, str):
         return 200, [("content-type", "text/plain; charset=utf-8")], result.encode()
-    if isinstance(result, dict) and isinstance(result.get("statusCode"), int):
+    if isinstance(result, dict) and "statusCode" in result:
+        status = lambda_status(result["statusCode"])
         headers = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
         headers += [("set-cookie", c) for c in result.get("cookies") or []]
         body = result.get("body", "")
@@ -249,8 +250,23 @@ def lambda_response(result):
                 headers.append(("content-type", "application/json"))
         if isinstance(body, str):
             body = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
-        return result["statusCode"], headers, body
+        return status, headers, body
     return json_response(200, result)
+
+
+def lambda_status(raw):
+    """A final HTTP status (200-599) from a statusCode, or a ValueError naming it (FN_004).
+
+    Absent is 200; a three-digit string counts as its number, as in the JS runtimes. A 1xx would be
+    an interim response the caller keeps waiting after, and the status line is written as given.
+    """
+    if raw is None:
+        return 200
+    status = int(raw) if isinstance(raw, str) and re.fullmatch(r"[0-9]{3}", raw) else raw
+    if isinstance(status, int) and not isinstance(status, bool) and 200 <= status <= 599:
+        return status
+    shown = json.dumps(raw) if isinstance(raw, (str, int, float)) else repr(raw)
+    raise ValueError(f"statusCode {shown} is not a response status: it must be an integer from 200 to 599")
 
 
 def json_response(status, value, extra=None):

@@ -18,6 +18,7 @@ import {
   subjects,
 } from "@kumo/bus";
 import type { CapacityProvider, ErrorBody, InvocationResult } from "@kumo/core";
+import { checkFunctionResponse, httpStatusOfCode } from "@kumo/core";
 import { invocationLogRows, type NewInvocation, type Recorder, recordSeq } from "@kumo/db";
 import type { DestinationQueue } from "./destination-queue.ts";
 import { type DestinationKind, destinationPayload } from "./destination-sender.ts";
@@ -452,12 +453,20 @@ export class AsyncWorker {
     if (!start.ok) return notRun(start.error, started, start.coldStart, start.queueMs);
     const { run } = start;
     try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of run.response) chunks.push(chunk as Buffer);
       const res = run.response;
       const out: [string, string][] = [];
       for (let i = 0; i < res.rawHeaders.length; i += 2)
         out.push([(res.rawHeaders[i] ?? "").toLowerCase(), res.rawHeaders[i + 1] ?? ""]);
+      const problem = checkFunctionResponse(res.statusCode, out);
+      if (problem) {
+        // Neither recorded nor passed to a destination as the function's result: the error is.
+        res.destroy();
+        return Object.assign(notRun(problem, started, run.coldStart, run.queueMs), {
+          status: httpStatusOfCode(problem.code),
+        });
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
       const status = res.statusCode ?? 502;
       const buf = Buffer.concat(chunks);
       let error: ErrorBody | undefined;

@@ -1,6 +1,6 @@
-import type { IncomingMessage } from "node:http";
+import { type IncomingMessage, maxHeaderSize } from "node:http";
 import type { ColdStartKind, ErrorBody } from "@kumo/core";
-import { KumoError } from "@kumo/core";
+import { KumoError, RESPONSE_LIMITS } from "@kumo/core";
 import type Docker from "dockerode";
 import type { CodeCache } from "./code-cache.ts";
 import { STEM_CELL_RUNTIMES, type StemRuntime } from "./config.ts";
@@ -187,6 +187,10 @@ export class Fleet {
         };
       }
       if (signal?.aborted) return { code: "FN_008", message: "the caller went away" };
+      // The function's own server answered with something that is not HTTP (a custom image can):
+      // its fault, and its instance is fine.
+      const unparsable = parseFailure(error);
+      if (unparsable) return unparsable;
       const exit = await Promise.race([
         instance.exited,
         new Promise<null>((r) => setTimeout(() => r(null), 2000)),
@@ -337,6 +341,19 @@ async function readBody(res: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** What a response node:http could not parse means: oversized headers (FN_010) or not HTTP (FN_004). */
+function parseFailure(error: unknown): ErrorBody | undefined {
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  if (code === "HPE_HEADER_OVERFLOW")
+    return {
+      code: "FN_010",
+      message: `the function's response headers exceed ${maxHeaderSize} bytes; the limit is ${RESPONSE_LIMITS.headerBytes} bytes`,
+    };
+  if (code?.startsWith("HPE_"))
+    return { code: "FN_004", message: `the function's response is not valid HTTP/1.1: ${messageOf(error)}` };
+  return undefined;
 }
 
 export function errorBody(error: unknown): ErrorBody {

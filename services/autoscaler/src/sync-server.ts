@@ -11,6 +11,7 @@ import {
   type Subscription,
   subjects,
 } from "@kumo/bus";
+import { checkFunctionResponse } from "@kumo/core";
 import { errorBody, Fleet } from "./fleet.ts";
 import type { NodeRoster } from "./node-roster.ts";
 import type { VersionCatalog, VersionSpec } from "./version-catalog.ts";
@@ -184,6 +185,20 @@ export class SyncServer {
       for (let i = 0; i < res.rawHeaders.length; i += 2) {
         const name = (res.rawHeaders[i] ?? "").toLowerCase();
         if (!HOP_BY_HOP.has(name)) responseHeaders.push([name, res.rawHeaders[i + 1] ?? ""]);
+      }
+      const problem = checkFunctionResponse(res.statusCode, responseHeaders);
+      if (problem) {
+        // Not forwarded: a 1xx would leave the client waiting for the real response. What is left
+        // of the response is dropped with its connection.
+        res.destroy();
+        run.finish();
+        this.#send(token, reply, {
+          k: "error",
+          error: problem,
+          coldStart: run.coldStart,
+          queueMs: run.queueMs,
+        });
+        return;
       }
       const head: InvokeReplyMeta = {
         k: "head",

@@ -1,7 +1,9 @@
 import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import type { ErrorBody, ErrorCode, FunctionLogLine } from "@kumo/core";
+import { checkFunctionResponse } from "@kumo/core/response-limits";
 import type ivm from "isolated-vm";
 import type { FetchPolicy, IsolateLimits, WireRequest, WireResult } from "../host-protocol.ts";
+import { headerPairsOf } from "../wire-codec.ts";
 import { type BridgeRequest, bridgeFetch, type FetchBudget } from "./fetch-bridge.ts";
 
 type Ivm = typeof ivm;
@@ -445,11 +447,13 @@ export class FunctionIsolate {
     // reach the frame encoder.
     const raw = outcome.body ?? "";
     const body = typeof raw === "string" || raw instanceof Uint8Array ? raw : String(raw);
-    const status = Number.isInteger(outcome.status) ? Math.min(999, Math.max(0, outcome.status ?? 200)) : 500;
     const headers = typeof outcome.headers === "string" ? outcome.headers : "";
     if (!VALID_FLAT_HEADERS.test(headers)) {
       return { ...errorResult("FN_004", "the response has an invalid header name or value", false), logs };
     }
+    const problem = checkFunctionResponse(outcome.status, headerPairsOf(headers));
+    if (problem) return { ...errorResult(problem.code, problem.message, false), logs };
+    const status = outcome.status as number;
     // A string is encoded when the frame is written; its UTF-8 size is only computed when it could
     // be over the limit (at most 3 bytes per UTF-16 unit).
     const size =

@@ -281,6 +281,19 @@ function checkSize(body, max) {
   return body;
 }
 
+/**
+ * A Lambda result's statusCode: absent is 200, a number or a three-digit string must be a final
+ * status (200-599). Anything else fails the invocation here, naming the value as the tenant wrote it
+ * (the host checks the status again, but only sees it as a number).
+ */
+function lambdaStatus(raw) {
+  if (raw == null) return 200;
+  const status = typeof raw === "string" && /^[0-9]{3}$/.test(raw) ? Number(raw) : raw;
+  if (typeof status === "number" && Number.isInteger(status) && status >= 200 && status <= 599) return status;
+  const shown = typeof raw === "string" ? JSON.stringify(raw) : String(raw);
+  throw new RangeError(`statusCode ${shown} is not a response status: it must be an integer from 200 to 599`);
+}
+
 function fromLambdaResult(value, max) {
   const headers = [];
   for (const [k, v] of Object.entries(value.headers ?? {})) headers.push([k.toLowerCase(), String(v)]);
@@ -298,7 +311,7 @@ function fromLambdaResult(value, max) {
     body = base64ToBytes(body);
   }
   return {
-    status: Number(value.statusCode) || 200,
+    status: lambdaStatus(value.statusCode),
     headers: flatHeaders(headers),
     body: checkSize(body, max),
   };

@@ -124,7 +124,20 @@ type recorder struct {
 	wrote bool
 }
 
-func (r *recorder) WriteHeader(status int) { r.wrote = true; r.ResponseWriter.WriteHeader(status) }
+// WriteHeader refuses a status that is not an answer before anything is written: the panic becomes
+// the invocation's FN_004. 101 and statuses outside 100-599 would reach the caller as the final
+// status (net/http panics on some of them itself, after the head may be half-written); 1xx other
+// than 101 are interim responses net/http sends ahead of the real one, as for 103 Early Hints.
+func (r *recorder) WriteHeader(status int) {
+	if status == http.StatusSwitchingProtocols || status < 100 || status > 599 {
+		panic(fmt.Sprintf("status %d is not a response status: it must be an integer from 200 to 599", status))
+	}
+	if status >= 200 {
+		r.wrote = true
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
 func (r *recorder) Write(b []byte) (int, error) {
 	r.wrote = true
 	return r.ResponseWriter.Write(b)

@@ -22,10 +22,12 @@ export async function start(settings, args) {
       "the CLI package is missing from this checkout",
     );
   }
-  // KUMO_PORT and the rest of the caller's environment pass through unchanged.
+  // KUMO_PORT and the rest of the caller's environment pass through unchanged. The platform runs in
+  // its own process group, so if this launcher is killed outright (SIGKILL: nothing to forward), it
+  // would live on holding its port: with our pid it notices that its parent changed and stops itself.
   const { code } = await runForeground(process.execPath, ["--import", "tsx", CLI_BIN, "dev", ...args], {
     cwd: settings.repoRoot,
-    env,
+    env: { ...env, KUMO_LAUNCHER_PID: String(process.pid) },
   });
   return code;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../support/test-gateway.ts";
 import { createEdgeFunction, snapshotTables } from "./api-helpers.ts";
-import { buildTar, type TarEntry } from "./tar-fixtures.ts";
+import { buildTar, gzipBomb, type TarEntry } from "./tar-fixtures.ts";
 
 type Who = "tenant" | "platform";
 
@@ -1182,6 +1182,25 @@ describe("bad input", () => {
       }
     });
   }
+
+  it("bad input - a 1 MB gzip inflating to 1 GiB is 413 FN_010 naming the limit, promptly", async () => {
+    const bomb = gzipBomb(1024);
+    expect(bomb.length).toBeLessThan(1.5 * MB);
+    const started = performance.now();
+    const res = await withoutSideEffects(() =>
+      t.call("POST", "/v1/functions/target/deployments", {
+        key: tenant.key,
+        body: bomb,
+        headers: { "content-type": "application/gzip" },
+      }),
+    );
+    const elapsedMs = performance.now() - started;
+    expect(res.status, res.body.slice(0, 500)).toBe(413);
+    expect(res.json.error.code).toBe("FN_010");
+    expect(res.json.error.message).toContain(String(50 * MB));
+    // Inflating all of it took 8-16 s; stopping at the limit takes well under a second.
+    expect(elapsedMs).toBeLessThan(3000);
+  });
 
   it("bad input - a valid tar upload deploys, so the tar cases fail for their entry and not the format", async () => {
     const archive = await buildTar(

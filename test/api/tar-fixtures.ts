@@ -34,3 +34,12 @@ export async function buildTar(entries: TarEntry[], options: { gzip?: boolean } 
   const tar = Buffer.concat(chunks);
   return options.gzip ? gzipSync(tar) : tar;
 }
+
+/**
+ * About 1 KiB of gzip per MiB of zeros it inflates to: one gzip member of a MiB of zeros, repeated
+ * (gunzip reads concatenated members as one stream), so a 1 GiB bomb is ~1 MB and instant to build.
+ */
+export function gzipBomb(zeroMiB: number): Buffer {
+  const member = gzipSync(Buffer.alloc(1024 * 1024), { level: 9 });
+  return Buffer.concat(Array.from({ length: zeroMiB }, () => member));
+}

@@ -1,6 +1,9 @@
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../support/test-gateway.ts";
 import { createFunction, deploy, echoes, expectError } from "./routing-helpers.ts";
+
+const DAY = 86_400_000;
 
 /** Tenant routes on the apps domain, the /r/ prefix and verified custom domains; no real DNS. */
 describe("routes and domains", () => {
@@ -140,7 +143,7 @@ describe("routes and domains", () => {
     expect(list.json.items.map((r: { id: string }) => r.id)).not.toContain(routeIds.me);
   });
 
-  it("domains - a claim is pending with a TXT challenge; another tenant cannot claim the hostname", async () => {
+  it("domains - a claim is pending with a TXT challenge; another tenant's pending claim does not block it", async () => {
     const res = await t.call("POST", "/v1/domains", { key: a.key, body: { hostname: "api.example.com" } });
     expect(res.status, res.body).toBe(201);
     expect(res.json).toMatchObject({
@@ -149,13 +152,12 @@ describe("routes and domains", () => {
       verification: { type: "TXT", name: "_kumo-challenge.api.example.com" },
     });
     expect(res.json.verification.value).toMatch(/^kumo-verify=[0-9a-f]{32}$/);
-    const other = expectError(
-      await t.call("POST", "/v1/domains", { key: b.key, body: { hostname: "api.example.com" } }),
-      409,
-      "FN_006",
-    );
-    expect(other.message).toBe("hostname is claimed by another tenant");
-    expect(other.message).not.toContain(a.name);
+    expect(Date.parse(res.json.expiresAt) - Date.now()).toBeGreaterThan(6 * DAY);
+    // A pending claim is no lock: B may claim too (its own token), and whoever verifies first wins.
+    const other = await t.call("POST", "/v1/domains", { key: b.key, body: { hostname: "api.example.com" } });
+    expect(other.status, other.body).toBe(201);
+    expect(other.json).toMatchObject({ hostname: "api.example.com", status: "pending" });
+    expect(other.json.verification.value).not.toBe(res.json.verification.value);
     expectError(
       await t.call("POST", "/v1/domains", { key: a.key, body: { hostname: "api.example.com" } }),
       409,
@@ -203,9 +205,16 @@ describe("routes and domains", () => {
     expect(ok.status, ok.body).toBe(200);
     expect(ok.json).toMatchObject({ status: "verified", verifiedBy: "dns" });
     expect(lookedUp.every((name) => name === "_kumo-challenge.api.example.com")).toBe(true);
-    // Tenant B cannot verify or see it.
+    // Tenant B's pending claim went with A's verification: B can neither verify, see nor re-claim it.
     expectError(await t.call("POST", "/v1/domains/api.example.com/verify", { key: b.key }), 404, "FN_001");
     expect((await t.call("GET", "/v1/domains", { key: b.key })).json.items).toEqual([]);
+    const taken = expectError(
+      await t.call("POST", "/v1/domains", { key: b.key, body: { hostname: "api.example.com" } }),
+      409,
+      "FN_006",
+    );
+    expect(taken.message).toBe("hostname is claimed and verified by another tenant");
+    expect(taken.message).not.toContain(a.name);
   });
 
   it("domains - a verified domain serves only its own routes, apart from the host-less ones", async () => {
@@ -249,6 +258,101 @@ describe("routes and domains", () => {
     ).toBe(201);
     expectError(
       await t.call("POST", "/v1/domains/nothing.example/approve", { key: t.adminKey }),
+      404,
+      "FN_001",
+    );
+  });
+
+  it("domains - tenant A's pending claim does not squat: B claims, B verifies, B owns it and A's claim is gone", async () => {
+    const host = "shop.example.com";
+    expect((await t.call("POST", "/v1/domains", { key: a.key, body: { hostname: host } })).status).toBe(201);
+    const claimB = await t.call("POST", "/v1/domains", { key: b.key, body: { hostname: host } });
+    expect(claimB.status, claimB.body).toBe(201);
+    txt.set(`_kumo-challenge.${host}`, [[claimB.json.verification.value]]);
+    const verified = await t.call("POST", `/v1/domains/${host}/verify`, { key: b.key });
+    expect(verified.status, verified.body).toBe(200);
+    expect(verified.json).toMatchObject({ hostname: host, status: "verified", expiresAt: null });
+    // A's claim was removed (and A's audit log says why): A can neither see, verify nor re-claim it.
+    expectError(await t.call("GET", `/v1/domains/${host}`, { key: a.key }), 404, "FN_001");
+    expectError(await t.call("POST", `/v1/domains/${host}/verify`, { key: a.key }), 404, "FN_001");
+    expectError(await t.call("POST", "/v1/domains", { key: a.key, body: { hostname: host } }), 409, "FN_006");
+    const audit = await t.gateway.database.db
+      .selectFrom("audit_events")
+      .select(["action", "target"])
+      .where("tenant_id", "=", a.id)
+      .execute();
+    expect(audit).toContainEqual({ action: "domain.superseded", target: `domain/${host}` });
+    // B routes it; A cannot.
+    expect((await route(b.key, { method: "ANY", path: "/*", function: "bfn", host })).status).toBe(201);
+    expectError(await route(a.key, { method: "GET", path: "/x", function: "echo", host }), 400, "FN_006");
+    expect((await t.call("DELETE", `/v1/domains/${host}`, { key: b.key })).status).toBe(204);
+  });
+
+  it("domains - a pending claim older than KUMO_DOMAIN_CLAIM_TTL (7 days) expires and blocks no one", async () => {
+    const backdate = (hostname: string, tenantId: string) =>
+      sql`update domains set created_at = now() - interval '8 days'
+        where hostname = ${hostname} and tenant_id = ${tenantId}`.execute(t.gateway.database.db);
+    // An expired claim cannot be verified, even with the right record; its owner claims afresh.
+    const stale = await t.call("POST", "/v1/domains", {
+      key: a.key,
+      body: { hostname: "stale.example.com" },
+    });
+    expect(stale.status, stale.body).toBe(201);
+    await backdate("stale.example.com", a.id);
+    txt.set("_kumo-challenge.stale.example.com", [[stale.json.verification.value]]);
+    const gone = expectError(
+      await t.call("POST", "/v1/domains/stale.example.com/verify", { key: a.key }),
+      410,
+      "FN_006",
+    );
+    expect(gone.message).toMatch(/expired/);
+    const again = await t.call("POST", "/v1/domains", {
+      key: a.key,
+      body: { hostname: "stale.example.com" },
+    });
+    expect(again.status, again.body).toBe(201);
+    expect(again.json.verification.value).not.toBe(stale.json.verification.value);
+
+    // Another tenant's claim sweeps expired ones away, so the platform admin sees one claim, not two.
+    expect(
+      (await t.call("POST", "/v1/domains", { key: a.key, body: { hostname: "old.example.com" } })).status,
+    ).toBe(201);
+    await backdate("old.example.com", a.id);
+    expect(
+      (await t.call("POST", "/v1/domains", { key: b.key, body: { hostname: "old.example.com" } })).status,
+    ).toBe(201);
+    expectError(await t.call("GET", "/v1/domains/old.example.com", { key: a.key }), 404, "FN_001");
+    const approved = await t.call("POST", "/v1/domains/old.example.com/approve", { key: t.adminKey });
+    expect(approved.status, approved.body).toBe(200);
+    expect((await t.call("GET", "/v1/domains/old.example.com", { key: b.key })).json.status).toBe("verified");
+    // A verified claim does not expire and still blocks everyone else.
+    await backdate("old.example.com", b.id);
+    expectError(
+      await t.call("POST", "/v1/domains", { key: a.key, body: { hostname: "old.example.com" } }),
+      409,
+      "FN_006",
+    );
+    expect((await t.call("GET", "/v1/domains/old.example.com", { key: b.key })).json.status).toBe("verified");
+  });
+
+  it("domains - with several pending claims the platform admin names the tenant to approve", async () => {
+    const host = "multi.example.com";
+    for (const key of [a.key, b.key])
+      expect((await t.call("POST", "/v1/domains", { key, body: { hostname: host } })).status).toBe(201);
+    const which = expectError(
+      await t.call("POST", `/v1/domains/${host}/approve`, { key: t.adminKey }),
+      409,
+      "FN_006",
+    );
+    expect(which.message).toContain("?tenant=");
+    const approved = await t.call("POST", `/v1/domains/${host}/approve?tenant=${b.name}`, {
+      key: t.adminKey,
+    });
+    expect(approved.status, approved.body).toBe(200);
+    expect(approved.json).toMatchObject({ status: "verified", verifiedBy: "platform-admin" });
+    expectError(await t.call("GET", `/v1/domains/${host}`, { key: a.key }), 404, "FN_001");
+    expectError(
+      await t.call("POST", `/v1/domains/${host}/approve?tenant=${a.name}`, { key: t.adminKey }),
       404,
       "FN_001",
     );

@@ -1,11 +1,21 @@
+import { rm } from "node:fs/promises";
+import { connect, createServer } from "node:net";
 import { resolve } from "node:path";
 import { loadAutoscalerConfig, start as startAutoscaler } from "@kumo/autoscaler";
 import { loadBuilderConfig, start as startBuilder } from "@kumo/builder";
 import { connectBus } from "@kumo/bus";
 import { KumoError, loadOrCreateKeyFile } from "@kumo/core";
 import { PlatformStore } from "@kumo/db";
-import { generateApiKey, hashApiKey, loadGatewayConfig, start as startGateway } from "@kumo/gateway";
+import {
+  type Gateway,
+  generateApiKey,
+  hashApiKey,
+  loadGatewayConfig,
+  start as startGateway,
+} from "@kumo/gateway";
 import { loadSchedulerConfig, start as startScheduler } from "@kumo/scheduler";
+import { CliError, EXIT_CODES, interrupted } from "./errors.ts";
+import { watchStopRequests } from "./stop-requests.ts";
 
 export interface DevOptions {
   port?: number;
@@ -13,17 +23,31 @@ export interface DevOptions {
 }
 
 const DEV_TENANT = "dev";
+/** Set by `npm start`'s launcher (scripts/commands/start.mjs) to its own pid. */
+const LAUNCHER_PID_VAR = "KUMO_LAUNCHER_PID";
+/** After its launcher died nobody can Ctrl-C a stop that hangs: exit regardless after this long. */
+const ORPHAN_STOP_DEADLINE_MS = 20_000;
+
+interface Running {
+  name: string;
+  stop(): Promise<void>;
+}
 
 /**
  * `kumo dev` / `npm start`: every service in one process, the same `start()`s that run them apart.
  * On first start it creates a "dev" tenant and keeps its admin key in the data directory, so a
- * newcomer can log in with one command. Resolves once stopped by SIGINT/SIGTERM.
+ * newcomer can log in with one command. Resolves once stopped by SIGINT/SIGTERM, or when the
+ * launcher that started it dies. Whatever fails during startup, what already started is stopped
+ * before the error is thrown, so a failed start leaves no port, socket or connection behind.
  */
 export async function runDev(options: DevOptions): Promise<void> {
+  const launcherPid = Number(process.env[LAUNCHER_PID_VAR]) || undefined;
+  // Not inherited by anything this process spawns: their parent is this process, not the launcher.
+  delete process.env[LAUNCHER_PID_VAR];
   const env: Record<string, string | undefined> = {
     ...process.env,
     ...(options.port === undefined ? {} : { KUMO_PORT: String(options.port) }),
-    KUMO_DATA_DIR: resolve(options.dataDir ?? process.env.KUMO_DATA_DIR ?? ".kumo"),
+    KUMO_DATA_DIR: resolve(options.dataDir || process.env.KUMO_DATA_DIR || ".kumo"),
     KUMO_LOG_LEVEL: process.env.KUMO_LOG_LEVEL ?? "warn",
   };
   // In one process the gateway reaches the builder's gRPC BuildService on a socket in the data dir.
@@ -38,21 +62,71 @@ export async function runDev(options: DevOptions): Promise<void> {
     throw error instanceof KumoError ? new Error(error.message) : error;
   }
 
-  // One NATS connection and one database for the whole process: the autoscaler shares the gateway's.
-  const nats = await connectBus({ url: config.natsUrl, name: "kumo-dev" });
-  const gateway = await startGateway(config, { log: say, nats });
-  // In one process the other services' health endpoints take ephemeral ports: the gateway is the front door.
-  const internal = { ...env, KUMO_BUILDER_PORT: "0", KUMO_AUTOSCALER_PORT: "0", KUMO_SCHEDULER_PORT: "0" };
-  const services = [
-    await startBuilder(loadBuilderConfig(internal)),
-    await startAutoscaler(loadAutoscalerConfig(internal), { log: say, nats, database: gateway.database }),
-    await startScheduler(loadSchedulerConfig(internal)),
-  ];
-  const devKey = await ensureDevTenant(
-    new PlatformStore(gateway.database.db),
-    `${config.dataDir}/dev-tenant.key`,
-  );
+  const stops = watchStopRequests({ launcherPid });
+  const running: Running[] = [];
+  const stopAll = async () => {
+    for (const service of running.splice(0).reverse()) {
+      await service
+        .stop()
+        .catch((error: unknown) => say(`stopping the ${service.name} failed: ${String(error)}`));
+    }
+  };
+  /** Records a started service; a stop requested meanwhile ends the startup here. */
+  const started = <T extends { stop(): Promise<void> }>(name: string, service: T): T => {
+    running.push({ name, stop: () => service.stop() });
+    if (stops.reason !== undefined) throw interrupted();
+    return service;
+  };
+  try {
+    try {
+      // Taken ports are the usual failure: say so in a second, before minutes of startup.
+      if (config.port !== 0) await ensurePortFree(config.host, config.port);
+      if (env.KUMO_BUILDER_LISTEN.startsWith("unix:"))
+        await releaseStaleSocket(env.KUMO_BUILDER_LISTEN.slice("unix:".length), config.dataDir);
+      // One NATS connection and one database for the whole process: the other services share them.
+      const nats = await connectBus({ url: config.natsUrl, name: "kumo-dev" });
+      started("NATS connection", { stop: () => nats.drain() });
+      const gateway = started("gateway", await startGateway(config, { log: say, nats }));
+      // In one process the other services' health endpoints take ephemeral ports: the gateway is the front door.
+      const internal = {
+        ...env,
+        KUMO_BUILDER_PORT: "0",
+        KUMO_AUTOSCALER_PORT: "0",
+        KUMO_SCHEDULER_PORT: "0",
+      };
+      started("builder", await startBuilder(loadBuilderConfig(internal), { nats }));
+      started(
+        "autoscaler",
+        await startAutoscaler(loadAutoscalerConfig(internal), { log: say, nats, database: gateway.database }),
+      );
+      started("scheduler", await startScheduler(loadSchedulerConfig(internal), { nats }));
+      const devKey = await ensureDevTenant(
+        new PlatformStore(gateway.database.db),
+        `${config.dataDir}/dev-tenant.key`,
+      );
+      if (stops.reason !== undefined) throw interrupted();
+      printBanner(say, config, gateway, devKey);
+    } catch (error) {
+      await stopAll();
+      throw addressInUse(error, config) ?? error;
+    }
 
+    const reason = await stops.requested;
+    say(`${reason}: stopping`);
+    if (reason === "launcher exited") setTimeout(() => process.exit(1), ORPHAN_STOP_DEADLINE_MS).unref();
+    await stopAll();
+    say("stopped");
+  } finally {
+    stops.dispose();
+  }
+}
+
+function printBanner(
+  say: (line: string) => void,
+  config: ReturnType<typeof loadGatewayConfig>,
+  gateway: Gateway,
+  devKey: { key: string; path: string; created: boolean },
+): void {
   const url = gateway.url;
   say("");
   say(`gateway   ${url}   (API reference ${url}/docs, metrics ${url}/metrics)`);
@@ -72,19 +146,84 @@ export async function runDev(options: DevOptions): Promise<void> {
   say(`  curl ${url}/fn/${DEV_TENANT}/hello/`);
   say("");
   say("Ctrl-C stops Kumo.");
+}
 
-  await new Promise<void>((done) => {
-    const stop = async (signal: string) => {
-      say(`${signal}: stopping`);
-      for (const service of services.reverse()) await service.stop();
-      await gateway.stop();
-      await nats.drain();
-      say("stopped");
-      done();
-    };
-    process.once("SIGINT", () => void stop("SIGINT"));
-    process.once("SIGTERM", () => void stop("SIGTERM"));
+/** A listen that failed because the port or socket is taken, as an error that says what to do. */
+function addressInUse(
+  error: unknown,
+  config: { host: string; port: number; dataDir: string },
+): CliError | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = "code" in error ? error.code : undefined;
+  // The builder's gRPC server reports a taken address only inside its message.
+  if (code !== "EADDRINUSE" && !message.includes("EADDRINUSE")) return undefined;
+  const port = "port" in error && typeof error.port === "number" ? error.port : undefined;
+  const address = "address" in error && typeof error.address === "string" ? error.address : undefined;
+  if (code === "EADDRINUSE" && port === undefined && address?.startsWith("/"))
+    return socketInUse(address, config.dataDir, error);
+  if (code === "EADDRINUSE" && port === config.port) return portInUse(config.host, config.port, error);
+  return new CliError(
+    "ADDRESS_IN_USE",
+    EXIT_CODES.error,
+    `an address Kumo listens on is in use: ${message}`,
+    {
+      cause: error,
+      hint: "stop what holds it, or move that listener (KUMO_BUILDER_LISTEN and KUMO_BUILDER_URL for the builder)",
+    },
+  );
+}
+
+function portInUse(host: string, port: number, cause?: unknown): CliError {
+  return new CliError(
+    "ADDRESS_IN_USE",
+    EXIT_CODES.error,
+    `port ${port} on ${host} is already in use (another kumo dev, or another program)`,
+    {
+      cause,
+      hint: "stop what holds it, or choose another port: `kumo dev --port <n>`, `npm start -- --port <n>` or KUMO_PORT=<n>",
+    },
+  );
+}
+
+/** Binds the gateway's address for a moment: throws ADDRESS_IN_USE if something holds it. */
+async function ensurePortFree(host: string, port: number): Promise<void> {
+  await new Promise<void>((done, fail) => {
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) =>
+      fail(error.code === "EADDRINUSE" ? portInUse(host, port, error) : error),
+    );
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => done()));
   });
+}
+
+function socketInUse(path: string, dataDir: string, cause?: unknown): CliError {
+  return new CliError(
+    "ADDRESS_IN_USE",
+    EXIT_CODES.error,
+    `${path} is in use: another kumo dev is running on the data directory ${dataDir}`,
+    {
+      cause,
+      hint: "stop it, or give this one another directory: `kumo dev --data-dir <dir>` or KUMO_DATA_DIR",
+    },
+  );
+}
+
+/**
+ * A platform that was killed (SIGKILL, power loss) leaves its unix socket file behind, and listening
+ * on it again fails. Removes the file when nothing answers on it; refuses when something does.
+ */
+async function releaseStaleSocket(path: string, dataDir: string): Promise<void> {
+  const answered = await new Promise<boolean | "absent">((done) => {
+    const socket = connect(path);
+    socket.once("connect", () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => done(error.code === "ENOENT" ? "absent" : false));
+  });
+  if (answered === true) throw socketInUse(path, dataDir);
+  if (answered === false) await rm(path, { force: true });
 }
 
 async function ensureDevTenant(

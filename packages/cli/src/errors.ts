@@ -22,6 +22,7 @@ export type CliErrorCode =
   | "UNREACHABLE"
   | "UNAVAILABLE"
   | "INTERRUPTED"
+  | "ADDRESS_IN_USE"
   | "FN_006"
   | "HTTP";
 

@@ -4,6 +4,7 @@ import * as routing from "./migrations/0002-routing.ts";
 import * as containerBuilds from "./migrations/0003-container-builds.ts";
 import * as invocationPlane from "./migrations/0004-invocation-plane.ts";
 import * as installation from "./migrations/0005-installation.ts";
+import * as domainClaims from "./migrations/0006-domain-claims.ts";
 
 /** Migrations are compiled in, so a running service never depends on a migrations folder on disk. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0003-container-builds": containerBuilds,
   "0004-invocation-plane": invocationPlane,
   "0005-installation": installation,
+  "0006-domain-claims": domainClaims,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

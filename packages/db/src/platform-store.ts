@@ -151,9 +151,26 @@ export class PlatformStore {
     return result.rows;
   }
 
-  /** Who holds a hostname, pending or verified, whichever tenant it is. */
-  async domain(hostname: string): Promise<DomainRow | undefined> {
-    return this.#db.selectFrom("domains").selectAll().where("hostname", "=", hostname).executeTakeFirst();
+  /** Every tenant's claim on a hostname (at most one verified), with the tenant's name, oldest first. */
+  async domainClaims(hostname: string): Promise<(DomainRow & { tenant_name: string })[]> {
+    return this.#db
+      .selectFrom("domains")
+      .innerJoin("tenants", "tenants.id", "domains.tenant_id")
+      .selectAll("domains")
+      .select("tenants.name as tenant_name")
+      .where("domains.hostname", "=", hostname)
+      .orderBy("domains.created_at")
+      .execute();
+  }
+
+  /** Removes pending domain claims made before `before`: unverified claims expire. */
+  async expireDomainClaims(before: Date): Promise<number> {
+    const result = await this.#db
+      .deleteFrom("domains")
+      .where("status", "=", "pending")
+      .where("created_at", "<", before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** Every verified custom domain with its tenant: the hosts the gateway routes. */

@@ -237,7 +237,7 @@ export const DOMAIN_STATUSES = ["pending", "verified"] as const;
 export type DomainStatus = (typeof DOMAIN_STATUSES)[number];
 
 export interface DomainsTable {
-  /** Unique across tenants: one claim per hostname. */
+  /** With tenant_id, the key: several tenants may claim a hostname, only one may verify it. */
   hostname: string;
   tenant_id: string;
   status: DomainStatus;

@@ -27,6 +27,17 @@ async function tar(entries: Entry[]): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+const MiB = 1024 * 1024;
+
+/**
+ * A gzip of `prefix` followed by `zeroMiB` MiB of zeros, about 1 KiB per MiB: concatenated gzip
+ * members each inflate one MiB of zeros, so a 1 GiB bomb takes milliseconds to build.
+ */
+function gzipBomb(prefix: Buffer, zeroMiB: number): Buffer {
+  const member = gzipSync(Buffer.alloc(MiB), { level: 9 });
+  return Buffer.concat([gzipSync(prefix), ...Array.from({ length: zeroMiB }, () => member)]);
+}
+
 describe("source archive", () => {
   it("source archive - reads tar and tar.gz into normalized paths", async () => {
     const archive = await tar([
@@ -97,5 +108,37 @@ describe("source archive", () => {
     );
     expect(sourceDigest(a)).toBe(sourceDigest(b));
     expect(sourceDigest(a)).not.toBe(sourceDigest(c));
+  });
+
+  it("source archive - a gzip of 1 GiB of zeros is refused FN_010 after inflating about the limit, not all of it", async () => {
+    const bomb = gzipBomb(Buffer.alloc(0), 1024);
+    expect(bomb.length).toBeLessThan(1.5 * MiB);
+    const started = performance.now();
+    const error = await readSourceArchive(bomb).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string; details: Record<string, number> },
+    );
+    const elapsedMs = performance.now() - started;
+    expect(error?.code, error?.message).toBe("FN_010");
+    expect(error?.message).toContain(String(50 * MiB));
+    const { archiveLimitBytes, inflatedBytes } = error?.details ?? {};
+    expect(inflatedBytes).toBeGreaterThan(archiveLimitBytes ?? 0);
+    // Stops within one zlib chunk of the limit: nowhere near the 1 GiB the upload expands to.
+    expect(inflatedBytes).toBeLessThanOrEqual((archiveLimitBytes ?? 0) + 64 * 1024);
+    expect(archiveLimitBytes).toBeLessThan(100 * MiB);
+    // Inflating the whole GiB takes 8-16 s on these machines; the limit is reached in well under 1 s.
+    expect(elapsedMs).toBeLessThan(3000);
+  });
+
+  it("source archive - a valid file followed by zeros past the limit is refused, not deployed", async () => {
+    const limits = { maxFiles: 4, maxBytes: MiB, maxFileBytes: MiB };
+    const bomb = gzipBomb(await tar([{ name: "index.js", content: "export default {}" }]), 64);
+    await expect(readSourceArchive(bomb, limits)).rejects.toMatchObject({
+      code: "FN_010",
+      details: { limitBytes: MiB, inflatedBytes: expect.any(Number) },
+    });
+    // The same file with zeros inside the limit (tar skips zero blocks) still reads.
+    const small = gzipBomb(await tar([{ name: "index.js", content: "export default {}" }]), 1);
+    expect([...(await readSourceArchive(small, limits)).keys()]).toEqual(["index.js"]);
   });
 });

@@ -1,3 +1,4 @@
+import { Transform } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { invalid, tooLarge } from "@kumo/core";
 import { extract } from "tar-stream";
@@ -7,6 +8,12 @@ export interface SourceLimits {
   maxBytes: number;
   maxFiles: number;
   maxFileBytes: number;
+  /**
+   * Bytes of the tar stream itself (after gunzip): the files plus headers, padding and end blocks.
+   * Inflating stops here, so a small gzip that expands to gigabytes costs milliseconds, not seconds.
+   * Defaults to `maxBytes` plus 4 KiB of tar framing per allowed file.
+   */
+  maxArchiveBytes?: number;
 }
 
 export const DEFAULT_SOURCE_LIMITS: SourceLimits = {
@@ -21,7 +28,9 @@ export type SourceFiles = Map<string, Uint8Array>;
 /**
  * Reads a tar or tar.gz upload into memory, refusing anything that could escape the source tree:
  * absolute paths, "..", symlinks or hardlinks, devices and fifos, and archives over the limits.
- * Every refusal is FN_006 (or FN_010 for size) naming the offending entry.
+ * Every refusal is FN_006 (or FN_010 for size) naming the offending entry. Tar parsing reads the
+ * inflated stream as it is produced and stops it at `maxArchiveBytes`: the per-entry checks alone
+ * never fire on a gzip of zero blocks, which tar skips, so it would otherwise be inflated in full.
  */
 export async function readSourceArchive(
   archive: Uint8Array,
@@ -86,13 +95,30 @@ export async function readSourceArchive(
     tar.on("finish", resolve);
     tar.on("error", reject);
   });
-  const input = gzipped ? createGunzip() : undefined;
-  if (input) {
-    input.on("error", () => tar.destroy(invalid("the upload is not a valid gzip stream")));
-    input.pipe(tar);
-    input.end(archive);
+  const archiveLimit = archiveLimitOf(limits);
+  let inflated = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      inflated += chunk.length;
+      if (inflated <= archiveLimit) return callback(null, chunk);
+      callback(
+        tooLarge(
+          `the archive unpacks to more than ${archiveLimit} bytes; a function's source may hold at most ${limits.maxBytes} bytes in all`,
+          { limitBytes: limits.maxBytes, archiveLimitBytes: archiveLimit, inflatedBytes: inflated },
+        ),
+      );
+    },
+  });
+  counted.on("error", (error) => tar.destroy(error));
+  counted.pipe(tar);
+  const gunzip = gzipped ? createGunzip({ chunkSize: 64 * 1024 }) : undefined;
+  if (gunzip) {
+    gunzip.on("error", () => tar.destroy(invalid("the upload is not a valid gzip stream")));
+    gunzip.pipe(counted);
+    // zlib inflates only as fast as `counted` reads, so once the pipe stops, inflating stops.
+    gunzip.end(archive);
   } else {
-    tar.end(archive);
+    counted.end(archive);
   }
   try {
     await done;
@@ -105,9 +131,16 @@ export async function readSourceArchive(
     )
       throw error;
     throw invalid(`the upload is not a readable tar archive: ${(error as Error).message}`);
+  } finally {
+    gunzip?.destroy();
+    counted.destroy();
   }
   if (files.size === 0) throw invalid("the archive holds no files");
   return files;
+}
+
+function archiveLimitOf(limits: SourceLimits): number {
+  return limits.maxArchiveBytes ?? limits.maxBytes + (limits.maxFiles + 1) * 4096;
 }
 
 /** Normalizes a relative path inside the source tree or throws FN_006 naming it. */

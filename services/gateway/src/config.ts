@@ -54,6 +54,8 @@ export const gatewayConfigSchema = z.object({
     .default("kumo.localhost"),
   KUMO_ROLLOUT_TICK: durationMs.default(1000),
   KUMO_DOMAIN_REFRESH: durationMs.default(30_000),
+  /** An unverified custom-domain claim expires after this long; it never blocks other tenants. */
+  KUMO_DOMAIN_CLAIM_TTL: durationMs.pipe(z.number().min(1000)).default(7 * 86_400_000),
   /** The builder's gRPC BuildService: host:port or unix:/path; "off" refuses container runtimes. */
   KUMO_BUILDER_URL: z.string().min(1).default("127.0.0.1:8091"),
   /** A build running longer is stopped by the builder; a restarted gateway fails older unfinished ones. */
@@ -87,6 +89,8 @@ export interface GatewayConfig {
   rolloutTickMs: number;
   /** Bound on how long another gateway's domain verification takes to reach this one. */
   domainRefreshMs: number;
+  /** How long a pending (unverified) domain claim lives before it expires. */
+  domainClaimTtlMs: number;
   /** gRPC address of the builder, or undefined when container builds are off. */
   builderUrl: string | undefined;
   buildTimeoutMs: number;
@@ -117,6 +121,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     appsDomain: c.KUMO_APPS_DOMAIN,
     rolloutTickMs: Math.max(10, c.KUMO_ROLLOUT_TICK),
     domainRefreshMs: Math.max(100, c.KUMO_DOMAIN_REFRESH),
+    domainClaimTtlMs: c.KUMO_DOMAIN_CLAIM_TTL,
     builderUrl: c.KUMO_BUILDER_URL === "off" ? undefined : c.KUMO_BUILDER_URL,
     buildTimeoutMs: c.KUMO_BUILD_TIMEOUT,
   };

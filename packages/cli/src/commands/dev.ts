@@ -6,9 +6,9 @@ export const devCommand: Command = {
   help: `Usage: kumo dev [--port N] [--data-dir DIR]
 
 Starts every service in one process, creates a "dev" tenant on first start and prints the URL and
-its admin key. Stop it with Ctrl-C.
+its admin key. Stop it with Ctrl-C. If the port is taken it says so and exits: pick another.
 
-  --port N         gateway port
+  --port N         gateway port (default: KUMO_PORT, else 8080)
   --data-dir DIR   where local state is kept (default: ./.kumo)`,
   options: { port: { type: "string", short: "p" }, "data-dir": { type: "string" } },
   async run(_context, args) {

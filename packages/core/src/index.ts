@@ -11,4 +11,5 @@ export * from "./response-limits.ts";
 export * from "./run-service.ts";
 export * from "./secret-box.ts";
 export * from "./serve-health.ts";
+export * from "./shared-env.ts";
 export * from "./validation.ts";

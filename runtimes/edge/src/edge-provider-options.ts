@@ -12,6 +12,8 @@ export interface EdgeProviderOptions {
   idleTtlMs?: number;
   /** Pre-built isolates (bootstrap evaluated, no tenant code) kept per host for cold starts. Default 2. */
   spareIsolates?: number;
+  /** Extra node flags of the host processes (KUMO_EDGE_HOST_NODE_ARGS), e.g. `--cpu-prof`. */
+  hostNodeArgs?: readonly string[];
   /** Outbound fetch() policy. */
   fetch?: Partial<FetchPolicy>;
   /** Console lines a function logs from ctx.waitUntil work after its response was sent. */

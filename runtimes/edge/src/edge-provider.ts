@@ -99,6 +99,7 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
           },
           restarted: () => undefined,
         },
+        options.hostNodeArgs,
       ),
   );
   try {

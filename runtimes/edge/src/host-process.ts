@@ -22,8 +22,6 @@ interface Pending {
 
 const STDERR_TAIL = 4096;
 
-/** Extra node flags for host processes, e.g. KUMO_EDGE_HOST_NODE_ARGS="--cpu-prof" to profile them. */
-const hostNodeArgs = () => (process.env.KUMO_EDGE_HOST_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
 const encoder = new TextEncoder();
 
 /** The child's fd 3: a unix socketpair carrying frames (see frame-channel.ts). */
@@ -44,6 +42,7 @@ export class HostProcess {
   readonly #assets: RuntimeAssets;
   readonly #settings: HostSettings;
   readonly #events: HostEvents;
+  readonly #nodeArgs: readonly string[];
   readonly #pending = new Map<number, Pending>();
   readonly #probes = new Map<number, (value: { rss: number; heapBytes: number[] }) => void>();
   #child: ChildProcess | null = null;
@@ -54,8 +53,16 @@ export class HostProcess {
   #stderr = "";
   #crashStreak = 0;
 
-  constructor(index: number, assets: RuntimeAssets, settings: HostSettings, events: HostEvents) {
+  /** `nodeArgs`: extra node flags of the child, e.g. `--cpu-prof` to profile it. */
+  constructor(
+    index: number,
+    assets: RuntimeAssets,
+    settings: HostSettings,
+    events: HostEvents,
+    nodeArgs: readonly string[] = [],
+  ) {
     this.index = index;
+    this.#nodeArgs = nodeArgs;
     this.#assets = assets;
     this.#settings = settings;
     this.#events = events;
@@ -69,7 +76,7 @@ export class HostProcess {
     this.state = "starting";
     const child = spawn(
       process.execPath,
-      [...hostNodeArgs(), "--no-node-snapshot", this.#assets.hostEntry, this.#assets.ivmPath],
+      [...this.#nodeArgs, "--no-node-snapshot", this.#assets.hostEntry, this.#assets.ivmPath],
       { stdio: ["ignore", "inherit", "pipe", "pipe"] },
     );
     const channel = child.stdio[CHANNEL_FD] as Duplex;

@@ -1,4 +1,4 @@
-import { durationMs, parseOrThrow } from "@kumo/core";
+import { booleanFlag, dockerSocketOf, durationMs, parseOrThrow, portEnv, sharedEnv } from "@kumo/core";
 import { z } from "zod";
 
 const STEM_RUNTIMES = ["node", "bun", "deno", "python", "go"] as const;
@@ -20,25 +20,19 @@ const labelList = z
   });
 
 export const autoscalerConfigSchema = z.object({
-  KUMO_HOST: z.string().default("127.0.0.1"),
-  KUMO_AUTOSCALER_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
+  KUMO_HOST: sharedEnv.KUMO_HOST,
+  KUMO_AUTOSCALER_PORT: portEnv(8082),
   KUMO_NODE_ID: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, '-' and '_' only")
     .optional(),
-  NATS_URL: z.string().default("nats://127.0.0.1:4222"),
-  KUMO_BUS_NAMESPACE: z
-    .string()
-    .regex(/^[a-z0-9]{0,32}$/, "lower-case letters and digits only")
-    .default(""),
-  DOCKER_HOST: z.string().optional(),
-  KUMO_DATA_DIR: z.string().default(".kumo"),
-  DATABASE_URL: z.string().optional(),
-  KUMO_DATABASE_SCHEMA: z.string().default("public"),
-  KUMO_MASTER_KEY: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/i, "must be 64 hex characters")
-    .optional(),
+  NATS_URL: sharedEnv.NATS_URL,
+  KUMO_BUS_NAMESPACE: sharedEnv.KUMO_BUS_NAMESPACE,
+  DOCKER_HOST: sharedEnv.DOCKER_HOST,
+  KUMO_DATA_DIR: sharedEnv.KUMO_DATA_DIR,
+  DATABASE_URL: sharedEnv.DATABASE_URL,
+  KUMO_DATABASE_SCHEMA: sharedEnv.KUMO_DATABASE_SCHEMA,
+  KUMO_MASTER_KEY: sharedEnv.KUMO_MASTER_KEY,
   /** Stem cells always kept per runtime; demand raises the pool up to KUMO_STEM_CELL_MAX. */
   KUMO_STEM_CELLS: stemCellList.default(""),
   KUMO_STEM_CELL_MAX: z.coerce.number().int().min(0).max(32).default(4),
@@ -52,12 +46,13 @@ export const autoscalerConfigSchema = z.object({
   KUMO_CONTAINER_LABELS: labelList.default(""),
   KUMO_INSTANCE_START_TIMEOUT: durationMs.default(15_000),
   /** Let async destination webhooks reach loopback/private/link-local addresses (operators only). */
-  KUMO_DESTINATIONS_ALLOW_PRIVATE: z.enum(["true", "false", "1", "0"]).default("false"),
+  KUMO_DESTINATIONS_ALLOW_PRIVATE: booleanFlag.default(false),
   KUMO_DESTINATION_TIMEOUT: durationMs.default(5000),
   KUMO_DESTINATION_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   KUMO_DESTINATION_RETRY_BASE: durationMs.default(1000),
   /** Async edge invocations run in isolates on this node; the gateway's fetch policy setting. */
-  KUMO_EDGE_ALLOW_PRIVATE_FETCH: z.enum(["true", "false", "1", "0"]).default("false"),
+  KUMO_EDGE_ALLOW_PRIVATE_FETCH: sharedEnv.KUMO_EDGE_ALLOW_PRIVATE_FETCH,
+  KUMO_EDGE_HOST_NODE_ARGS: sharedEnv.KUMO_EDGE_HOST_NODE_ARGS,
 });
 
 export interface AutoscalerConfig {
@@ -85,6 +80,8 @@ export interface AutoscalerConfig {
   instanceStartTimeoutMs: number;
   /** Let edge functions run here (async) fetch loopback/private addresses (operators only). */
   edgeAllowPrivateFetch: boolean;
+  /** Extra node flags of this node's isolate host processes. */
+  edgeHostNodeArgs: string[];
   destinations: {
     allowPrivate: boolean;
     timeoutMs: number;
@@ -111,7 +108,7 @@ export function loadAutoscalerConfig(env: Record<string, string | undefined>): A
     nodeId: c.KUMO_NODE_ID ?? "local",
     natsUrl: c.NATS_URL,
     busNamespace: c.KUMO_BUS_NAMESPACE,
-    dockerSocket: c.DOCKER_HOST?.replace(/^unix:\/\//, "") ?? "/var/run/docker.sock",
+    dockerSocket: dockerSocketOf(c.DOCKER_HOST),
     dataDir: c.KUMO_DATA_DIR,
     databaseUrl: c.DATABASE_URL,
     databaseSchema: c.KUMO_DATABASE_SCHEMA,
@@ -126,10 +123,10 @@ export function loadAutoscalerConfig(env: Record<string, string | undefined>): A
     recordFlushMs: c.KUMO_RECORD_FLUSH,
     containerLabels,
     instanceStartTimeoutMs: c.KUMO_INSTANCE_START_TIMEOUT,
-    edgeAllowPrivateFetch:
-      c.KUMO_EDGE_ALLOW_PRIVATE_FETCH === "true" || c.KUMO_EDGE_ALLOW_PRIVATE_FETCH === "1",
+    edgeAllowPrivateFetch: c.KUMO_EDGE_ALLOW_PRIVATE_FETCH,
+    edgeHostNodeArgs: c.KUMO_EDGE_HOST_NODE_ARGS.split(/\s+/).filter(Boolean),
     destinations: {
-      allowPrivate: c.KUMO_DESTINATIONS_ALLOW_PRIVATE === "true" || c.KUMO_DESTINATIONS_ALLOW_PRIVATE === "1",
+      allowPrivate: c.KUMO_DESTINATIONS_ALLOW_PRIVATE,
       timeoutMs: c.KUMO_DESTINATION_TIMEOUT,
       retries: c.KUMO_DESTINATION_RETRIES,
       retryBaseMs: c.KUMO_DESTINATION_RETRY_BASE,

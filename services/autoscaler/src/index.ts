@@ -256,6 +256,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
         edge ??= import("@kumo/edge").then((m) =>
           m.createEdgeProvider({
             hosts: 1,
+            hostNodeArgs: config.edgeHostNodeArgs,
             fetch: { allowPrivateAddresses: config.edgeAllowPrivateFetch },
             onLateLogs: (invocationId, lines) =>
               log(`edge: ${lines.length} late log line(s) of ${invocationId}`),

@@ -1,11 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { durationMs, parseOrThrow } from "@kumo/core";
+import { booleanFlag, dockerSocketOf, durationMs, parseOrThrow, portEnv, sharedEnv } from "@kumo/core";
 import { z } from "zod";
-
-const booleanFlag = z
-  .enum(["1", "0", "true", "false", "yes", "no"])
-  .transform((v) => v === "1" || v === "true" || v === "yes");
 
 /** Where distributions keep the system CA bundle (Debian/Ubuntu, Fedora/RHEL, openSUSE, Alpine), as Go looks for it. */
 export const HOST_CA_BUNDLES = [
@@ -17,13 +13,13 @@ export const HOST_CA_BUNDLES = [
 ] as const;
 
 export const builderConfigSchema = z.object({
-  KUMO_HOST: z.string().default("127.0.0.1"),
-  KUMO_BUILDER_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+  KUMO_HOST: sharedEnv.KUMO_HOST,
+  KUMO_BUILDER_PORT: portEnv(8081),
   /** Where the gRPC BuildService listens: host:port, or unix:/path. */
   KUMO_BUILDER_LISTEN: z.string().min(1).default("127.0.0.1:8091"),
-  KUMO_DATA_DIR: z.string().default(".kumo"),
-  NATS_URL: z.string().default("nats://127.0.0.1:4222"),
-  DOCKER_HOST: z.string().optional(),
+  KUMO_DATA_DIR: sharedEnv.KUMO_DATA_DIR,
+  NATS_URL: sharedEnv.NATS_URL,
+  DOCKER_HOST: sharedEnv.DOCKER_HOST,
   /**
    * A PEM file of CA certificates that dependency installs trust on top of the host's CA bundle
    * (which they always trust: a TLS-intercepting proxy's CA installed on the host needs no setting).
@@ -80,7 +76,7 @@ export function loadBuilderConfig(env: Record<string, string | undefined>): Buil
     listen: c.KUMO_BUILDER_LISTEN,
     dataDir: resolve(c.KUMO_DATA_DIR),
     natsUrl: c.NATS_URL,
-    dockerSocket: c.DOCKER_HOST?.replace(/^unix:\/\//, "") ?? "/var/run/docker.sock",
+    dockerSocket: dockerSocketOf(c.DOCKER_HOST),
     hostCaFile: HOST_CA_BUNDLES.find((path) => existsSync(path)),
     extraCaCertsFile: c.KUMO_BUILD_EXTRA_CA_CERTS,
     buildTimeoutMs: c.KUMO_BUILD_TIMEOUT,

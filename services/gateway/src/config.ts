@@ -1,35 +1,21 @@
-import { durationMs, parseOrThrow } from "@kumo/core";
+import { durationMs, parseOrThrow, portEnv, sharedEnv } from "@kumo/core";
 import { z } from "zod";
-
-const booleanFlag = z
-  .enum(["1", "0", "true", "false", "yes", "no"])
-  .transform((v) => v === "1" || v === "true" || v === "yes");
 
 /** Gateway configuration from the environment; durations normalized to ms; every problem listed at startup. */
 export const gatewayConfigSchema = z.object({
-  KUMO_HOST: z.string().default("127.0.0.1"),
-  KUMO_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  KUMO_HOST: sharedEnv.KUMO_HOST,
+  KUMO_PORT: portEnv(8080),
   KUMO_PUBLIC_URL: z.url().optional(),
-  KUMO_DATA_DIR: z.string().default(".kumo"),
-  DATABASE_URL: z.string().optional(),
-  KUMO_DATABASE_SCHEMA: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier")
-    .default("public"),
-  NATS_URL: z.string().default("nats://127.0.0.1:4222"),
-  /** Separates Kumo installations (and parallel test files) sharing one NATS server. */
-  KUMO_BUS_NAMESPACE: z
-    .string()
-    .regex(/^[a-z0-9]{0,32}$/, "lower-case letters and digits only")
-    .default(""),
+  KUMO_DATA_DIR: sharedEnv.KUMO_DATA_DIR,
+  DATABASE_URL: sharedEnv.DATABASE_URL,
+  KUMO_DATABASE_SCHEMA: sharedEnv.KUMO_DATABASE_SCHEMA,
+  NATS_URL: sharedEnv.NATS_URL,
+  KUMO_BUS_NAMESPACE: sharedEnv.KUMO_BUS_NAMESPACE,
   /** A repeated kumo-idempotency-key within this window returns the first invocation's id. */
   KUMO_IDEMPOTENCY_WINDOW: durationMs.pipe(z.number().min(1000)).default(86_400_000),
   KUMO_ADMIN_KEY: z.string().min(24, "must be at least 24 characters").optional(),
-  KUMO_MASTER_KEY: z
-    .string()
-    .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes)")
-    .optional(),
-  KUMO_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  KUMO_MASTER_KEY: sharedEnv.KUMO_MASTER_KEY,
+  KUMO_LOG_LEVEL: sharedEnv.KUMO_LOG_LEVEL,
   KUMO_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -42,7 +28,8 @@ export const gatewayConfigSchema = z.object({
     .default(1024 * 1024),
   KUMO_KEY_CACHE_TTL: durationMs.default(5000),
   KUMO_EDGE_HOSTS: z.coerce.number().int().min(1).max(64).optional(),
-  KUMO_EDGE_ALLOW_PRIVATE_FETCH: booleanFlag.default(false),
+  KUMO_EDGE_ALLOW_PRIVATE_FETCH: sharedEnv.KUMO_EDGE_ALLOW_PRIVATE_FETCH,
+  KUMO_EDGE_HOST_NODE_ARGS: sharedEnv.KUMO_EDGE_HOST_NODE_ARGS,
   KUMO_RECORD_FLUSH: durationMs.default(250),
   KUMO_VERSION_RETENTION: z.coerce.number().int().min(1).max(100_000).default(50),
   KUMO_APPS_DOMAIN: z
@@ -80,6 +67,8 @@ export interface GatewayConfig {
   keyCacheTtlMs: number;
   edgeHosts: number | undefined;
   edgeAllowPrivateFetch: boolean;
+  /** Extra node flags of the isolate host processes (profiling). */
+  edgeHostNodeArgs: string[];
   recordFlushMs: number;
   /** Versions kept per function; older ones that nothing points at are pruned after each deploy. */
   versionRetention: number;
@@ -116,6 +105,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     keyCacheTtlMs: c.KUMO_KEY_CACHE_TTL,
     edgeHosts: c.KUMO_EDGE_HOSTS,
     edgeAllowPrivateFetch: c.KUMO_EDGE_ALLOW_PRIVATE_FETCH,
+    edgeHostNodeArgs: c.KUMO_EDGE_HOST_NODE_ARGS.split(/\s+/).filter(Boolean),
     recordFlushMs: c.KUMO_RECORD_FLUSH,
     versionRetention: c.KUMO_VERSION_RETENTION,
     appsDomain: c.KUMO_APPS_DOMAIN,

@@ -97,6 +97,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       if (!providers) {
         const provider = await edge.createEdgeProvider({
           ...(config.edgeHosts ? { hosts: config.edgeHosts } : {}),
+          hostNodeArgs: config.edgeHostNodeArgs,
           fetch: { allowPrivateAddresses: config.edgeAllowPrivateFetch },
         });
         providers = [provider];

@@ -1,10 +1,10 @@
-import { parseOrThrow } from "@kumo/core";
+import { parseOrThrow, portEnv, sharedEnv } from "@kumo/core";
 import { z } from "zod";
 
 export const schedulerConfigSchema = z.object({
-  KUMO_HOST: z.string().default("127.0.0.1"),
-  KUMO_SCHEDULER_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
-  NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  KUMO_HOST: sharedEnv.KUMO_HOST,
+  KUMO_SCHEDULER_PORT: portEnv(8083),
+  NATS_URL: sharedEnv.NATS_URL,
 });
 
 export interface SchedulerConfig {

@@ -9,7 +9,7 @@ import { registeredRoutes } from "./route-list.ts";
  * - "own-scope": the route acts on B's own namespace (lists, whoami, creating a same-named thing);
  * - "platform-only": the route belongs to the platform admin and holds no tenant data (403).
  * - "unknown-reference": a body names A's thing; refused (400 FN_006) exactly as a name nobody has.
- * - "claimed": a hostname is one global namespace; claiming A's host is refused (409 FN_006) without
+ * - "claimed": a hostname is one global namespace; claiming A's verified host is refused (409 FN_006) without
  *   naming the holder.
  */
 type Expectation = "not-found" | "own-scope" | "platform-only" | "claimed" | "unknown-reference";
@@ -515,6 +515,9 @@ describe("tenant isolation", () => {
     expect(route.status, route.body).toBe(201);
     const hostname = `shop-${a.name}.example.com`;
     expect((await t.call("POST", "/v1/domains", { key: a.key, body: { hostname } })).status).toBe(201);
+    // Verified (by the platform admin): only a verified hostname is A's alone; a pending claim blocks nobody.
+    const approved = await t.call("POST", `/v1/domains/${hostname}/approve`, { key: t.adminKey });
+    expect(approved.status, approved.body).toBe(200);
     const rollout = await t.call("POST", "/v1/functions/alpha/rollouts", {
       key: a.key,
       body: { to: 2, steps: [50, 100], interval: "1h", alias: "canary" },

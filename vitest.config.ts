@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: [
+      "apps/*/src/**/*.test.ts",
       "packages/*/src/**/*.test.ts",
       "services/*/src/**/*.test.ts",
       "runtimes/*/src/**/*.test.ts",

@@ -14,7 +14,7 @@ const COMMANDS = { start, test, bench, provision: provisionOnly };
 
 const USAGE = `usage: node scripts/kumo.mjs <command> [args]
 
-  start       provision, then run the all-in-one platform (kumo dev [args])
+  start       provision, then run the all-in-one platform (apps/all-in-one [--port N] [--data-dir DIR])
   test        provision, then vitest run [args]
   bench       provision, then run bench/*.bench.ts (or the files given) one by one
   provision   install dependencies and make sure NATS, PostgreSQL and Docker are up

@@ -34,11 +34,3 @@ describe("kumo bin - the installed entry point", () => {
     expect(auth.stderr).toContain("error NOT_LOGGED_IN: not logged in to http://127.0.0.1:8080");
   });
 });
-
-describe("kumo dev", () => {
-  it("checks its flags before loading the launcher", async () => {
-    const result = await runKumo(["dev", "--port", "http"]);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--port must be an integer 1..65535, got "http"');
-  });
-});

@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { CliError, EXIT_CODES } from "./errors.ts";
 
-/** The gateway a fresh install talks to: the one `kumo dev` starts. */
+/** The gateway a fresh install talks to: the one `npm start` starts. */
 export const DEFAULT_URL = "http://127.0.0.1:8080";
 
 /** What `kumo login` remembers. */

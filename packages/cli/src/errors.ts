@@ -22,7 +22,6 @@ export type CliErrorCode =
   | "UNREACHABLE"
   | "UNAVAILABLE"
   | "INTERRUPTED"
-  | "ADDRESS_IN_USE"
   | "FN_006"
   | "HTTP";
 
@@ -62,7 +61,7 @@ export const notLoggedIn = (url: string) =>
 export const unreachable = (url: string, cause: unknown) =>
   new CliError("UNREACHABLE", EXIT_CODES.error, `cannot reach Kumo at ${url}: ${describeCause(cause)}`, {
     cause,
-    hint: "check --url / KUMO_URL, and that the gateway is running (`kumo dev` starts one locally)",
+    hint: "check --url / KUMO_URL, and that the gateway is running (`npm start` in a Kumo checkout starts one locally)",
   });
 
 export const interrupted = () => new CliError("INTERRUPTED", EXIT_CODES.interrupted, "interrupted");

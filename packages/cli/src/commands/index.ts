@@ -1,7 +1,6 @@
 import type { Command } from "../command.ts";
 import { aliasCommand } from "./alias.ts";
 import { deployCommand } from "./deploy.ts";
-import { devCommand } from "./dev.ts";
 import { domainsCommand } from "./domains.ts";
 import { envCommand } from "./env.ts";
 import { functionsCommand } from "./functions.ts";
@@ -41,5 +40,4 @@ export const COMMANDS: readonly Command[] = [
   invocationsCommand,
   keysCommand,
   tenantsCommand,
-  devCommand,
 ];

@@ -8,12 +8,14 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { ensureDevTenant } from "@kumo/all-in-one";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { TEST_DATABASE_URL } from "../support/test-gateway.ts";
+import { startTestGateway, TEST_DATABASE_URL } from "../support/test-gateway.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = join(ROOT, "packages/cli/bin/kumo.mjs");
+/** The all-in-one launcher itself, as scripts/commands/start.mjs runs it. */
+const APP = ["--import", "tsx", join(ROOT, "apps/all-in-one/src/main.ts")];
 const LAUNCHER = join(ROOT, "scripts/kumo.mjs");
 
 interface Launched {
@@ -99,7 +101,7 @@ async function waitFor(check: () => boolean | Promise<boolean>, ms: number): Pro
   return check();
 }
 
-describe("kumo dev - startup failures and orphans", () => {
+describe("all-in-one launcher (npm start) - flags, the dev tenant, startup failures and orphans", () => {
   let dataDir: string;
   /** A fresh schema of the test database per platform started, dropped at the end. */
   const schemas: string[] = [];
@@ -125,12 +127,42 @@ describe("kumo dev - startup failures and orphans", () => {
     await client.end();
   });
 
-  it("kumo dev - a taken port is refused with how to choose another, and the process exits", async () => {
+  it("all-in-one - checks its flags before loading the services", async () => {
+    const run = launch([...APP, "--port", "http"], {});
+    expect(await run.exit(20_000)).toBe(2);
+    expect(run.output().stderr).toContain('error USAGE: --port must be an integer 1..65535, got "http"');
+    const unknown = launch([...APP, "--no-such-flag"], {});
+    expect(await unknown.exit(20_000)).toBe(2);
+    expect(unknown.output().stderr).toContain("error USAGE");
+  }, 45_000);
+
+  it("all-in-one - the dev tenant and its key are made through the public API, and made again when the key is lost", async () => {
+    const t = await startTestGateway();
+    try {
+      const path = join(dataDir, "dev-tenant.key");
+      const whoami = async (key: string) => (await t.call("GET", "/v1/whoami", { key })).json;
+      const first = await ensureDevTenant(t.gateway, path);
+      expect(first.created).toBe(true);
+      expect(readFileSync(path, "utf8").trim()).toBe(first.key);
+      expect(await whoami(first.key)).toMatchObject({ tenant: { name: "dev" } });
+      const again = await ensureDevTenant(t.gateway, path);
+      expect(again).toMatchObject({ created: false, key: first.key });
+      await rm(path);
+      const replaced = await ensureDevTenant(t.gateway, path);
+      expect(replaced.created).toBe(true);
+      expect(replaced.key).not.toBe(first.key);
+      expect(await whoami(replaced.key)).toMatchObject({ tenant: { name: "dev" } });
+      // Both keys were issued through the API, so both are listed there.
+      const keys = await t.call("GET", "/v1/tenants/dev/api-keys", { key: t.adminKey });
+      expect(keys.json.items).toHaveLength(2);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("all-in-one - a taken port is refused with how to choose another, and the process exits", async () => {
     const port = await holdPort();
-    const dev = launch(
-      [BIN, "dev", "--port", String(port), "--data-dir", join(dataDir, "taken")],
-      database(),
-    );
+    const dev = launch([...APP, "--port", String(port), "--data-dir", join(dataDir, "taken")], database());
     const code = await dev.exit(30_000);
     const { stdout, stderr } = dev.output();
     expect(code, `stdout: ${stdout}\nstderr: ${stderr}`).toBe(1);
@@ -141,11 +173,11 @@ describe("kumo dev - startup failures and orphans", () => {
     expect(existsSync(join(dataDir, "taken", "builder.sock"))).toBe(false);
   }, 40_000);
 
-  it("kumo dev - a failure after the gateway started stops it (and the rest): the process exits, the port is free", async () => {
+  it("all-in-one - a failure after the gateway started stops it (and the rest): the process exits, the port is free", async () => {
     // The gateway starts and listens first; then the builder cannot bind its address.
     const builderPort = await holdPort();
     const gatewayPort = await freePort();
-    const dev = launch([BIN, "dev", "--port", String(gatewayPort), "--data-dir", join(dataDir, "late")], {
+    const dev = launch([...APP, "--port", String(gatewayPort), "--data-dir", join(dataDir, "late")], {
       ...database(),
       KUMO_BUILDER_LISTEN: `127.0.0.1:${builderPort}`,
       KUMO_BUILDER_URL: `127.0.0.1:${builderPort}`,

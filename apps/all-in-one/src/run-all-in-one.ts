@@ -4,25 +4,19 @@ import { resolve } from "node:path";
 import { loadAutoscalerConfig, start as startAutoscaler } from "@kumo/autoscaler";
 import { loadBuilderConfig, start as startBuilder } from "@kumo/builder";
 import { connectBus } from "@kumo/bus";
-import { KumoError, loadOrCreateKeyFile } from "@kumo/core";
-import { PlatformStore } from "@kumo/db";
-import {
-  type Gateway,
-  generateApiKey,
-  hashApiKey,
-  loadGatewayConfig,
-  start as startGateway,
-} from "@kumo/gateway";
+import { KumoError } from "@kumo/core";
+import { type Gateway, loadGatewayConfig, start as startGateway } from "@kumo/gateway";
 import { loadSchedulerConfig, start as startScheduler } from "@kumo/scheduler";
-import { CliError, EXIT_CODES, interrupted } from "./errors.ts";
+import { DEV_TENANT, type DevTenantKey, ensureDevTenant } from "./dev-tenant.ts";
+import { interrupted, LaunchError } from "./launch-error.ts";
 import { watchStopRequests } from "./stop-requests.ts";
 
-export interface DevOptions {
+export interface AllInOneOptions {
   port?: number;
   dataDir?: string;
+  /** The environment (process.env from main.ts); nothing here reads process.env itself. */
+  env: Record<string, string | undefined>;
 }
-
-const DEV_TENANT = "dev";
 /** Set by `npm start`'s launcher (scripts/commands/start.mjs) to its own pid. */
 const LAUNCHER_PID_VAR = "KUMO_LAUNCHER_PID";
 /** After its launcher died nobody can Ctrl-C a stop that hangs: exit regardless after this long. */
@@ -34,21 +28,20 @@ interface Running {
 }
 
 /**
- * `kumo dev` / `npm start`: every service in one process, the same `start()`s that run them apart.
+ * `npm start`: every service in one process, the same `start()`s that run them apart.
  * On first start it creates a "dev" tenant and keeps its admin key in the data directory, so a
  * newcomer can log in with one command. Resolves once stopped by SIGINT/SIGTERM, or when the
  * launcher that started it dies. Whatever fails during startup, what already started is stopped
  * before the error is thrown, so a failed start leaves no port, socket or connection behind.
  */
-export async function runDev(options: DevOptions): Promise<void> {
-  const launcherPid = Number(process.env[LAUNCHER_PID_VAR]) || undefined;
-  // Not inherited by anything this process spawns: their parent is this process, not the launcher.
-  delete process.env[LAUNCHER_PID_VAR];
+export async function runAllInOne(options: AllInOneOptions): Promise<void> {
+  const { [LAUNCHER_PID_VAR]: launcher, ...given } = options.env;
+  const launcherPid = Number(launcher) || undefined;
   const env: Record<string, string | undefined> = {
-    ...process.env,
+    ...given,
     ...(options.port === undefined ? {} : { KUMO_PORT: String(options.port) }),
-    KUMO_DATA_DIR: resolve(options.dataDir || process.env.KUMO_DATA_DIR || ".kumo"),
-    KUMO_LOG_LEVEL: process.env.KUMO_LOG_LEVEL ?? "warn",
+    KUMO_DATA_DIR: resolve(options.dataDir || given.KUMO_DATA_DIR || ".kumo"),
+    KUMO_LOG_LEVEL: given.KUMO_LOG_LEVEL ?? "warn",
   };
   // In one process the gateway reaches the builder's gRPC BuildService on a socket in the data dir.
   const builderSocket = `unix:${env.KUMO_DATA_DIR}/builder.sock`;
@@ -59,7 +52,7 @@ export async function runDev(options: DevOptions): Promise<void> {
   try {
     config = loadGatewayConfig(env);
   } catch (error) {
-    throw error instanceof KumoError ? new Error(error.message) : error;
+    throw error instanceof KumoError ? new LaunchError("CONFIG", error.message) : error;
   }
 
   const stops = watchStopRequests({ launcherPid });
@@ -100,10 +93,7 @@ export async function runDev(options: DevOptions): Promise<void> {
         await startAutoscaler(loadAutoscalerConfig(internal), { log: say, nats, database: gateway.database }),
       );
       started("scheduler", await startScheduler(loadSchedulerConfig(internal), { nats }));
-      const devKey = await ensureDevTenant(
-        new PlatformStore(gateway.database.db),
-        `${config.dataDir}/dev-tenant.key`,
-      );
+      const devKey = await ensureDevTenant(gateway, `${config.dataDir}/dev-tenant.key`);
       if (stops.reason !== undefined) throw interrupted();
       printBanner(say, config, gateway, devKey);
     } catch (error) {
@@ -125,7 +115,7 @@ function printBanner(
   say: (line: string) => void,
   config: ReturnType<typeof loadGatewayConfig>,
   gateway: Gateway,
-  devKey: { key: string; path: string; created: boolean },
+  devKey: DevTenantKey,
 ): void {
   const url = gateway.url;
   say("");
@@ -152,7 +142,7 @@ function printBanner(
 function addressInUse(
   error: unknown,
   config: { host: string; port: number; dataDir: string },
-): CliError | undefined {
+): LaunchError | undefined {
   if (typeof error !== "object" || error === null) return undefined;
   const message = error instanceof Error ? error.message : String(error);
   const code = "code" in error ? error.code : undefined;
@@ -163,25 +153,19 @@ function addressInUse(
   if (code === "EADDRINUSE" && port === undefined && address?.startsWith("/"))
     return socketInUse(address, config.dataDir, error);
   if (code === "EADDRINUSE" && port === config.port) return portInUse(config.host, config.port, error);
-  return new CliError(
-    "ADDRESS_IN_USE",
-    EXIT_CODES.error,
-    `an address Kumo listens on is in use: ${message}`,
-    {
-      cause: error,
-      hint: "stop what holds it, or move that listener (KUMO_BUILDER_LISTEN and KUMO_BUILDER_URL for the builder)",
-    },
-  );
+  return new LaunchError("ADDRESS_IN_USE", `an address Kumo listens on is in use: ${message}`, {
+    cause: error,
+    hint: "stop what holds it, or move that listener (KUMO_BUILDER_LISTEN and KUMO_BUILDER_URL for the builder)",
+  });
 }
 
-function portInUse(host: string, port: number, cause?: unknown): CliError {
-  return new CliError(
+function portInUse(host: string, port: number, cause?: unknown): LaunchError {
+  return new LaunchError(
     "ADDRESS_IN_USE",
-    EXIT_CODES.error,
-    `port ${port} on ${host} is already in use (another kumo dev, or another program)`,
+    `port ${port} on ${host} is already in use (another Kumo, or another program)`,
     {
       cause,
-      hint: "stop what holds it, or choose another port: `kumo dev --port <n>`, `npm start -- --port <n>` or KUMO_PORT=<n>",
+      hint: "stop what holds it, or choose another port: `npm start -- --port <n>` or KUMO_PORT=<n>",
     },
   );
 }
@@ -197,14 +181,13 @@ async function ensurePortFree(host: string, port: number): Promise<void> {
   });
 }
 
-function socketInUse(path: string, dataDir: string, cause?: unknown): CliError {
-  return new CliError(
+function socketInUse(path: string, dataDir: string, cause?: unknown): LaunchError {
+  return new LaunchError(
     "ADDRESS_IN_USE",
-    EXIT_CODES.error,
-    `${path} is in use: another kumo dev is running on the data directory ${dataDir}`,
+    `${path} is in use: another Kumo is running on the data directory ${dataDir}`,
     {
       cause,
-      hint: "stop it, or give this one another directory: `kumo dev --data-dir <dir>` or KUMO_DATA_DIR",
+      hint: "stop it, or give this one another directory: `npm start -- --data-dir <dir>` or KUMO_DATA_DIR",
     },
   );
 }
@@ -224,22 +207,4 @@ async function releaseStaleSocket(path: string, dataDir: string): Promise<void> 
   });
   if (answered === true) throw socketInUse(path, dataDir);
   if (answered === false) await rm(path, { force: true });
-}
-
-async function ensureDevTenant(
-  platform: PlatformStore,
-  path: string,
-): Promise<{ key: string; path: string; created: boolean }> {
-  const existing = await platform.tenantByName(DEV_TENANT);
-  const file = loadOrCreateKeyFile(path, generateApiKey);
-  if (existing && !file.created) return { key: file.value, path, created: false };
-  const tenant = existing ?? (await platform.createTenant(DEV_TENANT));
-  // A fresh key file (first start, or the file was deleted): register that key for the dev tenant.
-  await platform.tenant(tenant.id).keys.create({
-    name: "dev-admin",
-    role: "admin",
-    keyHash: hashApiKey(file.value),
-    createdBy: "kumo dev",
-  });
-  return { key: file.value, path, created: true };
 }

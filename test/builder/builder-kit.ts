@@ -5,7 +5,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { crc32 } from "node:zlib";
-import { BuildClient, type Builder, loadBuilderConfig, start as startBuilder } from "@kumo/builder";
+import {
+  BuildClient,
+  type Builder,
+  type EnsureImages,
+  loadBuilderConfig,
+  start as startBuilder,
+} from "@kumo/builder";
 import { packSourceArchive } from "@kumo/source";
 import { startTestGateway, TEST_NATS_URL, type TestGateway } from "../support/test-gateway.ts";
 
@@ -47,6 +53,7 @@ export async function startBuildKit(): Promise<BuildKit> {
       KUMO_BUILD_GIT_ALLOW_FILE: "1",
       KUMO_BUILD_TIMEOUT: "3m",
     }),
+    { ensureImages: await checkoutImages() },
   );
   const client = new BuildClient(builder.grpcAddress);
   const tg = await startTestGateway({ builder: client });
@@ -192,4 +199,10 @@ function zipStored(files: Record<string, string>): Buffer {
   end.writeUInt32LE(centralSize, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, ...centrals, end]);
+}
+
+/** The checkout's image builder: missing runtime images are built before a build needs them. */
+async function checkoutImages(): Promise<EnsureImages> {
+  const script = new URL("../../scripts/images.mjs", import.meta.url).href;
+  return ((await import(script)) as { ensureImages: EnsureImages }).ensureImages;
 }

@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import { resolve } from "node:path";
 import { loadAutoscalerConfig, start as startAutoscaler } from "@kumo/autoscaler";
-import { loadBuilderConfig, start as startBuilder } from "@kumo/builder";
+import { type EnsureImages, loadBuilderConfig, start as startBuilder } from "@kumo/builder";
 import { connectBus } from "@kumo/bus";
 import { KumoError } from "@kumo/core";
 import { type Gateway, loadGatewayConfig, start as startGateway } from "@kumo/gateway";
@@ -17,6 +17,8 @@ export interface AllInOneOptions {
   /** The environment (process.env from main.ts); nothing here reads process.env itself. */
   env: Record<string, string | undefined>;
 }
+/** The checkout's image recipes and their builder (plain Node, no dependencies). */
+const IMAGES_SCRIPT = new URL("../../../scripts/images.mjs", import.meta.url).href;
 /** Set by `npm start`'s launcher (scripts/commands/start.mjs) to its own pid. */
 const LAUNCHER_PID_VAR = "KUMO_LAUNCHER_PID";
 /** After its launcher died nobody can Ctrl-C a stop that hangs: exit regardless after this long. */
@@ -87,7 +89,9 @@ export async function runAllInOne(options: AllInOneOptions): Promise<void> {
         KUMO_AUTOSCALER_PORT: "0",
         KUMO_SCHEDULER_PORT: "0",
       };
-      started("builder", await startBuilder(loadBuilderConfig(internal), { nats }));
+      // The launcher runs from a checkout: missing runtime images are built from its recipes on demand.
+      const { ensureImages } = (await import(IMAGES_SCRIPT)) as { ensureImages: EnsureImages };
+      started("builder", await startBuilder(loadBuilderConfig(internal), { nats, ensureImages }));
       started(
         "autoscaler",
         await startAutoscaler(loadAutoscalerConfig(internal), { log: say, nats, database: gateway.database }),

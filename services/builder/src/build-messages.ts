@@ -1,5 +1,4 @@
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 
@@ -9,7 +8,8 @@ import { loadSync } from "@grpc/proto-loader";
  * build-messages.test.ts checks they name exactly the fields the .proto declares.
  */
 
-export const PROTO_PATH = join(dirname(fileURLToPath(import.meta.url)), "../../../proto/build.proto");
+/** Resolved as a dependency (@kumo/proto), not by where this file sits in a checkout. */
+export const PROTO_PATH = createRequire(import.meta.url).resolve("@kumo/proto/build.proto");
 
 /** Large enough for a source upload (50 MiB uncompressed at most) plus framing. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;

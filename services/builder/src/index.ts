@@ -6,18 +6,21 @@ import { serveBuildService } from "./build-server.ts";
 import type { BuilderConfig } from "./config.ts";
 import { GitFetcher } from "./git-fetcher.ts";
 import { ImageBuilder } from "./image-builder.ts";
-import { createImageResolver, type ImageResolver } from "./runtime-images.ts";
+import { createImageResolver, type EnsureImages, type ImageResolver } from "./runtime-images.ts";
 
 export { type BuildCallOptions, BuildClient, type BuildOutcome } from "./build-client.ts";
 export { BUILD_RUNTIMES, type BuildRuntime } from "./build-plan.ts";
 export { type BuilderConfig, loadBuilderConfig } from "./config.ts";
 export { FUNCTION_IMAGE_REPO } from "./image-builder.ts";
+export type { EnsureImages, ImageResolver } from "./runtime-images.ts";
 
 export interface BuilderDeps {
   nats?: NatsConnection;
   docker?: Docker;
-  /** Where runtime images come from; scripts/images.mjs (building them if missing) when absent. */
+  /** Where runtime images come from; by default the engine's `kumo/<runtime>:latest` images. */
   resolveImages?: ImageResolver;
+  /** Builds missing runtime images first (a checkout's scripts/images.mjs `ensureImages`). */
+  ensureImages?: EnsureImages;
   log?: (line: string) => void;
 }
 
@@ -41,7 +44,9 @@ export async function start(config: BuilderConfig, deps: BuilderDeps = {}): Prom
   const builder = new ImageBuilder({
     docker,
     config,
-    resolveImages: deps.resolveImages ?? createImageResolver(),
+    resolveImages:
+      deps.resolveImages ??
+      createImageResolver({ docker, ...(deps.ensureImages ? { ensureImages: deps.ensureImages } : {}) }),
   });
   const git = new GitFetcher({
     allowFile: config.gitAllowFile,

@@ -1,16 +1,12 @@
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { KumoError } from "@kumo/core";
+import type Docker from "dockerode";
 import type { BuildRuntime, PlanImages } from "./build-plan.ts";
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../../..");
-
-interface ImagesModule {
-  ensureImages(options: {
-    only: string[];
-    log?: (line: string) => void;
-  }): Promise<{ ok: boolean; images: Record<string, string>; failed: Record<string, string> }>;
-}
+/** What builds the runtime images (scripts/images.mjs in a checkout): injected, never imported here. */
+export type EnsureImages = (options: {
+  only: string[];
+  log?: (line: string) => void;
+}) => Promise<{ ok: boolean; images: Record<string, string>; failed: Record<string, string> }>;
 
 /** Recipe images each runtime builds on: the run image and the build stage (toolchain). */
 const IMAGES: Record<Exclude<BuildRuntime, "container">, { run: string; build: string }> = {
@@ -21,21 +17,31 @@ const IMAGES: Record<Exclude<BuildRuntime, "container">, { run: string; build: s
   go: { run: "runtime-go", build: "runtime-go-build" },
 };
 
+/** A recipe image's pinned tag: `kumo/<name>:<16 hex digits of its recipe digest>`. */
+const PINNED = /^kumo\/[a-z0-9-]+:[0-9a-f]{16}$/;
+
 export type ImageResolver = (runtime: BuildRuntime, log: (line: string) => void) => Promise<PlanImages>;
+
+export interface ImageResolverOptions {
+  docker: Docker;
+  /** Builds missing or outdated images first (the all-in-one launcher and tests pass the checkout's). */
+  ensureImages?: EnsureImages;
+}
 
 /**
  * Resolves the runtime and toolchain images of a runtime to refs pinned by recipe digest
- * (kumo/runtime-node:<digest>), building them first if missing (scripts/images.mjs, offline). The
- * pinned refs go into the generated Dockerfile, so a changed runtime image changes the function
- * image digest. Resolved once per runtime per process.
+ * (kumo/runtime-node:<digest>). The pinned refs go into the generated Dockerfile, so a changed
+ * runtime image changes the function image digest. With `ensureImages` the images are built first
+ * when missing; without it (a builder deployed on its own) they are the ones setup built, found in
+ * the Docker engine by their `latest` tag. Resolved once per runtime per process.
  */
-export function createImageResolver(): ImageResolver {
+export function createImageResolver(options: ImageResolverOptions): ImageResolver {
   const cache = new Map<string, Promise<PlanImages>>();
   return (runtime, log) => {
     if (runtime === "container") return Promise.resolve({ run: "" });
     let pending = cache.get(runtime);
     if (!pending) {
-      pending = resolve(runtime, log);
+      pending = resolve(options, runtime, log);
       cache.set(runtime, pending);
       pending.catch(() => cache.delete(runtime));
     }
@@ -44,22 +50,44 @@ export function createImageResolver(): ImageResolver {
 }
 
 async function resolve(
+  options: ImageResolverOptions,
   runtime: Exclude<BuildRuntime, "container">,
   log: (line: string) => void,
 ): Promise<PlanImages> {
-  const images = (await import(pathToFileURL(join(repoRoot, "scripts/images.mjs")).href)) as ImagesModule;
-  const result = await images.ensureImages({
-    only: [runtime],
-    log: (line) => log(`runtime images: ${line}`),
-  });
   const names = IMAGES[runtime];
-  const run = result.images[names.run];
-  const build = result.images[names.build];
-  if (!result.ok || !run || !build) {
+  if (options.ensureImages) {
+    const result = await options.ensureImages({
+      only: [runtime],
+      log: (line) => log(`runtime images: ${line}`),
+    });
+    const run = result.images[names.run];
+    const build = result.images[names.build];
+    if (!result.ok || !run || !build) {
+      throw new KumoError(
+        "FN_008",
+        `the ${runtime} runtime images could not be built: ${JSON.stringify(result.failed)}`,
+      );
+    }
+    return { run, build };
+  }
+  const [run, build] = await Promise.all([
+    pinnedRef(options.docker, names.run),
+    pinnedRef(options.docker, names.build),
+  ]);
+  if (!run || !build) {
     throw new KumoError(
-      "FN_500",
-      `the ${runtime} runtime images are not available: ${JSON.stringify(result.failed)}`,
+      "FN_008",
+      `the ${runtime} runtime images are not on this builder's Docker engine; build them with \`node scripts/images.mjs --only ${runtime}\` from a Kumo checkout`,
     );
   }
   return { run, build };
+}
+
+/** The pinned tag of the image `kumo/<name>:latest` points at, if it exists. */
+async function pinnedRef(docker: Docker, name: string): Promise<string | undefined> {
+  const info = await docker
+    .getImage(`kumo/${name}:latest`)
+    .inspect()
+    .catch(() => undefined);
+  return info?.RepoTags?.find((tag) => tag.startsWith(`kumo/${name}:`) && PINNED.test(tag));
 }

@@ -1,4 +1,4 @@
-import type { ColdStartKind, ErrorBody, TriggerKind } from "@kumo/core";
+import type { ErrorBody, InvocationHead, TriggerKind } from "@kumo/core";
 
 /**
  * The invocation plane's wire format: one NATS message = a 4-byte big-endian length, a JSON
@@ -33,22 +33,21 @@ export interface InvokeRequestMeta {
   queuedAt?: number;
 }
 
-/** Frames an autoscaler sends back to the request's reply subject, in order. */
+/**
+ * Frames an autoscaler sends back to the request's reply subject, in order: the wire form of an
+ * InvocationResult (@kumo/core), whose head travels as JSON and whose body as raw frames.
+ */
 export type InvokeReplyMeta =
-  | {
+  | (InvocationHead & {
       k: "head";
-      status: number;
-      headers: [string, string][];
-      coldStart: ColdStartKind;
-      queueMs: number;
       /** The payload is the whole body. */
       end: boolean;
       /** Where the gateway publishes a cancel when its client goes away. */
       cancel?: string;
-    }
+    })
   | { k: "data"; end: boolean }
   | { k: "beat"; cancel?: string }
-  | { k: "error"; error: ErrorBody; coldStart: ColdStartKind; queueMs: number };
+  | (Pick<InvocationHead, "coldStart" | "queueMs"> & { k: "error"; error: ErrorBody });
 
 export type FrameMeta = InvokeRequestMeta | InvokeReplyMeta | { k: "cancel" };
 

@@ -1,5 +1,5 @@
-import type { ErrorBody } from "./errors.ts";
 import type { FunctionConfig, Runtime } from "./function-config.ts";
+import type { InvocationResult } from "./invocation-result.ts";
 
 /**
  * The seam between the gateway and whatever runs functions. The isolate host (edge) and the
@@ -42,30 +42,6 @@ export interface InvocationRequest {
   traceparent?: string;
 }
 
-export type ColdStartKind = "warm" | "cold" | "stem-cell" | "unpaused";
-
-export interface FunctionLogLine {
-  ts: number;
-  level: "debug" | "info" | "warn" | "error";
-  message: string;
-}
-
-export interface InvocationResult {
-  /**
-   * A final status (200–599), with headers within RESPONSE_LIMITS: checkFunctionResponse is applied
-   * where a function's response enters the platform (isolate host, autoscaler).
-   */
-  status: number;
-  headers: [string, string][];
-  body: Uint8Array | AsyncIterable<Uint8Array>;
-  /** Set when the invocation failed with a platform-known code (the body then is the error JSON). */
-  error?: ErrorBody;
-  coldStart: ColdStartKind;
-  /** Time the request waited for capacity before the handler started. */
-  queueMs: number;
-  logs: FunctionLogLine[];
-}
-
 export interface CapacityProvider {
   /** Registered name, e.g. "edge" or "container". */
   readonly name: string;
@@ -76,6 +52,11 @@ export interface CapacityProvider {
     request: InvocationRequest,
     signal?: AbortSignal,
   ): Promise<InvocationResult>;
+  /**
+   * False when this node holds none of the target's capacity (its share of a cluster-wide
+   * concurrency limit is 0): the invocation belongs on another node. Absent: always true.
+   */
+  holdsCapacity?(target: DeployedVersion): boolean;
   /** Drops warm instances of a version (e.g. after env changes or when it stops receiving traffic). */
   evict?(versionId: string): Promise<void>;
   stop(): Promise<void>;

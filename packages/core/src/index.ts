@@ -4,6 +4,7 @@ export * from "./duration.ts";
 export * from "./errors.ts";
 export * from "./function-config.ts";
 export * from "./ids.ts";
+export * from "./invocation-result.ts";
 export * from "./key-file.ts";
 export * from "./names.ts";
 export * from "./redact-url.ts";

@@ -1,9 +1,8 @@
 import {
   type CapacityProvider,
   type DeployedVersion,
-  type ErrorCode,
+  errorResult,
   type FunctionConfig,
-  httpStatusOfCode,
   type InvocationRequest,
   type InvocationResult,
   KumoError,
@@ -54,18 +53,6 @@ function hashKey(key: string): number {
   return h >>> 0;
 }
 
-function errorInvocation(code: ErrorCode, message: string, details?: unknown): InvocationResult {
-  return {
-    status: httpStatusOfCode(code),
-    headers: [["content-type", "application/json"]],
-    body: encoder.encode(JSON.stringify({ error: { code, message } })),
-    error: details === undefined ? { code, message } : { code, message, details },
-    coldStart: "warm",
-    queueMs: 0,
-    logs: [],
-  };
-}
-
 /**
  * Starts the isolate hosts and returns the edge CapacityProvider. Invocations of one function version
  * (per tenant and env) always go to the same host, where its isolate stays warm.
@@ -114,7 +101,7 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     if (wire.cold) coldStarts++;
     const logs = wire.logs;
     if (wire.error) {
-      return { ...errorInvocation(wire.error.code, wire.error.message, wire.error.details), coldStart, logs };
+      return errorResult(wire.error, coldStart, 0, logs);
     }
     const body = typeof wire.body === "string" ? encoder.encode(wire.body) : wire.body;
     return { status: wire.status, headers: headerPairsOf(wire.headers), body, coldStart, queueMs: 0, logs };
@@ -147,13 +134,13 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     const started = Date.now();
     const { key, limits, host } = routeOf(target);
     if (request.body && request.body.byteLength > limits.maxBodyBytes) {
-      return errorInvocation(
-        "FN_010",
-        `Request body of ${request.body.byteLength} bytes exceeds the limit of ${limits.maxBodyBytes} bytes`,
-      );
+      return errorResult({
+        code: "FN_010",
+        message: `Request body of ${request.body.byteLength} bytes exceeds the limit of ${limits.maxBodyBytes} bytes`,
+      });
     }
     if (request.deadline <= started)
-      return errorInvocation("FN_002", "the invocation's deadline passed before it started");
+      return errorResult({ code: "FN_002", message: "the invocation's deadline passed before it started" });
     const origin = `${request.headers["x-forwarded-proto"] ?? "http"}://${request.headers.host ?? "localhost"}`;
     const wireRequest: WireRequest = {
       invocationId: request.invocationId,

@@ -18,19 +18,19 @@ import {
   subjects,
 } from "@kumo/bus";
 import type { CapacityProvider, ErrorBody, InvocationResult } from "@kumo/core";
-import { checkFunctionResponse, httpStatusOfCode } from "@kumo/core";
+import { errorResult, failureOf, KumoError } from "@kumo/core";
 import { invocationLogRows, type NewInvocation, type Recorder, recordSeq } from "@kumo/db";
 import type { DestinationQueue } from "./destination-queue.ts";
 import { type DestinationKind, destinationPayload } from "./destination-sender.ts";
-import type { Fleet } from "./fleet.ts";
-import { errorBody } from "./fleet.ts";
+import { errorBody } from "./fleet-provider.ts";
 import type { AsyncOutcomeKind, AutoscalerMetrics } from "./metrics.ts";
 import { isUnknownVersion, type VersionCatalog, type VersionSpec } from "./version-catalog.ts";
 
 export interface AsyncWorkerOptions {
   nc: NatsConnection;
   namespace: string;
-  fleet: Fleet;
+  /** What runs the versions, one per kind of runtime (the container pools, the isolate hosts). */
+  providers: readonly CapacityProvider[];
   catalog: VersionCatalog;
   recorder: Recorder;
   ackWaitMs: number;
@@ -41,8 +41,6 @@ export interface AsyncWorkerOptions {
   destinations?: Pick<DestinationQueue, "enqueue">;
   /** Counts settled invocations (kumo_async_invocations_total) and their run time. */
   metrics?: Pick<AutoscalerMetrics, "asyncOutcomes" | "asyncSeconds">;
-  /** Runs edge versions (V8 isolates), started on first use; without it they fail with FN_008. */
-  edge?: () => Promise<CapacityProvider>;
   onError(error: unknown): void;
 }
 
@@ -64,13 +62,11 @@ interface Running {
   recorded: boolean;
 }
 
+/** A run's result with its body read whole, and whether it counts as a failure. */
 interface Outcome {
-  status: number;
-  headers: [string, string][];
+  result: InvocationResult;
   body: Buffer;
   error: ErrorBody | undefined;
-  coldStart: string;
-  queueMs: number;
   durationMs: number;
 }
 
@@ -193,7 +189,8 @@ export class AsyncWorker {
       }
       throw error;
     }
-    if (spec.runtime !== "edge" && this.#options.fleet.concurrencyShare(spec) === 0) {
+    const provider = this.#options.providers.find((p) => p.supports(spec.runtime));
+    if (provider?.holdsCapacity?.(spec) === false) {
       // This node holds none of the version's concurrency limit (smaller than the number of nodes):
       // back to the queue for a node that does, after a pause so the message does not spin.
       await new Promise((r) => setTimeout(r, NO_SHARE_REQUEUE_MS));
@@ -211,21 +208,21 @@ export class AsyncWorker {
     this.#running.add(running);
     let outcome: Outcome;
     try {
-      outcome = await this.#run(spec, meta, payload, started);
+      outcome = await this.#run(provider, spec, meta, payload, started);
     } finally {
       this.#running.delete(running);
     }
-    if (outcome.error?.code === "FN_007" && outcome.status === 0) {
+    if (outcome.error?.code === "FN_007") {
       await this.#requeue(msg, meta, payload, attempt);
       return;
     }
     // Records are built with Object.assign: `{ ...base, more }` takes V8's slow path on Node 20
     // (~0.6 µs a property), and these are written for every invocation.
     const finished: NewInvocation = Object.assign({}, base, {
-      status_code: outcome.status,
+      status_code: outcome.result.status,
       duration_ms: outcome.durationMs,
-      cold_start: outcome.coldStart,
-      queue_ms: Math.max(0, started - (meta.queuedAt ?? started)) + outcome.queueMs,
+      cold_start: outcome.result.coldStart,
+      queue_ms: Math.max(0, started - (meta.queuedAt ?? started)) + outcome.result.queueMs,
       response_bytes: outcome.body.byteLength,
       finished_at: new Date(),
       error_code: outcome.error?.code ?? null,
@@ -237,7 +234,7 @@ export class AsyncWorker {
           status: "succeeded" as const,
           record_seq: recordSeq(attempt, "finished"),
           result: outcome.body.subarray(0, MAX_STORED_RESULT_BYTES),
-          result_headers: JSON.stringify(outcome.headers),
+          result_headers: JSON.stringify(outcome.result.headers),
           dead_letter_seq: null,
         }),
       );
@@ -311,7 +308,7 @@ export class AsyncWorker {
           version: spec.version,
           attempts: attempt,
           error,
-          response: { status: outcome.status, headers: outcome.headers, body: outcome.body },
+          response: { status: outcome.result.status, headers: outcome.result.headers, body: outcome.body },
         }),
         owner: { tenantId: spec.tenantId, functionId: spec.functionId },
       });
@@ -356,7 +353,7 @@ export class AsyncWorker {
       ...(outcome
         ? {
             result: outcome.body.subarray(0, MAX_STORED_RESULT_BYTES),
-            result_headers: JSON.stringify(outcome.headers),
+            result_headers: JSON.stringify(outcome.result.headers),
           }
         : {}),
     });
@@ -374,149 +371,43 @@ export class AsyncWorker {
       metrics.asyncSeconds.observe({ function_id: functionId }, durationMs / 1000);
   }
 
-  /** An edge version runs in an isolate on this node; its logs come back with the result. */
-  async #runEdge(
-    spec: VersionSpec,
-    meta: InvokeRequestMeta,
-    body: Uint8Array | null,
-    deadline: number,
-    started: number,
-  ): Promise<Outcome> {
-    let provider: CapacityProvider;
-    try {
-      if (!this.#options.edge) throw new Error("this node runs no edge functions");
-      provider = await this.#options.edge();
-    } catch (error) {
-      return notRun({ code: "FN_008", message: `cannot run edge functions: ${String(error)}` }, started);
-    }
-    const { catalog, recorder } = this.#options;
-    let result: InvocationResult;
-    try {
-      result = await provider.invoke(
-        { ...spec, artifact: spec.image, loadCode: () => catalog.code(spec) },
-        {
-          invocationId: meta.id,
-          trigger: meta.trigger,
-          method: meta.method,
-          url: meta.url,
-          headers: meta.headers,
-          body,
-          deadline,
-        },
-      );
-    } catch (error) {
-      return notRun(errorBody(error), started);
-    }
-    let out: Buffer;
-    if (result.body instanceof Uint8Array) out = Buffer.from(result.body);
-    else {
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of result.body) chunks.push(chunk);
-      out = Buffer.concat(chunks);
-    }
-    if (result.logs.length > 0) recorder.record(null, invocationLogRows(spec, meta.id, result.logs));
-    return {
-      status: result.status,
-      headers: result.headers,
-      body: out,
-      error:
-        result.error ??
-        (result.status >= 500
-          ? { code: "FN_004", message: `the function answered ${result.status}` }
-          : undefined),
-      coldStart: result.coldStart,
-      queueMs: result.queueMs,
-      durationMs: Date.now() - started,
-    };
-  }
-
+  /** Runs the invocation on its provider; its logs (an isolate's) are recorded with it. */
   async #run(
+    provider: CapacityProvider | undefined,
     spec: VersionSpec,
     meta: InvokeRequestMeta,
     payload: Uint8Array,
     started: number,
   ): Promise<Outcome> {
-    const deadline = Date.now() + spec.config.timeoutMs;
-    let body: Uint8Array | null = meta.bodyBytes > 0 ? payload : null;
-    if (meta.payloadObject) body = await (await this.#payloadStore()).getBlob(meta.payloadObject);
-    if (spec.runtime === "edge") return this.#runEdge(spec, meta, body, deadline, started);
-    const headers: Record<string, string> = { ...meta.headers };
-    headers[H.deadlineMs] = String(deadline);
-    if (body) headers["content-length"] = String(body.byteLength);
-    const start = await this.#options.fleet.invoke(spec, {
-      method: meta.method,
-      url: meta.url,
-      headers,
-      body,
-      deadline,
-    });
-    if (!start.ok) return notRun(start.error, started, start.coldStart, start.queueMs);
-    const { run } = start;
+    let request: Uint8Array | null = meta.bodyBytes > 0 ? payload : null;
+    if (meta.payloadObject) request = await (await this.#payloadStore()).getBlob(meta.payloadObject);
+    let result: InvocationResult;
     try {
-      const res = run.response;
-      const out: [string, string][] = [];
-      for (let i = 0; i < res.rawHeaders.length; i += 2)
-        out.push([(res.rawHeaders[i] ?? "").toLowerCase(), res.rawHeaders[i + 1] ?? ""]);
-      const problem = checkFunctionResponse(res.statusCode, out);
-      if (problem) {
-        // Neither recorded nor passed to a destination as the function's result: the error is.
-        res.destroy();
-        return Object.assign(notRun(problem, started, run.coldStart, run.queueMs), {
-          status: httpStatusOfCode(problem.code),
-        });
-      }
-      const chunks: Buffer[] = [];
-      for await (const chunk of res) chunks.push(chunk as Buffer);
-      const status = res.statusCode ?? 502;
-      const buf = Buffer.concat(chunks);
-      let error: ErrorBody | undefined;
-      if (status >= 500) {
-        let message = `the function answered ${status}`;
-        try {
-          const parsed = JSON.parse(buf.toString("utf8")) as { message?: unknown };
-          if (typeof parsed.message === "string") message = parsed.message;
-        } catch {
-          // not JSON
-        }
-        // The shim's handler errors carry kumo-error: FN_004; any other 5xx is the function's failure too.
-        error = { code: "FN_004", message };
-      }
-      return {
-        status,
-        headers: out,
-        body: buf,
-        error,
-        coldStart: run.coldStart,
-        queueMs: run.queueMs,
-        durationMs: Date.now() - started,
-      };
+      if (!provider) throw new KumoError("FN_008", `this node runs no "${spec.runtime}" functions`);
+      result = await provider.invoke(spec, {
+        invocationId: meta.id,
+        trigger: meta.trigger,
+        method: meta.method,
+        url: meta.url,
+        headers: meta.headers,
+        body: request,
+        deadline: Date.now() + spec.config.timeoutMs,
+      });
     } catch (error) {
-      return {
-        status: 0,
-        headers: [],
-        body: Buffer.alloc(0),
-        error: await run.failure(error),
-        coldStart: run.coldStart,
-        queueMs: run.queueMs,
-        durationMs: Date.now() - started,
-      };
-    } finally {
-      run.finish();
+      result = errorResult(errorBody(error));
     }
+    let body: Buffer;
+    if (result.body instanceof Uint8Array)
+      body = Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength);
+    else {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of result.body) chunks.push(chunk);
+      body = Buffer.concat(chunks);
+    }
+    if (result.logs.length > 0)
+      this.#options.recorder.record(null, invocationLogRows(spec, meta.id, result.logs));
+    return { result, body, error: failureOf(result, body), durationMs: Date.now() - started };
   }
-}
-
-/** An outcome that never reached the function. */
-function notRun(error: ErrorBody, started: number, coldStart = "warm", queueMs = 0): Outcome {
-  return {
-    status: 0,
-    headers: [],
-    body: Buffer.alloc(0),
-    error,
-    coldStart,
-    queueMs,
-    durationMs: Date.now() - started,
-  };
 }
 
 function spec0(meta: InvokeRequestMeta): Pick<VersionSpec, "tenantId" | "functionId"> {

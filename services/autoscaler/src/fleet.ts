@@ -1,11 +1,11 @@
-import { type IncomingMessage, maxHeaderSize } from "node:http";
-import type { ColdStartKind, ErrorBody } from "@kumo/core";
-import { KumoError, RESPONSE_LIMITS } from "@kumo/core";
+import type { IncomingMessage } from "node:http";
+import type { ColdStartKind } from "@kumo/core";
+import { KumoError } from "@kumo/core";
 import type Docker from "dockerode";
 import type { CodeCache } from "./code-cache.ts";
 import { STEM_CELL_RUNTIMES, type StemRuntime } from "./config.ts";
-import { type ContainerLogLine, Instance, messageOf } from "./instance.ts";
-import { type Lease, Pool, type PoolLimits } from "./pool.ts";
+import { type ContainerLogLine, Instance } from "./instance.ts";
+import { Pool, type PoolLimits } from "./pool.ts";
 import type { StemCells } from "./stem-cells.ts";
 import type { VersionSpec } from "./version-catalog.ts";
 
@@ -30,28 +30,6 @@ export interface FleetOptions {
   onColdStart?(runtime: string, kind: ColdStartKind): void;
 }
 
-export interface InvocationCall {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: Uint8Array | AsyncIterable<Uint8Array> | null;
-  deadline: number;
-}
-
-/** A started invocation: the shim's response, to be consumed, then `finish()`ed exactly once. */
-export interface RunningInvocation {
-  response: IncomingMessage;
-  coldStart: ColdStartKind;
-  queueMs: number;
-  /** Resolves to the error a failure mid-response means (timeout, crash, OOM). */
-  failure(error: unknown): Promise<ErrorBody>;
-  finish(): void;
-}
-
-export type InvocationStart =
-  | { ok: true; run: RunningInvocation }
-  | { ok: false; error: ErrorBody; coldStart: ColdStartKind; queueMs: number };
-
 /** Default per-instance concurrency: Python handlers are often blocking, the rest are async servers. */
 export function defaultConcurrency(runtime: string): number {
   return runtime === "python" ? 1 : 16;
@@ -63,9 +41,8 @@ function instanceConcurrency(spec: VersionSpec): number {
 }
 
 /**
- * Every pool on this node, keyed by version and env digest, and how an invocation runs on one:
- * a slot, the call over the unix socket, a deadline that aborts it (FN_002), and the container's
- * fate deciding the code when the call breaks (FN_003 OOM, FN_004 process exited).
+ * Every pool on this node, keyed by version and env digest, and the instances they start (cold or
+ * from stem cells). How an invocation runs on a pool is the FleetProvider's.
  */
 export class Fleet {
   readonly #options: FleetOptions;
@@ -147,87 +124,9 @@ export class Fleet {
       if (pool.state === "active" && predicate(pool.spec)) void pool.drain();
   }
 
-  async invoke(spec: VersionSpec, call: InvocationCall, signal?: AbortSignal): Promise<InvocationStart> {
-    const pool = this.pool(spec);
-    let lease: Lease;
-    try {
-      lease = await pool.acquire(call.deadline);
-    } catch (error) {
-      return { ok: false, error: errorBody(error), coldStart: "warm", queueMs: 0 };
-    }
-    if (lease.coldStart !== "warm") this.#options.onColdStart?.(spec.runtime, lease.coldStart);
-    const instance = lease.instance;
-    const abort = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(
-      () => {
-        timedOut = true;
-        abort.abort();
-      },
-      Math.max(1, call.deadline - Date.now()),
-    );
-    const onCancel = () => abort.abort();
-    signal?.addEventListener("abort", onCancel, { once: true });
-    let finished = false;
-    let broken = false;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onCancel);
-      pool.release(lease, broken);
-    };
-    const failure = async (error: unknown): Promise<ErrorBody> => {
-      if (timedOut) {
-        // A handler that hangs its process (a busy loop) would hold the slot forever: recycle it.
-        if (!(await instance.responsive(500))) broken = true;
-        return {
-          code: "FN_002",
-          message: `the function did not finish within its timeout of ${spec.config.timeoutMs} ms`,
-        };
-      }
-      if (signal?.aborted) return { code: "FN_008", message: "the caller went away" };
-      // The function's own server answered with something that is not HTTP (a custom image can):
-      // its fault, and its instance is fine.
-      const unparsable = parseFailure(error);
-      if (unparsable) return unparsable;
-      const exit = await Promise.race([
-        instance.exited,
-        new Promise<null>((r) => setTimeout(() => r(null), 2000)),
-      ]);
-      broken = true;
-      if (exit?.oomKilled)
-        return {
-          code: "FN_003",
-          message: `the function ran out of memory (limit ${spec.config.memoryMb} MB); its instance was replaced`,
-        };
-      if (exit)
-        return {
-          code: "FN_004",
-          message: `the function's process exited with code ${exit.exitCode} during the invocation; its instance was replaced`,
-        };
-      return {
-        code: "FN_008",
-        message: `lost the connection to the function's container: ${messageOf(error)}`,
-      };
-    };
-    try {
-      const response = await instance.client.call({
-        method: call.method,
-        path: `/invoke${call.url.startsWith("/") ? "" : "/"}${call.url}`,
-        headers: call.headers,
-        body: call.body,
-        signal: abort.signal,
-      });
-      return {
-        ok: true,
-        run: { response, coldStart: lease.coldStart, queueMs: lease.queueMs, failure, finish },
-      };
-    } catch (error) {
-      const body = await failure(error);
-      finish();
-      return { ok: false, error: body, coldStart: lease.coldStart, queueMs: lease.queueMs };
-    }
+  /** A request had to wait for an instance to start, be specialized or unpaused. */
+  noteColdStart(spec: VersionSpec, kind: ColdStartKind): void {
+    if (kind !== "warm") this.#options.onColdStart?.(spec.runtime, kind);
   }
 
   async stop(): Promise<void> {
@@ -341,22 +240,4 @@ async function readBody(res: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
-}
-
-/** What a response node:http could not parse means: oversized headers (FN_010) or not HTTP (FN_004). */
-function parseFailure(error: unknown): ErrorBody | undefined {
-  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
-  if (code === "HPE_HEADER_OVERFLOW")
-    return {
-      code: "FN_010",
-      message: `the function's response headers exceed ${maxHeaderSize} bytes; the limit is ${RESPONSE_LIMITS.headerBytes} bytes`,
-    };
-  if (code?.startsWith("HPE_"))
-    return { code: "FN_004", message: `the function's response is not valid HTTP/1.1: ${messageOf(error)}` };
-  return undefined;
-}
-
-export function errorBody(error: unknown): ErrorBody {
-  if (error instanceof KumoError) return error.toJSON();
-  return { code: "FN_500", message: messageOf(error) };
 }

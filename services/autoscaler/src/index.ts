@@ -8,7 +8,7 @@ import {
   streams,
   subjects,
 } from "@kumo/bus";
-import { type CapacityProvider, SecretBox, serveHealth, succeeds } from "@kumo/core";
+import { isEdgeRuntime, SecretBox, serveHealth, succeeds } from "@kumo/core";
 import { type DatabaseHandle, openDatabase, PlatformStore, Recorder } from "@kumo/db";
 import Docker from "dockerode";
 import { AsyncWorker } from "./async-worker.ts";
@@ -17,6 +17,8 @@ import type { AutoscalerConfig } from "./config.ts";
 import { DestinationQueue } from "./destination-queue.ts";
 import { DestinationSender } from "./destination-sender.ts";
 import { Fleet } from "./fleet.ts";
+import { FleetProvider } from "./fleet-provider.ts";
+import { LazyProvider } from "./lazy-provider.ts";
 import { LogShipper } from "./log-shipper.ts";
 import { AutoscalerMetrics } from "./metrics.ts";
 import { NodeRoster } from "./node-roster.ts";
@@ -208,12 +210,13 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     cleanup.push(async () => changes.unsubscribe());
 
     const framePayload = maxFramePayload(nc.info?.max_payload);
+    const containers = new FleetProvider(pools);
     const sync = new SyncServer({
       nodeId: config.nodeId,
       roster,
       nc,
       namespace,
-      fleet: pools,
+      provider: containers,
       catalog,
       framePayload,
       onError: (error) => log(`sync: ${String(error)}`),
@@ -246,14 +249,11 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     await destinations.start();
     cleanup.push(() => destinations.stop());
     // Async edge invocations run here too, in isolate hosts started on the first one.
-    let edge: Promise<CapacityProvider> | undefined;
-    cleanup.push(async () => {
-      const provider = await edge?.catch(() => undefined);
-      await provider?.stop();
-    });
-    const worker = new AsyncWorker({
-      edge: () => {
-        edge ??= import("@kumo/edge").then((m) =>
+    const edge = new LazyProvider({
+      name: "edge",
+      supports: isEdgeRuntime,
+      load: () =>
+        import("@kumo/edge").then((m) =>
           m.createEdgeProvider({
             hosts: 1,
             hostNodeArgs: config.edgeHostNodeArgs,
@@ -261,14 +261,15 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
             onLateLogs: (invocationId, lines) =>
               log(`edge: ${lines.length} late log line(s) of ${invocationId}`),
           }),
-        );
-        return edge;
-      },
+        ),
+    });
+    cleanup.push(() => edge.stop());
+    const worker = new AsyncWorker({
       destinations,
       metrics,
       nc,
       namespace,
-      fleet: pools,
+      providers: [containers, edge],
       catalog,
       recorder,
       ackWaitMs: config.asyncAckWaitMs,

@@ -11,8 +11,8 @@ import {
   type Subscription,
   subjects,
 } from "@kumo/bus";
-import { checkFunctionResponse } from "@kumo/core";
-import { errorBody, Fleet } from "./fleet.ts";
+import { Fleet } from "./fleet.ts";
+import { errorBody, type FleetProvider, isOpenInvocation } from "./fleet-provider.ts";
 import type { NodeRoster } from "./node-roster.ts";
 import type { VersionCatalog, VersionSpec } from "./version-catalog.ts";
 
@@ -22,14 +22,17 @@ export interface SyncServerOptions {
   roster?: NodeRoster;
   nc: NatsConnection;
   namespace: string;
-  fleet: Fleet;
+  /**
+   * Runs the invocations: NATS sync requests are the far half of the gateway's container provider
+   * (edge versions never come this way), and their responses are forwarded as the shim writes them.
+   */
+  provider: FleetProvider;
   catalog: VersionCatalog;
   /** Body bytes per NATS message. */
   framePayload: number;
   onError(error: unknown): void;
 }
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
 /** NATS header on an invocation one node handed to another (it is never handed on again). */
 const FORWARDED = "Kumo-Forwarded";
 const BEAT_MS = 1000;
@@ -137,8 +140,7 @@ export class SyncServer {
    */
   #handOver(msg: Msg, spec: VersionSpec): boolean {
     const roster = this.#options.roster;
-    if (!roster || msg.headers?.get(FORWARDED) || this.#options.fleet.concurrencyShare(spec) > 0)
-      return false;
+    if (!roster || msg.headers?.get(FORWARDED) || this.#options.provider.holdsCapacity(spec)) return false;
     const holders = roster.holders(spec.versionId, Fleet.concurrencyLimit(spec));
     const target = holders[this.#rotate++ % Math.max(1, holders.length)];
     if (!target || target === this.#options.nodeId) return false;
@@ -165,45 +167,25 @@ export class SyncServer {
       const body = meta.pull ? this.#pull(meta.pull, payload) : meta.bodyBytes > 0 ? payload : null;
       const headers = { ...meta.headers };
       if (meta.bodyBytes > 0) headers["content-length"] = String(meta.bodyBytes);
-      const started = await this.#options.fleet.invoke(
+      const run = await this.#options.provider.open(
         spec,
         { method: meta.method, url: meta.url, headers, body, deadline: meta.deadline },
         abort.signal,
       );
-      if (!started.ok) {
+      if (!isOpenInvocation(run)) {
         this.#send(token, reply, {
           k: "error",
-          error: started.error,
-          coldStart: started.coldStart,
-          queueMs: started.queueMs,
-        });
-        return;
-      }
-      const { run } = started;
-      const res = run.response;
-      const responseHeaders: [string, string][] = [];
-      for (let i = 0; i < res.rawHeaders.length; i += 2) {
-        const name = (res.rawHeaders[i] ?? "").toLowerCase();
-        if (!HOP_BY_HOP.has(name)) responseHeaders.push([name, res.rawHeaders[i + 1] ?? ""]);
-      }
-      const problem = checkFunctionResponse(res.statusCode, responseHeaders);
-      if (problem) {
-        // Not forwarded: a 1xx would leave the client waiting for the real response. What is left
-        // of the response is dropped with its connection.
-        res.destroy();
-        run.finish();
-        this.#send(token, reply, {
-          k: "error",
-          error: problem,
+          error: run.error,
           coldStart: run.coldStart,
           queueMs: run.queueMs,
         });
         return;
       }
+      const res = run.body;
       const head: InvokeReplyMeta = {
         k: "head",
-        status: res.statusCode ?? 502,
-        headers: responseHeaders,
+        status: run.status,
+        headers: run.headers,
         coldStart: run.coldStart,
         queueMs: run.queueMs,
         end: false,

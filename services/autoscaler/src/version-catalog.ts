@@ -4,10 +4,10 @@ import { edgeScript, type PlatformStore, versionEnvironment } from "@kumo/db";
 
 /**
  * Everything a node needs to run one version: read from the database, never carried on the bus.
- * The gateway's DeployedVersion, with the artifact named for what it is on a node and the code tar
- * stem cells are specialized with.
+ * The gateway's DeployedVersion (what every CapacityProvider runs), with the artifact also named for
+ * what it is on a node and the code tar stem cells are specialized with.
  */
-export interface VersionSpec extends Omit<DeployedVersion, "artifact" | "loadCode"> {
+export interface VersionSpec extends DeployedVersion {
   /** The function image (`kumo/fn:<digest>` from the builder, or any tag tests built); an edge bundle's digest for edge versions. */
   image: string;
   /** Digest of the code tar in the artifacts table (builder), used to specialize stem cells. */
@@ -91,7 +91,7 @@ export class VersionCatalog {
     if (!fn || !version || version.id !== key.versionId) throw unknownVersion(key);
     const config = version.config as FunctionConfig;
     const { env, envDigest } = await versionEnvironment(store, fn, config, this.#options.secretBox);
-    return {
+    const spec: VersionSpec = {
       tenantId: key.tenantId,
       functionId: fn.id,
       functionName: fn.name,
@@ -99,12 +99,15 @@ export class VersionCatalog {
       version: version.version,
       runtime: version.runtime as Runtime,
       image: version.artifact,
+      artifact: version.artifact,
+      loadCode: () => this.code(spec),
       codeArtifact: version.code_artifact ?? null,
       sourceDigest: version.source_digest,
       config,
       env,
       envDigest,
     };
+    return spec;
   }
 }
 

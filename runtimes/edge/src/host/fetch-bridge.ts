@@ -2,6 +2,7 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import http from "node:http";
 import https from "node:https";
 import { isIP } from "node:net";
+import { headerPairs } from "@kumo/core/invocation-result";
 import type { FetchPolicy } from "../host-protocol.ts";
 import { isAllowedHost, isRestrictedAddress } from "./address-policy.ts";
 
@@ -178,15 +179,11 @@ function send(
           chunks.push(chunk);
         });
         res.on("end", () => {
-          const pairs: [string, string][] = [];
-          for (let i = 0; i < res.rawHeaders.length; i += 2) {
-            pairs.push([String(res.rawHeaders[i]).toLowerCase(), String(res.rawHeaders[i + 1])]);
-          }
           const buffer = Buffer.concat(chunks);
           resolvePromise({
             status: res.statusCode ?? 502,
             statusText: res.statusMessage ?? "",
-            headers: pairs,
+            headers: headerPairs(res.rawHeaders),
             body: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength),
           });
         });

@@ -13,14 +13,13 @@ import {
 } from "@kumo/bus";
 import type {
   CapacityProvider,
-  ColdStartKind,
   DeployedVersion,
   ErrorBody,
   InvocationRequest,
   InvocationResult,
   Runtime,
 } from "@kumo/core";
-import { httpStatusOfCode, isEdgeRuntime, isErrorCode } from "@kumo/core";
+import { errorResult, fromShimResponse, isEdgeRuntime } from "@kumo/core";
 import { invokeRequestMeta } from "./invoke-request-meta.ts";
 
 export interface ContainerProviderOptions {
@@ -116,7 +115,7 @@ export class ContainerProvider implements CapacityProvider {
             if (m.cancel) pending.cancel = m.cancel;
             if (m.end) {
               done();
-              resolve(toResult(m.status, m.headers, payload, m.coldStart, m.queueMs));
+              resolve(fromShimResponse(m, payload));
               return;
             }
             stream = new BodyQueue();
@@ -147,7 +146,7 @@ export class ContainerProvider implements CapacityProvider {
         fail: (error) => {
           done();
           if (stream) stream.fail(new Error(`${error.code}: ${error.message}`));
-          else resolve(errorResult(error, "warm", 0));
+          else resolve(errorResult(error));
         },
       };
       this.#pending.set(token, pending);
@@ -212,41 +211,6 @@ export class ContainerProvider implements CapacityProvider {
       }
     }
   }
-}
-
-function toResult(
-  status: number,
-  headers: [string, string][],
-  body: Uint8Array,
-  coldStart: ColdStartKind,
-  queueMs: number,
-): InvocationResult {
-  const result: InvocationResult = { status, headers, body, coldStart, queueMs, logs: [] };
-  // A handler error (the shim's FN_004) is recorded with its code, and returned as the shim wrote it.
-  const code = headers.find(([name]) => name === "kumo-error")?.[1];
-  if (code && isErrorCode(code)) {
-    let message = "the function failed";
-    try {
-      const parsed = JSON.parse(Buffer.from(body).toString("utf8")) as { message?: unknown };
-      if (typeof parsed.message === "string") message = parsed.message;
-    } catch {
-      // not JSON: keep the generic message
-    }
-    result.error = { code, message };
-  }
-  return result;
-}
-
-function errorResult(error: ErrorBody, coldStart: ColdStartKind, queueMs: number): InvocationResult {
-  return {
-    status: httpStatusOfCode(error.code),
-    headers: [["content-type", "application/json; charset=utf-8"]],
-    body: Buffer.from(JSON.stringify({ error })),
-    error,
-    coldStart,
-    queueMs,
-    logs: [],
-  };
 }
 
 /** A response body that arrives frame by frame, consumed once as an async iterable. */

@@ -1,0 +1,224 @@
+import { type IncomingMessage, maxHeaderSize } from "node:http";
+import { headers as H } from "@kumo/bus";
+import type { CapacityProvider, ErrorBody, InvocationRequest, InvocationResult, Runtime } from "@kumo/core";
+import {
+  checkFunctionResponse,
+  errorResult,
+  HOP_BY_HOP_HEADERS,
+  headerPairs,
+  isEdgeRuntime,
+  KumoError,
+  RESPONSE_LIMITS,
+} from "@kumo/core";
+import type { Fleet } from "./fleet.ts";
+import { messageOf } from "./instance.ts";
+import type { Lease } from "./pool.ts";
+import type { VersionSpec } from "./version-catalog.ts";
+
+/** One call to a version's shim: the sync server passes the gateway's request body on as it is pulled. */
+export interface InvocationCall {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: Uint8Array | AsyncIterable<Uint8Array> | null;
+  deadline: number;
+}
+
+/**
+ * A container invocation whose response head has arrived (checked, per-hop headers dropped): its
+ * body is the shim's response, read once, then `finish()`ed exactly once.
+ */
+export interface OpenInvocation extends InvocationResult {
+  body: IncomingMessage;
+  /** The error a failure while reading the body means (timeout, crash, OOM, not HTTP). */
+  failure(error: unknown): Promise<ErrorBody>;
+  finish(): void;
+}
+
+export function isOpenInvocation(result: InvocationResult): result is OpenInvocation {
+  return "finish" in result;
+}
+
+/**
+ * The container pools of this node as a CapacityProvider: a slot in the version's pool, the call
+ * over the unix socket, a deadline that aborts it (FN_002), and the container's fate deciding the
+ * code when the call breaks (FN_003 OOM, FN_004 process exited). The async worker uses `invoke`
+ * (whole bodies); the sync server uses `open`, to forward the response frame by frame.
+ */
+export class FleetProvider implements CapacityProvider {
+  readonly name = "container";
+  readonly #fleet: Fleet;
+
+  constructor(fleet: Fleet) {
+    this.#fleet = fleet;
+  }
+
+  supports(runtime: Runtime): boolean {
+    return !isEdgeRuntime(runtime);
+  }
+
+  holdsCapacity(target: VersionSpec): boolean {
+    return this.#fleet.concurrencyShare(target) > 0;
+  }
+
+  async invoke(
+    target: VersionSpec,
+    request: InvocationRequest,
+    signal?: AbortSignal,
+  ): Promise<InvocationResult> {
+    const headers: Record<string, string> = Object.assign({}, request.headers);
+    headers[H.deadlineMs] = String(request.deadline);
+    if (request.body) headers["content-length"] = String(request.body.byteLength);
+    const call = {
+      method: request.method,
+      url: request.url,
+      headers,
+      body: request.body,
+      deadline: request.deadline,
+    };
+    const open = await this.open(target, call, signal);
+    if (!isOpenInvocation(open)) return open;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of open.body) chunks.push(chunk as Buffer);
+      return {
+        status: open.status,
+        headers: open.headers,
+        body: Buffer.concat(chunks),
+        coldStart: open.coldStart,
+        queueMs: open.queueMs,
+        logs: open.logs,
+      };
+    } catch (error) {
+      return errorResult(await open.failure(error), open.coldStart, open.queueMs);
+    } finally {
+      open.finish();
+    }
+  }
+
+  /** Starts the call; an invocation that fails before a usable response is an error result. */
+  async open(
+    spec: VersionSpec,
+    call: InvocationCall,
+    signal?: AbortSignal,
+  ): Promise<(InvocationResult & { error: ErrorBody }) | OpenInvocation> {
+    const pool = this.#fleet.pool(spec);
+    let lease: Lease;
+    try {
+      lease = await pool.acquire(call.deadline);
+    } catch (error) {
+      return errorResult(errorBody(error));
+    }
+    this.#fleet.noteColdStart(spec, lease.coldStart);
+    const { instance, coldStart, queueMs } = lease;
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        abort.abort();
+      },
+      Math.max(1, call.deadline - Date.now()),
+    );
+    const onCancel = () => abort.abort();
+    signal?.addEventListener("abort", onCancel, { once: true });
+    let finished = false;
+    let broken = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onCancel);
+      pool.release(lease, broken);
+    };
+    const failure = async (error: unknown): Promise<ErrorBody> => {
+      if (timedOut) {
+        // A handler that hangs its process (a busy loop) would hold the slot forever: recycle it.
+        if (!(await instance.responsive(500))) broken = true;
+        return {
+          code: "FN_002",
+          message: `the function did not finish within its timeout of ${spec.config.timeoutMs} ms`,
+        };
+      }
+      if (signal?.aborted) return { code: "FN_008", message: "the caller went away" };
+      // The function's own server answered with something that is not HTTP (a custom image can):
+      // its fault, and its instance is fine.
+      const unparsable = parseFailure(error);
+      if (unparsable) return unparsable;
+      const exit = await Promise.race([
+        instance.exited,
+        new Promise<null>((r) => setTimeout(() => r(null), 2000)),
+      ]);
+      broken = true;
+      if (exit?.oomKilled)
+        return {
+          code: "FN_003",
+          message: `the function ran out of memory (limit ${spec.config.memoryMb} MB); its instance was replaced`,
+        };
+      if (exit)
+        return {
+          code: "FN_004",
+          message: `the function's process exited with code ${exit.exitCode} during the invocation; its instance was replaced`,
+        };
+      return {
+        code: "FN_008",
+        message: `lost the connection to the function's container: ${messageOf(error)}`,
+      };
+    };
+    let response: IncomingMessage;
+    try {
+      response = await instance.client.call({
+        method: call.method,
+        path: `/invoke${call.url.startsWith("/") ? "" : "/"}${call.url}`,
+        headers: call.headers,
+        body: call.body,
+        signal: abort.signal,
+      });
+    } catch (error) {
+      const body = await failure(error);
+      finish();
+      return errorResult(body, coldStart, queueMs);
+    }
+    const headers = headerPairs(response.rawHeaders, HOP_BY_HOP_HEADERS);
+    const problem = checkFunctionResponse(response.statusCode, headers);
+    if (problem) {
+      // Never passed on as the function's result (a 1xx would leave the client waiting for the
+      // real response): the error is. What is left of the response is dropped with its connection.
+      response.destroy();
+      finish();
+      return errorResult(problem, coldStart, queueMs);
+    }
+    return {
+      status: response.statusCode ?? 502,
+      headers,
+      body: response,
+      coldStart,
+      queueMs,
+      logs: [],
+      failure,
+      finish,
+    };
+  }
+
+  /** The fleet's pools belong to the node, which stops them. */
+  async stop(): Promise<void> {}
+}
+
+/** What a response node:http could not parse means: oversized headers (FN_010) or not HTTP (FN_004). */
+function parseFailure(error: unknown): ErrorBody | undefined {
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  if (code === "HPE_HEADER_OVERFLOW")
+    return {
+      code: "FN_010",
+      message: `the function's response headers exceed ${maxHeaderSize} bytes; the limit is ${RESPONSE_LIMITS.headerBytes} bytes`,
+    };
+  if (code?.startsWith("HPE_"))
+    return { code: "FN_004", message: `the function's response is not valid HTTP/1.1: ${messageOf(error)}` };
+  return undefined;
+}
+
+/** Anything thrown, as the error it crosses boundaries as; unknown errors are platform faults. */
+export function errorBody(error: unknown): ErrorBody {
+  if (error instanceof KumoError) return error.toJSON();
+  return { code: "FN_500", message: messageOf(error) };
+}

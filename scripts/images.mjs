@@ -293,18 +293,29 @@ function imageExists(ref) {
   }
 }
 
-/** Drops images of older recipes of this name (best effort: one still used by a container stays). */
+/**
+ * Recipe images of a name kept besides the current one: another checkout on the same Docker engine
+ * (or a platform still running from an older commit) may be using an older recipe's image, and
+ * removing it under a running builder made its next build try to pull it.
+ */
+const KEEP_OLDER_RECIPES = 3;
+
+/** Drops images of older recipes of this name beyond the newest few (best effort: one in use stays). */
 function removeOutdated(name, digest) {
-  const refs = docker([
+  const rows = docker([
     "images",
     "--filter",
     `label=dev.kumo.image=${name}`,
     "--format",
-    "{{.Repository}}:{{.Tag}}",
+    "{{.Repository}}:{{.Tag}}\t{{.CreatedAt}}",
   ]);
-  const stale = refs
+  const stale = rows
     .split("\n")
-    .filter((ref) => ref.startsWith("kumo/") && !ref.endsWith(`:${digest}`) && !ref.endsWith(":latest"));
+    .map((row) => row.split("\t"))
+    .filter(([ref]) => ref?.startsWith("kumo/") && !ref.endsWith(`:${digest}`) && !ref.endsWith(":latest"))
+    .sort((a, b) => (b[1] ?? "").localeCompare(a[1] ?? ""))
+    .slice(KEEP_OLDER_RECIPES)
+    .map(([ref]) => ref);
   for (const ref of stale) {
     try {
       docker(["rmi", ref]);

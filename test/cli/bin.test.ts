@@ -2,7 +2,6 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { runKumo } from "./support/run-kumo.ts";
 
 const BIN = fileURLToPath(new URL("../../packages/cli/bin/kumo.mjs", import.meta.url));
 

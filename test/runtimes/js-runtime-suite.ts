@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EdgeHarness } from "./edge-harness.ts";
 import {
   ensureRuntimeImages,
   type RunningFunction,
@@ -7,8 +8,14 @@ import {
   waitForLog,
 } from "./runtime-harness.ts";
 
-/** The JS shim is one source for node, bun and deno; each runtime runs the same suite. */
-export type JsLang = "node" | "bun" | "deno";
+/**
+ * The JS shim is one source for node, bun and deno, and edge isolates share its Lambda event and
+ * result rules (runtimes/shared): each runtime runs the same suite.
+ */
+export type JsLang = "node" | "bun" | "deno" | "edge";
+
+/** What the cases call: a container's shim, or edge isolates spoken to the same way (edge-harness.ts). */
+type SuiteFunction = Pick<RunningFunction, "request" | "logs">;
 
 // A vendored dependency (CommonJS, resolved from node_modules in the code dir) and both handler
 // shapes: Workers-style default export (index.mjs) and Lambda-style TypeScript (lambda.ts).
@@ -56,9 +63,18 @@ export async function handler(event: HttpEvent, context: Context): Promise<unkno
   if (event.rawPath === "/text") return "plain text";
   if (event.rawPath === "/status") return { statusCode: JSON.parse(new URLSearchParams(event.rawQueryString).get("s") ?? "200"), body: "x" };
   if (event.rawPath === "/binary") {
-    const bytes = Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
+    // atob/btoa rather than Buffer: edge isolates have no Node globals.
+    const bytes = event.isBase64Encoded ? atob(event.body ?? "") : (event.body ?? "");
     return { statusCode: 200, headers: { "content-type": "application/octet-stream" },
-      body: bytes.toString("base64"), isBase64Encoded: true };
+      body: btoa(bytes), isBase64Encoded: true };
+  }
+  if (event.rawPath === "/cookies") {
+    return { statusCode: "202", headers: { "X-Upper": "v", "x-null": null },
+      multiValueHeaders: { "x-multi": ["a", "b"] }, cookies: ["s=1; Path=/", "t=2"], body: { ok: true } };
+  }
+  if (event.rawPath === "/bad-base64") return { statusCode: 200, body: "not base64!", isBase64Encoded: true };
+  if (event.rawPath === "/response") {
+    return new Response("from a Response", { status: 203, headers: { "x-kind": "response" } });
   }
   return { statusCode: 201, headers: { "x-shape": "lambda" }, body: JSON.stringify({ event,
     remaining: context.getRemainingTimeInMillis() > 0 }) };
@@ -66,27 +82,55 @@ export async function handler(event: HttpEvent, context: Context): Promise<unkno
 `,
 };
 
+/**
+ * The same functions as edge deploys them: its bundler takes only the function's own files (a bare
+ * import such as "kumo-dep" is refused until npm packages are supported), so the vendored
+ * dependency is imported by path; and an index.ts re-exporting lambda.ts stands for KUMO_HANDLER
+ * "lambda.handler".
+ */
+function edgeFunctionFiles(shape: "workers" | "lambda"): Record<string, string> {
+  if (shape === "lambda")
+    return { ...jsFunctionFiles, "index.ts": 'export { handler } from "./lambda.ts";\n' };
+  const index = (jsFunctionFiles["index.mjs"] ?? "").replace(
+    'from "kumo-dep"',
+    'from "./node_modules/kumo-dep/index.js"',
+  );
+  return { ...jsFunctionFiles, "index.mjs": index };
+}
+
 const binary = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
 export function describeJsRuntime(lang: JsLang): void {
-  describe(`runtime ${lang} - shim`, () => {
+  // Cases about the container shim's own protocol (GET /healthz, POST /init, stem cells) do not apply
+  // to edge: isolates have no shim; the provider starts its hosts before it takes work and loads a
+  // version's code itself on its first invocation. Everything else runs on all four runtimes.
+  const shimOnly = lang === "edge" ? it.skip : it;
+
+  describe(`runtime ${lang} - ${lang === "edge" ? "isolates" : "shim"}`, () => {
     const harness = new RuntimeHarness();
-    let image = "";
-    let workers: RunningFunction;
-    let lambda: RunningFunction;
+    const edge = new EdgeHarness();
+    let workers: SuiteFunction;
+    let lambda: SuiteFunction;
 
     beforeAll(async () => {
+      if (lang === "edge") {
+        [workers, lambda] = await Promise.all([
+          edge.start(edgeFunctionFiles("workers"), { GREETING: "hi" }),
+          edge.start(edgeFunctionFiles("lambda")),
+        ]);
+        return;
+      }
       await ensureRuntimeImages([lang]);
       const dockerfile = `FROM kumo/runtime-${lang}:latest\nCOPY . /var/task/\nENV KUMO_CODE_DIR=/var/task\n`;
-      image = await harness.buildImage({ ...jsFunctionFiles, Dockerfile: dockerfile });
+      const image = await harness.buildImage({ ...jsFunctionFiles, Dockerfile: dockerfile });
       [workers, lambda] = await Promise.all([
         harness.start(image, { env: { KUMO_HANDLER: "index", GREETING: "hi" } }),
         harness.start(image, { env: { KUMO_HANDLER: "lambda.handler" } }),
       ]);
     }, SETUP_TIMEOUT_MS);
-    afterAll(() => harness.cleanup());
+    afterAll(() => Promise.all([harness.cleanup(), edge.cleanup()]));
 
-    it("healthz - 200 once the baked handler is loaded", async () => {
+    shimOnly("healthz - 200 once the baked handler is loaded", async () => {
       const res = await workers.request({ path: "/healthz" });
       expect(res.status).toBe(200);
       expect(res.json()).toMatchObject({ state: "ready", runtime: lang });
@@ -167,6 +211,93 @@ export function describeJsRuntime(lang: JsLang): void {
       expect(line).toMatchObject({ level: "error", message: "lambda got /items" });
     });
 
+    it("lambda event - repeated query values comma-joined, cookies split out, headers lower-cased and joined", async () => {
+      const res = await lambda.request({
+        path: "/invoke/echo?a=1&a=2&b=x%20y+z&flag",
+        headers: {
+          "kumo-invocation-id": "inv-l2",
+          cookie: ["c1=v1; c2=v2", "c3=v3"],
+          "X-Mixed-Case": "yes",
+          "x-repeated": ["1", "2"],
+          "user-agent": "kumo-suite/1",
+          "x-forwarded-for": "203.0.113.7, 10.0.0.1",
+        },
+      });
+      expect(res.status).toBe(201);
+      const { event } = res.json() as { event: { headers: Record<string, string> } };
+      expect(event).toMatchObject({
+        rawPath: "/echo",
+        rawQueryString: "a=1&a=2&b=x%20y+z&flag",
+        queryStringParameters: { a: "1,2", b: "x y z", flag: "" },
+        cookies: ["c1=v1", "c2=v2", "c3=v3"],
+        headers: {
+          cookie: "c1=v1; c2=v2; c3=v3",
+          "x-mixed-case": "yes",
+          "x-repeated": "1, 2",
+          "user-agent": "kumo-suite/1",
+        },
+        requestContext: {
+          http: {
+            method: "GET",
+            path: "/echo",
+            protocol: "HTTP/1.1",
+            sourceIp: "203.0.113.7",
+            userAgent: "kumo-suite/1",
+          },
+          requestId: "inv-l2",
+          routeKey: "$default",
+          stage: "$default",
+        },
+        isBase64Encoded: false,
+      });
+      expect(event).not.toHaveProperty("body");
+      expect(Object.keys(event.headers).filter((name) => name !== name.toLowerCase())).toEqual([]);
+    });
+
+    it("lambda event - a body without content type is text if UTF-8, else base64; a non-JSON event is text", async () => {
+      const text = await lambda.request({ method: "POST", path: "/invoke/echo", body: "héllo" });
+      expect((text.json() as { event: unknown }).event).toMatchObject({
+        body: "héllo",
+        isBase64Encoded: false,
+      });
+      const bytes = await lambda.request({
+        method: "POST",
+        path: "/invoke/echo",
+        body: Buffer.from([0xff, 0xfe, 0x00]),
+      });
+      expect((bytes.json() as { event: unknown }).event).toMatchObject({
+        body: "//4A",
+        isBase64Encoded: true,
+      });
+      const queued = await lambda.request({
+        method: "POST",
+        path: "/invoke",
+        headers: { "kumo-event-type": "queue" },
+        body: "plain message",
+      });
+      expect(queued.json()).toEqual({ eventType: "queue", event: "plain message" });
+    });
+
+    it("lambda result - cookies are set-cookie, multiValueHeaders repeat, an object body is JSON, a Response passes", async () => {
+      const res = await lambda.request({ path: "/invoke/cookies" });
+      expect(res.status).toBe(202);
+      expect(res.headers["set-cookie"]).toEqual(["s=1; Path=/", "t=2"]);
+      expect(res.headers["x-upper"]).toBe("v");
+      expect(res.headers["x-multi"]).toBe("a, b");
+      expect(res.headers).not.toHaveProperty("x-null");
+      expect(res.headers["content-type"]).toBe("application/json");
+      expect(res.json()).toEqual({ ok: true });
+      const response = await lambda.request({ path: "/invoke/response" });
+      expect([response.status, response.headers["x-kind"], response.body.toString()]).toEqual([
+        203,
+        "response",
+        "from a Response",
+      ]);
+      const bad = await lambda.request({ path: "/invoke/bad-base64" });
+      expect([bad.status, bad.headers["kumo-error"]]).toEqual([500, "FN_004"]);
+      expect((bad.json() as { message: string }).message).toContain("not base64");
+    });
+
     it("lambda shape - binary bodies travel base64 both ways; a string result is text", async () => {
       const res = await lambda.request({
         method: "POST",
@@ -216,12 +347,12 @@ export function describeJsRuntime(lang: JsLang): void {
       }
     });
 
-    it("init - a baked container answers 409 to /init", async () => {
+    shimOnly("init - a baked container answers 409 to /init", async () => {
       const res = await workers.request({ method: "POST", path: "/init", body: "{}" });
       expect(res.status).toBe(409);
     });
 
-    it("stem cell - a generic container loads code from a read-only mount on /init", async () => {
+    shimOnly("stem cell - a generic container loads code from a read-only mount on /init", async () => {
       const cell = await harness.start(`kumo/runtime-${lang}:latest`, {
         codeMount: harness.writeCode(jsFunctionFiles),
       });

@@ -49,7 +49,8 @@ export interface ShimResponse {
 export interface ShimRequest {
   method?: string;
   path: string;
-  headers?: Record<string, string>;
+  /** A list is sent as one header line per value. */
+  headers?: Record<string, string | string[]>;
   body?: string | Buffer;
   /** Fails the request when its connection is idle this long (default 15 s), e.g. after a 1xx. */
   timeoutMs?: number;
@@ -257,7 +258,10 @@ export async function containerLogs(id: string): Promise<LogLine[]> {
 }
 
 /** Polls the logs until a line matches (the log driver may lag a few ms behind the response). */
-export async function waitForLog(fn: RunningFunction, match: (line: LogLine) => boolean): Promise<LogLine> {
+export async function waitForLog(
+  fn: Pick<RunningFunction, "logs">,
+  match: (line: LogLine) => boolean,
+): Promise<LogLine> {
   const deadline = Date.now() + 5_000;
   for (;;) {
     const found = (await fn.logs()).find(match);

@@ -205,7 +205,7 @@ describe("edge hostile code", () => {
     ]) {
       const res = await invokeEdge(provider, workers, { url: path });
       expect([res.status, res.result.error?.code], path).toEqual([500, "FN_004"]);
-      expect(res.result.error?.message).toContain(`status ${shown};`);
+      expect(res.result.error?.message).toContain(`status ${shown} `);
     }
   });
 

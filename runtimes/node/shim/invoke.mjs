@@ -2,8 +2,18 @@
 // Workers shape: fetch(Request, env, ctx) -> Response. Lambda shape: handler(event, context) where an
 // HTTP event is API-Gateway-v2-like and the result is {statusCode, headers, body, isBase64Encoded},
 // a string, or any JSON value. Event invocations (header kumo-event-type) pass the JSON event as is.
+// The Lambda event, context and result rules are shared with the edge runtime (runtimes/shared,
+// copied next to this folder in the runtime images).
+import { lambdaContext } from "../../shared/lambda-context.mjs";
+import { lambdaEventPayload, lambdaHttpEvent } from "../../shared/lambda-event.mjs";
+import { finalStatus, lambdaResponse } from "../../shared/lambda-result.mjs";
 
-const textTypes = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
+/** Base64 of bodies through Buffer (on Deno it is first touched by readBody, after listening). */
+const base64 = {
+  toBase64: (/** @type {Uint8Array} */ bytes) =>
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64"),
+  fromBase64: (/** @type {string} */ text) => Buffer.from(text, "base64"),
+};
 
 /**
  * @param {{ kind: string, target: any }} handler
@@ -37,12 +47,21 @@ async function invokeWorkers(target, inv, res) {
   };
   const response = await target.fetch(request, process.env, ctx);
   if (!(response instanceof Response)) throw new TypeError("fetch() must return a Response");
+  await writeResponse(response, res);
+  await Promise.all(pending);
+}
+
+/**
+ * @param {Response} response
+ * @param {import("node:http").ServerResponse} res
+ */
+async function writeResponse(response, res) {
+  /** @type {Record<string, string | string[]>} */
   const out = {};
   for (const [name, value] of response.headers) if (name !== "set-cookie") out[name] = value;
   const cookies = response.headers.getSetCookie?.() ?? [];
   if (cookies.length > 0) out["set-cookie"] = cookies;
   await writeBody(response, out, res);
-  await Promise.all(pending);
 }
 
 /** Bodies up to this size that are complete at once go out in one write with their length. */
@@ -105,103 +124,57 @@ function concat(chunks, size) {
 }
 
 async function invokeLambda(target, inv, res) {
-  const event = inv.eventType ? parseEvent(inv.body) : httpEvent(inv);
-  const context = {
-    awsRequestId: inv.invocationId,
+  const event = inv.eventType
+    ? lambdaEventPayload(inv.body)
+    : lambdaHttpEvent(
+        {
+          method: inv.method,
+          url: inv.path,
+          headers: inv.headers,
+          body: inv.body,
+          requestId: inv.invocationId,
+          timeEpoch: Date.now(),
+        },
+        base64,
+      );
+  const pending = [];
+  const context = lambdaContext({
     invocationId: inv.invocationId,
     functionName: process.env.KUMO_FUNCTION_NAME ?? "",
     deadline: inv.deadline,
     eventType: inv.eventType,
     traceparent: headerValue(inv.headers.traceparent),
-    getRemainingTimeInMillis: () => Math.max(0, inv.deadline - Date.now()),
-    callbackWaitsForEmptyEventLoop: false,
-  };
+    env: process.env,
+    waitUntil: (promise) => pending.push(Promise.resolve(promise).catch(() => {})),
+  });
   const result = await target(event, context);
-  writeLambdaResult(result, res);
+  // Checked by shape first: on Node the Response global loads undici on first use (see warmUp).
+  if (typeof result?.arrayBuffer === "function" && result instanceof Response)
+    await writeResponse(result, res);
+  else writeLambdaResponse(lambdaResponse(result, base64), res);
+  await Promise.all(pending);
 }
 
-function parseEvent(body) {
-  if (body.length === 0) return null;
-  return JSON.parse(body.toString("utf8"));
-}
-
-function httpEvent(inv) {
-  const q = inv.path.indexOf("?");
-  const rawPath = q === -1 ? inv.path : inv.path.slice(0, q);
-  const rawQueryString = q === -1 ? "" : inv.path.slice(q + 1);
-  const headers = {};
-  for (const [name, value] of Object.entries(inv.headers)) {
-    headers[name] = Array.isArray(value) ? value.join(",") : value;
+/**
+ * @param {import("../../shared/lambda-result.mjs").LambdaResponse} response
+ * @param {import("node:http").ServerResponse} res
+ */
+function writeLambdaResponse({ status, headers, body }, res) {
+  /** @type {Record<string, string | string[]>} */
+  const out = {};
+  for (const [name, value] of headers) {
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [prev, value];
   }
-  const queryStringParameters = {};
-  for (const [k, v] of new URLSearchParams(rawQueryString)) {
-    queryStringParameters[k] = k in queryStringParameters ? `${queryStringParameters[k]},${v}` : v;
-  }
-  const isText = textTypes.test(headers["content-type"] ?? "");
-  const event = {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath,
-    rawQueryString,
-    cookies: headers.cookie ? headers.cookie.split(/;\s*/) : undefined,
-    headers,
-    queryStringParameters: rawQueryString ? queryStringParameters : undefined,
-    requestContext: {
-      requestId: inv.invocationId,
-      timeEpoch: Date.now(),
-      http: {
-        method: inv.method,
-        path: rawPath,
-        protocol: "HTTP/1.1",
-        userAgent: headers["user-agent"] ?? "",
-      },
-    },
-    isBase64Encoded: inv.body.length > 0 && !isText,
-  };
-  if (inv.body.length > 0) event.body = inv.body.toString(isText ? "utf8" : "base64");
-  return event;
-}
-
-function writeLambdaResult(result, res) {
-  if (result === undefined || result === null) {
-    res.writeHead(204).end();
-  } else if (typeof result === "string") {
-    res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end(result);
-  } else if (typeof result === "object" && "statusCode" in result) {
-    const status = lambdaStatus(result.statusCode);
-    const headers = { ...result.headers };
-    if (Array.isArray(result.cookies) && result.cookies.length > 0) headers["set-cookie"] = result.cookies;
-    let body = result.body ?? "";
-    if (typeof body !== "string") {
-      body = JSON.stringify(body);
-      headers["content-type"] ??= "application/json";
-    }
-    res.writeHead(status, headers);
-    res.end(result.isBase64Encoded ? Buffer.from(body, "base64") : body);
-  } else {
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(result));
-  }
+  res.writeHead(status, out);
+  if (body === null || status === 204 || status === 304) res.end();
+  else res.end(body);
 }
 
 function headerValue(value) {
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** A Lambda statusCode: absent is 200, and a three-digit string counts, as in the edge runtime. */
-function lambdaStatus(raw) {
-  if (raw == null) return 200;
-  return finalStatus(typeof raw === "string" && /^[0-9]{3}$/.test(raw) ? Number(raw) : raw, "statusCode");
-}
-
-/**
- * The status as a final HTTP status (200-599), or a throw naming it (the invocation is then FN_004).
- * node:http would send 1xx as an interim response the caller keeps waiting after, 600-999 as is,
- * and round 200.5 down; the platform refuses such responses too, this only fails them early.
- */
-function finalStatus(status, what) {
-  if (typeof status === "number" && Number.isInteger(status) && status >= 200 && status <= 599) return status;
-  const shown = typeof status === "string" ? JSON.stringify(status) : String(status);
-  throw new RangeError(`${what} ${shown} is not a response status: it must be an integer from 200 to 599`);
 }
 
 /**

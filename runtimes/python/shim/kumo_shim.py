@@ -156,7 +156,7 @@ class Shim:
         context = Context(inv_id, deadline, event_type, headers.get("traceparent"))
         path = path if path.startswith("/") else "/" + path
         try:
-            event = (json.loads(body) if body else None) if event_type else http_event(method, path, headers, body, inv_id)
+            event = event_payload(body) if event_type else http_event(method, path, headers, body, inv_id)
             result = self.handler(event, context)
             if hasattr(result, "__await__"):
                 result = self.run_async(result)
@@ -199,37 +199,66 @@ def load_handler(code_dir, spec):
     return handler
 
 
+# The Lambda event and result follow the JS runtimes' rules (runtimes/shared/lambda-event.mjs and
+# lambda-result.mjs, shared by edge, node, bun and deno): keep them in step.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def http_event(method, path, headers, body, inv_id):
-    raw_path, _, raw_query = path.partition("?")
-    is_text = bool(TEXT_TYPES.match(headers.get("content-type", "")))
+    """API Gateway's HTTP API event (payload 2.0): repeated query values comma-joined, cookies split out."""
+    from urllib.parse import unquote_plus
+
+    raw_path, _, raw_query = path.partition("#")[0].partition("?")
+    raw_path = raw_path or "/"
+    content_type = headers.get("content-type", "")
+    is_text = bool(TEXT_TYPES.match(content_type)) if content_type else is_utf8(body)
     query = {}
     for pair in filter(None, raw_query.split("&")):
-        from urllib.parse import unquote_plus
-
         key, _, value = pair.partition("=")
         key, value = unquote_plus(key), unquote_plus(value)
         query[key] = f"{query[key]},{value}" if key in query else value
-    event = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": raw_path,
-        "rawQueryString": raw_query,
-        "headers": headers,
-        "requestContext": {
-            "requestId": inv_id,
-            "timeEpoch": int(time.time() * 1000),
-            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
-                     "userAgent": headers.get("user-agent", "")},
-        },
-        "isBase64Encoded": bool(body) and not is_text,
-    }
+    now = time.time()
+    t = time.gmtime(now)
+    event = {"version": "2.0", "routeKey": "$default", "rawPath": raw_path, "rawQueryString": raw_query}
+    if headers.get("cookie"):
+        event["cookies"] = [c for c in re.split(r";\s*", headers["cookie"]) if c]
+    event["headers"] = headers
     if query:
         event["queryStringParameters"] = query
-    if "cookie" in headers:
-        event["cookies"] = re.split(r";\s*", headers["cookie"])
+    event["requestContext"] = {
+        "domainName": re.sub(r":\d+$", "", headers.get("host", "")),
+        "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
+                 "sourceIp": headers.get("x-forwarded-for", "").split(",")[0].strip(),
+                 "userAgent": headers.get("user-agent", "")},
+        "requestId": inv_id,
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": f"{t.tm_mday:02d}/{MONTHS[t.tm_mon - 1]}/{t.tm_year}:{time.strftime('%H:%M:%S', t)} +0000",
+        "timeEpoch": int(now * 1000),
+    }
     if body:
-        event["body"] = body.decode() if is_text else base64.b64encode(body).decode()
+        event["body"] = body.decode(errors="replace") if is_text else base64.b64encode(body).decode()
+    event["isBase64Encoded"] = bool(body) and not is_text
     return event
+
+
+def is_utf8(body):
+    try:
+        body.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def event_payload(body):
+    """A non-HTTP event: the body as JSON, as text when it is not JSON, None when empty."""
+    if not body:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def lambda_response(result):
@@ -241,17 +270,31 @@ def lambda_response(result):
         return 200, [("content-type", "text/plain; charset=utf-8")], result.encode()
     if isinstance(result, dict) and "statusCode" in result:
         status = lambda_status(result["statusCode"])
-        headers = [(str(k), str(v)) for k, v in (result.get("headers") or {}).items()]
-        headers += [("set-cookie", c) for c in result.get("cookies") or []]
-        body = result.get("body", "")
-        if not isinstance(body, (str, bytes)):
-            body = json.dumps(body)
-            if not any(k.lower() == "content-type" for k, _ in headers):
+        headers = [(str(k).lower(), str(v)) for k, v in (result.get("headers") or {}).items() if v is not None]
+        for k, values in (result.get("multiValueHeaders") or {}).items():
+            values = values if isinstance(values, (list, tuple)) else [values]
+            headers += [(str(k).lower(), str(v)) for v in values if v is not None]
+        headers += [("set-cookie", str(c)) for c in result.get("cookies") or []]
+        body = result.get("body")
+        if body is None:
+            body = b""
+        elif not isinstance(body, (str, bytes)):
+            body = json.dumps(body, separators=(",", ":"))
+            if not any(k == "content-type" for k, _ in headers):
                 headers.append(("content-type", "application/json"))
         if isinstance(body, str):
-            body = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+            body = decode_base64(body) if result.get("isBase64Encoded") else body.encode()
         return status, headers, body
-    return json_response(200, result)
+    return 200, [("content-type", "application/json")], json.dumps(result, separators=(",", ":")).encode()
+
+
+def decode_base64(text):
+    """Standard base64, ASCII whitespace ignored; anything else fails the invocation, as in the JS runtimes."""
+    try:
+        text = re.sub(r"[\t\n\f\r ]", "", text)
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except ValueError:
+        raise TypeError("the result's body is not base64, but isBase64Encoded is true") from None
 
 
 def lambda_status(raw):
@@ -290,7 +333,8 @@ def read_request(rfile):
     while (line := rfile.readline(65536)) not in (b"\r\n", b"\n", b""):
         name, _, value = line.decode("latin-1").partition(":")
         name, value = name.strip().lower(), value.strip()
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        joiner = "; " if name == "cookie" else ", "  # as node joins a repeated cookie header
+        headers[name] = f"{headers[name]}{joiner}{value}" if name in headers else value
     if headers.get("transfer-encoding", "").lower() == "chunked":
         chunks = []
         while size := int(rfile.readline(65536).split(b";")[0], 16):

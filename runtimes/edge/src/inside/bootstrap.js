@@ -3,6 +3,9 @@
 // platform, and completes with the internal object the host keeps references to (never a global).
 import "fast-text-encoding";
 import structuredCloneImpl from "@ungap/structured-clone";
+import { lambdaContext } from "../../../shared/lambda-context.mjs";
+import { lambdaEventPayload, lambdaHttpEvent } from "../../../shared/lambda-event.mjs";
+import { finalStatus, lambdaResponse } from "../../../shared/lambda-result.mjs";
 import { atob, base64ToBytes, btoa, bytesToBase64 } from "./base64.js";
 import { createConsole } from "./console.js";
 import { flatHeaders, Headers, headerPairs, Request, Response, requestFromHost } from "./fetch-api.js";
@@ -215,60 +218,32 @@ function splitHeaders(flat) {
   return flat === "" ? [] : flat.split("\0");
 }
 
-function isText(headers) {
-  const type = headers["content-type"] ?? "";
-  return type === "" || /^text\/|json|xml|x-www-form-urlencoded|javascript/i.test(type);
+/** Lambda events share their builder with the container shims (runtimes/shared). */
+function lambdaEvent(req) {
+  if (req.trigger !== "http" && req.trigger !== "api") return lambdaEventPayload(req.body);
+  /** @type {[string, string][]} */
+  const pairs = [];
+  for (let i = 0; i + 1 < req.headers.length; i += 2) pairs.push([req.headers[i], req.headers[i + 1]]);
+  return lambdaHttpEvent(
+    {
+      method: req.method,
+      url: req.url,
+      headers: pairs,
+      body: req.body,
+      requestId: req.id,
+      timeEpoch: req.start,
+    },
+    { toBase64: bytesToBase64 },
+  );
 }
 
-function lambdaEvent(req) {
-  if (req.trigger !== "http" && req.trigger !== "api") {
-    const text = req.body ? new TextDecoder().decode(req.body) : "null";
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
-    }
-  }
-  const headers = {};
-  for (let i = 0; i + 1 < req.headers.length; i += 2) headers[req.headers[i]] = req.headers[i + 1];
-  const url = new URL(req.url);
-  const text = isText(headers);
-  const body =
-    req.body && req.body.length > 0
-      ? text
-        ? new TextDecoder().decode(req.body)
-        : bytesToBase64(req.body)
-      : undefined;
-  const cookies = headers.cookie ? headers.cookie.split(/;\s*/) : undefined;
-  return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
-    cookies,
-    headers,
-    queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
-    requestContext: {
-      http: {
-        method: req.method,
-        path: url.pathname,
-        protocol: "HTTP/1.1",
-        sourceIp: headers["x-forwarded-for"] ?? "",
-        userAgent: headers["user-agent"] ?? "",
-      },
-      requestId: req.id,
-      routeKey: "$default",
-      stage: "$default",
-      time: new Date(req.start).toISOString(),
-      timeEpoch: req.start,
-      domainName: url.hostname,
-    },
-    body,
-    isBase64Encoded: body !== undefined && !text,
-  };
+function headerOf(req, name) {
+  for (let i = 0; i + 1 < req.headers.length; i += 2) if (req.headers[i] === name) return req.headers[i + 1];
+  return undefined;
 }
 
 function tooLarge(size, max) {
+  /** @type {RangeError & { kumoCode?: string }} */
   const error = new RangeError(`Response body of ${size} bytes exceeds the limit of ${max} bytes`);
   error.kumoCode = "FN_010";
   return error;
@@ -281,60 +256,23 @@ function checkSize(body, max) {
   return body;
 }
 
-/**
- * A Lambda result's statusCode: absent is 200, a number or a three-digit string must be a final
- * status (200-599). Anything else fails the invocation here, naming the value as the tenant wrote it
- * (the host checks the status again, but only sees it as a number).
- */
-function lambdaStatus(raw) {
-  if (raw == null) return 200;
-  const status = typeof raw === "string" && /^[0-9]{3}$/.test(raw) ? Number(raw) : raw;
-  if (typeof status === "number" && Number.isInteger(status) && status >= 200 && status <= 599) return status;
-  const shown = typeof raw === "string" ? JSON.stringify(raw) : String(raw);
-  throw new RangeError(`statusCode ${shown} is not a response status: it must be an integer from 200 to 599`);
-}
-
-function fromLambdaResult(value, max) {
-  const headers = [];
-  for (const [k, v] of Object.entries(value.headers ?? {})) headers.push([k.toLowerCase(), String(v)]);
-  for (const [k, list] of Object.entries(value.multiValueHeaders ?? {})) {
-    for (const v of list) headers.push([k.toLowerCase(), String(v)]);
-  }
-  for (const cookie of value.cookies ?? []) headers.push(["set-cookie", String(cookie)]);
-  let body = value.body;
-  if (body == null) body = null;
-  else if (typeof body !== "string") {
-    body = JSON.stringify(body);
-    if (!headers.some(([k]) => k === "content-type")) headers.push(["content-type", "application/json"]);
-  } else if (value.isBase64Encoded) {
-    checkSize(body, Math.ceil((max * 4) / 3) + 4);
-    body = base64ToBytes(body);
-  }
-  return {
-    status: lambdaStatus(value.statusCode),
-    headers: flatHeaders(headers),
-    body: checkSize(body, max),
-  };
-}
-
 function toResult(value, max) {
   if (value instanceof Response) {
     return {
-      status: value.status,
+      status: finalStatus(value.status, "status"),
       headers: value.headers._flat(),
       body: checkSize(value._rawBody(), max),
     };
   }
-  if (value && typeof value === "object" && "statusCode" in value) return fromLambdaResult(value, max);
-  if (value === undefined || value === null) return { status: 204, headers: "", body: null };
-  if (typeof value === "string") {
-    return { status: 200, headers: "content-type\0text/plain; charset=utf-8", body: checkSize(value, max) };
-  }
-  if (value instanceof Uint8Array) {
-    return { status: 200, headers: "content-type\0application/octet-stream", body: checkSize(value, max) };
-  }
-  const json = JSON.stringify(value);
-  return { status: 200, headers: "content-type\0application/json", body: checkSize(json ?? "null", max) };
+  // Anything else (from either shape) as a Lambda result. A base64 body is checked against the
+  // limit before it is decoded.
+  const fromBase64 = (text) => base64ToBytes(checkSize(text, Math.ceil((max * 4) / 3) + 4));
+  const response = lambdaResponse(value, { fromBase64 });
+  return {
+    status: response.status,
+    headers: flatHeaders(response.headers),
+    body: checkSize(response.body, max),
+  };
 }
 
 function tenantStack(error) {
@@ -402,22 +340,24 @@ async function run(req) {
     },
     passThroughOnException() {},
   };
+  /** @type {{ ok: boolean, logs?: unknown[], waits?: number } & Record<string, unknown>} */
   let outcome;
   try {
     let pending;
     if (mode === "fetch") pending = entry.fetch(incomingRequest(req), env, ctx);
     else if (mode === "default") pending = entry(incomingRequest(req), env, ctx);
     else {
-      const context = {
-        awsRequestId: req.id,
+      const http = req.trigger === "http" || req.trigger === "api";
+      const context = lambdaContext({
         invocationId: req.id,
         functionName: meta.functionName,
         functionVersion: String(meta.version),
+        deadline: req.deadline,
+        eventType: http ? undefined : (headerOf(req, "kumo-event-type") ?? req.trigger),
+        traceparent: headerOf(req, "traceparent"),
         env,
         waitUntil: ctx.waitUntil,
-        getRemainingTimeInMillis: () => Math.max(0, req.deadline - Date.now()),
-        callbackWaitsForEmptyEventLoop: false,
-      };
+      });
       pending = entry(lambdaEvent(req), context);
     }
     current = null;

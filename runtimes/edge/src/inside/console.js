@@ -21,7 +21,11 @@ function formatValue(value, depth, seen) {
     if (value instanceof Set) {
       return `Set(${value.size}) { ${Array.from(value, (v) => formatValue(v, depth + 1, seen)).join(", ")} }`;
     }
-    if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${value.length ?? value.byteLength})`;
+    if (ArrayBuffer.isView(value)) {
+      // A typed array has a length, a DataView only its byteLength.
+      const view = /** @type {ArrayBufferView & { length?: number }} */ (value);
+      return `${value.constructor.name}(${view.length ?? view.byteLength})`;
+    }
     const entries = Object.keys(value).map((k) => `${k}: ${formatValue(value[k], depth + 1, seen)}`);
     return entries.length === 0 ? "{}" : `{ ${entries.join(", ")} }`;
   } finally {

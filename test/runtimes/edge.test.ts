@@ -1,0 +1,3 @@
+import { describeJsRuntime } from "./js-runtime-suite.ts";
+
+describeJsRuntime("edge");

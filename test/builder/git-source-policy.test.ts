@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GitHttpServer, serveGitHttp } from "../support/git-http-server.ts";
+import { type GitHttpServer, loopbackGitUrls, serveGitHttp } from "../support/git-http-server.ts";
 import { type BuildKit, gitRepo, run, startBuildKit } from "./builder-kit.ts";
 
 /**
@@ -46,14 +46,7 @@ describe("git source address policy", () => {
     await kit.ensureFunction("ssrf", "node");
     const { port } = internal;
     const reasons = new Set<string>();
-    for (const url of [
-      `http://127.0.0.1:${port}/repo.git`,
-      `http://localhost:${port}/repo.git`,
-      `http://127.1:${port}/repo.git`,
-      `http://0x7f000001:${port}/repo.git`,
-      `http://2130706433:${port}/repo.git`,
-      `http://[::ffff:127.0.0.1]:${port}/repo.git`,
-    ]) {
+    for (const url of loopbackGitUrls(port)) {
       const res = await deployGit("ssrf", url);
       expect(res.status, `${url}: ${res.message}`).toBe(400);
       expect(res.code).toBe("FN_006");

@@ -87,3 +87,18 @@ export async function serveGitHttp(files: Record<string, string>): Promise<GitHt
     },
   };
 }
+
+/**
+ * Every way of writing "this machine" that a git source was seen to get through with (issue 10.2):
+ * names, short and numeric IPv4 forms, IPv4-mapped IPv6.
+ */
+export function loopbackGitUrls(port: number): string[] {
+  return [
+    `http://127.0.0.1:${port}/repo.git`,
+    `http://localhost:${port}/repo.git`,
+    `http://127.1:${port}/repo.git`,
+    `http://0x7f000001:${port}/repo.git`,
+    `http://2130706433:${port}/repo.git`,
+    `http://[::ffff:127.0.0.1]:${port}/repo.git`,
+  ];
+}

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GitHttpServer, serveGitHttp } from "../../../test/support/git-http-server.ts";
+import { type GitHttpServer, loopbackGitUrls, serveGitHttp } from "../../../test/support/git-http-server.ts";
 import { GitFetcher } from "./git-fetcher.ts";
 
 // Only 127.0.0.1 is ever contacted: a git server of the test's own. Public addresses appear only as
@@ -36,12 +36,7 @@ describe("git fetcher", () => {
     const { port } = repo;
     const messages = new Set<string>();
     for (const url of [
-      `http://127.0.0.1:${port}/repo.git`,
-      `http://localhost:${port}/repo.git`,
-      `http://127.1:${port}/repo.git`,
-      `http://0x7f000001:${port}/repo.git`,
-      `http://2130706433:${port}/repo.git`,
-      `http://[::ffff:127.0.0.1]:${port}/repo.git`,
+      ...loopbackGitUrls(port),
       `http://[::1]:${port}/repo.git`,
       `https://127.0.0.1:${port}/repo.git`,
     ]) {

@@ -35,7 +35,28 @@ export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Pro
     allowUnorderedMigrations: true,
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
+  for (let attempt = 1; ; attempt++) {
+    // Kysely returns migration failures and throws its own setup's (the table listing included).
+    const { error, results } = await migrator.migrateToLatest().catch((thrown: unknown) => ({
+      error: thrown,
+      results: undefined,
+    }));
+    if (!error) {
+      return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
+    }
+    if (attempt < 5 && isConcurrentSchemaDrop(error)) {
+      await new Promise((r) => setTimeout(r, 25 * attempt));
+      continue;
+    }
+    throw error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/**
+ * Kysely's migrator lists every table of the database to find its own, and a schema another
+ * process drops meanwhile (parallel test files, each on its own schema of one database) fails that
+ * listing with "schema … does not exist" (SQLSTATE 3F000). Nothing was migrated: try again.
+ */
+function isConcurrentSchemaDrop(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "3F000";
 }

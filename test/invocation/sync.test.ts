@@ -61,6 +61,10 @@ beforeAll(async () => {
     plane.deploy("hello", "node", { "index.mjs": ECHO }, { env: { GREETING: "hi" } }),
     plane.deploy("stream", "node", { "index.mjs": STREAM }),
     plane.deploy("faults", "node", { "index.mjs": FAULTS }, { timeoutMs: 600, memoryMb: 64 }),
+    // The same code with a timeout no cold start comes near, for the cases that are not about time:
+    // a function's timeout counts from the request, so under load a replacement container's start
+    // could use up 600 ms and turn an exit or OOM case's follow-up into FN_002.
+    plane.deploy("crashes", "node", { "index.mjs": FAULTS }, { timeoutMs: 10_000, memoryMb: 64 }),
     plane.deploy("statuses", "node", { "index.mjs": STATUS }),
     plane.harness.buildImage(RAW_IMAGE_FILES).then((image) => plane.register("raw", "container", image)),
     plane.deploy(
@@ -171,7 +175,7 @@ describe("invocation plane - sync", () => {
   });
 
   it("sync - a handler that throws is FN_004 and is recorded with its logs", async () => {
-    const res = await plane.invoke("faults", { path: "/throw" });
+    const res = await plane.invoke("crashes", { path: "/throw" });
     expect(res.status).toBe(500);
     expect(res.headers["kumo-error"]).toBe("FN_004");
     const id = String(res.headers["kumo-invocation-id"]);
@@ -201,14 +205,14 @@ describe("invocation plane - sync", () => {
   });
 
   it("sync - a process exit is FN_004 and OOM is FN_003; the instance is replaced", async () => {
-    const exit = await plane.invoke("faults", { path: "/exit" });
+    const exit = await plane.invoke("crashes", { path: "/exit" });
     expect(exit.status).toBe(500);
     expect(exit.json.error.code).toBe("FN_004");
     expect(exit.json.error.message).toMatch(/exited with code 3/);
-    const oom = await plane.invoke("faults", { path: "/oom" });
+    const oom = await plane.invoke("crashes", { path: "/oom" });
     expect(oom.status).toBe(502);
     expect(oom.json.error.code).toBe("FN_003");
-    const ok = await plane.invoke("faults", { path: "/" });
+    const ok = await plane.invoke("crashes", { path: "/" });
     expect(ok.status).toBe(200);
     expect(ok.body).toBe("ok");
   });

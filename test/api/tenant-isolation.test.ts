@@ -26,6 +26,7 @@ interface Fixture {
     routeId: string;
     rolloutId: string;
     hostname: string;
+    triggerId: string;
   };
   b: { name: string; id: string; key: string; depId: string };
 }
@@ -300,6 +301,70 @@ const ROUTES: RouteCase[] = [
     url: (f) => `/v1/functions/bravo/rollouts/${f.a.rolloutId}/cancel`,
     expect: "not-found",
   },
+  // Triggers: A's function, and B's own function with A's trigger id.
+  {
+    route: "GET /v1/functions/:name/triggers",
+    method: "GET",
+    url: () => "/v1/functions/alpha/triggers",
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/functions/:name/triggers",
+    method: "POST",
+    url: () => "/v1/functions/alpha/triggers",
+    body: { schedule: "* * * * *" },
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/triggers/:id",
+    method: "GET",
+    url: (f) => `/v1/functions/alpha/triggers/${f.a.triggerId}`,
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/triggers/:id",
+    method: "GET",
+    url: (f) => `/v1/functions/bravo/triggers/${f.a.triggerId}`,
+    expect: "not-found",
+  },
+  {
+    route: "PATCH /v1/functions/:name/triggers/:id",
+    method: "PATCH",
+    url: (f) => `/v1/functions/bravo/triggers/${f.a.triggerId}`,
+    body: { paused: true },
+    expect: "not-found",
+  },
+  {
+    route: "PATCH /v1/functions/:name/triggers/:id",
+    method: "PATCH",
+    url: (f) => `/v1/functions/alpha/triggers/${f.a.triggerId}`,
+    body: { schedule: "* * * * * *" },
+    expect: "not-found",
+  },
+  {
+    route: "DELETE /v1/functions/:name/triggers/:id",
+    method: "DELETE",
+    url: (f) => `/v1/functions/bravo/triggers/${f.a.triggerId}`,
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/functions/:name/triggers/:id/fire",
+    method: "POST",
+    url: (f) => `/v1/functions/bravo/triggers/${f.a.triggerId}/fire`,
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/functions/:name/triggers/:id/fire",
+    method: "POST",
+    url: (f) => `/v1/functions/alpha/triggers/${f.a.triggerId}/fire`,
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/triggers/:id/next",
+    method: "GET",
+    url: (f) => `/v1/functions/bravo/triggers/${f.a.triggerId}/next`,
+    expect: "not-found",
+  },
   {
     route: "GET /v1/routes/:id",
     method: "GET",
@@ -523,6 +588,11 @@ describe("tenant isolation", () => {
       body: { to: 2, steps: [50, 100], interval: "1h", alias: "canary" },
     });
     expect(rollout.status, rollout.body).toBe(201);
+    const trigger = await t.call("POST", "/v1/functions/alpha/triggers", {
+      key: a.key,
+      body: { schedule: "0 2 * * *", timezone: "Europe/Berlin", paused: true },
+    });
+    expect(trigger.status, trigger.body).toBe(201);
     f = {
       a: {
         ...a,
@@ -533,6 +603,7 @@ describe("tenant isolation", () => {
         routeId: route.json.id,
         rolloutId: rollout.json.id,
         hostname,
+        triggerId: trigger.json.id,
       },
       b: { ...b, depId: bDeps.json.items[0].id },
     };

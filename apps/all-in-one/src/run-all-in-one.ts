@@ -96,7 +96,10 @@ export async function runAllInOne(options: AllInOneOptions): Promise<void> {
         "autoscaler",
         await startAutoscaler(loadAutoscalerConfig(internal), { log: say, nats, database: gateway.database }),
       );
-      started("scheduler", await startScheduler(loadSchedulerConfig(internal), { nats }));
+      started(
+        "scheduler",
+        await startScheduler(loadSchedulerConfig(internal), { log: say, nats, database: gateway.database }),
+      );
       const devKey = await ensureDevTenant(gateway, `${config.dataDir}/dev-tenant.key`);
       if (stops.reason !== undefined) throw interrupted();
       printBanner(say, config, gateway, devKey);

@@ -14,7 +14,13 @@ export { type KV, Kvm } from "@nats-io/kv";
 export { type ObjectStore, Objm } from "@nats-io/obj";
 export type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 export { createInbox, headers as natsHeaders } from "@nats-io/transport-node";
+export {
+  AsyncInvocations,
+  type AsyncInvocationsOptions,
+  type PublishAsyncOptions,
+} from "./async-invocations.ts";
 export { type ConnectBusOptions, connectBus } from "./connect-bus.ts";
+export { type CronEvent, type CronFiring, cronInvocation } from "./cron-invocation.ts";
 export {
   decodeFrame,
   encodeFrame,
@@ -30,6 +36,7 @@ export {
   ensureInvocationStreams,
   type InvocationStreamsOptions,
 } from "./invocation-streams.ts";
+export { type InvocationTarget, invokeRequestMeta } from "./invoke-request-meta.ts";
 export { PublishBatcher } from "./publish-batcher.ts";
 export { type StreamAck, StreamPublisher, type StreamPublisherOptions } from "./stream-publisher.ts";
 export { headers, streams, subjects } from "./subjects.ts";

@@ -14,8 +14,12 @@ export interface InvokeRequestMeta {
   functionId: string;
   versionId: string;
   version: number;
-  /** The gateway's digest of env + secrets: an autoscaler whose cached copy differs reloads it. */
-  envDigest: string;
+  /**
+   * The sender's digest of env + secrets: an autoscaler whose cached copy differs reloads it.
+   * Absent from senders that hold no secrets (the scheduler): the node's copy, kept current by
+   * change notifications, is used.
+   */
+  envDigest?: string;
   trigger: TriggerKind;
   method: string;
   url: string;
@@ -31,6 +35,8 @@ export interface InvokeRequestMeta {
   payloadObject?: string;
   /** Async only: when the invocation was queued (epoch ms), for its queue wait. */
   queuedAt?: number;
+  /** The trigger that fired it (cron, ...): its records name it. */
+  triggerId?: string;
 }
 
 /**

@@ -127,6 +127,7 @@ export async function deleteNamespaceStreams(jsm: JetStreamManager, namespace: s
     // The KV and object store buckets are streams with these prefixes.
     `KV_${streams.idempotency(namespace)}`,
     `OBJ_${streams.payloads(namespace)}`,
+    `KV_${streams.schedulerLease(namespace)}`,
   ])
     await jsm.streams.delete(name).catch(() => {});
 }

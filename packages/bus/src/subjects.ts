@@ -52,6 +52,10 @@ export const streams = {
   idempotency: (namespace = "") => `KUMO_IDEMPOTENCY${streamSuffix(namespace)}`,
   /** Object store for async request bodies larger than one NATS message. */
   payloads: (namespace = "") => `KUMO_PAYLOADS${streamSuffix(namespace)}`,
+  /** KV bucket of the schedulers' leader lease (entries expire unless the leader renews them). */
+  schedulerLease: (namespace = "") => `KUMO_SCHEDULER${streamSuffix(namespace)}`,
+  /** The key in that bucket the leading scheduler holds. */
+  schedulerLeaderKey: "leader",
 } as const;
 
 export const headers = {

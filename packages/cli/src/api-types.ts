@@ -91,6 +91,8 @@ export interface Invocation {
   functionName: string;
   version: number | null;
   trigger: string;
+  /** The trigger that started it (cron, ...), null for HTTP and API calls. */
+  triggerId: string | null;
   status: "queued" | "running" | "succeeded" | "failed";
   errorCode: string | null;
   durationMs: number | null;
@@ -173,4 +175,48 @@ export interface Domain {
   createdAt: string;
   verifiedAt: string | null;
   verifiedBy: string | null;
+}
+
+/** A function's trigger with its state (GET /v1/functions/:name/triggers). */
+export interface Trigger {
+  id: string;
+  functionName: string;
+  type: "cron";
+  target: string;
+  schedule: string;
+  timezone: string;
+  overlap: "skip" | "allow";
+  catchUp: "skip" | "once" | "all";
+  catchUpWindowMs: number;
+  paused: boolean;
+  source: "config" | "api";
+  state: {
+    nextFireAt: string | null;
+    lastScheduledAt: string | null;
+    lastFiredAt: string | null;
+    lastInvocationId: string | null;
+    lastStatus: string | null;
+    consecutiveFailures: number;
+    lastError: string | null;
+  };
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** POST /v1/functions/:name/triggers/:id/fire. */
+export interface TriggerFired {
+  invocationId: string;
+  status: "queued";
+  triggerId: string;
+  scheduledAt: string;
+  version: number;
+}
+
+/** GET /v1/functions/:name/triggers/:id/next. */
+export interface TriggerNext {
+  triggerId: string;
+  schedule: string;
+  timezone: string;
+  paused: boolean;
+  items: { at: string; local: string }[];
 }

@@ -26,7 +26,9 @@ export interface DeployedVersion {
   envDigest: string;
 }
 
-export type TriggerKind = "http" | "api" | "async" | "cron" | "queue" | "database" | "event";
+/** What started an invocation. */
+export const TRIGGER_KINDS = ["http", "api", "async", "cron", "queue", "database", "event"] as const;
+export type TriggerKind = (typeof TRIGGER_KINDS)[number];
 
 /** One invocation, transport-neutral. Bodies are bounded (maxBodyBytes) before they get here. */
 export interface InvocationRequest {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CronSchedule } from "./cron-schedule.ts";
 import { durationMs } from "./duration.ts";
 import { envKey, resourceName } from "./names.ts";
 
@@ -21,11 +22,16 @@ export const PLATFORM_LIMITS = {
 const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] as const;
 
 const triggerSchema = z.discriminatedUnion("type", [
-  z.strictObject({
-    type: z.literal("cron"),
-    schedule: z.string().min(9).max(120),
-    timezone: z.string().optional(),
-  }),
+  z
+    .strictObject({
+      type: z.literal("cron"),
+      schedule: z.string().min(1).max(120),
+      timezone: z.string().max(64).optional(),
+    })
+    .superRefine((spec, c) => {
+      const problem = CronSchedule.problem(spec.schedule, spec.timezone);
+      if (problem) c.addIssue({ code: "custom", path: [problem.field], message: problem.message });
+    }),
   z.strictObject({
     type: z.literal("queue"),
     subject: z.string().min(1).max(200),

@@ -1,5 +1,6 @@
 export * from "./address-policy.ts";
 export * from "./capacity-provider.ts";
+export * from "./cron-schedule.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
 export * from "./function-config.ts";
@@ -7,6 +8,7 @@ export * from "./ids.ts";
 export * from "./invocation-result.ts";
 export * from "./key-file.ts";
 export * from "./names.ts";
+export * from "./pick-version.ts";
 export * from "./redact-url.ts";
 export * from "./response-limits.ts";
 export * from "./run-service.ts";

@@ -12,6 +12,7 @@ export type { LogQuery, LogsRepo } from "./logs-repo.ts";
 export { migrateToLatest } from "./migrate.ts";
 export { type DatabaseHandle, type OpenDatabaseOptions, openDatabase } from "./open-database.ts";
 export { PlatformStore } from "./platform-store.ts";
+export { notQueuedInvocation, type QueuedTarget, queuedInvocation } from "./queued-invocation.ts";
 export type { RejectedRecord } from "./record-writer.ts";
 export {
   invocationLogRows,
@@ -23,8 +24,11 @@ export {
 export { Recorder, type RecorderOptions } from "./recorder.ts";
 export type { NewRollout, RolloutPatch, RolloutsRepo } from "./rollouts-repo.ts";
 export type { NewRoute, RoutesRepo } from "./routes-repo.ts";
+export type { DueTrigger, FiredSlot, ScheduledTriggers } from "./scheduled-triggers.ts";
 export * from "./schema.ts";
 export type { SealedSecret, SecretMeta, SecretsRepo } from "./secrets-repo.ts";
+export { parseVersionSelector, targetVersion } from "./target-version.ts";
 export type { TenantStore } from "./tenant-store.ts";
+export type { NewTrigger, TriggerPatch, TriggersRepo } from "./triggers-repo.ts";
 export { edgeScript, type VersionEnvironment, versionEnvironment } from "./version-environment.ts";
 export type { NewVersion, VersionsRepo } from "./versions-repo.ts";

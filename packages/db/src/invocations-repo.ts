@@ -6,6 +6,9 @@ export interface InvocationFilter {
   functionId: string;
   status?: InvocationStatus | undefined;
   version?: number | undefined;
+  /** The kind of trigger: "http", "api", "cron", ... */
+  trigger?: string | undefined;
+  triggerId?: string | undefined;
 }
 
 export class InvocationsRepo {
@@ -104,6 +107,8 @@ export class InvocationsRepo {
       .limit(page.limit + 1);
     if (filter.status) query = query.where("status", "=", filter.status);
     if (filter.version !== undefined) query = query.where("version", "=", filter.version);
+    if (filter.trigger !== undefined) query = query.where("trigger", "=", filter.trigger);
+    if (filter.triggerId !== undefined) query = query.where("trigger_id", "=", filter.triggerId);
     if (page.cursor) {
       // started_at is written from a JS Date (millisecond precision), so the ISO cursor is exact.
       const [at, id] = decodeCursor(page.cursor, ["date", "string"]);

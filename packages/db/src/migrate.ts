@@ -5,6 +5,7 @@ import * as containerBuilds from "./migrations/0003-container-builds.ts";
 import * as invocationPlane from "./migrations/0004-invocation-plane.ts";
 import * as installation from "./migrations/0005-installation.ts";
 import * as domainClaims from "./migrations/0006-domain-claims.ts";
+import * as triggers from "./migrations/0007-triggers.ts";
 
 /** Migrations are compiled in, so a running service never depends on a migrations folder on disk. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0004-invocation-plane": invocationPlane,
   "0005-installation": installation,
   "0006-domain-claims": domainClaims,
+  "0007-triggers": triggers,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { newId } from "@kumo/core";
 import { type Kysely, sql } from "kysely";
 import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
+import { ScheduledTriggers } from "./scheduled-triggers.ts";
 import type { ApiKeyRow, Database, DomainRow, RolloutRow, TenantRow } from "./schema.ts";
 import { TenantStore } from "./tenant-store.ts";
 
@@ -80,6 +81,11 @@ export class PlatformStore {
       version: r.version,
       minInstances: r.min_instances,
     }));
+  }
+
+  /** Every tenant's triggers as the scheduler sees them (due slots, cursor moves, outcomes). */
+  scheduledTriggers(): ScheduledTriggers {
+    return new ScheduledTriggers(this.#db);
   }
 
   /** A store whose every query is scoped to this tenant. */

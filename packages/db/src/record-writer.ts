@@ -159,6 +159,7 @@ const INVOCATION_COLUMNS = [
   "result_headers",
   "idempotency_key",
   "dead_letter_seq",
+  "trigger_id",
 ] as const satisfies readonly (keyof NewInvocation)[];
 
 /** What a later write of an invocation changes (the rest keep their first value or are merged). */
@@ -172,6 +173,7 @@ const UPSERT = `on conflict ("id") do update set
   "record_seq" = excluded."record_seq", "result" = excluded."result",
   "result_headers" = excluded."result_headers", "dead_letter_seq" = excluded."dead_letter_seq",
   "idempotency_key" = coalesce(excluded."idempotency_key", "invocations"."idempotency_key"),
+  "trigger_id" = coalesce(excluded."trigger_id", "invocations"."trigger_id"),
   "request_bytes" = coalesce(excluded."request_bytes", "invocations"."request_bytes"),
   "started_at" = least(excluded."started_at", "invocations"."started_at")
   where excluded."record_seq" >= "invocations"."record_seq"`;

@@ -161,6 +161,8 @@ export interface InvocationsTable {
   idempotency_key: string | null;
   /** Sequence of the message in the dead-letter stream while the invocation sits there. */
   dead_letter_seq: ColumnType<string | null, number | string | null | undefined, number | string | null>;
+  /** The trigger that started it (cron, ...), null for HTTP and API calls. Since 0007. */
+  trigger_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface LogsTable {
@@ -249,6 +251,55 @@ export interface DomainsTable {
   verified_by: string | null;
 }
 
+/** Kinds of trigger rows (queue, database and event triggers come later). */
+export const TRIGGER_ROW_KINDS = ["cron"] as const;
+export type TriggerRowKind = (typeof TRIGGER_ROW_KINDS)[number];
+/** skip: no new run while the previous run of the trigger is queued or running. */
+export const TRIGGER_OVERLAPS = ["skip", "allow"] as const;
+export type TriggerOverlap = (typeof TRIGGER_OVERLAPS)[number];
+/** Slots missed while no scheduler ran: none, the latest one, or each (within catch_up_window_ms). */
+export const TRIGGER_CATCH_UPS = ["skip", "once", "all"] as const;
+export type TriggerCatchUp = (typeof TRIGGER_CATCH_UPS)[number];
+/** "config": declared in kumo.json, replaced on each deploy; "api": managed through the API. */
+export const TRIGGER_SOURCES = ["config", "api"] as const;
+export type TriggerSource = (typeof TRIGGER_SOURCES)[number];
+/** A run's outcome as the trigger shows it; "error" is a trigger that could not fire (see last_error). */
+export const TRIGGER_RUN_STATUSES = ["queued", "running", "succeeded", "failed", "skipped", "error"] as const;
+export type TriggerRunStatus = (typeof TRIGGER_RUN_STATUSES)[number];
+
+export interface TriggersTable {
+  id: string;
+  tenant_id: string;
+  function_id: string;
+  kind: TriggerRowKind;
+  /** The alias ("live") or version ("v3") a firing invokes. */
+  target: ColumnType<string, string | undefined, string>;
+  schedule: string;
+  /** IANA zone the schedule is read in. */
+  timezone: ColumnType<string, string | undefined, string>;
+  overlap: ColumnType<TriggerOverlap, TriggerOverlap | undefined, TriggerOverlap>;
+  catch_up: ColumnType<TriggerCatchUp, TriggerCatchUp | undefined, TriggerCatchUp>;
+  catch_up_window_ms: ColumnType<number, number | undefined, number>;
+  paused: ColumnType<boolean, boolean | undefined, boolean>;
+  source: TriggerSource;
+  /** The next slot the scheduler fires (its cursor); null when the schedule never fires again. */
+  next_fire_at: NullableTimestamp;
+  /** The last slot fired by the schedule (manual fires do not move it). */
+  last_scheduled_at: NullableTimestamp;
+  last_fired_at: NullableTimestamp;
+  last_invocation_id: ColumnType<string | null, string | null | undefined, string | null>;
+  last_status: ColumnType<
+    TriggerRunStatus | null,
+    TriggerRunStatus | null | undefined,
+    TriggerRunStatus | null
+  >;
+  consecutive_failures: ColumnType<number, number | undefined, number>;
+  last_error: ColumnType<string | null, string | null | undefined, string | null>;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -266,6 +317,7 @@ export interface Database {
   routes: RoutesTable;
   domains: DomainsTable;
   installation: InstallationTable;
+  triggers: TriggersTable;
 }
 
 /** Settings of the installation itself (see migration 0005), one row per key. */
@@ -287,3 +339,4 @@ export type AuditEventRow = Selectable<AuditEventsTable>;
 export type RolloutRow = Selectable<RolloutsTable>;
 export type RouteRow = Selectable<RoutesTable>;
 export type DomainRow = Selectable<DomainsTable>;
+export type TriggerRow = Selectable<TriggersTable>;

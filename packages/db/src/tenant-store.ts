@@ -13,6 +13,7 @@ import { RolloutsRepo } from "./rollouts-repo.ts";
 import { RoutesRepo } from "./routes-repo.ts";
 import type { Database } from "./schema.ts";
 import { SecretsRepo } from "./secrets-repo.ts";
+import { TriggersRepo } from "./triggers-repo.ts";
 import { VersionsRepo } from "./versions-repo.ts";
 
 /**
@@ -35,6 +36,7 @@ export class TenantStore {
   readonly rollouts: RolloutsRepo;
   readonly routes: RoutesRepo;
   readonly domains: DomainsRepo;
+  readonly triggers: TriggersRepo;
   readonly #db: Kysely<Database>;
 
   constructor(db: Kysely<Database>, tenantId: string) {
@@ -54,6 +56,7 @@ export class TenantStore {
     this.rollouts = new RolloutsRepo(db, tenantId);
     this.routes = new RoutesRepo(db, tenantId);
     this.domains = new DomainsRepo(db, tenantId);
+    this.triggers = new TriggersRepo(db, tenantId);
   }
 
   /** Runs `work` in one transaction with a store bound to the same tenant. */

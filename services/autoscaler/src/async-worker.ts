@@ -173,6 +173,7 @@ export class AsyncWorker {
       version_id: meta.versionId,
       version: meta.version,
       trigger: meta.trigger,
+      trigger_id: meta.triggerId ?? null,
       status: "running",
       attempts: attempt,
       started_at: new Date(meta.queuedAt ?? started),

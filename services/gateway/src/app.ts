@@ -22,6 +22,7 @@ import { rolloutRoutes } from "./routes/rollouts.ts";
 import { routedInvokeRoutes, TENANT_HOST_PREFIX } from "./routes/routed-invoke.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
+import { triggerRoutes } from "./routes/triggers.ts";
 import { versionRoutes } from "./routes/versions.ts";
 
 export interface BuildAppOptions {
@@ -117,6 +118,7 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
       rolloutRoutes,
       customRouteRoutes,
       domainRoutes,
+      triggerRoutes,
     ]) {
       await v1.register(routes(ctx));
     }

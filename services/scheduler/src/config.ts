@@ -1,19 +1,54 @@
-import { parseOrThrow, portEnv, sharedEnv } from "@kumo/core";
+import { durationMs, parseOrThrow, portEnv, sharedEnv } from "@kumo/core";
 import { z } from "zod";
 
 export const schedulerConfigSchema = z.object({
   KUMO_HOST: sharedEnv.KUMO_HOST,
   KUMO_SCHEDULER_PORT: portEnv(8083),
   NATS_URL: sharedEnv.NATS_URL,
+  KUMO_BUS_NAMESPACE: sharedEnv.KUMO_BUS_NAMESPACE,
+  KUMO_DATA_DIR: sharedEnv.KUMO_DATA_DIR,
+  DATABASE_URL: sharedEnv.DATABASE_URL,
+  KUMO_DATABASE_SCHEMA: sharedEnv.KUMO_DATABASE_SCHEMA,
+  /** How often the leader looks for due slots. */
+  KUMO_SCHEDULER_TICK: durationMs.pipe(z.number().int().min(10).max(10_000)).default(250),
+  /** The leader lease's lifetime: a survivor takes over at most this long after the leader died. */
+  KUMO_SCHEDULER_LEASE_TTL: durationMs.pipe(z.number().int().min(1000).max(60_000)).default(5000),
+  /**
+   * A slot at most this late still fires (a failover, a slow tick); older slots are missed slots and
+   * follow the trigger's catch-up policy. Below the stream's 2-minute duplicate window, so a slot
+   * fired twice around a failover is stored once.
+   */
+  KUMO_SCHEDULER_MISFIRE_GRACE: durationMs.pipe(z.number().int().min(0).max(90_000)).default(30_000),
+  KUMO_RECORD_FLUSH: durationMs.default(100),
 });
 
 export interface SchedulerConfig {
   host: string;
   port: number;
   natsUrl: string;
+  busNamespace: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databaseSchema: string;
+  tickMs: number;
+  leaseTtlMs: number;
+  misfireGraceMs: number;
+  recordFlushMs: number;
 }
 
 export function loadSchedulerConfig(env: Record<string, string | undefined>): SchedulerConfig {
   const c = parseOrThrow(schedulerConfigSchema, env, "scheduler configuration");
-  return { host: c.KUMO_HOST, port: c.KUMO_SCHEDULER_PORT, natsUrl: c.NATS_URL };
+  return {
+    host: c.KUMO_HOST,
+    port: c.KUMO_SCHEDULER_PORT,
+    natsUrl: c.NATS_URL,
+    busNamespace: c.KUMO_BUS_NAMESPACE,
+    dataDir: c.KUMO_DATA_DIR,
+    databaseUrl: c.DATABASE_URL,
+    databaseSchema: c.KUMO_DATABASE_SCHEMA,
+    tickMs: c.KUMO_SCHEDULER_TICK,
+    leaseTtlMs: c.KUMO_SCHEDULER_LEASE_TTL,
+    misfireGraceMs: c.KUMO_SCHEDULER_MISFIRE_GRACE,
+    recordFlushMs: c.KUMO_RECORD_FLUSH,
+  };
 }

@@ -1,38 +1,114 @@
-import { connectBus, type NatsConnection } from "@kumo/bus";
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { AsyncInvocations, connectBus, type NatsConnection } from "@kumo/bus";
 import { serveHealth } from "@kumo/core";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { type DatabaseHandle, openDatabase, PlatformStore, Recorder } from "@kumo/db";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { SchedulerConfig } from "./config.ts";
+import { CronLoop } from "./cron-loop.ts";
+import { LeaderLease } from "./leader-lease.ts";
 
 export { loadSchedulerConfig, type SchedulerConfig } from "./config.ts";
 
 export interface SchedulerDeps {
   nats?: NatsConnection;
+  /** An open database (the all-in-one launcher shares its own); else opened from DATABASE_URL / the data dir. */
+  database?: DatabaseHandle;
+  /** Injectable clock (epoch ms) for tests. */
+  now?: () => number;
+  log?: (line: string) => void;
 }
 
 export interface Scheduler {
   url: string;
+  /** Whether this process holds the leader lease and fires triggers. */
+  isLeader(): boolean;
+  /** Stops firing and releases the lease so another scheduler takes over at once. */
   stop(): Promise<void>;
 }
 
 /**
- * The trigger service. In this release it joins the bus and reports health; cron, queue, database
- * and event triggers are the triggers issue's work (trigger specs are already validated in kumo.json).
+ * The trigger service: cron triggers fired through the async invocation path. Every scheduler
+ * process competes for one leader lease (NATS KV); only the leader fires. Queue, database and
+ * event triggers are later slices of the triggers issue.
  */
 export async function start(config: SchedulerConfig, deps: SchedulerDeps = {}): Promise<Scheduler> {
-  const nc = deps.nats ?? (await connectBus({ url: config.natsUrl, name: "kumo-scheduler" }));
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "kumo_scheduler_" });
-  const health = await serveHealth({
-    host: config.host,
-    port: config.port,
-    checks: async () => ({ nats: !nc.isClosed() }),
-    metrics: registry,
-  });
-  return {
-    url: health.url,
-    async stop() {
-      await health.close();
-      if (!deps.nats) await nc.drain();
-    },
+  const log = deps.log ?? ((line: string) => console.error(`[scheduler] ${line}`));
+  const cleanup: (() => Promise<unknown> | unknown)[] = [];
+  const unwind = async () => {
+    for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => undefined);
   };
+  try {
+    const nc = deps.nats ?? (await connectBus({ url: config.natsUrl, name: "kumo-scheduler" }));
+    if (!deps.nats) cleanup.push(() => nc.drain());
+    const database =
+      deps.database ??
+      (await openDatabase({
+        url: config.databaseUrl,
+        dataDir: config.dataDir,
+        schema: config.databaseSchema,
+      }));
+    if (!deps.database) cleanup.push(() => database.close());
+    const platform = new PlatformStore(database.db);
+    // The installation's identity namespaces all its NATS traffic (gateway and autoscalers read the same row).
+    const namespace = config.busNamespace || (await platform.installationId());
+    const recorder = new Recorder({
+      db: database.db,
+      flushMs: config.recordFlushMs,
+      onError: (error) => log(`recording invocations failed: ${String(error)}`),
+    });
+    cleanup.push(() => recorder.flush());
+    const sender = new AsyncInvocations({ nc, namespace });
+    await sender.start();
+    cleanup.push(() => sender.stop());
+    const lease = new LeaderLease({
+      nc,
+      namespace,
+      holder: `${hostname()}/${process.pid}/${randomBytes(3).toString("hex")}`,
+      ttlMs: config.leaseTtlMs,
+      log,
+    });
+    await lease.start();
+    cleanup.push(() => lease.stop());
+    const loop = new CronLoop({
+      platform,
+      sender,
+      recorder,
+      isLeader: () => lease.isLeader(),
+      tickMs: config.tickMs,
+      misfireGraceMs: config.misfireGraceMs,
+      ...(deps.now ? { now: deps.now } : {}),
+      log,
+    });
+    loop.start();
+    cleanup.push(() => loop.stop());
+
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: "kumo_scheduler_" });
+    new Gauge({
+      name: "kumo_scheduler_leader",
+      help: "1 while this scheduler holds the leader lease and fires triggers",
+      registers: [registry],
+      collect() {
+        this.set(lease.isLeader() ? 1 : 0);
+      },
+    });
+    const health = await serveHealth({
+      host: config.host,
+      port: config.port,
+      checks: async () => ({ nats: !nc.isClosed() }),
+      metrics: registry,
+    });
+    cleanup.push(() => health.close());
+    return {
+      url: health.url,
+      isLeader: () => lease.isLeader(),
+      async stop() {
+        await unwind();
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
 }

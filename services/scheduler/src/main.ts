@@ -1,4 +1,4 @@
 import { runService } from "@kumo/core";
 import { loadSchedulerConfig, start } from "./index.ts";
 
-await runService("kumo-scheduler", async () => start(loadSchedulerConfig(process.env)));
+await runService("kumo-scheduler", async (log) => start(loadSchedulerConfig(process.env), { log }));

@@ -16,6 +16,7 @@ import { routesCommand } from "./routes.ts";
 import { secretsCommand } from "./secrets.ts";
 import { tenantsCommand } from "./tenants.ts";
 import { trafficCommand } from "./traffic.ts";
+import { triggersCommand } from "./triggers.ts";
 import { versionsCommand } from "./versions.ts";
 import { whoamiCommand } from "./whoami.ts";
 
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   trafficCommand,
   routesCommand,
   domainsCommand,
+  triggersCommand,
   envCommand,
   secretsCommand,
   invocationsCommand,

@@ -14,12 +14,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const invocationsCommand: Command = {
   name: "invocations",
   summary: "Show a function's invocation history, or one invocation with its logs",
-  help: `Usage: kumo invocations <fn> [--status S] [--limit N]
+  help: `Usage: kumo invocations <fn> [--status S] [--trigger T] [--limit N]
        kumo invocations <invocation-id>
 
   --status S    only queued, running, succeeded or failed invocations
+  --trigger T   only those a trigger started: a trigger id (trg_...) or a kind (cron, http, api)
 ${LIST_HELP}`,
-  options: { ...LIST_OPTIONS, status: { type: "string" } },
+  options: { ...LIST_OPTIONS, status: { type: "string" }, trigger: { type: "string" } },
   async run(context, args) {
     args.atMost(1);
     const target = args.required(0, "function name or invocation id (kumo invocations <fn>)");
@@ -35,7 +36,7 @@ async function history(context: CommandContext, name: string, args: ParsedArgs):
   }
   const client = await context.client();
   const page = await client.get<Page<Invocation>>(apiPath`/v1/functions/${name}/invocations`, {
-    query: { ...listQuery(args), status },
+    query: { ...listQuery(args), status, ...triggerQuery(args.string("trigger")) },
   });
   const now = context.io.now();
   context.out.result(page, () => {
@@ -63,7 +64,7 @@ async function show(context: CommandContext, id: string): Promise<void> {
     context.out.fields([
       ["id", inv.id],
       ["function", `${inv.functionName}${inv.version === null ? "" : ` v${inv.version}`}`],
-      ["trigger", inv.trigger],
+      ["trigger", inv.triggerId ? `${inv.trigger} (${inv.triggerId})` : inv.trigger],
       ["status", inv.errorCode ? `${inv.status} (${inv.errorCode})` : inv.status],
       ["duration", duration(inv.durationMs)],
       ["cold start", coldOf(inv.coldStart)],
@@ -83,4 +84,10 @@ function coldOf(value: Invocation["coldStart"]): string {
   if (value === null || value === undefined) return "-";
   if (typeof value === "boolean") return value ? "yes" : "no";
   return value;
+}
+
+/** `--trigger trg_…` filters by the trigger, any other value by the kind of trigger. */
+function triggerQuery(value: string | undefined): { trigger?: string; triggerId?: string } {
+  if (value === undefined) return {};
+  return value.startsWith("trg_") ? { triggerId: value } : { trigger: value };
 }

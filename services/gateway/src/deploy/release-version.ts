@@ -1,5 +1,6 @@
 import type { FunctionConfig } from "@kumo/core";
 import type { FunctionRow, TenantStore, VersionRow } from "@kumo/db";
+import { applyConfigTriggers } from "./config-triggers.ts";
 import { versionChanges } from "./version-changes.ts";
 
 export interface ReleaseInput {
@@ -17,7 +18,7 @@ export interface ReleaseInput {
 
 /**
  * The end of every successful deploy: a new immutable version, "live" pointed at it (which
- * supersedes a gradual rollout on live), and the audit record.
+ * supersedes a gradual rollout on live), kumo.json's triggers applied, and the audit record.
  */
 export async function releaseVersion(input: ReleaseInput): Promise<VersionRow> {
   const { store, fn, config, actor } = input;
@@ -43,6 +44,7 @@ export async function releaseVersion(input: ReleaseInput): Promise<VersionRow> {
       reason: cancelled.reason,
     });
   await store.aliases.put(fn.id, "live", [{ version: version.version, weight: 100 }], actor);
+  await applyConfigTriggers(store, fn, config, actor);
   await store.audit.record(actor, "deploy", `function/${fn.name}`, {
     version: version.version,
     digest: input.sourceDigest,

@@ -10,6 +10,7 @@ import type {
   RouteRow,
   SecretMeta,
   TenantRow,
+  TriggerRow,
   VersionRow,
 } from "@kumo/db";
 
@@ -81,6 +82,7 @@ export const presentInvocation = (i: InvocationRow, functionName: string) => ({
   functionName,
   version: i.version,
   trigger: i.trigger,
+  triggerId: i.trigger_id,
   status: i.status,
   statusCode: i.status_code,
   errorCode: i.error_code,
@@ -167,4 +169,30 @@ export const presentDomain = (d: DomainRow, verification: { name: string; value:
   createdAt: d.created_at.toISOString(),
   verifiedAt: d.verified_at?.toISOString() ?? null,
   verifiedBy: d.verified_by,
+});
+
+/** A trigger with its state: last fire and its outcome, next fire, failures in a row, last error. */
+export const presentTrigger = (t: TriggerRow, functionName: string) => ({
+  id: t.id,
+  functionName,
+  type: t.kind,
+  target: t.target,
+  schedule: t.schedule,
+  timezone: t.timezone,
+  overlap: t.overlap,
+  catchUp: t.catch_up,
+  catchUpWindowMs: t.catch_up_window_ms,
+  paused: t.paused,
+  source: t.source,
+  state: {
+    nextFireAt: t.paused ? null : (t.next_fire_at?.toISOString() ?? null),
+    lastScheduledAt: t.last_scheduled_at?.toISOString() ?? null,
+    lastFiredAt: t.last_fired_at?.toISOString() ?? null,
+    lastInvocationId: t.last_invocation_id,
+    lastStatus: t.last_status,
+    consecutiveFailures: t.consecutive_failures,
+    lastError: t.last_error,
+  },
+  createdAt: t.created_at.toISOString(),
+  updatedAt: t.updated_at.toISOString(),
 });

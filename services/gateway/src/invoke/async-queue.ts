@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import {
+  AsyncInvocations,
   decodeFrame,
   encodeFrame,
-  ensureInvocationStreams,
   type InvokeRequestMeta,
   type JetStreamClient,
   type JetStreamManager,
@@ -10,26 +10,34 @@ import {
   jetstreamManager,
   type KV,
   Kvm,
-  maxFramePayload,
   type NatsConnection,
-  type ObjectStore,
-  Objm,
-  StreamPublisher,
   streams,
   subjects,
 } from "@kumo/bus";
 import type { DeployedVersion, InvocationRequest } from "@kumo/core";
 import { KumoError, notFound } from "@kumo/core";
-import { type InvocationRow, type NewInvocation, type Recorder, recordSeq, type TenantStore } from "@kumo/db";
+import {
+  type InvocationRow,
+  notQueuedInvocation,
+  queuedInvocation,
+  type Recorder,
+  recordSeq,
+  type TenantStore,
+} from "@kumo/db";
 import type { ResolvedFunction } from "./function-resolver.ts";
-import { invocationRecord } from "./invocation-record.ts";
-import { invokeRequestMeta } from "./invoke-request-meta.ts";
 
 export interface AsyncQueueOptions {
   nc: NatsConnection;
   namespace: string;
   recorder: Recorder;
   idempotencyWindowMs: number;
+}
+
+export interface EnqueueOptions {
+  /** JetStream dedupe id; default the invocation id. Trigger firings pass `triggerId:slot`. */
+  msgId?: string;
+  /** The trigger that fired it; its records name it. */
+  triggerId?: string;
 }
 
 export interface Enqueued {
@@ -46,27 +54,26 @@ export interface Enqueued {
  */
 export class AsyncQueue {
   readonly #options: AsyncQueueOptions;
+  readonly #sender: AsyncInvocations;
   #js: JetStreamClient | undefined;
-  #publisher: StreamPublisher | undefined;
   #jsm: JetStreamManager | undefined;
   #keys: KV | undefined;
-  #payloads: Promise<ObjectStore> | undefined;
 
   constructor(options: AsyncQueueOptions) {
     this.#options = options;
+    this.#sender = new AsyncInvocations({ nc: options.nc, namespace: options.namespace });
   }
 
   /** Fails publishes still waiting for the stream (the gateway is stopping). */
   stop(): void {
-    this.#publisher?.stop();
+    this.#sender.stop();
   }
 
   async start(): Promise<void> {
     const { nc, namespace } = this.#options;
     this.#jsm = await jetstreamManager(nc);
-    await ensureInvocationStreams(this.#jsm, { namespace });
+    await this.#sender.start();
     this.#js = jetstream(nc);
-    this.#publisher = new StreamPublisher(nc);
     this.#keys = await new Kvm(nc).create(streams.idempotency(namespace), {
       ttl: this.#options.idempotencyWindowMs,
     });
@@ -77,6 +84,7 @@ export class AsyncQueue {
     target: DeployedVersion,
     request: InvocationRequest,
     idempotencyKey: string | undefined,
+    options: EnqueueOptions = {},
   ): Promise<Enqueued> {
     const js = this.#js;
     const keys = this.#keys;
@@ -94,52 +102,26 @@ export class AsyncQueue {
       }
     }
     const queuedAt = Date.now();
-    const publisher = this.#publisher;
-    const record: NewInvocation = Object.assign(invocationRecord(resolved, request, queuedAt), {
-      status: "queued" as const,
-      attempts: 0,
-      record_seq: recordSeq(1, "queued"),
-      idempotency_key: idempotencyKey ?? null,
-    });
+    const triggerId = options.triggerId;
+    const record = queuedInvocation(target, request, queuedAt, { idempotencyKey, triggerId });
     // The 202 waits for the stream's acknowledgement only: the "queued" record joins the recorder's
     // next batch (GET /v1/invocations/:id flushes it on a miss, so this gateway reads its own
     // writes). A record that never lands loses nothing: the message is in the stream, and the
     // node that runs it upserts the whole record.
     let recorded = false;
     try {
-      if (!publisher) throw new KumoError("FN_008", "async invocations are not available");
-      const body = request.body && request.body.byteLength > 0 ? request.body : null;
-      const meta: InvokeRequestMeta = invokeRequestMeta(target, request, body?.byteLength ?? 0);
-      meta.queuedAt = queuedAt;
-      meta.attemptBase = 0;
-      let inline = body;
-      if (body && body.byteLength > maxFramePayload(this.#options.nc.info?.max_payload)) {
-        // A JetStream message is bounded by max_payload: large bodies wait in the object store.
-        await (await this.#payloadStore()).putBlob({ name: request.invocationId }, body);
-        meta.payloadObject = request.invocationId;
-        inline = null;
-      }
-      const stored = publisher.publish(
-        subjects.asyncInvoke(target.versionId, this.#options.namespace),
-        encodeFrame(meta, inline ?? undefined),
-        request.invocationId,
-      );
+      const stored = this.#sender.publish(target, request, {
+        msgId: options.msgId ?? request.invocationId,
+        queuedAt,
+        triggerId,
+      });
       this.#options.recorder.record(record);
       recorded = true;
       await stored;
     } catch (error) {
       if (keyName) await keys.delete(keyName).catch(() => {});
-      if (recorded) {
-        // The record went out with the message that failed: say so instead of "queued" forever.
-        this.#options.recorder.record({
-          ...record,
-          status: "failed",
-          error_code: "FN_008",
-          error_message: "the invocation could not be queued",
-          record_seq: recordSeq(1, "finished"),
-          finished_at: new Date(),
-        });
-      }
+      // The record went out with the message that failed: say so instead of "queued" forever.
+      if (recorded) this.#options.recorder.record(notQueuedInvocation(record));
       throw error instanceof KumoError
         ? error
         : new KumoError("FN_008", `could not queue the invocation: ${String(error)}`, { cause: error });
@@ -183,10 +165,5 @@ export class AsyncQueue {
       },
     );
     await jsm.streams.deleteMessage(streams.deadLetters(ns), Number(seq)).catch(() => false);
-  }
-
-  #payloadStore(): Promise<ObjectStore> {
-    this.#payloads ??= new Objm(this.#options.nc).create(streams.payloads(this.#options.namespace));
-    return this.#payloads;
   }
 }

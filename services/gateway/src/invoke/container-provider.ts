@@ -4,6 +4,7 @@ import {
   encodeFrame,
   type InvokeReplyMeta,
   type InvokeRequestMeta,
+  invokeRequestMeta,
   type Msg,
   maxFramePayload,
   type NatsConnection,
@@ -20,7 +21,6 @@ import type {
   Runtime,
 } from "@kumo/core";
 import { errorResult, fromShimResponse, isEdgeRuntime } from "@kumo/core";
-import { invokeRequestMeta } from "./invoke-request-meta.ts";
 
 export interface ContainerProviderOptions {
   nc: NatsConnection;

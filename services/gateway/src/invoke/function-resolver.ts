@@ -1,5 +1,5 @@
 import type { DeployedVersion, FunctionConfig, Runtime, SecretBox } from "@kumo/core";
-import { notFound } from "@kumo/core";
+import { notFound, pickVersion } from "@kumo/core";
 import {
   type AliasRow,
   edgeScript,
@@ -8,7 +8,6 @@ import {
   type VersionRow,
   versionEnvironment,
 } from "@kumo/db";
-import { pickVersion } from "./pick-version.ts";
 
 export interface ResolvedFunction {
   tenantId: string;

@@ -1,4 +1,4 @@
-import { notFound, parseDurationMs } from "@kumo/core";
+import { notFound, parseDurationMs, TRIGGER_KINDS } from "@kumo/core";
 import { INVOCATION_STATUSES } from "@kumo/db";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -63,14 +63,22 @@ export function invocationRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           querystring: pageQuery.extend({
             status: z.enum(INVOCATION_STATUSES).optional(),
             version: z.coerce.number().int().min(1).optional(),
+            trigger: z.enum(TRIGGER_KINDS).optional(),
+            triggerId: z
+              .string()
+              .regex(/^trg_[a-z0-9]{1,60}$/, "must be a trigger id (trg_...)")
+              .optional(),
           }),
         },
       },
       async (request) => {
         const { store } = tenantAccess(ctx.platform, request, "read");
         const fn = await loadFunction(store, request.params.name);
-        const { status, version, ...page } = request.query;
-        const result = await store.invocations.list({ functionId: fn.id, status, version }, page);
+        const { status, version, trigger, triggerId, ...page } = request.query;
+        const result = await store.invocations.list(
+          { functionId: fn.id, status, version, trigger, triggerId },
+          page,
+        );
         return {
           items: result.items.map((i) => presentInvocation(i, fn.name)),
           nextCursor: result.nextCursor,

@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
-import type { RoutingEntry } from "@kumo/db";
 
 /**
  * Chooses a version from weighted routing. With a sticky key (a user id from a header or cookie) the
  * choice is a pure function of the key, so one user keeps seeing one version while weights hold.
  */
-export function pickVersion(routing: readonly RoutingEntry[], stickyKey?: string): number | undefined {
+export function pickVersion(
+  routing: readonly { version: number; weight: number }[],
+  stickyKey?: string,
+): number | undefined {
   if (routing.length === 0) return undefined;
   if (routing.length === 1) return routing[0]?.version;
   const total = routing.reduce((sum, r) => sum + r.weight, 0);

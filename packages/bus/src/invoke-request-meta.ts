@@ -1,20 +1,25 @@
-import type { InvokeRequestMeta } from "@kumo/bus";
 import type { DeployedVersion, InvocationRequest } from "@kumo/core";
+import type { InvokeRequestMeta } from "./invocation-frame.ts";
+
+/** Which version an invocation runs, as the bus names it. */
+export type InvocationTarget = Pick<DeployedVersion, "tenantId" | "functionId" | "versionId" | "version"> & {
+  /** Absent when the sender holds no secrets (the scheduler): nodes use their current copy. */
+  envDigest?: string | undefined;
+};
 
 /** The request description sent to autoscalers, for both the sync path and async messages. */
 export function invokeRequestMeta(
-  target: DeployedVersion,
+  target: InvocationTarget,
   request: InvocationRequest,
   bodyBytes: number,
 ): InvokeRequestMeta {
-  return {
+  const meta: InvokeRequestMeta = {
     k: "req",
     id: request.invocationId,
     tenantId: target.tenantId,
     functionId: target.functionId,
     versionId: target.versionId,
     version: target.version,
-    envDigest: target.envDigest,
     trigger: request.trigger,
     method: request.method,
     url: request.url,
@@ -22,4 +27,6 @@ export function invokeRequestMeta(
     deadline: request.deadline,
     bodyBytes,
   };
+  if (target.envDigest !== undefined) meta.envDigest = target.envDigest;
+  return meta;
 }

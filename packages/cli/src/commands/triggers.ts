@@ -1,0 +1,182 @@
+import type { Page } from "../api-client.ts";
+import { apiPath } from "../api-path.ts";
+import type { Trigger, TriggerFired, TriggerNext } from "../api-types.ts";
+import type { Command, CommandContext } from "../command.ts";
+import { usageError } from "../errors.ts";
+import { orDash } from "../format.ts";
+import { parseFunctionName } from "../function-ref.ts";
+import type { ParsedArgs } from "../parsed-args.ts";
+
+const OVERLAPS = ["skip", "allow"] as const;
+const CATCH_UPS = ["skip", "once", "all"] as const;
+
+export const triggersCommand: Command = {
+  name: "triggers",
+  summary: "List, add, remove, pause, resume or fire a function's cron triggers",
+  help: `Usage: kumo triggers ls <fn>
+       kumo triggers add <fn> '<schedule>' [--timezone ZONE] [--target ALIAS|vN] [--overlap skip|allow]
+                                          [--catch-up skip|once|all] [--paused]
+       kumo triggers rm <fn> <id>
+       kumo triggers pause <fn> <id>
+       kumo triggers resume <fn> <id>
+       kumo triggers fire <fn> <id>
+       kumo triggers next <fn> <id> [--count N]
+
+A cron schedule has 5 fields (minute hour day month weekday), 6 with leading seconds, or is one
+of @hourly, @daily, @weekly, @monthly, @yearly; it is read in an IANA time zone (default UTC).
+Each firing is an async invocation with the event {type: "cron", triggerId, scheduledAt, ...}.
+Triggers declared in kumo.json ("triggers") are applied on deploy and can only be paused here.
+
+Examples:
+  kumo triggers add export '0 2 * * *' --timezone Europe/Berlin
+  kumo triggers next export trg_... --count 3
+
+  --timezone ZONE   IANA zone the schedule is read in (default UTC)
+  --target T        alias or version to invoke (default live)
+  --overlap P       skip (default: no new run while one is in flight) or allow
+  --catch-up P      slots missed while no scheduler ran: skip (default), once or all
+  --paused          create it paused
+  --count N         how many fire times "next" lists (default 5)`,
+  options: {
+    timezone: { type: "string" },
+    target: { type: "string" },
+    overlap: { type: "string" },
+    "catch-up": { type: "string" },
+    paused: { type: "boolean" },
+    count: { type: "string" },
+  },
+  async run(context, args) {
+    const sub = args.required(0, "subcommand (kumo triggers ls|add|rm|pause|resume|fire|next <fn>)");
+    const name = parseFunctionName(args.required(1, `function name (kumo triggers ${sub} <fn>)`));
+    if (sub === "ls" || sub === "list") return list(context, name, args.atMost(2));
+    if (sub === "add") return add(context, name, args.atMost(3));
+    const id = args.required(
+      2,
+      `trigger id (kumo triggers ${sub} ${name} <id>; see kumo triggers ls ${name})`,
+    );
+    args.atMost(3);
+    if (sub === "rm" || sub === "delete") return remove(context, name, id);
+    if (sub === "pause" || sub === "resume") return setPaused(context, name, id, sub === "pause");
+    if (sub === "fire") return fire(context, name, id);
+    if (sub === "next") return next(context, name, id, args);
+    throw usageError(
+      `unknown subcommand "triggers ${sub}": expected ls, add, rm, pause, resume, fire or next`,
+    );
+  },
+};
+
+async function list(context: CommandContext, name: string, _args: ParsedArgs): Promise<void> {
+  const client = await context.client();
+  const page = await client.get<Page<Trigger>>(apiPath`/v1/functions/${name}/triggers`);
+  const { out } = context;
+  out.result(page, () => {
+    out.table(
+      page.items,
+      [
+        { header: "ID", value: (t) => t.id },
+        { header: "SCHEDULE", value: (t) => t.schedule },
+        { header: "ZONE", value: (t) => t.timezone },
+        { header: "TARGET", value: (t) => t.target },
+        { header: "STATE", value: (t) => (t.paused ? "paused" : "active") },
+        { header: "NEXT", value: (t) => orDash(t.state.nextFireAt) },
+        { header: "LAST", value: (t) => orDash(t.state.lastStatus) },
+        { header: "FAILURES", value: (t) => String(t.state.consecutiveFailures) },
+        { header: "SOURCE", value: (t) => t.source },
+      ],
+      `No triggers for ${name} yet: kumo triggers add ${name} '0 2 * * *'`,
+    );
+    for (const t of page.items) {
+      if (t.state.lastError) out.line(`${t.id}: ${t.state.lastError}`);
+    }
+  });
+}
+
+async function add(context: CommandContext, name: string, args: ParsedArgs): Promise<void> {
+  const schedule = args.required(2, `schedule (kumo triggers add ${name} '0 2 * * *')`);
+  const overlap = oneOf(args.string("overlap"), OVERLAPS, "--overlap");
+  const catchUp = oneOf(args.string("catch-up"), CATCH_UPS, "--catch-up");
+  const timezone = args.string("timezone");
+  const target = args.string("target");
+  const body = {
+    type: "cron",
+    schedule,
+    ...(timezone === undefined ? {} : { timezone }),
+    ...(target === undefined ? {} : { target }),
+    ...(overlap === undefined ? {} : { overlap }),
+    ...(catchUp === undefined ? {} : { catchUp }),
+    ...(args.flag("paused") ? { paused: true } : {}),
+  };
+  const client = await context.client();
+  const trigger = await client.request<Trigger>("POST", apiPath`/v1/functions/${name}/triggers`, {
+    json: body,
+  });
+  context.out.result(trigger, () => {
+    context.out.line(
+      `Added trigger ${trigger.id}: ${trigger.schedule} (${trigger.timezone}) → ${name}@${trigger.target}`,
+    );
+    context.out.line(`Next fire: ${orDash(trigger.state.nextFireAt)}`);
+  });
+}
+
+async function remove(context: CommandContext, name: string, id: string): Promise<void> {
+  const client = await context.client();
+  await client.request("DELETE", apiPath`/v1/functions/${name}/triggers/${id}`);
+  context.out.result({ deleted: id }, () => context.out.line(`Removed trigger ${id}.`));
+}
+
+async function setPaused(context: CommandContext, name: string, id: string, paused: boolean): Promise<void> {
+  const client = await context.client();
+  const trigger = await client.request<Trigger>("PATCH", apiPath`/v1/functions/${name}/triggers/${id}`, {
+    json: { paused },
+  });
+  context.out.result(trigger, () =>
+    context.out.line(
+      paused
+        ? `Paused trigger ${id}.`
+        : `Resumed trigger ${id}; next fire ${orDash(trigger.state.nextFireAt)}.`,
+    ),
+  );
+}
+
+async function fire(context: CommandContext, name: string, id: string): Promise<void> {
+  const client = await context.client();
+  const fired = await client.request<TriggerFired>(
+    "POST",
+    apiPath`/v1/functions/${name}/triggers/${id}/fire`,
+  );
+  context.out.result(fired, () =>
+    context.out.line(
+      `Fired trigger ${id}: invocation ${fired.invocationId} queued (kumo invocations get ${fired.invocationId}).`,
+    ),
+  );
+}
+
+async function next(context: CommandContext, name: string, id: string, args: ParsedArgs): Promise<void> {
+  const count = args.int("count", { min: 1, max: 100 }) ?? 5;
+  const client = await context.client();
+  const result = await client.get<TriggerNext>(apiPath`/v1/functions/${name}/triggers/${id}/next`, {
+    query: { count: String(count) },
+  });
+  context.out.result(result, () => {
+    if (result.paused) context.out.line(`(paused: these are the times it would fire)`);
+    context.out.table(
+      result.items,
+      [
+        { header: `LOCAL (${result.timezone})`, value: (i) => i.local },
+        { header: "UTC", value: (i) => i.at },
+      ],
+      "It never fires again.",
+    );
+  });
+}
+
+function oneOf<const T extends readonly string[]>(
+  value: string | undefined,
+  allowed: T,
+  flag: string,
+): T[number] | undefined {
+  if (value === undefined) return undefined;
+  const match = allowed.find((a) => a === value);
+  if (match === undefined) throw usageError(`invalid ${flag} "${value}": expected ${allowed.join(", ")}`);
+  return match;
+}

@@ -1,0 +1,100 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "../support/test-gateway.ts";
+import { injectFetch } from "./support/inject-fetch.ts";
+import { type KumoRun, runKumo } from "./support/run-kumo.ts";
+
+/** `kumo triggers` against the real gateway (PostgreSQL, NATS, isolates) through inject; no scheduler runs. */
+describe("kumo cli - triggers", () => {
+  let t: TestGateway;
+  let dir: string;
+  let run: (argv: string[]) => Promise<KumoRun>;
+
+  beforeAll(async () => {
+    t = await startTestGateway({ edge: true });
+    dir = await mkdtemp(join(tmpdir(), "kumo-cli-triggers-"));
+    const tenant = await t.tenant();
+    const fetch = injectFetch(t.gateway.app);
+    const env = {
+      KUMO_URL: "http://127.0.0.1:8080",
+      KUMO_API_KEY: tenant.key,
+      KUMO_CONFIG: join(dir, "config.json"),
+    };
+    run = (argv) => runKumo(argv, { cwd: dir, fetch, now: Date.now(), env });
+    expect(
+      (await t.call("POST", "/v1/functions", { key: tenant.key, body: { name: "export", runtime: "edge" } }))
+        .status,
+    ).toBe(201);
+    const dep = await t.call("POST", "/v1/functions/export/deployments", {
+      key: tenant.key,
+      body: { files: { "index.ts": "export default { fetch() { return new Response('ok') } }" } },
+    });
+    expect(dep.json?.status, dep.body).toBe("succeeded");
+  });
+  afterAll(async () => {
+    await t?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("cli triggers - add, ls, next in the zone, pause, resume, fire, rm", async () => {
+    const added = await run([
+      "triggers",
+      "add",
+      "export",
+      "0 2 * * *",
+      "--timezone",
+      "Europe/Berlin",
+      "--json",
+    ]);
+    expect(added.code, added.stderr).toBe(0);
+    const trigger = JSON.parse(added.stdout);
+    expect(trigger).toMatchObject({
+      schedule: "0 2 * * *",
+      timezone: "Europe/Berlin",
+      target: "live",
+      paused: false,
+    });
+
+    const listed = await run(["triggers", "ls", "export"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(trigger.id);
+    expect(listed.stdout).toContain("Europe/Berlin");
+
+    const next = await run(["triggers", "next", "export", trigger.id, "--count", "3"]);
+    expect(next.code, next.stderr).toBe(0);
+    const times = next.stdout.split("\n").filter((l) => /T02:00:00\+0[12]:00/.test(l));
+    expect(times).toHaveLength(3);
+
+    const paused = await run(["triggers", "pause", "export", trigger.id, "--json"]);
+    expect(JSON.parse(paused.stdout)).toMatchObject({ paused: true, state: { nextFireAt: null } });
+    const resumed = await run(["triggers", "resume", "export", trigger.id]);
+    expect(resumed.stdout).toMatch(/Resumed trigger .*next fire 20\d\d-/);
+
+    const fired = await run(["triggers", "fire", "export", trigger.id, "--json"]);
+    expect(fired.code, fired.stderr).toBe(0);
+    const queued = JSON.parse(fired.stdout);
+    expect(queued).toMatchObject({ status: "queued", triggerId: trigger.id });
+    await t.gateway.flushRecords();
+    const history = await run(["invocations", "export", "--trigger", trigger.id, "--json"]);
+    expect(history.code, history.stderr).toBe(0);
+    expect(JSON.parse(history.stdout).items).toMatchObject([
+      { id: queued.invocationId, trigger: "cron", triggerId: trigger.id },
+    ]);
+    const http = await run(["invocations", "export", "--trigger", "http", "--json"]);
+    expect(JSON.parse(http.stdout).items).toEqual([]);
+
+    expect((await run(["triggers", "rm", "export", trigger.id])).code).toBe(0);
+    expect((await run(["triggers", "ls", "export", "--json"])).stdout).toContain('"items": []');
+  });
+
+  it("cli triggers - a bad schedule or option says what to fix", async () => {
+    const bad = await run(["triggers", "add", "export", "61 * * * *"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/FN_006.*body\.schedule/);
+    const option = await run(["triggers", "add", "export", "@daily", "--overlap", "queue"]);
+    expect(option.code).not.toBe(0);
+    expect(option.stderr).toMatch(/--overlap "queue": expected skip, allow/);
+  });
+});

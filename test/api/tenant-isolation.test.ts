@@ -47,6 +47,8 @@ interface RouteCase {
 
 const A_ENV_VALUE = "alpha-env-value-7f3a";
 const A_SECRET_VALUE = "alpha-secret-value-91c2";
+const A_EVENT_ID = "alpha-event-1";
+const A_EVENT_MARK = "alpha-event-data-5d1e";
 const deploy = {
   files: { "index.ts": "export default { fetch() { return new Response('b wrote this') } }" },
 };
@@ -365,6 +367,29 @@ const ROUTES: RouteCase[] = [
     url: (f) => `/v1/functions/bravo/triggers/${f.a.triggerId}/next`,
     expect: "not-found",
   },
+  // Events: A has an event trigger for "order.*" and published an event; B's publish of the
+  // same type reaches only B's own subscribers (none), and B's list shows none of A's events.
+  {
+    route: "GET /v1/events",
+    method: "GET",
+    url: () => "/v1/events?limit=500",
+    expect: "own-scope",
+    check: (res) => {
+      const items = res.json.items as { id: string; data: unknown }[];
+      expect(items.filter((e) => e.id === A_EVENT_ID)).toEqual([]);
+    },
+  },
+  {
+    route: "POST /v1/events",
+    method: "POST",
+    url: () => "/v1/events",
+    body: { type: "order.created", data: { from: "b" } },
+    expect: "own-scope",
+    check: (res) => {
+      expect(res.status, res.body).toBe(202);
+      expect(res.json.deliveries).toEqual([]);
+    },
+  },
   {
     route: "GET /v1/routes/:id",
     method: "GET",
@@ -593,6 +618,17 @@ describe("tenant isolation", () => {
       body: { schedule: "0 2 * * *", timezone: "Europe/Berlin", paused: true },
     });
     expect(trigger.status, trigger.body).toBe(201);
+    const eventTrigger = await t.call("POST", "/v1/functions/alpha/triggers", {
+      key: a.key,
+      body: { type: "event", eventType: "order.*" },
+    });
+    expect(eventTrigger.status, eventTrigger.body).toBe(201);
+    // An event nobody subscribes to: it is stored, and nothing is invoked.
+    const event = await t.call("POST", "/v1/events", {
+      key: a.key,
+      body: { type: "internal.note", id: A_EVENT_ID, data: { mark: A_EVENT_MARK } },
+    });
+    expect(event.status, event.body).toBe(202);
     f = {
       a: {
         ...a,
@@ -661,6 +697,8 @@ describe("tenant isolation", () => {
         f.a.keyId,
         A_ENV_VALUE,
         A_SECRET_VALUE,
+        A_EVENT_ID,
+        A_EVENT_MARK,
         "alpha one",
         "alpha two",
       ]) {

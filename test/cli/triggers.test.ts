@@ -97,4 +97,40 @@ describe("kumo cli - triggers", () => {
     expect(option.code).not.toBe(0);
     expect(option.stderr).toMatch(/--overlap "queue": expected skip, allow/);
   });
+
+  it("cli events - triggers add --event, events publish with --data and --id, events ls", async () => {
+    const added = await run(["triggers", "add", "export", "--event", "user.*", "--json"]);
+    expect(added.code, added.stderr).toBe(0);
+    const trigger = JSON.parse(added.stdout);
+    expect(trigger).toMatchObject({ type: "event", eventType: "user.*", schedule: null });
+    const listed = await run(["triggers", "ls", "export"]);
+    expect(listed.stdout).toContain("event user.*");
+    const published = await run([
+      "events",
+      "publish",
+      "user.created",
+      "--data",
+      '{"userId": 7}',
+      "--id",
+      "cli-1",
+    ]);
+    expect(published.code, published.stderr).toBe(0);
+    expect(published.stdout).toMatch(/Event cli-1 \(user\.created\) → 1 function/);
+    const again = await run(["events", "publish", "user.created", "--id", "cli-1", "--json"]);
+    expect(JSON.parse(again.stdout)).toMatchObject({ eventId: "cli-1", duplicate: true });
+    const events = await run(["events", "ls", "--json"]);
+    expect(JSON.parse(events.stdout).items[0]).toMatchObject({
+      id: "cli-1",
+      type: "user.created",
+      data: { userId: 7 },
+      deliveries: [{ triggerId: trigger.id, function: "export" }],
+    });
+    expect((await run(["events", "ls"])).stdout).toMatch(/cli-1\s+user\.created\s+export:/);
+    const badData = await run(["events", "publish", "user.created", "--data", "{nope"]);
+    expect(badData.code).not.toBe(0);
+    expect(badData.stderr).toMatch(/--data: not JSON/);
+    const badPattern = await run(["triggers", "add", "export", "--event", "user.>.x"]);
+    expect(badPattern.stderr).toMatch(/FN_006.*body\.eventType/);
+    expect((await run(["triggers", "rm", "export", trigger.id])).code).toBe(0);
+  });
 });

@@ -21,6 +21,7 @@ export {
 } from "./async-invocations.ts";
 export { type ConnectBusOptions, connectBus } from "./connect-bus.ts";
 export { type CronEvent, type CronFiring, cronInvocation } from "./cron-invocation.ts";
+export { type DomainEvent, type EventDeliveryInput, eventInvocation } from "./event-invocation.ts";
 export {
   decodeFrame,
   encodeFrame,

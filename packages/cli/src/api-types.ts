@@ -181,9 +181,12 @@ export interface Domain {
 export interface Trigger {
   id: string;
   functionName: string;
-  type: "cron";
+  type: "cron" | "event";
   target: string;
-  schedule: string;
+  /** Cron triggers; null for event triggers. */
+  schedule: string | null;
+  /** Event triggers: the type or pattern they receive; null for cron triggers. */
+  eventType: string | null;
   timezone: string;
   overlap: "skip" | "allow";
   catchUp: "skip" | "once" | "all";
@@ -219,4 +222,33 @@ export interface TriggerNext {
   timezone: string;
   paused: boolean;
   items: { at: string; local: string }[];
+}
+
+/** One delivery of an event to an event trigger. */
+export interface EventDelivery {
+  triggerId: string;
+  function: string | null;
+  invocationId: string;
+  status?: string;
+  attempts?: number;
+  errorCode?: string | null;
+}
+
+/** POST /v1/events. */
+export interface EventPublished {
+  eventId: string;
+  type: string;
+  publishedAt: string;
+  duplicate: boolean;
+  deliveries: EventDelivery[];
+  skipped: { triggerId: string; function: string; reason: string }[];
+}
+
+/** GET /v1/events. */
+export interface PublishedEvent {
+  id: string;
+  type: string;
+  data: unknown;
+  publishedAt: string;
+  deliveries: EventDelivery[];
 }

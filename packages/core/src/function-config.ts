@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CronSchedule } from "./cron-schedule.ts";
 import { durationMs } from "./duration.ts";
+import { eventPatternProblem } from "./event-pattern.ts";
 import { envKey, resourceName } from "./names.ts";
 
 /** Runtimes a function can declare. "edge" runs in V8 isolates; the rest run in containers. */
@@ -45,7 +46,12 @@ const triggerSchema = z.discriminatedUnion("type", [
       .min(1)
       .optional(),
   }),
-  z.strictObject({ type: z.literal("event"), eventType: z.string().min(1).max(200) }),
+  z
+    .strictObject({ type: z.literal("event"), eventType: z.string().min(1).max(200) })
+    .superRefine((spec, c) => {
+      const problem = eventPatternProblem(spec.eventType);
+      if (problem) c.addIssue({ code: "custom", path: ["eventType"], message: problem });
+    }),
 ]);
 export type TriggerSpec = z.infer<typeof triggerSchema>;
 export { triggerSchema };

@@ -3,6 +3,7 @@ export * from "./capacity-provider.ts";
 export * from "./cron-schedule.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
+export * from "./event-pattern.ts";
 export * from "./function-config.ts";
 export * from "./ids.ts";
 export * from "./invocation-result.ts";

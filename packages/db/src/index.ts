@@ -6,6 +6,7 @@ export { decodeCursor, encodeCursor, type Page, type PageOptions } from "./curso
 export type { DeploymentsRepo } from "./deployments-repo.ts";
 export type { DomainsRepo } from "./domains-repo.ts";
 export type { EnvRepo, EnvVar } from "./env-repo.ts";
+export type { EventDelivery, EventSubscriber, EventsRepo, NewEventDelivery } from "./events-repo.ts";
 export type { FunctionsRepo, FunctionWithLive } from "./functions-repo.ts";
 export type { InvocationFilter, InvocationsRepo } from "./invocations-repo.ts";
 export type { LogQuery, LogsRepo } from "./logs-repo.ts";

@@ -6,6 +6,7 @@ import * as invocationPlane from "./migrations/0004-invocation-plane.ts";
 import * as installation from "./migrations/0005-installation.ts";
 import * as domainClaims from "./migrations/0006-domain-claims.ts";
 import * as triggers from "./migrations/0007-triggers.ts";
+import * as eventTriggers from "./migrations/0008-event-triggers.ts";
 
 /** Migrations are compiled in, so a running service never depends on a migrations folder on disk. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0005-installation": installation,
   "0006-domain-claims": domainClaims,
   "0007-triggers": triggers,
+  "0008-event-triggers": eventTriggers,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -40,6 +40,7 @@ export class ScheduledTriggers {
       )
       .selectAll("t")
       .select(["f.name as function_name", "i.status as last_run_status"])
+      .where("t.kind", "=", "cron")
       .where("t.paused", "=", false)
       .where("t.next_fire_at", "<=", now)
       .orderBy("t.next_fire_at")

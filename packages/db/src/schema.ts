@@ -251,8 +251,8 @@ export interface DomainsTable {
   verified_by: string | null;
 }
 
-/** Kinds of trigger rows (queue, database and event triggers come later). */
-export const TRIGGER_ROW_KINDS = ["cron"] as const;
+/** Kinds of trigger rows (queue and database triggers come later). */
+export const TRIGGER_ROW_KINDS = ["cron", "event"] as const;
 export type TriggerRowKind = (typeof TRIGGER_ROW_KINDS)[number];
 /** skip: no new run while the previous run of the trigger is queued or running. */
 export const TRIGGER_OVERLAPS = ["skip", "allow"] as const;
@@ -274,7 +274,10 @@ export interface TriggersTable {
   kind: TriggerRowKind;
   /** The alias ("live") or version ("v3") a firing invokes. */
   target: ColumnType<string, string | undefined, string>;
-  schedule: string;
+  /** Cron triggers only (null for event triggers). */
+  schedule: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Event triggers only: the event types it receives (`user.*`); since 0008. */
+  event_pattern: ColumnType<string | null, string | null | undefined, string | null>;
   /** IANA zone the schedule is read in. */
   timezone: ColumnType<string, string | undefined, string>;
   overlap: ColumnType<TriggerOverlap, TriggerOverlap | undefined, TriggerOverlap>;
@@ -318,6 +321,27 @@ export interface Database {
   domains: DomainsTable;
   installation: InstallationTable;
   triggers: TriggersTable;
+  events: EventsTable;
+  event_deliveries: EventDeliveriesTable;
+}
+
+/** A tenant's published domain event (since 0008); `id` is the publisher's or generated. */
+export interface EventsTable {
+  tenant_id: string;
+  id: string;
+  type: string;
+  data: ColumnType<unknown, string | null, string | null>;
+  published_at: ColumnType<Date, Date | undefined, Date>;
+  published_by: string | null;
+}
+
+/** One event's fan-out to one event trigger, as the async invocation it queued. */
+export interface EventDeliveriesTable {
+  tenant_id: string;
+  event_id: string;
+  trigger_id: string;
+  function_id: string;
+  invocation_id: string;
 }
 
 /** Settings of the installation itself (see migration 0005), one row per key. */
@@ -340,3 +364,4 @@ export type RolloutRow = Selectable<RolloutsTable>;
 export type RouteRow = Selectable<RoutesTable>;
 export type DomainRow = Selectable<DomainsTable>;
 export type TriggerRow = Selectable<TriggersTable>;
+export type EventRow = Selectable<EventsTable>;

@@ -6,6 +6,7 @@ import { AuditRepo } from "./audit-repo.ts";
 import { DeploymentsRepo } from "./deployments-repo.ts";
 import { DomainsRepo } from "./domains-repo.ts";
 import { EnvRepo } from "./env-repo.ts";
+import { EventsRepo } from "./events-repo.ts";
 import { FunctionsRepo } from "./functions-repo.ts";
 import { InvocationsRepo } from "./invocations-repo.ts";
 import { LogsRepo } from "./logs-repo.ts";
@@ -37,6 +38,7 @@ export class TenantStore {
   readonly routes: RoutesRepo;
   readonly domains: DomainsRepo;
   readonly triggers: TriggersRepo;
+  readonly events: EventsRepo;
   readonly #db: Kysely<Database>;
 
   constructor(db: Kysely<Database>, tenantId: string) {
@@ -57,6 +59,7 @@ export class TenantStore {
     this.routes = new RoutesRepo(db, tenantId);
     this.domains = new DomainsRepo(db, tenantId);
     this.triggers = new TriggersRepo(db, tenantId);
+    this.events = new EventsRepo(db, tenantId);
   }
 
   /** Runs `work` in one transaction with a store bound to the same tenant. */

@@ -5,15 +5,19 @@ import type {
   TriggerCatchUp,
   TriggerOverlap,
   TriggerRow,
+  TriggerRowKind,
   TriggerSource,
   TriggersTable,
 } from "./schema.ts";
 
 export interface NewTrigger {
   functionId: string;
-  kind: "cron";
+  kind: TriggerRowKind;
   target: string;
-  schedule: string;
+  /** Cron triggers: the schedule; null for event triggers. */
+  schedule: string | null;
+  /** Event triggers: the event types they receive (`user.*`); null for cron triggers. */
+  eventPattern: string | null;
   timezone: string;
   overlap: TriggerOverlap;
   catchUp: TriggerCatchUp;
@@ -29,6 +33,7 @@ export interface NewTrigger {
 export interface TriggerPatch {
   target?: string;
   schedule?: string;
+  eventPattern?: string;
   timezone?: string;
   overlap?: TriggerOverlap;
   catchUp?: TriggerCatchUp;
@@ -85,6 +90,7 @@ export class TriggersRepo {
     const set: Updateable<TriggersTable> = { updated_at: new Date() };
     if (patch.target !== undefined) set.target = patch.target;
     if (patch.schedule !== undefined) set.schedule = patch.schedule;
+    if (patch.eventPattern !== undefined) set.event_pattern = patch.eventPattern;
     if (patch.timezone !== undefined) set.timezone = patch.timezone;
     if (patch.overlap !== undefined) set.overlap = patch.overlap;
     if (patch.catchUp !== undefined) set.catch_up = patch.catchUp;
@@ -113,17 +119,18 @@ export class TriggersRepo {
 
   /**
    * Makes the function's kumo.json triggers exactly `wanted`: a declared trigger that already
-   * exists (same target, schedule and zone) keeps its id and state, the others are removed and the
+   * exists (same kind, target, schedule or pattern, and zone) keeps its id and state, the others are removed and the
    * new ones created. API-managed triggers are not touched. Run it in the deploy's transaction.
    */
   async replaceFromConfig(functionId: string, wanted: readonly NewTrigger[]): Promise<TriggerRow[]> {
     const existing = (await this.list(functionId)).filter((t) => t.source === "config");
-    const identity = (t: { target: string; schedule: string; timezone: string }) =>
-      `${t.target}\u0000${t.schedule}\u0000${t.timezone}`;
+    const identity = (...parts: (string | null)[]) => parts.map((p) => p ?? "").join("\u0000");
+    const rowKey = (r: TriggerRow) => identity(r.kind, r.target, r.schedule, r.timezone, r.event_pattern);
+    const specKey = (w: NewTrigger) => identity(w.kind, w.target, w.schedule, w.timezone, w.eventPattern);
     const kept = new Map<string, TriggerRow>();
     for (const row of existing) {
-      const key = identity(row);
-      if (!kept.has(key) && wanted.some((w) => identity(w) === key)) kept.set(key, row);
+      const key = rowKey(row);
+      if (!kept.has(key) && wanted.some((w) => specKey(w) === key)) kept.set(key, row);
     }
     const keptIds = new Set([...kept.values()].map((r) => r.id));
     const stale = existing.filter((r) => !keptIds.has(r.id)).map((r) => r.id);
@@ -137,7 +144,7 @@ export class TriggersRepo {
     const result: TriggerRow[] = [];
     const placed = new Set<string>();
     for (const spec of wanted) {
-      const key = identity(spec);
+      const key = specKey(spec);
       const row = kept.get(key);
       if (row && !placed.has(key)) {
         placed.add(key);
@@ -149,7 +156,7 @@ export class TriggersRepo {
     return result;
   }
 
-  /** Records a manual fire (the schedule's cursor does not move). */
+  /** Records a manual fire or an event delivery (the schedule's cursor does not move). */
   async recordManualFire(id: string, invocationId: string, firedAt: Date): Promise<void> {
     await this.#db
       .updateTable("triggers")
@@ -172,6 +179,7 @@ export class TriggersRepo {
       kind: input.kind,
       target: input.target,
       schedule: input.schedule,
+      event_pattern: input.eventPattern,
       timezone: input.timezone,
       overlap: input.overlap,
       catch_up: input.catchUp,

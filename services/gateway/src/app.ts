@@ -13,6 +13,7 @@ import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { deploymentRoutes } from "./routes/deployments.ts";
 import { domainRoutes } from "./routes/domains.ts";
 import { envRoutes } from "./routes/env.ts";
+import { eventRoutes } from "./routes/events.ts";
 import { functionRoutes } from "./routes/functions.ts";
 import { gitRoutes } from "./routes/git.ts";
 import { invocationRoutes } from "./routes/invocations.ts";
@@ -119,6 +120,7 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
       customRouteRoutes,
       domainRoutes,
       triggerRoutes,
+      eventRoutes,
     ]) {
       await v1.register(routes(ctx));
     }

@@ -89,7 +89,8 @@ export class CronLoop {
 
   async #handle(trigger: DueTrigger, now: Date): Promise<void> {
     const slot = trigger.next_fire_at;
-    if (!slot) return;
+    // Only cron rows are due (the query says so); an event trigger has no schedule and no cursor.
+    if (!slot || trigger.schedule === null) return;
     const problem = CronSchedule.problem(trigger.schedule, trigger.timezone);
     if (problem) {
       // A row the API would refuse (edited by hand, a zone the runtime no longer knows): it waits

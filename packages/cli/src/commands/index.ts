@@ -3,6 +3,7 @@ import { aliasCommand } from "./alias.ts";
 import { deployCommand } from "./deploy.ts";
 import { domainsCommand } from "./domains.ts";
 import { envCommand } from "./env.ts";
+import { eventsCommand } from "./events.ts";
 import { functionsCommand } from "./functions.ts";
 import { initCommand } from "./init.ts";
 import { invocationsCommand } from "./invocations.ts";
@@ -37,6 +38,7 @@ export const COMMANDS: readonly Command[] = [
   routesCommand,
   domainsCommand,
   triggersCommand,
+  eventsCommand,
   envCommand,
   secretsCommand,
   invocationsCommand,

@@ -12,10 +12,11 @@ const CATCH_UPS = ["skip", "once", "all"] as const;
 
 export const triggersCommand: Command = {
   name: "triggers",
-  summary: "List, add, remove, pause, resume or fire a function's cron triggers",
+  summary: "List, add, remove, pause, resume or fire a function's cron and event triggers",
   help: `Usage: kumo triggers ls <fn>
        kumo triggers add <fn> '<schedule>' [--timezone ZONE] [--target ALIAS|vN] [--overlap skip|allow]
                                           [--catch-up skip|once|all] [--paused]
+       kumo triggers add <fn> --event <type-or-pattern> [--target ALIAS|vN] [--paused]
        kumo triggers rm <fn> <id>
        kumo triggers pause <fn> <id>
        kumo triggers resume <fn> <id>
@@ -25,16 +26,20 @@ export const triggersCommand: Command = {
 A cron schedule has 5 fields (minute hour day month weekday), 6 with leading seconds, or is one
 of @hourly, @daily, @weekly, @monthly, @yearly; it is read in an IANA time zone (default UTC).
 Each firing is an async invocation with the event {type: "cron", triggerId, scheduledAt, ...}.
+An event trigger receives the tenant's events (kumo events publish) whose type matches: exactly
+("payment.processed"), "*" for one segment ("user.*") or a final ">" for the rest ("user.>").
 Triggers declared in kumo.json ("triggers") are applied on deploy and can only be paused here.
 
 Examples:
   kumo triggers add export '0 2 * * *' --timezone Europe/Berlin
   kumo triggers next export trg_... --count 3
+  kumo triggers add welcome --event 'user.*'
 
   --timezone ZONE   IANA zone the schedule is read in (default UTC)
   --target T        alias or version to invoke (default live)
   --overlap P       skip (default: no new run while one is in flight) or allow
   --catch-up P      slots missed while no scheduler ran: skip (default), once or all
+  --event P         an event trigger for event types matching P instead of a schedule
   --paused          create it paused
   --count N         how many fire times "next" lists (default 5)`,
   options: {
@@ -44,6 +49,7 @@ Examples:
     "catch-up": { type: "string" },
     paused: { type: "boolean" },
     count: { type: "string" },
+    event: { type: "string" },
   },
   async run(context, args) {
     const sub = args.required(0, "subcommand (kumo triggers ls|add|rm|pause|resume|fire|next <fn>)");
@@ -74,7 +80,7 @@ async function list(context: CommandContext, name: string, _args: ParsedArgs): P
       page.items,
       [
         { header: "ID", value: (t) => t.id },
-        { header: "SCHEDULE", value: (t) => t.schedule },
+        { header: "SCHEDULE", value: (t) => t.schedule ?? `event ${orDash(t.eventType)}` },
         { header: "ZONE", value: (t) => t.timezone },
         { header: "TARGET", value: (t) => t.target },
         { header: "STATE", value: (t) => (t.paused ? "paused" : "active") },
@@ -92,6 +98,8 @@ async function list(context: CommandContext, name: string, _args: ParsedArgs): P
 }
 
 async function add(context: CommandContext, name: string, args: ParsedArgs): Promise<void> {
+  const eventType = args.string("event");
+  if (eventType !== undefined) return addEvent(context, name, eventType, args);
   const schedule = args.required(2, `schedule (kumo triggers add ${name} '0 2 * * *')`);
   const overlap = oneOf(args.string("overlap"), OVERLAPS, "--overlap");
   const catchUp = oneOf(args.string("catch-up"), CATCH_UPS, "--catch-up");
@@ -116,6 +124,29 @@ async function add(context: CommandContext, name: string, args: ParsedArgs): Pro
     );
     context.out.line(`Next fire: ${orDash(trigger.state.nextFireAt)}`);
   });
+}
+
+async function addEvent(
+  context: CommandContext,
+  name: string,
+  eventType: string,
+  args: ParsedArgs,
+): Promise<void> {
+  if (args.positionals.length > 2) throw usageError("give either a schedule or --event, not both");
+  const target = args.string("target");
+  const body = {
+    type: "event",
+    eventType,
+    ...(target === undefined ? {} : { target }),
+    ...(args.flag("paused") ? { paused: true } : {}),
+  };
+  const client = await context.client();
+  const trigger = await client.request<Trigger>("POST", apiPath`/v1/functions/${name}/triggers`, {
+    json: body,
+  });
+  context.out.result(trigger, () =>
+    context.out.line(`Added trigger ${trigger.id}: events ${trigger.eventType} → ${name}@${trigger.target}`),
+  );
 }
 
 async function remove(context: CommandContext, name: string, id: string): Promise<void> {

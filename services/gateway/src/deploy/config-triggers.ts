@@ -5,7 +5,7 @@ import type { FunctionRow, NewTrigger, TenantStore } from "@kumo/db";
 const CONFIG_CATCH_UP_WINDOW_MS = 3_600_000;
 
 /**
- * Makes the function's kumo.json cron triggers the ones its deploy declares: unchanged ones keep
+ * Makes the function's kumo.json cron and event triggers the ones its deploy declares: unchanged ones keep
  * their state, removed ones go, new ones start at their next slot. API-made triggers stay.
  */
 export async function applyConfigTriggers(
@@ -17,6 +17,24 @@ export async function applyConfigTriggers(
   const now = new Date();
   const wanted: NewTrigger[] = [];
   for (const spec of config.triggers) {
+    if (spec.type === "event") {
+      wanted.push({
+        functionId: fn.id,
+        kind: "event",
+        target: "live",
+        schedule: null,
+        eventPattern: spec.eventType,
+        timezone: DEFAULT_TIME_ZONE,
+        overlap: "allow",
+        catchUp: "skip",
+        catchUpWindowMs: 0,
+        paused: false,
+        source: "config",
+        nextFireAt: null,
+        createdBy: actor,
+      });
+      continue;
+    }
     if (spec.type !== "cron") continue;
     const timezone = spec.timezone ?? DEFAULT_TIME_ZONE;
     const schedule = CronSchedule.parse(spec.schedule, timezone);
@@ -25,6 +43,7 @@ export async function applyConfigTriggers(
       kind: "cron",
       target: "live",
       schedule: schedule.schedule,
+      eventPattern: null,
       timezone,
       overlap: "skip",
       catchUp: "skip",

@@ -3,6 +3,8 @@ import type {
   ApiKeyRow,
   DeploymentRow,
   DomainRow,
+  EventDelivery,
+  EventRow,
   FunctionRow,
   InvocationRow,
   LogRow,
@@ -178,6 +180,7 @@ export const presentTrigger = (t: TriggerRow, functionName: string) => ({
   type: t.kind,
   target: t.target,
   schedule: t.schedule,
+  eventType: t.event_pattern,
   timezone: t.timezone,
   overlap: t.overlap,
   catchUp: t.catch_up,
@@ -195,4 +198,20 @@ export const presentTrigger = (t: TriggerRow, functionName: string) => ({
   },
   createdAt: t.created_at.toISOString(),
   updatedAt: t.updated_at.toISOString(),
+});
+
+/** A published event and its deliveries; a delivery not recorded yet is "queued". */
+export const presentEvent = (e: EventRow, deliveries: readonly EventDelivery[]) => ({
+  id: e.id,
+  type: e.type,
+  data: e.data ?? null,
+  publishedAt: e.published_at.toISOString(),
+  deliveries: deliveries.map((d) => ({
+    triggerId: d.trigger_id,
+    function: d.function_name,
+    invocationId: d.invocation_id,
+    status: d.status ?? "queued",
+    attempts: d.attempts ?? 0,
+    errorCode: d.error_code,
+  })),
 });

@@ -1,4 +1,4 @@
-import { CronSchedule, DEFAULT_TIME_ZONE, durationMs } from "@kumo/core";
+import { CronSchedule, DEFAULT_TIME_ZONE, durationMs, eventPatternProblem } from "@kumo/core";
 import { TRIGGER_CATCH_UPS, TRIGGER_OVERLAPS } from "@kumo/db";
 import { z } from "zod";
 import { functionParams } from "./function-lookup.ts";
@@ -16,7 +16,15 @@ const catchUpWindow = durationMs.pipe(
 const schedule = z.string().min(1).max(120);
 const timezone = z.string().min(1).max(64);
 
-export const createTriggerBody = z
+const eventType = z
+  .string()
+  .max(200)
+  .superRefine((pattern, c) => {
+    const problem = eventPatternProblem(pattern);
+    if (problem) c.addIssue({ code: "custom", message: problem });
+  });
+
+const createCronTriggerBody = z
   .strictObject({
     type: z.literal("cron").default("cron"),
     schedule,
@@ -32,8 +40,23 @@ export const createTriggerBody = z
     if (problem) c.addIssue({ code: "custom", path: [problem.field], message: problem.message });
   });
 
+/** `eventType` is an exact type (`payment.processed`) or a pattern (`user.*`, `user.>`). */
+const createEventTriggerBody = z.strictObject({
+  type: z.literal("event"),
+  eventType,
+  target: target.default("live"),
+  paused: z.boolean().default(false),
+});
+
+/** A body without `type` is a cron trigger (as before event triggers existed). */
+export const createTriggerBody = z.discriminatedUnion("type", [
+  createCronTriggerBody,
+  createEventTriggerBody,
+]);
+
 export const patchTriggerBody = z.strictObject({
   schedule: schedule.optional(),
+  eventType: eventType.optional(),
   timezone: timezone.optional(),
   target: target.optional(),
   overlap: z.enum(TRIGGER_OVERLAPS).optional(),

@@ -1,5 +1,13 @@
 import { cronInvocation } from "@kumo/bus";
-import { CronSchedule, type FunctionConfig, invalid, KumoError, notFound, zonedIso } from "@kumo/core";
+import {
+  CronSchedule,
+  DEFAULT_TIME_ZONE,
+  type FunctionConfig,
+  invalid,
+  KumoError,
+  notFound,
+  zonedIso,
+} from "@kumo/core";
 import type { TriggerPatch, TriggerRow } from "@kumo/db";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -13,7 +21,7 @@ import { createTriggerBody, patchTriggerBody, triggerParams } from "./trigger-sc
 const MAX_TRIGGERS_PER_FUNCTION = 50;
 
 /**
- * A function's triggers (cron so far): list, create, change (pause, resume, reschedule), delete,
+ * A function's triggers (cron and event): list, create, change (pause, resume, reschedule), delete,
  * fire now, and the next fire times. Triggers declared in kumo.json belong to its deploys: here
  * they can only be paused and resumed.
  */
@@ -41,7 +49,8 @@ export function triggerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       {
         schema: {
           tags: ["triggers"],
-          summary: "Add a cron trigger (5 or 6 fields or @hourly-style, in an IANA time zone)",
+          summary:
+            'Add a cron trigger (5 or 6 fields or @hourly-style, in an IANA time zone) or an event trigger ({type: "event", eventType: "user.*"})',
           params: functionParams,
           body: createTriggerBody,
         },
@@ -53,25 +62,47 @@ export function triggerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           throw invalid(`a function can have at most ${MAX_TRIGGERS_PER_FUNCTION} triggers`);
         }
         const body = request.body;
-        const parsed = CronSchedule.parse(body.schedule, body.timezone);
-        const row = await store.triggers.create({
+        const common = {
           functionId: fn.id,
-          kind: "cron",
           target: body.target,
-          schedule: parsed.schedule,
-          timezone: body.timezone,
-          overlap: body.overlap,
-          catchUp: body.catchUp,
-          catchUpWindowMs: body.catchUpWindow,
           paused: body.paused,
-          source: "api",
-          nextFireAt: parsed.next(new Date()),
+          source: "api" as const,
           createdBy: actorOf(principal),
-        });
-        await store.audit.record(actorOf(principal), "trigger.create", triggerTarget(fn.name, row.id), {
-          schedule: row.schedule,
-          timezone: row.timezone,
-        });
+        };
+        let row: TriggerRow;
+        if (body.type === "event") {
+          row = await store.triggers.create({
+            ...common,
+            kind: "event",
+            schedule: null,
+            eventPattern: body.eventType,
+            timezone: DEFAULT_TIME_ZONE,
+            overlap: "allow",
+            catchUp: "skip",
+            catchUpWindowMs: 0,
+            nextFireAt: null,
+          });
+          await store.audit.record(actorOf(principal), "trigger.create", triggerTarget(fn.name, row.id), {
+            eventType: row.event_pattern,
+          });
+        } else {
+          const parsed = CronSchedule.parse(body.schedule, body.timezone);
+          row = await store.triggers.create({
+            ...common,
+            kind: "cron",
+            schedule: parsed.schedule,
+            eventPattern: null,
+            timezone: body.timezone,
+            overlap: body.overlap,
+            catchUp: body.catchUp,
+            catchUpWindowMs: body.catchUpWindow,
+            nextFireAt: parsed.next(new Date()),
+          });
+          await store.audit.record(actorOf(principal), "trigger.create", triggerTarget(fn.name, row.id), {
+            schedule: row.schedule,
+            timezone: row.timezone,
+          });
+        }
         return reply.status(201).send(presentTrigger(row, fn.name));
       },
     );
@@ -111,7 +142,9 @@ export function triggerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
             );
           }
         }
+        refuseOtherKindFields(current, body);
         const patch: TriggerPatch = {};
+        if (body.eventType !== undefined) patch.eventPattern = body.eventType;
         if (body.target !== undefined) patch.target = body.target;
         if (body.overlap !== undefined) patch.overlap = body.overlap;
         if (body.catchUp !== undefined) patch.catchUp = body.catchUp;
@@ -119,8 +152,8 @@ export function triggerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         if (body.paused !== undefined) patch.paused = body.paused;
         const rescheduled = body.schedule !== undefined || body.timezone !== undefined;
         const resumed = current.paused && body.paused === false;
-        if (rescheduled || resumed) {
-          const nextSchedule = body.schedule ?? current.schedule;
+        if (current.kind === "cron" && (rescheduled || resumed)) {
+          const nextSchedule = body.schedule ?? current.schedule ?? "";
           const nextZone = body.timezone ?? current.timezone;
           const problem = CronSchedule.problem(nextSchedule, nextZone);
           if (problem) {
@@ -175,6 +208,11 @@ export function triggerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const { store, principal } = tenantAccess(ctx.platform, request, "invoke");
         const fn = await loadFunction(store, request.params.name);
         const trigger = await loadTrigger(store.triggers, fn.id, request.params.id);
+        if (trigger.kind !== "cron") {
+          throw invalid(
+            `trigger ${trigger.id} is an event trigger: publish an event (POST /v1/events) to run it`,
+          );
+        }
         if (!ctx.asyncQueue) {
           throw new KumoError(
             "FN_008",
@@ -230,6 +268,11 @@ export function triggerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const { store } = tenantAccess(ctx.platform, request, "read");
         const fn = await loadFunction(store, request.params.name);
         const trigger = await loadTrigger(store.triggers, fn.id, request.params.id);
+        if (trigger.schedule === null) {
+          throw invalid(
+            `trigger ${trigger.id} is an event trigger: it runs when an event arrives, not on a schedule`,
+          );
+        }
         const parsed = CronSchedule.parse(trigger.schedule, trigger.timezone);
         const runs = parsed.nextRuns(request.query.count, new Date());
         return {
@@ -242,6 +285,18 @@ export function triggerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
     );
   };
+}
+
+/** PATCH fields of the other kind (a schedule for an event trigger, a pattern for a cron one): 400 naming them. */
+function refuseOtherKindFields(current: TriggerRow, body: Record<string, unknown>): void {
+  const cronOnly = ["schedule", "timezone", "overlap", "catchUp", "catchUpWindow"];
+  const foreign = current.kind === "event" ? cronOnly : ["eventType"];
+  const given = foreign.filter((k) => body[k] !== undefined);
+  if (given.length === 0) return;
+  const message = `${current.kind === "event" ? "an event" : "a cron"} trigger has no ${given.join(", ")}`;
+  throw invalid(`invalid request: ${given.map((k) => `body.${k}`).join(", ")}: ${message}`, {
+    problems: given.map((k) => ({ field: `body.${k}`, rule: "trigger-kind", message })),
+  });
 }
 
 async function loadTrigger(

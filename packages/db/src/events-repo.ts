@@ -1,0 +1,148 @@
+import type { Kysely } from "kysely";
+import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
+import type { Database, EventRow, InvocationStatus, TriggerRow } from "./schema.ts";
+
+/** An event trigger with the name of its function, as the publish path matches it. */
+export interface EventSubscriber extends TriggerRow {
+  function_name: string;
+}
+
+/** One delivery of an event, with the outcome its invocation record shows (null: not recorded yet). */
+export interface EventDelivery {
+  event_id: string;
+  trigger_id: string;
+  function_name: string | null;
+  invocation_id: string;
+  status: InvocationStatus | null;
+  attempts: number | null;
+  error_code: string | null;
+}
+
+export interface NewEventDelivery {
+  triggerId: string;
+  functionId: string;
+  invocationId: string;
+}
+
+/** A tenant's published events and their fan-out. */
+export class EventsRepo {
+  readonly #db: Kysely<Database>;
+  readonly #tenantId: string;
+
+  constructor(db: Kysely<Database>, tenantId: string) {
+    this.#db = db;
+    this.#tenantId = tenantId;
+  }
+
+  /** The tenant's unpaused event triggers; the caller matches their patterns against a type. */
+  async subscribers(): Promise<EventSubscriber[]> {
+    return this.#db
+      .selectFrom("triggers as t")
+      .innerJoin("functions as f", (j) =>
+        j.onRef("f.id", "=", "t.function_id").onRef("f.tenant_id", "=", "t.tenant_id"),
+      )
+      .selectAll("t")
+      .select("f.name as function_name")
+      .where("t.tenant_id", "=", this.#tenantId)
+      .where("t.kind", "=", "event")
+      .where("t.paused", "=", false)
+      .orderBy("t.id")
+      .execute();
+  }
+
+  async get(id: string): Promise<EventRow | undefined> {
+    return this.#db
+      .selectFrom("events")
+      .selectAll()
+      .where("tenant_id", "=", this.#tenantId)
+      .where("id", "=", id)
+      .executeTakeFirst();
+  }
+
+  /**
+   * Stores a published event and its deliveries. A concurrent publish of the same id stored them
+   * already (with the same derived invocation ids): nothing changes then.
+   */
+  async record(
+    event: { id: string; type: string; data: unknown; publishedAt: Date; publishedBy: string | null },
+    deliveries: readonly NewEventDelivery[],
+  ): Promise<void> {
+    await this.#db
+      .insertInto("events")
+      .values({
+        tenant_id: this.#tenantId,
+        id: event.id,
+        type: event.type,
+        data: event.data === undefined ? null : JSON.stringify(event.data),
+        published_at: event.publishedAt,
+        published_by: event.publishedBy,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    if (deliveries.length === 0) return;
+    await this.#db
+      .insertInto("event_deliveries")
+      .values(
+        deliveries.map((d) => ({
+          tenant_id: this.#tenantId,
+          event_id: event.id,
+          trigger_id: d.triggerId,
+          function_id: d.functionId,
+          invocation_id: d.invocationId,
+        })),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  /** Recent events, newest first. */
+  async list(page: PageOptions, type?: string): Promise<Page<EventRow>> {
+    let query = this.#db
+      .selectFrom("events")
+      .selectAll()
+      .where("tenant_id", "=", this.#tenantId)
+      .orderBy("published_at", "desc")
+      .orderBy("id", "desc")
+      .limit(page.limit + 1);
+    if (type !== undefined) query = query.where("type", "=", type);
+    if (page.cursor) {
+      const [at, id] = decodeCursor(page.cursor, ["date", "string"]);
+      query = query.where((eb) =>
+        eb.or([eb("published_at", "<", at), eb.and([eb("published_at", "=", at), eb("id", "<", id)])]),
+      );
+    }
+    return toPage(
+      await query.execute(),
+      page.limit,
+      (r) => [r.published_at.toISOString(), r.id],
+      (r) => r,
+    );
+  }
+
+  /** The deliveries of some events, with their invocations' outcomes. */
+  async deliveries(eventIds: readonly string[]): Promise<EventDelivery[]> {
+    if (eventIds.length === 0) return [];
+    return this.#db
+      .selectFrom("event_deliveries as d")
+      .leftJoin("functions as f", (j) =>
+        j.onRef("f.id", "=", "d.function_id").onRef("f.tenant_id", "=", "d.tenant_id"),
+      )
+      .leftJoin("invocations as i", (j) =>
+        j.onRef("i.id", "=", "d.invocation_id").onRef("i.tenant_id", "=", "d.tenant_id"),
+      )
+      .select([
+        "d.event_id",
+        "d.trigger_id",
+        "f.name as function_name",
+        "d.invocation_id",
+        "i.status",
+        "i.attempts",
+        "i.error_code",
+      ])
+      .where("d.tenant_id", "=", this.#tenantId)
+      .where("d.event_id", "in", [...eventIds])
+      .orderBy("d.event_id")
+      .orderBy("d.trigger_id")
+      .execute();
+  }
+}

@@ -87,17 +87,13 @@ export class Plane {
   /** Environment for an autoscaler of this plane (in-process or a child process). */
   autoscalerEnv(nodeId: string, extra: Record<string, string> = {}): Record<string, string> {
     return {
-      KUMO_NODE_ID: nodeId,
-      KUMO_AUTOSCALER_PORT: "0",
-      NATS_URL: TEST_NATS_URL,
-      ...(this.#options.installationIdentity ? {} : { KUMO_BUS_NAMESPACE: this.namespace }),
-      DATABASE_URL: TEST_DATABASE_URL,
-      KUMO_DATABASE_SCHEMA: this.gw.schema,
-      KUMO_MASTER_KEY: this.masterKey,
-      KUMO_DATA_DIR: this.dataDir,
-      KUMO_CONTAINER_LABELS: TEST_LABEL,
-      KUMO_RECORD_FLUSH: "20ms",
-      KUMO_ASYNC_RETRY_BASE: "100ms",
+      ...testAutoscalerEnv({
+        nodeId,
+        namespace: this.#options.installationIdentity ? undefined : this.namespace,
+        schema: this.gw.schema,
+        masterKey: this.masterKey,
+        dataDir: this.dataDir,
+      }),
       KUMO_ASYNC_ACK_WAIT: "3s",
       ...this.#options.autoscalerEnv,
       ...extra,
@@ -230,4 +226,30 @@ export async function waitFor<T>(
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * An autoscaler of a test plane: the test database's schema, the plane's bus namespace (none: the
+ * installation identity), test-labelled containers and short record and retry timers.
+ */
+export function testAutoscalerEnv(options: {
+  nodeId: string;
+  namespace: string | undefined;
+  schema: string;
+  masterKey: string;
+  dataDir: string;
+}): Record<string, string> {
+  return {
+    KUMO_NODE_ID: options.nodeId,
+    KUMO_AUTOSCALER_PORT: "0",
+    NATS_URL: TEST_NATS_URL,
+    ...(options.namespace === undefined ? {} : { KUMO_BUS_NAMESPACE: options.namespace }),
+    DATABASE_URL: TEST_DATABASE_URL,
+    KUMO_DATABASE_SCHEMA: options.schema,
+    KUMO_MASTER_KEY: options.masterKey,
+    KUMO_DATA_DIR: options.dataDir,
+    KUMO_CONTAINER_LABELS: TEST_LABEL,
+    KUMO_RECORD_FLUSH: "20ms",
+    KUMO_ASYNC_RETRY_BASE: "100ms",
+  };
 }

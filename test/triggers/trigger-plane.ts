@@ -7,8 +7,7 @@ import { type Autoscaler, loadAutoscalerConfig, start as startAutoscaler } from 
 import { connectBus, deleteNamespaceStreams, jetstreamManager, type NatsConnection } from "@kumo/bus";
 import { loadSchedulerConfig, type Scheduler, start as startScheduler } from "@kumo/scheduler";
 import { sql } from "kysely";
-import { waitFor as planeWaitFor } from "../invocation/plane.ts";
-import { TEST_LABEL } from "../runtimes/runtime-harness.ts";
+import { waitFor as planeWaitFor, testAutoscalerEnv } from "../invocation/plane.ts";
 import {
   startTestGateway,
   TEST_DATABASE_URL,
@@ -69,19 +68,15 @@ export class TriggerPlane {
     });
     this.tenant = await this.gw.tenant();
     this.autoscaler = await startAutoscaler(
-      loadAutoscalerConfig({
-        KUMO_NODE_ID: `${this.namespace}-n1`,
-        KUMO_AUTOSCALER_PORT: "0",
-        NATS_URL: TEST_NATS_URL,
-        KUMO_BUS_NAMESPACE: this.namespace,
-        DATABASE_URL: TEST_DATABASE_URL,
-        KUMO_DATABASE_SCHEMA: this.gw.schema,
-        KUMO_MASTER_KEY: this.masterKey,
-        KUMO_DATA_DIR: this.dataDir,
-        KUMO_CONTAINER_LABELS: TEST_LABEL,
-        KUMO_RECORD_FLUSH: "20ms",
-        KUMO_ASYNC_RETRY_BASE: "100ms",
-      }),
+      loadAutoscalerConfig(
+        testAutoscalerEnv({
+          nodeId: `${this.namespace}-n1`,
+          namespace: this.namespace,
+          schema: this.gw.schema,
+          masterKey: this.masterKey,
+          dataDir: this.dataDir,
+        }),
+      ),
       { database: this.gw.gateway.database, log: () => {} },
     );
     return this;

@@ -28,6 +28,7 @@ export type { NewRoute, RoutesRepo } from "./routes-repo.ts";
 export type { DueTrigger, FiredSlot, ScheduledTriggers } from "./scheduled-triggers.ts";
 export * from "./schema.ts";
 export type { SealedSecret, SecretMeta, SecretsRepo } from "./secrets-repo.ts";
+export { openServiceDatabase, type ServiceDatabase, type ServiceDatabaseConfig } from "./service-database.ts";
 export { parseVersionSelector, targetVersion } from "./target-version.ts";
 export type { TenantStore } from "./tenant-store.ts";
 export type { NewTrigger, TriggerPatch, TriggersRepo } from "./triggers-repo.ts";

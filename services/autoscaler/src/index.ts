@@ -9,7 +9,7 @@ import {
   subjects,
 } from "@kumo/bus";
 import { isEdgeRuntime, SecretBox, serveHealth, succeeds } from "@kumo/core";
-import { type DatabaseHandle, openDatabase, PlatformStore, Recorder } from "@kumo/db";
+import { type DatabaseHandle, openServiceDatabase, Recorder } from "@kumo/db";
 import Docker from "dockerode";
 import { AsyncWorker } from "./async-worker.ts";
 import { CodeCache } from "./code-cache.ts";
@@ -88,18 +88,9 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     });
     if (removed.length > 0) log(`removed ${removed.length} containers left behind by a previous run`);
 
-    const database =
-      deps.database ??
-      (await openDatabase({
-        url: config.databaseUrl,
-        dataDir: config.dataDir,
-        schema: config.databaseSchema,
-      }));
-    if (!deps.database) cleanup.push(() => database.close());
+    const { database, platform, namespace, close } = await openServiceDatabase(config, deps.database);
+    cleanup.push(close);
     const masterKey = config.masterKey ?? readKey(join(config.dataDir, "master.key"));
-    const platform = new PlatformStore(database.db);
-    // The installation's identity namespaces all its NATS traffic (the gateway reads the same row).
-    const namespace = config.busNamespace || (await platform.installationId());
     const catalog = new VersionCatalog({
       platform,
       secretBox: masterKey ? new SecretBox(Buffer.from(masterKey, "hex")) : undefined,
@@ -120,8 +111,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       dir: resolve(config.dataDir, "code", config.nodeId),
       nodeId: config.nodeId,
       labels,
-      loadArtifact: (tenantId, digest) =>
-        new PlatformStore(database.db).tenant(tenantId).artifacts.get(digest),
+      loadArtifact: (tenantId, digest) => platform.tenant(tenantId).artifacts.get(digest),
     });
     let fleet: Fleet | undefined;
     const stemCells = new StemCells({
@@ -177,7 +167,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     stemCells.start();
 
     keeper = new WarmKeeper({
-      platform: new PlatformStore(database.db),
+      platform,
       catalog,
       fleet: pools,
       roster,

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { connectBus, type NatsConnection, subjects } from "@kumo/bus";
 import type { CapacityProvider } from "@kumo/core";
 import { generateHexKey, loadOrCreateKeyFile, SecretBox } from "@kumo/core";
-import { type DatabaseHandle, openDatabase, PlatformStore, Recorder } from "@kumo/db";
+import { type DatabaseHandle, openServiceDatabase, Recorder } from "@kumo/db";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import { buildApp } from "./app.ts";
@@ -67,14 +67,9 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     for (const fn of cleanup.reverse()) await fn().catch(() => {});
   };
   try {
-    const database =
-      deps.database ??
-      (await openDatabase({
-        url: config.databaseUrl,
-        dataDir: config.dataDir,
-        schema: config.databaseSchema,
-      }));
-    if (!deps.database) cleanup.push(() => database.close());
+    // Every subject, stream and bucket carries the installation's identity (or the configured one).
+    const { database, platform, namespace, close } = await openServiceDatabase(config, deps.database);
+    cleanup.push(close);
 
     const nc =
       deps.nats === undefined
@@ -103,9 +98,6 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
         providers = [provider];
       }
     }
-    const platform = new PlatformStore(database.db);
-    // Every subject, stream and bucket carries the installation's identity (or the configured one).
-    const namespace = config.busNamespace || (await platform.installationId());
     const ownedProviders = deps.providers ? [] : [...providers];
     // Container runtimes run on autoscaler nodes reached over NATS, next to whatever else is registered.
     if (nc && !providers.some((p) => p.supports("node"))) {

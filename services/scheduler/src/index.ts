@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { AsyncInvocations, connectBus, type NatsConnection } from "@kumo/bus";
 import { serveHealth } from "@kumo/core";
-import { type DatabaseHandle, openDatabase, PlatformStore, Recorder } from "@kumo/db";
+import { type DatabaseHandle, openServiceDatabase, Recorder } from "@kumo/db";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { SchedulerConfig } from "./config.ts";
 import { CronLoop } from "./cron-loop.ts";
@@ -41,17 +41,8 @@ export async function start(config: SchedulerConfig, deps: SchedulerDeps = {}): 
   try {
     const nc = deps.nats ?? (await connectBus({ url: config.natsUrl, name: "kumo-scheduler" }));
     if (!deps.nats) cleanup.push(() => nc.drain());
-    const database =
-      deps.database ??
-      (await openDatabase({
-        url: config.databaseUrl,
-        dataDir: config.dataDir,
-        schema: config.databaseSchema,
-      }));
-    if (!deps.database) cleanup.push(() => database.close());
-    const platform = new PlatformStore(database.db);
-    // The installation's identity namespaces all its NATS traffic (gateway and autoscalers read the same row).
-    const namespace = config.busNamespace || (await platform.installationId());
+    const { database, platform, namespace, close } = await openServiceDatabase(config, deps.database);
+    cleanup.push(close);
     const recorder = new Recorder({
       db: database.db,
       flushMs: config.recordFlushMs,

@@ -1,8 +1,15 @@
 import { z } from "zod";
-import { CronSchedule } from "./cron-schedule.ts";
+import { CronSchedule, DEFAULT_TIME_ZONE } from "./cron-schedule.ts";
 import { durationMs } from "./duration.ts";
 import { eventPatternProblem } from "./event-pattern.ts";
 import { envKey, resourceName } from "./names.ts";
+import {
+  cronJitter,
+  databaseTriggerFields,
+  queueNameProblem,
+  queueTriggerFields,
+  triggerAlertSchema,
+} from "./trigger-specs.ts";
 
 /** Runtimes a function can declare. "edge" runs in V8 isolates; the rest run in containers. */
 export const RUNTIMES = ["edge", "node", "bun", "deno", "python", "go", "container"] as const;
@@ -22,32 +29,53 @@ export const PLATFORM_LIMITS = {
 
 const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] as const;
 
+const triggerTarget = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be an alias ("live") or a version ("v3")')
+  .default("live");
+
+/** Fields every kind of trigger has. `paused`: created paused (a deploy keeps a trigger's pause state). */
+const common = {
+  target: triggerTarget,
+  alert: triggerAlertSchema.optional(),
+  paused: z.boolean().default(false),
+};
+
+/**
+ * A trigger as kumo.json declares it and `POST /v1/functions/:name/triggers` accepts it; without
+ * `type` it is a cron trigger. One schema for both entry points, so the two mean the same.
+ */
 const triggerSchema = z.discriminatedUnion("type", [
   z
     .strictObject({
-      type: z.literal("cron"),
+      type: z.literal("cron").default("cron"),
       schedule: z.string().min(1).max(120),
-      timezone: z.string().max(64).optional(),
+      timezone: z.string().min(1).max(64).default(DEFAULT_TIME_ZONE),
+      overlap: z.enum(["skip", "allow", "queue"]).default("skip"),
+      catchUp: z.enum(["skip", "once", "all"]).default("skip"),
+      catchUpWindow: durationMs
+        .pipe(
+          z
+            .number()
+            .int()
+            .min(1000)
+            .max(7 * 86_400_000, "must be at most 7 days"),
+        )
+        .default(3_600_000),
+      jitter: cronJitter.default(0),
+      ...common,
     })
     .superRefine((spec, c) => {
       const problem = CronSchedule.problem(spec.schedule, spec.timezone);
       if (problem) c.addIssue({ code: "custom", path: [problem.field], message: problem.message });
     }),
-  z.strictObject({
-    type: z.literal("queue"),
-    subject: z.string().min(1).max(200),
-    batchSize: z.number().int().min(1).max(1000).optional(),
+  z.strictObject({ type: z.literal("queue"), ...queueTriggerFields, ...common }).superRefine((spec, c) => {
+    const problem = queueNameProblem(spec.queue, spec.broker !== undefined);
+    if (problem) c.addIssue({ code: "custom", path: ["queue"], message: problem });
   }),
-  z.strictObject({
-    type: z.literal("database"),
-    table: z.string().min(1).max(120),
-    events: z
-      .array(z.enum(["insert", "update", "delete"]))
-      .min(1)
-      .optional(),
-  }),
+  z.strictObject({ type: z.literal("database"), ...databaseTriggerFields, ...common }),
   z
-    .strictObject({ type: z.literal("event"), eventType: z.string().min(1).max(200) })
+    .strictObject({ type: z.literal("event"), eventType: z.string().min(1).max(200), ...common })
     .superRefine((spec, c) => {
       const problem = eventPatternProblem(spec.eventType);
       if (problem) c.addIssue({ code: "custom", path: ["eventType"], message: problem });
@@ -97,6 +125,8 @@ export const functionConfigSchema = z.strictObject({
   /** Tenant secrets exposed to the function as env vars of the same name. */
   secrets: z.array(envKey).max(100).default([]),
   triggers: z.array(triggerSchema).max(50).default([]),
+  /** The failure alert of every trigger of this function that declares none of its own. */
+  alert: triggerAlertSchema.optional(),
   scaling: z
     .strictObject({
       minInstances: z.number().int().min(0).max(PLATFORM_LIMITS.instances.max).default(0),

@@ -17,3 +17,4 @@ export * from "./secret-box.ts";
 export * from "./serve-health.ts";
 export * from "./shared-env.ts";
 export * from "./validation.ts";
+export * from "./trigger-specs.ts";

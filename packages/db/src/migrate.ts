@@ -7,6 +7,7 @@ import * as installation from "./migrations/0005-installation.ts";
 import * as domainClaims from "./migrations/0006-domain-claims.ts";
 import * as triggers from "./migrations/0007-triggers.ts";
 import * as eventTriggers from "./migrations/0008-event-triggers.ts";
+import * as triggerSources from "./migrations/0009-trigger-sources.ts";
 
 /** Migrations are compiled in, so a running service never depends on a migrations folder on disk. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0006-domain-claims": domainClaims,
   "0007-triggers": triggers,
   "0008-event-triggers": eventTriggers,
+  "0009-trigger-sources": triggerSources,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

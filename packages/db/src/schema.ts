@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+import type { TriggerAlert, TriggerSettings } from "@kumo/core";
 
 /** Kysely table types. Timestamps are timestamptz; JSON columns are jsonb. */
 
@@ -251,11 +252,14 @@ export interface DomainsTable {
   verified_by: string | null;
 }
 
-/** Kinds of trigger rows (queue and database triggers come later). */
-export const TRIGGER_ROW_KINDS = ["cron", "event"] as const;
+/** Kinds of trigger rows. */
+export const TRIGGER_ROW_KINDS = ["cron", "event", "queue", "database"] as const;
 export type TriggerRowKind = (typeof TRIGGER_ROW_KINDS)[number];
-/** skip: no new run while the previous run of the trigger is queued or running. */
-export const TRIGGER_OVERLAPS = ["skip", "allow"] as const;
+/**
+ * skip: no new run while the previous run of the trigger is queued or running; queue: the slot waits
+ * for that run to end (at most one waits); allow: runs overlap.
+ */
+export const TRIGGER_OVERLAPS = ["skip", "allow", "queue"] as const;
 export type TriggerOverlap = (typeof TRIGGER_OVERLAPS)[number];
 /** Slots missed while no scheduler ran: none, the latest one, or each (within catch_up_window_ms). */
 export const TRIGGER_CATCH_UPS = ["skip", "once", "all"] as const;
@@ -298,9 +302,33 @@ export interface TriggersTable {
   >;
   consecutive_failures: ColumnType<number, number | undefined, number>;
   last_error: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Queue and database triggers: what they listen to (see TriggerSettings); since 0009. */
+  settings: ColumnType<TriggerSettings | null, string | null | undefined, string | null>;
+  /** What the trigger's consumer reports about its source (lag, slot, connection error). */
+  source_state: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  /** Overlap "queue": the slot waiting for the previous run to end. */
+  queued_slot: NullableTimestamp;
+  jitter_ms: ColumnType<number, number | undefined, number>;
+  alert: ColumnType<TriggerAlert | null, string | null | undefined, string | null>;
+  alert_status: ColumnType<TriggerAlertStatus, TriggerAlertStatus | undefined, TriggerAlertStatus>;
+  /** How the last alert delivery went. */
+  alert_delivery: ColumnType<AlertDelivery | null, string | null | undefined, string | null>;
   created_by: string | null;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export const TRIGGER_ALERT_STATUSES = ["ok", "alerting"] as const;
+export type TriggerAlertStatus = (typeof TRIGGER_ALERT_STATUSES)[number];
+
+/** The last alert sent for a trigger. */
+export interface AlertDelivery {
+  kind: "failure" | "recovery";
+  at: string;
+  invocationId: string | null;
+  delivered: boolean;
+  statusCode?: number;
+  error?: string;
 }
 
 export interface Database {

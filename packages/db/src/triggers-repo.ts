@@ -1,4 +1,4 @@
-import { newId } from "@kumo/core";
+import { newId, type TriggerAlert, type TriggerSettings } from "@kumo/core";
 import type { Kysely, Updateable } from "kysely";
 import type {
   Database,
@@ -27,6 +27,11 @@ export interface NewTrigger {
   /** The first slot to fire, computed by the caller from the schedule. */
   nextFireAt: Date | null;
   createdBy: string | null;
+  /** Queue and database triggers: what they listen to. */
+  settings?: TriggerSettings | null;
+  /** Cron triggers: up to this many ms of random delay per firing. */
+  jitterMs?: number;
+  alert?: TriggerAlert | null;
 }
 
 /** What a PATCH may change; a new schedule or zone comes with its recomputed next slot. */
@@ -40,6 +45,10 @@ export interface TriggerPatch {
   catchUpWindowMs?: number;
   paused?: boolean;
   nextFireAt?: Date | null;
+  settings?: TriggerSettings;
+  jitterMs?: number;
+  /** null removes the alert. */
+  alert?: TriggerAlert | null;
 }
 
 /** A function's triggers and their state, within one tenant. */
@@ -97,6 +106,12 @@ export class TriggersRepo {
     if (patch.catchUpWindowMs !== undefined) set.catch_up_window_ms = patch.catchUpWindowMs;
     if (patch.paused !== undefined) set.paused = patch.paused;
     if (patch.nextFireAt !== undefined) set.next_fire_at = patch.nextFireAt;
+    if (patch.settings !== undefined) set.settings = JSON.stringify(patch.settings);
+    if (patch.jitterMs !== undefined) set.jitter_ms = patch.jitterMs;
+    if (patch.alert !== undefined) {
+      set.alert = patch.alert === null ? null : JSON.stringify(patch.alert);
+      if (patch.alert === null) set.alert_status = "ok";
+    }
     return this.#db
       .updateTable("triggers")
       .set(set)
@@ -119,14 +134,19 @@ export class TriggersRepo {
 
   /**
    * Makes the function's kumo.json triggers exactly `wanted`: a declared trigger that already
-   * exists (same kind, target, schedule or pattern, and zone) keeps its id and state, the others are removed and the
-   * new ones created. API-managed triggers are not touched. Run it in the deploy's transaction.
+   * exists (same kind, target, schedule or pattern, zone, and source: queue and broker, or
+   * database and tables) keeps its id and state, and takes the declared settings, jitter and alert;
+   * the others are removed and the new ones created. A queue trigger whose batch size changed thus
+   * keeps its consumer and so its place in the queue. API-managed triggers are not touched. Run it
+   * in the deploy's transaction.
    */
   async replaceFromConfig(functionId: string, wanted: readonly NewTrigger[]): Promise<TriggerRow[]> {
     const existing = (await this.list(functionId)).filter((t) => t.source === "config");
     const identity = (...parts: (string | null)[]) => parts.map((p) => p ?? "").join("\u0000");
-    const rowKey = (r: TriggerRow) => identity(r.kind, r.target, r.schedule, r.timezone, r.event_pattern);
-    const specKey = (w: NewTrigger) => identity(w.kind, w.target, w.schedule, w.timezone, w.eventPattern);
+    const rowKey = (r: TriggerRow) =>
+      identity(r.kind, r.target, r.schedule, r.timezone, r.event_pattern, sourceIdentity(r.settings));
+    const specKey = (w: NewTrigger) =>
+      identity(w.kind, w.target, w.schedule, w.timezone, w.eventPattern, sourceIdentity(w.settings ?? null));
     const kept = new Map<string, TriggerRow>();
     for (const row of existing) {
       const key = rowKey(row);
@@ -148,7 +168,7 @@ export class TriggersRepo {
       const row = kept.get(key);
       if (row && !placed.has(key)) {
         placed.add(key);
-        result.push(row);
+        result.push(await this.#refresh(row, spec));
       } else if (!row) {
         result.push(await this.create({ ...spec, functionId, source: "config" }));
       }
@@ -171,6 +191,27 @@ export class TriggersRepo {
       .execute();
   }
 
+  /** A kept kumo.json trigger takes the declared settings, policies, jitter and alert. */
+  async #refresh(row: TriggerRow, spec: NewTrigger): Promise<TriggerRow> {
+    const same =
+      JSON.stringify(row.settings) === JSON.stringify(spec.settings ?? null) &&
+      JSON.stringify(row.alert) === JSON.stringify(spec.alert ?? null) &&
+      row.jitter_ms === (spec.jitterMs ?? 0) &&
+      row.overlap === spec.overlap &&
+      row.catch_up === spec.catchUp &&
+      row.catch_up_window_ms === spec.catchUpWindowMs;
+    if (same) return row;
+    const updated = await this.update(row.function_id, row.id, {
+      ...(spec.settings ? { settings: spec.settings } : {}),
+      alert: spec.alert ?? null,
+      jitterMs: spec.jitterMs ?? 0,
+      overlap: spec.overlap,
+      catchUp: spec.catchUp,
+      catchUpWindowMs: spec.catchUpWindowMs,
+    });
+    return updated ?? row;
+  }
+
   #row(input: NewTrigger) {
     return {
       id: newId("trg"),
@@ -188,6 +229,20 @@ export class TriggersRepo {
       source: input.source,
       next_fire_at: input.nextFireAt,
       created_by: input.createdBy,
+      settings: input.settings ? JSON.stringify(input.settings) : null,
+      jitter_ms: input.jitterMs ?? 0,
+      alert: input.alert ? JSON.stringify(input.alert) : null,
     };
   }
+}
+
+/**
+ * What a queue or database trigger listens to, as far as its identity goes: the same queue on the
+ * same broker, or the same tables of the same database, is the same trigger (its consumer or
+ * replication slot carries on); batch size, events, columns and filter may change in place.
+ */
+function sourceIdentity(settings: TriggerSettings | null): string {
+  if (!settings) return "";
+  if ("queue" in settings) return `queue:${settings.broker?.urlSecret ?? ""}:${settings.queue}`;
+  return `database:${settings.connectionSecret}:${[...settings.tables].sort().join(",")}`;
 }

@@ -1,12 +1,11 @@
-import { CronSchedule, DEFAULT_TIME_ZONE, type FunctionConfig } from "@kumo/core";
-import type { FunctionRow, NewTrigger, TenantStore } from "@kumo/db";
-
-/** Catch-up window of triggers declared in kumo.json (which has no setting for it yet). */
-const CONFIG_CATCH_UP_WINDOW_MS = 3_600_000;
+import type { FunctionConfig } from "@kumo/core";
+import type { FunctionRow, TenantStore } from "@kumo/db";
+import { newTriggerFromSpec } from "./trigger-spec.ts";
 
 /**
- * Makes the function's kumo.json cron and event triggers the ones its deploy declares: unchanged ones keep
- * their state, removed ones go, new ones start at their next slot. API-made triggers stay.
+ * Makes the function's kumo.json triggers the ones its deploy declares: unchanged ones keep their
+ * state (and take new settings), removed ones go, new ones start at their next slot. API-made
+ * triggers stay.
  */
 export async function applyConfigTriggers(
   store: TenantStore,
@@ -15,45 +14,15 @@ export async function applyConfigTriggers(
   actor: string,
 ): Promise<void> {
   const now = new Date();
-  const wanted: NewTrigger[] = [];
-  for (const spec of config.triggers) {
-    if (spec.type === "event") {
-      wanted.push({
-        functionId: fn.id,
-        kind: "event",
-        target: "live",
-        schedule: null,
-        eventPattern: spec.eventType,
-        timezone: DEFAULT_TIME_ZONE,
-        overlap: "allow",
-        catchUp: "skip",
-        catchUpWindowMs: 0,
-        paused: false,
-        source: "config",
-        nextFireAt: null,
-        createdBy: actor,
-      });
-      continue;
-    }
-    if (spec.type !== "cron") continue;
-    const timezone = spec.timezone ?? DEFAULT_TIME_ZONE;
-    const schedule = CronSchedule.parse(spec.schedule, timezone);
-    wanted.push({
+  const wanted = config.triggers.map((spec) =>
+    newTriggerFromSpec(spec, {
       functionId: fn.id,
-      kind: "cron",
-      target: "live",
-      schedule: schedule.schedule,
-      eventPattern: null,
-      timezone,
-      overlap: "skip",
-      catchUp: "skip",
-      catchUpWindowMs: CONFIG_CATCH_UP_WINDOW_MS,
-      paused: false,
       source: "config",
-      nextFireAt: schedule.next(now),
       createdBy: actor,
-    });
-  }
+      now,
+      defaultAlert: config.alert,
+    }),
+  );
   const existing = await store.triggers.list(fn.id);
   if (wanted.length === 0 && !existing.some((t) => t.source === "config")) return;
   await store.transaction((trx) => trx.triggers.replaceFromConfig(fn.id, wanted));

@@ -187,6 +187,10 @@ export const presentTrigger = (t: TriggerRow, functionName: string) => ({
   catchUpWindowMs: t.catch_up_window_ms,
   paused: t.paused,
   source: t.source,
+  jitterMs: t.jitter_ms,
+  /** Queue and database triggers: what they listen to (secret names, never values). */
+  settings: t.settings,
+  alert: t.alert ? { ...t.alert, url: redactUrl(t.alert.url) } : null,
   state: {
     nextFireAt: t.paused ? null : (t.next_fire_at?.toISOString() ?? null),
     lastScheduledAt: t.last_scheduled_at?.toISOString() ?? null,
@@ -195,6 +199,10 @@ export const presentTrigger = (t: TriggerRow, functionName: string) => ({
     lastStatus: t.last_status,
     consecutiveFailures: t.consecutive_failures,
     lastError: t.last_error,
+    queuedSlot: t.queued_slot?.toISOString() ?? null,
+    /** What the trigger's consumer reports about its source: queue lag, replication slot, errors. */
+    source: t.source_state,
+    alert: { status: t.alert_status, lastDelivery: t.alert_delivery },
   },
   createdAt: t.created_at.toISOString(),
   updatedAt: t.updated_at.toISOString(),
@@ -215,3 +223,16 @@ export const presentEvent = (e: EventRow, deliveries: readonly EventDelivery[]) 
     errorCode: d.error_code,
   })),
 });
+
+/**
+ * An alert webhook's URL as the API shows it: scheme, host and port only. Webhook URLs often carry
+ * their credential in the path (Slack's do), and trigger listings are readable by viewers.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}/…`;
+  } catch {
+    return "…";
+  }
+}

@@ -1,4 +1,12 @@
-import { CronSchedule, DEFAULT_TIME_ZONE, durationMs, eventPatternProblem } from "@kumo/core";
+import {
+  cronJitter,
+  databaseTriggerFields,
+  durationMs,
+  eventPatternProblem,
+  queueTriggerFields,
+  triggerAlertSchema,
+  triggerSchema,
+} from "@kumo/core";
 import { TRIGGER_CATCH_UPS, TRIGGER_OVERLAPS } from "@kumo/db";
 import { z } from "zod";
 import { functionParams } from "./function-lookup.ts";
@@ -21,39 +29,16 @@ const eventType = z
   .max(200)
   .superRefine((pattern, c) => {
     const problem = eventPatternProblem(pattern);
-    if (problem) c.addIssue({ code: "custom", message: problem });
+    if (problem) c.addIssue({ code: "custom", path: [], message: problem });
   });
 
-const createCronTriggerBody = z
-  .strictObject({
-    type: z.literal("cron").default("cron"),
-    schedule,
-    timezone: timezone.default(DEFAULT_TIME_ZONE),
-    target: target.default("live"),
-    overlap: z.enum(TRIGGER_OVERLAPS).default("skip"),
-    catchUp: z.enum(TRIGGER_CATCH_UPS).default("skip"),
-    catchUpWindow: catchUpWindow.default(3_600_000),
-    paused: z.boolean().default(false),
-  })
-  .superRefine((body, c) => {
-    const problem = CronSchedule.problem(body.schedule, body.timezone);
-    if (problem) c.addIssue({ code: "custom", path: [problem.field], message: problem.message });
-  });
+/**
+ * The kumo.json trigger shape (a body without `type` is a cron trigger): cron, event, queue or
+ * database, with `target`, `paused` and `alert`.
+ */
+export const createTriggerBody = triggerSchema;
 
-/** `eventType` is an exact type (`payment.processed`) or a pattern (`user.*`, `user.>`). */
-const createEventTriggerBody = z.strictObject({
-  type: z.literal("event"),
-  eventType,
-  target: target.default("live"),
-  paused: z.boolean().default(false),
-});
-
-/** A body without `type` is a cron trigger (as before event triggers existed). */
-export const createTriggerBody = z.discriminatedUnion("type", [
-  createCronTriggerBody,
-  createEventTriggerBody,
-]);
-
+/** What a PATCH may change; fields of another kind of trigger are refused by the route. */
 export const patchTriggerBody = z.strictObject({
   schedule: schedule.optional(),
   eventType: eventType.optional(),
@@ -62,5 +47,23 @@ export const patchTriggerBody = z.strictObject({
   overlap: z.enum(TRIGGER_OVERLAPS).optional(),
   catchUp: z.enum(TRIGGER_CATCH_UPS).optional(),
   catchUpWindow: catchUpWindow.optional(),
+  jitter: cronJitter.optional(),
   paused: z.boolean().optional(),
+  /** null removes the alert. */
+  alert: triggerAlertSchema.nullable().optional(),
+  batchSize: queueTriggerFields.batchSize.unwrap().optional(),
+  batchWindow: queueTriggerFields.batchWindow.unwrap().optional(),
+  ordered: z.boolean().optional(),
+  maxDeliveries: queueTriggerFields.maxDeliveries.unwrap().optional(),
+  events: databaseTriggerFields.events.unwrap().optional(),
+  columns: databaseTriggerFields.columns.unwrap().nullable().optional(),
+  filter: databaseTriggerFields.filter.unwrap().nullable().optional(),
 });
+
+/** PATCH fields that belong to each kind (the rest, target, paused and alert, fit every kind). */
+export const KIND_FIELDS = {
+  cron: ["schedule", "timezone", "overlap", "catchUp", "catchUpWindow", "jitter"],
+  event: ["eventType"],
+  queue: ["batchSize", "batchWindow", "ordered", "maxDeliveries"],
+  database: ["events", "columns", "filter"],
+} as const;

@@ -1,8 +1,10 @@
 import { cronInvocation } from "@kumo/bus";
 import {
   CronSchedule,
-  DEFAULT_TIME_ZONE,
+  type DatabaseTriggerSettings,
   type FunctionConfig,
+  isQueueSettings,
+  type TriggerSettings,
   invalid,
   KumoError,
   notFound,
@@ -16,9 +18,17 @@ import { actorOf } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { presentTrigger } from "../http/presenters.ts";
 import { functionParams, loadFunction } from "./function-lookup.ts";
-import { createTriggerBody, patchTriggerBody, triggerParams } from "./trigger-schemas.ts";
+import { newTriggerFromSpec } from "../deploy/trigger-spec.ts";
+import { createTriggerBody, KIND_FIELDS, patchTriggerBody, triggerParams } from "./trigger-schemas.ts";
 
 const MAX_TRIGGERS_PER_FUNCTION = 50;
+
+/** What runs a trigger that is not a schedule, for messages refusing schedule operations on it. */
+const HOW_IT_RUNS = {
+  event: "is an event trigger: it runs when an event arrives (POST /v1/events)",
+  queue: "is a queue trigger: it runs when messages arrive on its queue (POST /v1/queues/:name/messages)",
+  database: "is a database trigger: it runs when its tables change",
+} as const;
 
 /**
  * A function's triggers (cron and event): list, create, change (pause, resume, reschedule), delete,
@@ -62,47 +72,20 @@ export function triggerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           throw invalid(`a function can have at most ${MAX_TRIGGERS_PER_FUNCTION} triggers`);
         }
         const body = request.body;
-        const common = {
-          functionId: fn.id,
-          target: body.target,
-          paused: body.paused,
-          source: "api" as const,
-          createdBy: actorOf(principal),
-        };
-        let row: TriggerRow;
-        if (body.type === "event") {
-          row = await store.triggers.create({
-            ...common,
-            kind: "event",
-            schedule: null,
-            eventPattern: body.eventType,
-            timezone: DEFAULT_TIME_ZONE,
-            overlap: "allow",
-            catchUp: "skip",
-            catchUpWindowMs: 0,
-            nextFireAt: null,
-          });
-          await store.audit.record(actorOf(principal), "trigger.create", triggerTarget(fn.name, row.id), {
-            eventType: row.event_pattern,
-          });
-        } else {
-          const parsed = CronSchedule.parse(body.schedule, body.timezone);
-          row = await store.triggers.create({
-            ...common,
-            kind: "cron",
-            schedule: parsed.schedule,
-            eventPattern: null,
-            timezone: body.timezone,
-            overlap: body.overlap,
-            catchUp: body.catchUp,
-            catchUpWindowMs: body.catchUpWindow,
-            nextFireAt: parsed.next(new Date()),
-          });
-          await store.audit.record(actorOf(principal), "trigger.create", triggerTarget(fn.name, row.id), {
-            schedule: row.schedule,
-            timezone: row.timezone,
-          });
-        }
+        const row = await store.triggers.create(
+          newTriggerFromSpec(body, {
+            functionId: fn.id,
+            source: "api",
+            createdBy: actorOf(principal),
+            now: new Date(),
+          }),
+        );
+        await store.audit.record(
+          actorOf(principal),
+          "trigger.create",
+          triggerTarget(fn.name, row.id),
+          auditDetail(row),
+        );
         return reply.status(201).send(presentTrigger(row, fn.name));
       },
     );
@@ -144,6 +127,10 @@ export function triggerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         }
         refuseOtherKindFields(current, body);
         const patch: TriggerPatch = {};
+        if (body.jitter !== undefined) patch.jitterMs = body.jitter;
+        if (body.alert !== undefined) patch.alert = body.alert;
+        const settings = patchedSettings(current, body);
+        if (settings) patch.settings = settings;
         if (body.eventType !== undefined) patch.eventPattern = body.eventType;
         if (body.target !== undefined) patch.target = body.target;
         if (body.overlap !== undefined) patch.overlap = body.overlap;
@@ -208,11 +195,7 @@ export function triggerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const { store, principal } = tenantAccess(ctx.platform, request, "invoke");
         const fn = await loadFunction(store, request.params.name);
         const trigger = await loadTrigger(store.triggers, fn.id, request.params.id);
-        if (trigger.kind !== "cron") {
-          throw invalid(
-            `trigger ${trigger.id} is an event trigger: publish an event (POST /v1/events) to run it`,
-          );
-        }
+        if (trigger.kind !== "cron") throw invalid(`trigger ${trigger.id} ${HOW_IT_RUNS[trigger.kind]}`);
         if (!ctx.asyncQueue) {
           throw new KumoError(
             "FN_008",
@@ -268,11 +251,8 @@ export function triggerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const { store } = tenantAccess(ctx.platform, request, "read");
         const fn = await loadFunction(store, request.params.name);
         const trigger = await loadTrigger(store.triggers, fn.id, request.params.id);
-        if (trigger.schedule === null) {
-          throw invalid(
-            `trigger ${trigger.id} is an event trigger: it runs when an event arrives, not on a schedule`,
-          );
-        }
+        if (trigger.kind !== "cron") throw invalid(`trigger ${trigger.id} ${HOW_IT_RUNS[trigger.kind]}`);
+        if (trigger.schedule === null) throw invalid(`trigger ${trigger.id} has no schedule`);
         const parsed = CronSchedule.parse(trigger.schedule, trigger.timezone);
         const runs = parsed.nextRuns(request.query.count, new Date());
         return {
@@ -287,16 +267,64 @@ export function triggerRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   };
 }
 
-/** PATCH fields of the other kind (a schedule for an event trigger, a pattern for a cron one): 400 naming them. */
+/** PATCH fields of another kind (a schedule for an event trigger, a batch size for a cron one): 400 naming them. */
 function refuseOtherKindFields(current: TriggerRow, body: Record<string, unknown>): void {
-  const cronOnly = ["schedule", "timezone", "overlap", "catchUp", "catchUpWindow"];
-  const foreign = current.kind === "event" ? cronOnly : ["eventType"];
+  const own: readonly string[] = KIND_FIELDS[current.kind];
+  const foreign = Object.values(KIND_FIELDS)
+    .flat()
+    .filter((k) => !own.includes(k));
   const given = foreign.filter((k) => body[k] !== undefined);
   if (given.length === 0) return;
-  const message = `${current.kind === "event" ? "an event" : "a cron"} trigger has no ${given.join(", ")}`;
+  const article = current.kind === "event" ? "an" : "a";
+  const message = `${article} ${current.kind} trigger has no ${given.join(", ")}`;
   throw invalid(`invalid request: ${given.map((k) => `body.${k}`).join(", ")}: ${message}`, {
     problems: given.map((k) => ({ field: `body.${k}`, rule: "trigger-kind", message })),
   });
+}
+
+/** A queue or database trigger's settings with the PATCH applied (undefined: nothing changed). */
+function patchedSettings(
+  current: TriggerRow,
+  body: z.output<typeof patchTriggerBody>,
+): TriggerSettings | undefined {
+  const settings = current.settings;
+  if (!settings) return undefined;
+  if (isQueueSettings(settings)) {
+    if (
+      body.batchSize === undefined &&
+      body.batchWindow === undefined &&
+      body.ordered === undefined &&
+      body.maxDeliveries === undefined
+    ) {
+      return undefined;
+    }
+    return {
+      ...settings,
+      batchSize: body.batchSize ?? settings.batchSize,
+      batchWindowMs: body.batchWindow ?? settings.batchWindowMs,
+      ordered: body.ordered ?? settings.ordered,
+      maxDeliveries: body.maxDeliveries ?? settings.maxDeliveries,
+    };
+  }
+  if (body.events === undefined && body.columns === undefined && body.filter === undefined) return undefined;
+  const next: DatabaseTriggerSettings = { ...settings, events: body.events ?? settings.events };
+  if (body.columns === null) delete next.columns;
+  else if (body.columns !== undefined) next.columns = body.columns;
+  if (body.filter === null) delete next.filter;
+  else if (body.filter !== undefined) next.filter = body.filter;
+  return next;
+}
+
+/** What the audit log keeps of a new trigger: its definition, never a secret's value (only names). */
+function auditDetail(row: TriggerRow): Record<string, unknown> {
+  switch (row.kind) {
+    case "cron":
+      return { schedule: row.schedule, timezone: row.timezone };
+    case "event":
+      return { eventType: row.event_pattern };
+    default:
+      return { type: row.kind, settings: row.settings };
+  }
 }
 
 async function loadTrigger(

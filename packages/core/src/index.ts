@@ -16,5 +16,5 @@ export * from "./run-service.ts";
 export * from "./secret-box.ts";
 export * from "./serve-health.ts";
 export * from "./shared-env.ts";
-export * from "./validation.ts";
 export * from "./trigger-specs.ts";
+export * from "./validation.ts";

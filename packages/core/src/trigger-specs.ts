@@ -47,7 +47,10 @@ export const queueTriggerFields = {
 
 /** A Kumo queue name must be a resource name; a RabbitMQ queue name is the broker's business. */
 export function queueNameProblem(queue: string, external: boolean): string | undefined {
-  if (external) return /^[^\u0000-\u001f]{1,200}$/.test(queue) ? undefined : "must be 1-200 printable characters";
+  if (external) {
+    const printable = queue.length >= 1 && queue.length <= 200 && ![...queue].some((c) => c < " ");
+    return printable ? undefined : "must be 1-200 printable characters";
+  }
   const parsed = resourceName.safeParse(queue);
   return parsed.success ? undefined : (parsed.error.issues[0]?.message ?? "is not a valid queue name");
 }

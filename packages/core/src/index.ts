@@ -18,3 +18,4 @@ export * from "./serve-health.ts";
 export * from "./shared-env.ts";
 export * from "./trigger-specs.ts";
 export * from "./validation.ts";
+export * from "./webhook-client.ts";

@@ -1,4 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -41,4 +43,21 @@ export class SecretBox {
 /** The additional data that binds a sealed secret to its tenant and name (seal and open agree on it). */
 export function secretContext(tenantId: string, name: string): string {
   return `${tenantId}/${name}`;
+}
+
+/**
+ * The secret box of a service that is not the gateway: the master key from its configuration, or
+ * the one the gateway generated in the shared data dir (`master.key`); undefined when neither
+ * exists (the service then cannot open tenant secrets and says so where it needs one).
+ */
+export function serviceSecretBox(masterKey: string | undefined, dataDir: string): SecretBox | undefined {
+  let key = masterKey;
+  if (!key) {
+    try {
+      key = readFileSync(join(dataDir, "master.key"), "utf8").trim();
+    } catch {
+      return undefined;
+    }
+  }
+  return new SecretBox(Buffer.from(key, "hex"));
 }

@@ -25,12 +25,17 @@ export {
 export { Recorder, type RecorderOptions } from "./recorder.ts";
 export type { NewRollout, RolloutPatch, RolloutsRepo } from "./rollouts-repo.ts";
 export type { NewRoute, RoutesRepo } from "./routes-repo.ts";
-export type { DueTrigger, FiredSlot, ScheduledTriggers } from "./scheduled-triggers.ts";
+export type { AlertDueTrigger, DueTrigger, FiredSlot, ScheduledTriggers } from "./scheduled-triggers.ts";
 export * from "./schema.ts";
 export type { SealedSecret, SecretMeta, SecretsRepo } from "./secrets-repo.ts";
 export { openServiceDatabase, type ServiceDatabase, type ServiceDatabaseConfig } from "./service-database.ts";
 export { parseVersionSelector, targetVersion } from "./target-version.ts";
 export type { TenantStore } from "./tenant-store.ts";
 export type { NewTrigger, TriggerPatch, TriggersRepo } from "./triggers-repo.ts";
-export { edgeScript, type VersionEnvironment, versionEnvironment } from "./version-environment.ts";
+export {
+  edgeScript,
+  openTenantSecret,
+  type VersionEnvironment,
+  versionEnvironment,
+} from "./version-environment.ts";
 export type { NewVersion, VersionsRepo } from "./versions-repo.ts";

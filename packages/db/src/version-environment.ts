@@ -46,6 +46,29 @@ export async function versionEnvironment(
   return { env, envDigest };
 }
 
+/**
+ * One tenant secret's value, for the platform's own use on the tenant's behalf (a trigger's broker
+ * URL or database connection string, an alert's signing key). FN_008 without a master key, FN_006
+ * when the secret does not exist.
+ */
+export async function openTenantSecret(
+  store: TenantStore,
+  name: string,
+  secretBox: SecretBox | undefined,
+): Promise<string> {
+  if (!secretBox) {
+    throw new KumoError("FN_008", `this service has no KUMO_MASTER_KEY and cannot open the secret ${name}`);
+  }
+  const [sealed] = await store.secrets.latestSealed([name]);
+  if (!sealed) {
+    throw new KumoError(
+      "FN_006",
+      `the secret ${name} does not exist; create it with PUT /v1/secrets/${name}`,
+    );
+  }
+  return secretBox.open(sealed.sealed, secretContext(store.tenantId, sealed.name));
+}
+
 /** An edge version's bundled script, read from the artifact store (FN_008 when it is missing). */
 export async function edgeScript(store: TenantStore, artifact: string, label: string): Promise<string> {
   const content = await store.artifacts.get(artifact);

@@ -1,13 +1,4 @@
-import { lookup } from "node:dns/promises";
-import {
-  type ClientRequest,
-  request as httpRequest,
-  type IncomingMessage,
-  type RequestOptions,
-} from "node:http";
-import { request as httpsRequest } from "node:https";
-import { isIP, type LookupFunction } from "node:net";
-import { isRestrictedAddress } from "@kumo/core";
+import { WebhookClient } from "@kumo/core";
 
 /** Which outcome a destination is told about. */
 export const DESTINATION_KINDS = ["onSuccess", "onFailure"] as const;
@@ -62,29 +53,29 @@ export interface DestinationSenderOptions {
   onOutcome(outcome: DeliveryOutcome): void;
 }
 
-class Refused extends Error {}
-class Permanent extends Error {}
-
 /**
- * Delivers async invocation outcomes to the function's destination webhooks: POST JSON with a
- * timeout, retried with exponential backoff. The same address policy as edge `fetch` applies after
- * DNS resolution (every resolved address must be public unless the operator allows private ones),
- * and the connection goes to the address that was checked, so a second DNS answer cannot point it
- * elsewhere. Redirects are not followed. How many run at once, and durability, are the
- * DestinationQueue's: a delivery is a message in the destinations stream until it was made or
- * finally failed.
+ * Delivers async invocation outcomes to the function's destination webhooks through a
+ * WebhookClient (timeout, retries with backoff, the address policy of edge `fetch` after DNS
+ * resolution, connection pinned to the checked address, no redirects). How many run at once, and
+ * durability, are the DestinationQueue's: a delivery is a message in the destinations stream until
+ * it was made or finally failed.
  */
 export class DestinationSender {
   readonly #options: DestinationSenderOptions;
-  readonly #resolve: (hostname: string) => Promise<string[]>;
+  readonly #client: WebhookClient;
   readonly #inFlight = new Set<Promise<unknown>>();
-  readonly #sockets = new Set<ClientRequest>();
-  #stopped = false;
 
   constructor(options: DestinationSenderOptions) {
     this.#options = options;
-    this.#resolve =
-      options.resolve ?? (async (host) => (await lookup(host, { all: true })).map((a) => a.address));
+    this.#client = new WebhookClient({
+      allowPrivate: options.allowPrivate,
+      allowPrivateSetting: "KUMO_DESTINATIONS_ALLOW_PRIVATE",
+      timeoutMs: options.timeoutMs,
+      retries: options.retries,
+      retryBaseMs: options.retryBaseMs,
+      userAgent: "kumo-destinations/1",
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+    });
   }
 
   /** Makes one delivery (retrying as configured); its outcome also goes to `onOutcome`. */
@@ -94,13 +85,20 @@ export class DestinationSender {
     payload: DestinationPayload,
     owner: { tenantId: string; functionId: string },
   ): Promise<DeliveryOutcome | undefined> {
-    const done = this.#deliver(kind, url, payload, owner).then(
-      (outcome) => {
+    const body = Buffer.from(JSON.stringify({ ...payload, destination: kind }));
+    const done = this.#client
+      .post(url, body, { "kumo-invocation-id": payload.invocationId })
+      .then((result) => {
+        const outcome: DeliveryOutcome = {
+          kind,
+          url,
+          invocationId: payload.invocationId,
+          ...owner,
+          ...result,
+        };
         this.#options.onOutcome(outcome);
         return outcome;
-      },
-      () => undefined,
-    );
+      });
     this.#inFlight.add(done);
     void done.finally(() => this.#inFlight.delete(done));
     return done;
@@ -108,93 +106,14 @@ export class DestinationSender {
 
   /** True once stop() was called: an unfinished delivery was cut short, not refused. */
   get stopped(): boolean {
-    return this.#stopped;
+    return this.#client.stopped;
   }
 
   /** Waits (bounded) for running deliveries, then aborts what is left. */
   async stop(graceMs = 5000): Promise<void> {
-    this.#stopped = true;
+    this.#client.stop();
     await Promise.race([Promise.all(this.#inFlight), new Promise((r) => setTimeout(r, graceMs))]);
-    for (const req of this.#sockets) req.destroy(new Error("the node is stopping"));
-  }
-
-  async #deliver(
-    kind: DestinationKind,
-    url: string,
-    payload: DestinationPayload,
-    owner: { tenantId: string; functionId: string },
-  ): Promise<DeliveryOutcome> {
-    const base = { kind, url, invocationId: payload.invocationId, ...owner };
-    const body = Buffer.from(JSON.stringify({ ...payload, destination: kind }));
-    for (let attempts = 1; ; attempts++) {
-      try {
-        const statusCode = await this.#post(url, body, payload.invocationId);
-        return { ...base, delivered: true, refused: false, attempts, statusCode };
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        if (error instanceof Refused)
-          return { ...base, delivered: false, refused: true, attempts, error: message };
-        if (error instanceof Permanent || attempts > this.#options.retries || this.#stopped)
-          return { ...base, delivered: false, refused: false, attempts, error: message };
-        await new Promise((r) => setTimeout(r, this.#options.retryBaseMs * 2 ** (attempts - 1)));
-      }
-    }
-  }
-
-  /** One POST; resolves to the 2xx status, throws Refused, Permanent or a retryable error. */
-  async #post(url: string, body: Buffer, invocationId: string): Promise<number> {
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch {
-      throw new Permanent(`not a URL: ${url}`);
-    }
-    if (target.protocol !== "http:" && target.protocol !== "https:")
-      throw new Permanent(`only http and https destinations are allowed, not ${target.protocol}`);
-    if (target.username || target.password) throw new Permanent("credentials in the URL are not allowed");
-    const host = target.hostname.replace(/^\[|\]$/g, "");
-    const addresses = isIP(host) ? [host] : await this.#resolve(host);
-    if (addresses.length === 0) throw new Error(`${host} does not resolve`);
-    if (!this.#options.allowPrivate) {
-      const bad = addresses.find((a) => isRestrictedAddress(a));
-      if (bad !== undefined)
-        throw new Refused(
-          `refused: ${host} resolves to ${bad}, a loopback, private, link-local or metadata address (the operator can allow them with KUMO_DESTINATIONS_ALLOW_PRIVATE=true)`,
-        );
-    }
-    const address = addresses[0] as string;
-    const family = isIP(address);
-    // Connect to the address that was checked, whatever a second lookup would say.
-    const pinned: LookupFunction = (_hostname, options, callback) => {
-      if (options.all) callback(null, [{ address, family }]);
-      else callback(null, address, family);
-    };
-    const options: RequestOptions = {
-      method: "POST",
-      lookup: pinned,
-      timeout: this.#options.timeoutMs,
-      signal: AbortSignal.timeout(this.#options.timeoutMs),
-      headers: {
-        "content-type": "application/json",
-        "content-length": String(body.byteLength),
-        "user-agent": "kumo-destinations/1",
-        "kumo-invocation-id": invocationId,
-      },
-    };
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = (target.protocol === "https:" ? httpsRequest : httpRequest)(target, options, resolve);
-      this.#sockets.add(req);
-      req.on("close", () => this.#sockets.delete(req));
-      req.on("timeout", () => req.destroy(new Error(`no answer within ${this.#options.timeoutMs} ms`)));
-      req.on("error", reject);
-      req.end(body);
-    });
-    res.resume();
-    const status = res.statusCode ?? 0;
-    if (status >= 200 && status < 300) return status;
-    const text = `the destination answered ${status}`;
-    if (status === 408 || status === 429 || status >= 500) throw new Error(text);
-    throw new Permanent(text);
+    this.#client.abort();
   }
 }
 

@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import {
   connectBus,
   jetstreamManager,
@@ -8,7 +7,7 @@ import {
   streams,
   subjects,
 } from "@kumo/bus";
-import { isEdgeRuntime, SecretBox, serveHealth, succeeds } from "@kumo/core";
+import { isEdgeRuntime, serveHealth, serviceSecretBox, succeeds } from "@kumo/core";
 import { type DatabaseHandle, openServiceDatabase, Recorder } from "@kumo/db";
 import Docker from "dockerode";
 import { AsyncWorker } from "./async-worker.ts";
@@ -90,10 +89,10 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
 
     const { database, platform, namespace, close } = await openServiceDatabase(config, deps.database);
     cleanup.push(close);
-    const masterKey = config.masterKey ?? readKey(join(config.dataDir, "master.key"));
+
     const catalog = new VersionCatalog({
       platform,
-      secretBox: masterKey ? new SecretBox(Buffer.from(masterKey, "hex")) : undefined,
+      secretBox: serviceSecretBox(config.masterKey, config.dataDir),
     });
     const recorder = new Recorder({
       db: database.db,
@@ -307,12 +306,4 @@ async function drainUnrouted(catalog: VersionCatalog, fleet: Fleet, tenantId: st
   fleet.drainVersions(
     (spec) => spec.tenantId === tenantId && spec.functionId === functionId && !routed.has(spec.version),
   );
-}
-
-function readKey(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch {
-    return undefined;
-  }
 }

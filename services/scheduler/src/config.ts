@@ -1,4 +1,4 @@
-import { durationMs, parseOrThrow, portEnv, sharedEnv } from "@kumo/core";
+import { booleanFlag, durationMs, parseOrThrow, portEnv, sharedEnv } from "@kumo/core";
 import { z } from "zod";
 
 export const schedulerConfigSchema = z.object({
@@ -20,6 +20,10 @@ export const schedulerConfigSchema = z.object({
    */
   KUMO_SCHEDULER_MISFIRE_GRACE: durationMs.pipe(z.number().int().min(0).max(90_000)).default(30_000),
   KUMO_RECORD_FLUSH: durationMs.default(100),
+  /** Opens tenant secrets that triggers name (broker URLs, connection strings, alert signing keys). */
+  KUMO_MASTER_KEY: sharedEnv.KUMO_MASTER_KEY,
+  /** Let alert webhooks reach loopback/private/link-local addresses (operators only; tests). */
+  KUMO_ALERTS_ALLOW_PRIVATE: booleanFlag.default(false),
 });
 
 export interface SchedulerConfig {
@@ -34,6 +38,8 @@ export interface SchedulerConfig {
   leaseTtlMs: number;
   misfireGraceMs: number;
   recordFlushMs: number;
+  masterKey: string | undefined;
+  alertsAllowPrivate: boolean;
 }
 
 export function loadSchedulerConfig(env: Record<string, string | undefined>): SchedulerConfig {
@@ -50,5 +56,7 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Sc
     leaseTtlMs: c.KUMO_SCHEDULER_LEASE_TTL,
     misfireGraceMs: c.KUMO_SCHEDULER_MISFIRE_GRACE,
     recordFlushMs: c.KUMO_RECORD_FLUSH,
+    masterKey: c.KUMO_MASTER_KEY,
+    alertsAllowPrivate: c.KUMO_ALERTS_ALLOW_PRIVATE,
   };
 }

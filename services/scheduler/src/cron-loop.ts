@@ -25,6 +25,8 @@ export interface CronLoopOptions {
 
 /** Due triggers read per query; a tick repeats the query while it comes back full. */
 const BATCH = 200;
+/** Queries per tick at most: queued slots still waiting come back in every query. */
+const MAX_BATCHES_PER_TICK = 20;
 /** A run whose record still says queued or running after this long is presumed lost (overlap skip). */
 const IN_FLIGHT_BOUND_MS = 3 * 3_600_000;
 
@@ -71,55 +73,69 @@ export class CronLoop {
   /** One pass: fire what is due, then record finished runs' outcomes. Exposed for tests. */
   async tick(): Promise<void> {
     if (!this.#options.isLeader()) return;
-    for (;;) {
+    for (let batch = 0; batch < MAX_BATCHES_PER_TICK; batch++) {
       const now = new Date(this.#now());
       const due = await this.#scheduled.due(now, BATCH);
-      await Promise.all(
+      const moved = await Promise.all(
         due.map((t) =>
-          this.#handle(t, now).catch((error: unknown) =>
-            this.#options.log(`trigger ${t.id} (${t.function_name}): ${String(error)}`),
-          ),
+          this.#handle(t, now).catch((error: unknown) => {
+            this.#options.log(`trigger ${t.id} (${t.function_name}): ${String(error)}`);
+            return false;
+          }),
         ),
       );
-      if (due.length < BATCH || !this.#options.isLeader()) break;
+      if (due.length < BATCH || !this.#options.isLeader() || !moved.includes(true)) break;
     }
     await this.#options.recorder.flush();
     await this.#scheduled.settleOutcomes();
   }
 
-  async #handle(trigger: DueTrigger, now: Date): Promise<void> {
+  /** Decides about one due trigger; true when its state moved (fired, skipped, queued). */
+  async #handle(trigger: DueTrigger, now: Date): Promise<boolean> {
+    // Only cron rows are due (the query says so); other kinds have no schedule and no cursor.
+    if (trigger.schedule === null) return false;
+    const inFlight = this.#inFlight(trigger, now);
+    if (trigger.queued_slot && !inFlight) {
+      // Overlap "queue": the previous run ended, the slot that waited for it fires now.
+      const slot = trigger.queued_slot;
+      return this.#fire(trigger, slot, now, trigger.next_fire_at, (invocationId) =>
+        this.#scheduled.firedQueued(trigger, { scheduledAt: slot, firedAt: now, invocationId }),
+      );
+    }
     const slot = trigger.next_fire_at;
-    // Only cron rows are due (the query says so); an event trigger has no schedule and no cursor.
-    if (!slot || trigger.schedule === null) return;
+    // Jitter: the slot is looked at as of its offset's start, so the misfire grace is not eaten by it.
+    if (!slot || slot.getTime() + trigger.jitter_offset_ms > now.getTime()) return false;
+    const planned = new Date(now.getTime() - trigger.jitter_offset_ms);
     const problem = CronSchedule.problem(trigger.schedule, trigger.timezone);
     if (problem) {
       // A row the API would refuse (edited by hand, a zone the runtime no longer knows): it waits
       // for a PATCH, which computes a new cursor.
-      await this.#scheduled.advance(trigger, {
+      return this.#scheduled.advance(trigger, {
         nextFireAt: null,
         status: "error",
         error: `${problem.field}: ${problem.message}`,
       });
-      return;
     }
     const schedule = CronSchedule.parse(trigger.schedule, trigger.timezone);
     const plan = planSlot({
       schedule,
       slot,
-      now,
+      now: planned,
       catchUp: trigger.catch_up,
       catchUpWindowMs: trigger.catch_up_window_ms,
       misfireGraceMs: this.#options.misfireGraceMs,
     });
-    if (plan.kind === "skip") {
-      await this.#scheduled.advance(trigger, { nextFireAt: plan.nextFireAt });
-      return;
+    if (plan.kind === "skip") return this.#scheduled.advance(trigger, { nextFireAt: plan.nextFireAt });
+    if (inFlight && trigger.overlap === "skip") {
+      return this.#scheduled.advance(trigger, { nextFireAt: plan.nextFireAt });
     }
-    if (trigger.overlap === "skip" && this.#inFlight(trigger, now)) {
-      await this.#scheduled.advance(trigger, { nextFireAt: plan.nextFireAt });
-      return;
+    if (inFlight && trigger.overlap === "queue") {
+      return this.#scheduled.queueSlot(trigger, plan.scheduledAt, plan.nextFireAt);
     }
-    await this.#fire(trigger, plan.scheduledAt, plan.nextFireAt, now);
+    const { scheduledAt, nextFireAt } = plan;
+    return this.#fire(trigger, scheduledAt, now, nextFireAt, (invocationId) =>
+      this.#scheduled.fired(trigger, { scheduledAt, firedAt: now, invocationId, nextFireAt }),
+    );
   }
 
   /** The trigger's previous run is still queued or running (or its record is not written yet). */
@@ -131,7 +147,17 @@ export class CronLoop {
     return status === "queued" || status === "running";
   }
 
-  async #fire(trigger: DueTrigger, scheduledAt: Date, nextFireAt: Date | null, now: Date): Promise<void> {
+  /**
+   * Fires one slot and then records it with `record` (which moves the cursor or clears the queued
+   * slot). A trigger that cannot fire (no version to run) gets an error state and its cursor moves.
+   */
+  async #fire(
+    trigger: DueTrigger,
+    scheduledAt: Date,
+    now: Date,
+    skipTo: Date | null,
+    record: (invocationId: string) => Promise<boolean>,
+  ): Promise<boolean> {
     const store = this.#options.platform.tenant(trigger.tenant_id);
     let version: Awaited<ReturnType<typeof targetVersion>>;
     try {
@@ -141,8 +167,12 @@ export class CronLoop {
     } catch (error) {
       // Nothing to run (no deploy yet, the alias is gone): the slot passes with an error state.
       const message = error instanceof KumoError ? `${error.code}: ${error.message}` : String(error);
-      await this.#scheduled.advance(trigger, { nextFireAt, status: "error", error: message });
-      return;
+      return this.#scheduled.advance(trigger, {
+        nextFireAt: skipTo,
+        status: "error",
+        error: message,
+        clearQueuedSlot: trigger.queued_slot !== null,
+      });
     }
     const config = version.config as FunctionConfig;
     const { request, msgId } = cronInvocation(
@@ -173,11 +203,6 @@ export class CronLoop {
         queuedInvocation(target, request, now.getTime(), { triggerId: trigger.id }),
       );
     }
-    await this.#scheduled.fired(trigger, {
-      scheduledAt,
-      firedAt: now,
-      invocationId: request.invocationId,
-      nextFireAt,
-    });
+    return record(request.invocationId);
   }
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { AsyncInvocations, connectBus, type NatsConnection } from "@kumo/bus";
-import { serveHealth } from "@kumo/core";
+import { serveHealth, serviceSecretBox } from "@kumo/core";
 import { type DatabaseHandle, openServiceDatabase, Recorder } from "@kumo/db";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { AlertNotifier } from "./alert-notifier.ts";
 import type { SchedulerConfig } from "./config.ts";
 import { CronLoop } from "./cron-loop.ts";
 import { LeaderLease } from "./leader-lease.ts";
@@ -16,6 +17,8 @@ export interface SchedulerDeps {
   database?: DatabaseHandle;
   /** Injectable clock (epoch ms) for tests. */
   now?: () => number;
+  /** Host name to addresses for alert webhooks (tests); the system resolver otherwise. */
+  resolve?: (hostname: string) => Promise<string[]>;
   log?: (line: string) => void;
 }
 
@@ -73,6 +76,18 @@ export async function start(config: SchedulerConfig, deps: SchedulerDeps = {}): 
     });
     loop.start();
     cleanup.push(() => loop.stop());
+    const secretBox = serviceSecretBox(config.masterKey, config.dataDir);
+    const alerts = new AlertNotifier({
+      platform,
+      secretBox,
+      allowPrivate: config.alertsAllowPrivate,
+      ...(deps.resolve ? { resolve: deps.resolve } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
+      log,
+    });
+    const alertLoop = leaderLoop(config.tickMs, () => (lease.isLeader() ? alerts.pass() : undefined), log);
+    cleanup.push(() => alertLoop.stop());
+    cleanup.push(() => alerts.stop());
 
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: "kumo_scheduler_" });
@@ -102,4 +117,34 @@ export async function start(config: SchedulerConfig, deps: SchedulerDeps = {}): 
     await unwind();
     throw error;
   }
+}
+
+/**
+ * Runs `pass` every `everyMs` until stopped, one pass at a time: alert webhooks may take seconds,
+ * so they run beside the cron tick rather than in it (a slow webhook never delays a firing).
+ */
+function leaderLoop(
+  everyMs: number,
+  pass: () => Promise<unknown> | undefined,
+  log: (line: string) => void,
+): { stop(): Promise<void> } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  const next = () => {
+    if (stopped) return;
+    running = Promise.resolve(pass())
+      .catch((error: unknown) => log(`alerts pass failed: ${String(error)}`))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(next, everyMs);
+      });
+  };
+  next();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
 }

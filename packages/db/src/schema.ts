@@ -1,5 +1,5 @@
-import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
 import type { TriggerAlert, TriggerSettings } from "@kumo/core";
+import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
 
 /** Kysely table types. Timestamps are timestamptz; JSON columns are jsonb. */
 

@@ -3,11 +3,11 @@ import {
   CronSchedule,
   type DatabaseTriggerSettings,
   type FunctionConfig,
-  isQueueSettings,
-  type TriggerSettings,
   invalid,
+  isQueueSettings,
   KumoError,
   notFound,
+  type TriggerSettings,
   zonedIso,
 } from "@kumo/core";
 import type { TriggerPatch, TriggerRow } from "@kumo/db";
@@ -16,9 +16,9 @@ import { z } from "zod";
 import { tenantAccess } from "../auth/access.ts";
 import { actorOf } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
+import { newTriggerFromSpec } from "../deploy/trigger-spec.ts";
 import { presentTrigger } from "../http/presenters.ts";
 import { functionParams, loadFunction } from "./function-lookup.ts";
-import { newTriggerFromSpec } from "../deploy/trigger-spec.ts";
 import { createTriggerBody, KIND_FIELDS, patchTriggerBody, triggerParams } from "./trigger-schemas.ts";
 
 const MAX_TRIGGERS_PER_FUNCTION = 50;

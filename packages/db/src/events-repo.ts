@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
 import type { Database, EventRow, InvocationStatus, TriggerRow } from "./schema.ts";
 
@@ -60,39 +60,39 @@ export class EventsRepo {
   }
 
   /**
-   * Stores a published event and its deliveries. A concurrent publish of the same id stored them
-   * already (with the same derived invocation ids): nothing changes then.
+   * Stores a published event and its deliveries, and marks each delivering trigger as fired (its
+   * state shows the latest delivery, whose outcome the scheduler copies in). One statement: the
+   * event and its deliveries are stored together or not at all, without a transaction's round
+   * trips. A concurrent publish of the same id stored them already (with the same derived
+   * invocation ids): nothing changes then. A trigger's state never goes back to an older event.
    */
   async record(
     event: { id: string; type: string; data: unknown; publishedAt: Date; publishedBy: string | null },
     deliveries: readonly NewEventDelivery[],
   ): Promise<void> {
-    await this.#db
-      .insertInto("events")
-      .values({
-        tenant_id: this.#tenantId,
-        id: event.id,
-        type: event.type,
-        data: event.data === undefined ? null : JSON.stringify(event.data),
-        published_at: event.publishedAt,
-        published_by: event.publishedBy,
-      })
-      .onConflict((oc) => oc.doNothing())
-      .execute();
-    if (deliveries.length === 0) return;
-    await this.#db
-      .insertInto("event_deliveries")
-      .values(
-        deliveries.map((d) => ({
-          tenant_id: this.#tenantId,
-          event_id: event.id,
-          trigger_id: d.triggerId,
-          function_id: d.functionId,
-          invocation_id: d.invocationId,
-        })),
-      )
-      .onConflict((oc) => oc.doNothing())
-      .execute();
+    const data = event.data === undefined ? null : JSON.stringify(event.data);
+    const inserted = sql`insert into events (tenant_id, id, type, data, published_at, published_by)
+      values (${this.#tenantId}, ${event.id}, ${event.type}, ${data}::jsonb, ${event.publishedAt}, ${event.publishedBy})
+      on conflict do nothing returning id`;
+    if (deliveries.length === 0) {
+      await inserted.execute(this.#db);
+      return;
+    }
+    const rows = deliveries.map(
+      (d) => sql`(${d.triggerId}::text, ${d.functionId}::text, ${d.invocationId}::text)`,
+    );
+    await sql`with event as (${inserted}),
+      d(trigger_id, function_id, invocation_id) as (values ${sql.join(rows)}),
+      delivered as (
+        insert into event_deliveries (tenant_id, event_id, trigger_id, function_id, invocation_id)
+        select ${this.#tenantId}, ${event.id}, trigger_id, function_id, invocation_id from d
+        where exists (select 1 from event)
+        on conflict do nothing)
+      update triggers t set last_fired_at = ${event.publishedAt}, last_invocation_id = d.invocation_id,
+        last_status = 'queued', updated_at = now()
+      from d
+      where t.tenant_id = ${this.#tenantId} and t.id = d.trigger_id and exists (select 1 from event)
+        and (t.last_fired_at is null or t.last_fired_at <= ${event.publishedAt})`.execute(this.#db);
   }
 
   /** Recent events, newest first. */

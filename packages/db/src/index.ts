@@ -29,7 +29,7 @@ export type { AlertDueTrigger, DueTrigger, FiredSlot, ScheduledTriggers } from "
 export * from "./schema.ts";
 export type { SealedSecret, SecretMeta, SecretsRepo } from "./secrets-repo.ts";
 export { openServiceDatabase, type ServiceDatabase, type ServiceDatabaseConfig } from "./service-database.ts";
-export { parseVersionSelector, targetVersion } from "./target-version.ts";
+export { parseVersionSelector, targetVersion, type VersionLookups } from "./target-version.ts";
 export type { TenantStore } from "./tenant-store.ts";
 export type { NewTrigger, TriggerPatch, TriggersRepo } from "./triggers-repo.ts";
 export {

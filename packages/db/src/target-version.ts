@@ -1,6 +1,13 @@
 import { notFound, pickVersion } from "@kumo/core";
+import type { AliasesRepo } from "./aliases-repo.ts";
 import type { FunctionRow, VersionRow } from "./schema.ts";
-import type { TenantStore } from "./tenant-store.ts";
+import type { VersionsRepo } from "./versions-repo.ts";
+
+/** What `targetVersion` reads: a TenantStore, or a caller's caching facade over one. */
+export interface VersionLookups {
+  versions: Pick<VersionsRepo, "get">;
+  aliases: Pick<AliasesRepo, "get">;
+}
 
 const VERSION_SELECTOR = /^v(\d{1,9})$/;
 
@@ -16,7 +23,7 @@ export function parseVersionSelector(selector: string): { version: number } | { 
  * cache (the scheduler, once per firing). FN_001 saying what is missing.
  */
 export async function targetVersion(
-  store: TenantStore,
+  store: VersionLookups,
   fn: FunctionRow,
   selector: string,
 ): Promise<VersionRow> {

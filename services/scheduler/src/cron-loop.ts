@@ -1,5 +1,5 @@
 import { type AsyncInvocations, cronInvocation } from "@kumo/bus";
-import { CronSchedule, type FunctionConfig, KumoError } from "@kumo/core";
+import { type CronProblem, CronSchedule, type FunctionConfig, KumoError } from "@kumo/core";
 import {
   type DueTrigger,
   type PlatformStore,
@@ -25,6 +25,8 @@ export interface CronLoopOptions {
 
 /** Due triggers read per query; a tick repeats the query while it comes back full. */
 const BATCH = 200;
+/** Distinct (schedule, zone) pairs kept parsed. */
+const MAX_CACHED_SCHEDULES = 10_000;
 /** Queries per tick at most: queued slots still waiting come back in every query. */
 const MAX_BATCHES_PER_TICK = 20;
 /** A run whose record still says queued or running after this long is presumed lost (overlap skip). */
@@ -42,6 +44,8 @@ export class CronLoop {
   readonly #scheduled: ScheduledTriggers;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
+  #lookups = new Map<string, Promise<unknown>>();
+  readonly #schedules = new Map<string, CronSchedule | CronProblem>();
   #running: Promise<void> | undefined;
   #stopped = false;
 
@@ -73,6 +77,8 @@ export class CronLoop {
   /** One pass: fire what is due, then record finished runs' outcomes. Exposed for tests. */
   async tick(): Promise<void> {
     if (!this.#options.isLeader()) return;
+    // Functions, aliases and versions are read once per tick, however many of their triggers fire.
+    this.#lookups = new Map();
     for (let batch = 0; batch < MAX_BATCHES_PER_TICK; batch++) {
       const now = new Date(this.#now());
       const due = await this.#scheduled.due(now, BATCH);
@@ -106,8 +112,9 @@ export class CronLoop {
     // Jitter: the slot is looked at as of its offset's start, so the misfire grace is not eaten by it.
     if (!slot || slot.getTime() + trigger.jitter_offset_ms > now.getTime()) return false;
     const planned = new Date(now.getTime() - trigger.jitter_offset_ms);
-    const problem = CronSchedule.problem(trigger.schedule, trigger.timezone);
-    if (problem) {
+    const schedule = this.#schedule(trigger.schedule, trigger.timezone);
+    if (!(schedule instanceof CronSchedule)) {
+      const problem = schedule;
       // A row the API would refuse (edited by hand, a zone the runtime no longer knows): it waits
       // for a PATCH, which computes a new cursor.
       return this.#scheduled.advance(trigger, {
@@ -116,7 +123,6 @@ export class CronLoop {
         error: `${problem.field}: ${problem.message}`,
       });
     }
-    const schedule = CronSchedule.parse(trigger.schedule, trigger.timezone);
     const plan = planSlot({
       schedule,
       slot,
@@ -136,6 +142,28 @@ export class CronLoop {
     return this.#fire(trigger, scheduledAt, now, nextFireAt, (invocationId) =>
       this.#scheduled.fired(trigger, { scheduledAt, firedAt: now, invocationId, nextFireAt }),
     );
+  }
+
+  /** A read shared by every trigger of this tick that needs it. */
+  #once<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let value = this.#lookups.get(key) as Promise<T> | undefined;
+    if (!value) {
+      value = load();
+      this.#lookups.set(key, value);
+    }
+    return value;
+  }
+
+  /** Parsed schedules, kept across ticks (a thousand triggers often share a handful of schedules). */
+  #schedule(expression: string, timezone: string): CronSchedule | CronProblem {
+    const key = `${timezone} ${expression}`;
+    let parsed = this.#schedules.get(key);
+    if (!parsed) {
+      if (this.#schedules.size >= MAX_CACHED_SCHEDULES) this.#schedules.clear();
+      parsed = CronSchedule.problem(expression, timezone) ?? CronSchedule.parse(expression, timezone);
+      this.#schedules.set(key, parsed);
+    }
+    return parsed;
   }
 
   /** The trigger's previous run is still queued or running (or its record is not written yet). */
@@ -161,9 +189,24 @@ export class CronLoop {
     const store = this.#options.platform.tenant(trigger.tenant_id);
     let version: Awaited<ReturnType<typeof targetVersion>>;
     try {
-      const fn = await store.functions.byId(trigger.function_id);
+      const fn = await this.#once(`f:${trigger.function_id}`, () =>
+        store.functions.byId(trigger.function_id),
+      );
       if (!fn) throw new KumoError("FN_001", `function ${trigger.function_id} not found`);
-      version = await targetVersion(store, fn, trigger.target);
+      version = await targetVersion(
+        {
+          versions: {
+            get: (functionId, n) =>
+              this.#once(`v:${functionId}:${n}`, () => store.versions.get(functionId, n)),
+          },
+          aliases: {
+            get: (functionId, name) =>
+              this.#once(`a:${functionId}:${name}`, () => store.aliases.get(functionId, name)),
+          },
+        },
+        fn,
+        trigger.target,
+      );
     } catch (error) {
       // Nothing to run (no deploy yet, the alias is gone): the slot passes with an error state.
       const message = error instanceof KumoError ? `${error.code}: ${error.message}` : String(error);

@@ -45,12 +45,7 @@ export function eventRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           publishedAt: new Date(),
         };
         const { deliveries, skipped } = await fanOutEvent(ctx, store, principal.tenantName, event);
-        await store.transaction(async (trx) => {
-          await trx.events.record({ ...event, publishedBy: actorOf(principal) }, deliveries);
-          for (const d of deliveries) {
-            await trx.triggers.recordManualFire(d.triggerId, d.invocationId, event.publishedAt);
-          }
-        });
+        await store.events.record({ ...event, publishedBy: actorOf(principal) }, deliveries);
         return reply.status(202).send({
           eventId: event.id,
           type: event.type,

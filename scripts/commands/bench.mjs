@@ -19,7 +19,13 @@ export async function bench(settings, args) {
     withDataDir: false,
     extra: { KUMO_BENCH: "1" },
   });
-  await provision(settings, { databaseUrl: settings.testDatabaseUrl, dockerRequired: true, env });
+  await provision(settings, {
+    databaseUrl: settings.testDatabaseUrl,
+    dockerRequired: true,
+    logicalReplication: true,
+    rabbitmq: true,
+    env,
+  });
 
   const files = args.length > 0 ? args : benchFiles(settings.repoRoot);
   if (files.length === 0) {

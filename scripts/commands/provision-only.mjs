@@ -8,6 +8,12 @@ import { childEnv, provision } from "../provision/index.mjs";
  */
 export async function provisionOnly(settings) {
   const env = childEnv(settings, { databaseUrl: settings.testDatabaseUrl, withDataDir: true });
-  await provision(settings, { databaseUrl: settings.testDatabaseUrl, dockerRequired: true, env });
+  await provision(settings, {
+    databaseUrl: settings.testDatabaseUrl,
+    dockerRequired: true,
+    logicalReplication: true,
+    rabbitmq: true,
+    env,
+  });
   return 0;
 }

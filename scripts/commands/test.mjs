@@ -14,7 +14,13 @@ export async function test(settings, args) {
     withDataDir: false,
     extra: { KUMO_TEST: "1" },
   });
-  await provision(settings, { databaseUrl: settings.testDatabaseUrl, dockerRequired: true, env });
+  await provision(settings, {
+    databaseUrl: settings.testDatabaseUrl,
+    dockerRequired: true,
+    logicalReplication: true,
+    rabbitmq: true,
+    env,
+  });
   // The local binary, as `npx vitest` would pick, without npx's offer to download one.
   const vitest = join(settings.repoRoot, "node_modules", ".bin", "vitest");
   const { code } = await runForeground(vitest, ["run", ...args], { cwd: settings.repoRoot, env });

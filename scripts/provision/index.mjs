@@ -7,6 +7,8 @@ import { ensureDocker } from "./docker.mjs";
 import { skip } from "./log.mjs";
 import { ensureNats } from "./nats.mjs";
 import { ensurePostgres, reportEmbedded } from "./postgres.mjs";
+import { ensureLogicalReplication } from "./postgres-replication.mjs";
+import { ensureRabbitMq } from "./rabbitmq.mjs";
 import { printSummary } from "./summary.mjs";
 
 export { ProvisionError } from "./provision-error.mjs";
@@ -16,6 +18,10 @@ export { childEnv, loadSettings } from "./settings.mjs";
  * @typedef {object} Needs
  * @property {string | undefined} databaseUrl  the PostgreSQL to ensure; undefined: embedded PGlite
  * @property {boolean} dockerRequired          false: warn and go on without container runtimes
+ * @property {boolean} [logicalReplication]    tests and benchmarks: the PostgreSQL gets wal_level=logical
+ *                                             (restarted once if it had another level)
+ * @property {boolean} [rabbitmq]              tests and benchmarks: a RabbitMQ on 127.0.0.1:5672 (queue
+ *                                             triggers on an external broker); never for `npm start`
  * @property {NodeJS.ProcessEnv} env           the environment the command will run with
  */
 
@@ -35,10 +41,15 @@ export async function provision(settings, needs) {
   const postgres = needs.databaseUrl
     ? await ensurePostgres(settings, needs.databaseUrl)
     : reportEmbedded(settings);
+  if (needs.databaseUrl && needs.logicalReplication) {
+    const done = await ensureLogicalReplication(settings, needs.databaseUrl);
+    if (done) postgres.state += `, ${done}`;
+  }
+  const rabbitmq = needs.rabbitmq ? [await ensureRabbitMq(settings)] : [];
   const docker = await ensureDocker(settings, { required: needs.dockerRequired });
   buildBaseImages(settings, needs.env, {
     dockerAvailable: docker.state !== "unavailable",
     required: needs.dockerRequired,
   });
-  printSummary(settings, [nats, postgres, docker], startedAt);
+  printSummary(settings, [nats, postgres, ...rabbitmq, docker], startedAt);
 }

@@ -39,10 +39,10 @@ export function clusterLabel(cluster) {
 }
 
 /**
- * Start or reload a cluster. `--skip-systemctl-redirect` because these machines (containers,
+ * Start, reload or restart a cluster. `--skip-systemctl-redirect` because these machines (containers,
  * CI) often have no systemd, and where they do the cluster still runs fine this way.
  * @param {Cluster} cluster
- * @param {"start" | "reload"} action
+ * @param {"start" | "reload" | "restart"} action
  * @param {string} logFile
  * @returns {boolean} success
  */

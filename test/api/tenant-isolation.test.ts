@@ -49,6 +49,9 @@ const A_ENV_VALUE = "alpha-env-value-7f3a";
 const A_SECRET_VALUE = "alpha-secret-value-91c2";
 const A_EVENT_ID = "alpha-event-1";
 const A_EVENT_MARK = "alpha-event-data-5d1e";
+const A_QUEUE = "alpha-private";
+const A_QUEUE_MESSAGE_ID = "alpha-queue-message-1";
+const A_QUEUE_MARK = "alpha-queue-data-8b2c";
 const deploy = {
   files: { "index.ts": "export default { fetch() { return new Response('b wrote this') } }" },
 };
@@ -367,6 +370,26 @@ const ROUTES: RouteCase[] = [
     url: (f) => `/v1/functions/bravo/triggers/${f.a.triggerId}/next`,
     expect: "not-found",
   },
+  {
+    route: "GET /v1/functions/:name/metrics",
+    method: "GET",
+    url: () => "/v1/functions/alpha/metrics?from=24h",
+    expect: "not-found",
+  },
+  // The tenant overview lists B's own functions only, never A's invoked function.
+  {
+    route: "GET /v1/metrics",
+    method: "GET",
+    url: () => "/v1/metrics?from=24h&limit=100",
+    expect: "own-scope",
+    check: (res) => {
+      expect(res.status, res.body).toBe(200);
+      const lists = [res.json.topByInvocations, res.json.topByErrors, res.json.topByP95] as {
+        name: string;
+      }[][];
+      for (const list of lists) expect(list.filter((f) => f.name !== "bravo")).toEqual([]);
+    },
+  },
   // Events: A has an event trigger for "order.*" and published an event; B's publish of the
   // same type reaches only B's own subscribers (none), and B's list shows none of A's events.
   {
@@ -388,6 +411,39 @@ const ROUTES: RouteCase[] = [
     check: (res) => {
       expect(res.status, res.body).toBe(202);
       expect(res.json.deliveries).toEqual([]);
+    },
+  },
+  // Queues: A published to its queue "alpha-private"; B's list does not show it, B's publish to the
+  // same name goes to B's own queue, and B sees no dead letters of A's.
+  {
+    route: "GET /v1/queues",
+    method: "GET",
+    url: () => "/v1/queues",
+    expect: "own-scope",
+    check: (res) => {
+      expect(res.status, res.body).toBe(200);
+      expect(res.json.items.filter((q: { queue: string }) => q.queue === A_QUEUE)).toEqual([]);
+    },
+  },
+  {
+    route: "GET /v1/queues/:name/dead-letters",
+    method: "GET",
+    url: () => `/v1/queues/${A_QUEUE}/dead-letters`,
+    expect: "own-scope",
+    check: (res) => {
+      expect(res.json.items).toEqual([]);
+    },
+  },
+  {
+    route: "POST /v1/queues/:name/messages",
+    method: "POST",
+    url: () => `/v1/queues/${A_QUEUE}/messages`,
+    // A's message id: dedupe is per tenant, so B's message is stored, not taken for A's.
+    body: { data: { from: "b" }, id: A_QUEUE_MESSAGE_ID },
+    expect: "own-scope",
+    check: (res) => {
+      expect(res.status, res.body).toBe(202);
+      expect(res.json.messages[0].duplicate).toBe(false);
     },
   },
   {
@@ -629,6 +685,11 @@ describe("tenant isolation", () => {
       body: { type: "internal.note", id: A_EVENT_ID, data: { mark: A_EVENT_MARK } },
     });
     expect(event.status, event.body).toBe(202);
+    const queued = await t.call("POST", `/v1/queues/${A_QUEUE}/messages`, {
+      key: a.key,
+      body: { data: { mark: A_QUEUE_MARK }, id: A_QUEUE_MESSAGE_ID },
+    });
+    expect(queued.status, queued.body).toBe(202);
     f = {
       a: {
         ...a,
@@ -699,6 +760,7 @@ describe("tenant isolation", () => {
         A_SECRET_VALUE,
         A_EVENT_ID,
         A_EVENT_MARK,
+        A_QUEUE_MARK,
         "alpha one",
         "alpha two",
       ]) {

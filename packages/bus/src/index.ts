@@ -1,5 +1,6 @@
 export {
   AckPolicy,
+  type Consumer,
   type ConsumerMessages,
   DeliverPolicy,
   type JetStreamClient,
@@ -21,6 +22,14 @@ export {
 } from "./async-invocations.ts";
 export { type ConnectBusOptions, connectBus } from "./connect-bus.ts";
 export { type CronEvent, type CronFiring, cronInvocation } from "./cron-invocation.ts";
+export {
+  DATABASE_CHANGE_KINDS,
+  type DatabaseChange,
+  type DatabaseChangeKind,
+  type DatabaseEvent,
+  databaseInvocation,
+  type ReplicaIdentity,
+} from "./database-invocation.ts";
 export { type DomainEvent, type EventDeliveryInput, eventInvocation } from "./event-invocation.ts";
 export {
   decodeFrame,
@@ -39,5 +48,21 @@ export {
 } from "./invocation-streams.ts";
 export { type InvocationTarget, invokeRequestMeta } from "./invoke-request-meta.ts";
 export { PublishBatcher } from "./publish-batcher.ts";
+export {
+  type QueueBatchInput,
+  type QueueEvent,
+  type QueueEventMessage,
+  queueInvocation,
+} from "./queue-invocation.ts";
 export { type StreamAck, StreamPublisher, type StreamPublisherOptions } from "./stream-publisher.ts";
-export { headers, streams, subjects } from "./subjects.ts";
+export { headers, queueNameOfSubject, streams, subjects } from "./subjects.ts";
+export {
+  decodeQueueMessage,
+  encodeQueueMessage,
+  type PublishedQueueMessage,
+  type QueueDeadLetter,
+  type QueueDepth,
+  type QueueMessage,
+  TenantQueues,
+  type TenantQueuesOptions,
+} from "./tenant-queues.ts";

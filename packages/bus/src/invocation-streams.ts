@@ -117,13 +117,15 @@ async function ensureStream(
 
 /**
  * Deletes every stream and bucket of one namespace (an installation being removed, or a test's):
- * invocations, destinations, dead letters, idempotency keys and large async payloads.
+ * invocations, destinations, dead letters, tenant queues, idempotency keys and large async payloads.
  */
 export async function deleteNamespaceStreams(jsm: JetStreamManager, namespace: string): Promise<void> {
   for (const name of [
     streams.invocations(namespace),
     streams.deadLetters(namespace),
     streams.destinations(namespace),
+    streams.queues(namespace),
+    streams.queueDeadLetters(namespace),
     // The KV and object store buckets are streams with these prefixes.
     `KV_${streams.idempotency(namespace)}`,
     `OBJ_${streams.payloads(namespace)}`,

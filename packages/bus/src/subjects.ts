@@ -28,6 +28,18 @@ export const subjects = {
   /** Tenant events that event triggers subscribe to. */
   event: (tenantId: string, type: string, namespace = "") =>
     `${planeRoot(namespace)}.events.${tenantId}.${encodeToken(type)}`,
+  /**
+   * Tenant queues (queue triggers): one subject per tenant and queue, so a tenant's publishes and
+   * consumers can only ever name its own queues.
+   */
+  queue: (tenantId: string, queue: string, namespace = "") =>
+    `${planeRoot(namespace)}.queue.${tenantId}.${encodeToken(queue)}`,
+  queueTenant: (tenantId: string, namespace = "") => `${planeRoot(namespace)}.queue.${tenantId}.*`,
+  queueAll: (namespace = "") => `${planeRoot(namespace)}.queue.>`,
+  /** Queue messages a trigger gave up on (past its maxDeliveries), per tenant and queue. */
+  queueDeadLetter: (tenantId: string, queue: string, namespace = "") =>
+    `${planeRoot(namespace)}.queue-dlq.${tenantId}.${encodeToken(queue)}`,
+  queueDeadLetterAll: (namespace = "") => `${planeRoot(namespace)}.queue-dlq.>`,
   /** Control-plane change notifications (alias moved, env changed) so caches drop stale entries. */
   changes: (tenantId: string, namespace = "") => `${planeRoot(namespace)}.changes.${tenantId}`,
   changesAll: (namespace = "") => `${planeRoot(namespace)}.changes.>`,
@@ -48,6 +60,12 @@ export const streams = {
   destinationConsumer: "kumo-destinations",
   /** The durable work-queue consumer all autoscaler nodes pull from. */
   invocationConsumer: "kumo-autoscalers",
+  /** Tenant queues: limits retention (kept for days), so a trigger created later still reads them. */
+  queues: (namespace = "") => `KUMO_QUEUES${streamSuffix(namespace)}`,
+  /** Queue messages dead-lettered by their trigger. */
+  queueDeadLetters: (namespace = "") => `KUMO_QUEUE_DLQ${streamSuffix(namespace)}`,
+  /** The durable consumer of one queue trigger (each trigger reads every message of its queue). */
+  queueConsumer: (triggerId: string) => `queue_${encodeToken(triggerId)}`,
   /** KV bucket: idempotency key -> invocation id, entries expire after the dedupe window. */
   idempotency: (namespace = "") => `KUMO_IDEMPOTENCY${streamSuffix(namespace)}`,
   /** Object store for async request bodies larger than one NATS message. */
@@ -72,6 +90,8 @@ export const headers = {
   /** Path parameters of the tenant route that matched, as JSON. */
   routeParams: "kumo-route-params",
   traceparent: "traceparent",
+  /** RabbitMQ: how many times a message was delivered to a queue trigger (classic queues). */
+  queueDeliveries: "kumo-deliveries",
 } as const;
 
 function planeRoot(namespace: string): string {
@@ -80,6 +100,12 @@ function planeRoot(namespace: string): string {
 
 function streamSuffix(namespace: string): string {
   return namespace ? `_${namespace.toUpperCase()}` : "";
+}
+
+/** The queue name a subject of `subjects.queue` carries (its last token). */
+export function queueNameOfSubject(subject: string): string {
+  const token = subject.slice(subject.lastIndexOf(".") + 1);
+  return token.replace(/~([0-9a-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
 }
 
 /** Subject tokens cannot hold '.', '*', '>' or whitespace; event types often hold dots. */

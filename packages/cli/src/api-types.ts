@@ -181,8 +181,10 @@ export interface Domain {
 export interface Trigger {
   id: string;
   functionName: string;
-  type: "cron" | "event";
+  type: "cron" | "event" | "queue" | "database";
   target: string;
+  /** Queue and database triggers: what they listen to (queue name, batch size, ...). */
+  settings?: Record<string, unknown> | null;
   /** Cron triggers; null for event triggers. */
   schedule: string | null;
   /** Event triggers: the type or pattern they receive; null for cron triggers. */

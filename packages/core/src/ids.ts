@@ -1,7 +1,19 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 
 /** Prefixed, sortable-enough identifiers: the prefix tells a reader what an id is. */
-export type IdPrefix = "ten" | "key" | "fn" | "ver" | "dep" | "inv" | "trg" | "rte" | "dom" | "rol" | "evt";
+export type IdPrefix =
+  | "ten"
+  | "key"
+  | "fn"
+  | "ver"
+  | "dep"
+  | "inv"
+  | "trg"
+  | "rte"
+  | "dom"
+  | "rol"
+  | "evt"
+  | "msg";
 
 export function newId(prefix: IdPrefix): string {
   const time = Date.now().toString(36).padStart(9, "0");

@@ -64,7 +64,10 @@ export class EventsRepo {
    * state shows the latest delivery, whose outcome the scheduler copies in). One statement: the
    * event and its deliveries are stored together or not at all, without a transaction's round
    * trips. A concurrent publish of the same id stored them already (with the same derived
-   * invocation ids): nothing changes then. A trigger's state never goes back to an older event.
+   * invocation ids): nothing changes then. A trigger's state never goes back to an older event,
+   * and a trigger whose state another publish is writing at this moment is left to it (SKIP
+   * LOCKED): concurrent events to the same subscribers neither wait for each other nor deadlock,
+   * and the state shows one of the latest deliveries.
    */
   async record(
     event: { id: string; type: string; data: unknown; publishedAt: Date; publishedBy: string | null },
@@ -87,12 +90,17 @@ export class EventsRepo {
         insert into event_deliveries (tenant_id, event_id, trigger_id, function_id, invocation_id)
         select ${this.#tenantId}, ${event.id}, trigger_id, function_id, invocation_id from d
         where exists (select 1 from event)
-        on conflict do nothing)
+        on conflict do nothing),
+      claimed as (
+        select t.id from triggers t
+        where t.tenant_id = ${this.#tenantId} and t.id in (select trigger_id from d)
+          and exists (select 1 from event)
+          and (t.last_fired_at is null or t.last_fired_at <= ${event.publishedAt})
+        for update skip locked)
       update triggers t set last_fired_at = ${event.publishedAt}, last_invocation_id = d.invocation_id,
         last_status = 'queued', updated_at = now()
-      from d
-      where t.tenant_id = ${this.#tenantId} and t.id = d.trigger_id and exists (select 1 from event)
-        and (t.last_fired_at is null or t.last_fired_at <= ${event.publishedAt})`.execute(this.#db);
+      from d, claimed
+      where t.id = claimed.id and d.trigger_id = claimed.id`.execute(this.#db);
   }
 
   /** Recent events, newest first. */

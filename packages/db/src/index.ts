@@ -10,9 +10,34 @@ export type { EventDelivery, EventSubscriber, EventsRepo, NewEventDelivery } fro
 export type { FunctionsRepo, FunctionWithLive } from "./functions-repo.ts";
 export type { InvocationFilter, InvocationsRepo } from "./invocations-repo.ts";
 export type { LogQuery, LogsRepo } from "./logs-repo.ts";
+export { addCounts, type MetricAggregate, newAggregate } from "./metric-aggregate.ts";
+export { quantileOf, SKETCH_RELATIVE_ACCURACY, type SketchSummary, sketchSummary } from "./metric-sketch.ts";
+export {
+  type CompactMetricsOptions,
+  type CompactMetricsResult,
+  compactMetrics,
+  type PurgeMetricsOptions,
+  purgeMetrics,
+} from "./metrics-maintenance.ts";
+export {
+  COLD_START_KINDS,
+  type ColdStartMetricKind,
+  type FunctionMetricsTotal,
+  type MetricsRepo,
+  type MetricsSeries,
+  type MetricsSeriesQuery,
+} from "./metrics-repo.ts";
+export { MetricsRollup, type MetricsRollupOptions } from "./metrics-rollup.ts";
 export { migrateToLatest } from "./migrate.ts";
 export { type DatabaseHandle, type OpenDatabaseOptions, openDatabase } from "./open-database.ts";
 export { PlatformStore } from "./platform-store.ts";
+export {
+  type BatchOutcome,
+  type InflightBatch,
+  type QueueSourceState,
+  type QueueTriggerRow,
+  QueueTriggers,
+} from "./queue-triggers.ts";
 export { notQueuedInvocation, type QueuedTarget, queuedInvocation } from "./queued-invocation.ts";
 export type { RejectedRecord } from "./record-writer.ts";
 export {
@@ -23,6 +48,7 @@ export {
   writeRecords,
 } from "./record-writer.ts";
 export { Recorder, type RecorderOptions } from "./recorder.ts";
+export type { NewTriggerSlot, ReplicationSlots, SourceReport } from "./replication-slots.ts";
 export type { NewRollout, RolloutPatch, RolloutsRepo } from "./rollouts-repo.ts";
 export type { NewRoute, RoutesRepo } from "./routes-repo.ts";
 export type { AlertDueTrigger, DueTrigger, FiredSlot, ScheduledTriggers } from "./scheduled-triggers.ts";

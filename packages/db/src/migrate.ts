@@ -8,6 +8,8 @@ import * as domainClaims from "./migrations/0006-domain-claims.ts";
 import * as triggers from "./migrations/0007-triggers.ts";
 import * as eventTriggers from "./migrations/0008-event-triggers.ts";
 import * as triggerSources from "./migrations/0009-trigger-sources.ts";
+import * as triggerSlots from "./migrations/0010-trigger-slots.ts";
+import * as functionMetrics from "./migrations/0011-function-metrics.ts";
 
 /** Migrations are compiled in, so a running service never depends on a migrations folder on disk. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +22,8 @@ const MIGRATIONS: Record<string, Migration> = {
   "0007-triggers": triggers,
   "0008-event-triggers": eventTriggers,
   "0009-trigger-sources": triggerSources,
+  "0010-trigger-slots": triggerSlots,
+  "0011-function-metrics": functionMetrics,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import { newId } from "@kumo/core";
 import { type Kysely, sql } from "kysely";
 import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
+import { QueueTriggers } from "./queue-triggers.ts";
+import { ReplicationSlots } from "./replication-slots.ts";
 import { ScheduledTriggers } from "./scheduled-triggers.ts";
 import type { ApiKeyRow, Database, DomainRow, RolloutRow, TenantRow } from "./schema.ts";
 import { TenantStore } from "./tenant-store.ts";
@@ -86,6 +88,16 @@ export class PlatformStore {
   /** Every tenant's triggers as the scheduler sees them (due slots, cursor moves, outcomes). */
   scheduledTriggers(): ScheduledTriggers {
     return new ScheduledTriggers(this.#db);
+  }
+
+  /** Database triggers across tenants and the replication slots made for them (the scheduler's). */
+  replicationSlots(): ReplicationSlots {
+    return new ReplicationSlots(this.#db);
+  }
+
+  /** Queue triggers across tenants (the scheduler's consumers; per tenant for the queue listing). */
+  queueTriggers(): QueueTriggers {
+    return new QueueTriggers(this.#db);
   }
 
   /** A store whose every query is scoped to this tenant. */

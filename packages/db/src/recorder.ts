@@ -1,4 +1,5 @@
 import type { Insertable, Kysely } from "kysely";
+import { MetricsRollup } from "./metrics-rollup.ts";
 import { type RejectedRecord, writeRecords } from "./record-writer.ts";
 import type { Database, LogsTable, NewInvocation } from "./schema.ts";
 
@@ -10,6 +11,13 @@ export interface RecorderOptions {
   onError: (error: unknown) => void;
   /** A record or log line the database refused on its own; the rest of its batch was written. */
   onRejected?: (rejected: RejectedRecord) => void;
+  /**
+   * Per-minute metrics rollups of the records (see MetricsRollup): on by default, so every process
+   * that records invocations also writes their rollups. `false` turns them off (benchmarks).
+   */
+  rollups?: boolean;
+  /** How often rollup rows are written. Default 1 s. */
+  rollupFlushMs?: number;
 }
 
 /**
@@ -18,6 +26,8 @@ export interface RecorderOptions {
  * A row the database refuses for its data is set aside and reported (see writeRecords); a batch
  * that fails as a whole (an outage) is retried once with the next flush, beyond that it is dropped
  * and reported, so a database outage cannot grow memory without bound.
+ * Finished records also feed this process's per-minute metrics rollups (in memory), written as
+ * one batched upsert at most every rollupFlushMs, apart from the records' own writes.
  */
 export class Recorder {
   readonly #options: RecorderOptions;
@@ -28,13 +38,31 @@ export class Recorder {
   /** The write that has not started yet: later flush() calls join it. */
   #next: Promise<void> | undefined;
   #retry: { invocations: NewInvocation[]; logs: Insertable<LogsTable>[] } | undefined;
+  readonly #rollup: MetricsRollup | undefined;
+  #rollupTimer: NodeJS.Timeout | undefined;
+  /** Rollup writes, one at a time. */
+  #rollupWriting: Promise<void> = Promise.resolve();
 
   constructor(options: RecorderOptions) {
     this.#options = options;
+    this.#rollup = options.rollups === false ? undefined : new MetricsRollup();
   }
 
   record(invocation: NewInvocation | null, logs: readonly Insertable<LogsTable>[] = []): void {
-    if (invocation) this.#invocations.push(invocation);
+    if (invocation) {
+      this.#invocations.push(invocation);
+      const rollup = this.#rollup;
+      if (rollup) {
+        rollup.observe(invocation);
+        if (!this.#rollupTimer && rollup.dirty) {
+          this.#rollupTimer = setTimeout(
+            () => void this.#writeRollups(),
+            this.#options.rollupFlushMs ?? 1000,
+          );
+          this.#rollupTimer.unref();
+        }
+      }
+    }
     for (const line of logs) this.#logs.push(line);
     if (this.#invocations.length + this.#logs.length >= (this.#options.maxBatch ?? 1000)) {
       void this.flush();
@@ -66,6 +94,39 @@ export class Recorder {
       this.#flushing = this.#next;
     }
     return this.#next;
+  }
+
+  /** Writes buffered records, then the metrics rollups now (shutdown, tests). */
+  async drain(): Promise<void> {
+    await this.flush();
+    await this.#writeRollups();
+  }
+
+  #writeRollups(): Promise<void> {
+    if (this.#rollupTimer) {
+      clearTimeout(this.#rollupTimer);
+      this.#rollupTimer = undefined;
+    }
+    const rollup = this.#rollup;
+    if (!rollup) return Promise.resolve();
+    this.#rollupWriting = this.#rollupWriting.then(async () => {
+      try {
+        await rollup.flush(this.#options.db);
+      } catch (error) {
+        this.#options.onError(error);
+      }
+      const dropped = rollup.takeDropped();
+      if (dropped > 0)
+        this.#options.onError(
+          new Error(`metrics rollups: ${dropped} record(s) left out (too many cells held)`),
+        );
+      // Still changed (a failed write, records that came meanwhile): written again later.
+      if (rollup.dirty && !this.#rollupTimer) {
+        this.#rollupTimer = setTimeout(() => void this.#writeRollups(), this.#options.rollupFlushMs ?? 1000);
+        this.#rollupTimer.unref();
+      }
+    });
+    return this.#rollupWriting;
   }
 
   async #write(): Promise<void> {

@@ -351,7 +351,28 @@ export interface Database {
   triggers: TriggersTable;
   events: EventsTable;
   event_deliveries: EventDeliveriesTable;
+  trigger_slots: TriggerSlotsTable;
+  function_metrics_minute: FunctionMetricsMinuteTable;
+  function_metrics_hour: FunctionMetricsHourTable;
+  function_metrics_watermark: FunctionMetricsWatermarkTable;
 }
+
+/**
+ * A replication slot and publication the scheduler made for a database trigger on the tenant's
+ * PostgreSQL (since 0010). Outlives its trigger row on purpose: see the migration.
+ */
+export interface TriggerSlotsTable {
+  trigger_id: string;
+  tenant_id: string;
+  connection_secret: string;
+  /** The connection string sealed by the scheduler (context: `triggerSlotContext`). */
+  sealed_connection: Uint8Array;
+  slot: string;
+  publication: string;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+export type TriggerSlotRow = Selectable<TriggerSlotsTable>;
 
 /** A tenant's published domain event (since 0008); `id` is the publisher's or generated. */
 export interface EventsTable {
@@ -370,6 +391,60 @@ export interface EventDeliveriesTable {
   trigger_id: string;
   function_id: string;
   invocation_id: string;
+}
+
+/** The measures every metrics rollup row carries, as written (JSON columns as text). Since 0011. */
+export interface FunctionMetricsColumns {
+  invocations: number;
+  errors: string;
+  cold_starts: string;
+  throttles: number;
+  retries: number;
+  dead_letters: number;
+  duration_count: number;
+  duration_sum: number;
+  duration_min: number | null;
+  duration_max: number | null;
+  /** DDSketch protobuf bytes of the durations (ms); null when nothing ran. */
+  duration_sketch: Uint8Array | null;
+  queue_count: number;
+  queue_sum: number;
+  queue_min: number | null;
+  queue_max: number | null;
+  /** DDSketch protobuf bytes of async queue ages (ms). */
+  queue_sketch: Uint8Array | null;
+}
+
+type MetricsMeasures = {
+  [K in keyof FunctionMetricsColumns]: K extends "errors" | "cold_starts"
+    ? Json<Record<string, number>>
+    : FunctionMetricsColumns[K];
+};
+
+/** What one writer process saw finish in one minute (see migration 0011). */
+export interface FunctionMetricsMinuteTable extends MetricsMeasures {
+  tenant_id: string;
+  function_id: string;
+  /** 0 when the record named no version. */
+  version: number;
+  trigger: string;
+  minute: Timestamp;
+  writer_id: string;
+  compacted: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+/** An hour of minute rows merged across writers, by compaction. */
+export interface FunctionMetricsHourTable extends MetricsMeasures {
+  tenant_id: string;
+  function_id: string;
+  version: number;
+  trigger: string;
+  hour: Timestamp;
+}
+
+export interface FunctionMetricsWatermarkTable {
+  name: string;
+  at: Timestamp;
 }
 
 /** Settings of the installation itself (see migration 0005), one row per key. */

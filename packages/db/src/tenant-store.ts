@@ -10,6 +10,7 @@ import { EventsRepo } from "./events-repo.ts";
 import { FunctionsRepo } from "./functions-repo.ts";
 import { InvocationsRepo } from "./invocations-repo.ts";
 import { LogsRepo } from "./logs-repo.ts";
+import { MetricsRepo } from "./metrics-repo.ts";
 import { RolloutsRepo } from "./rollouts-repo.ts";
 import { RoutesRepo } from "./routes-repo.ts";
 import type { Database } from "./schema.ts";
@@ -39,6 +40,7 @@ export class TenantStore {
   readonly domains: DomainsRepo;
   readonly triggers: TriggersRepo;
   readonly events: EventsRepo;
+  readonly metrics: MetricsRepo;
   readonly #db: Kysely<Database>;
 
   constructor(db: Kysely<Database>, tenantId: string) {
@@ -60,6 +62,7 @@ export class TenantStore {
     this.domains = new DomainsRepo(db, tenantId);
     this.triggers = new TriggersRepo(db, tenantId);
     this.events = new EventsRepo(db, tenantId);
+    this.metrics = new MetricsRepo(db, tenantId);
   }
 
   /** Runs `work` in one transaction with a store bound to the same tenant. */

@@ -99,7 +99,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       flushMs: config.recordFlushMs,
       onError: (error) => log(`recording invocations failed: ${String(error)}`),
     });
-    cleanup.push(() => recorder.flush());
+    cleanup.push(() => recorder.drain());
     const logs = new LogShipper(nc, recorder, namespace);
     cleanup.push(async () => logs.flush());
 

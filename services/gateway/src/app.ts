@@ -19,6 +19,8 @@ import { gitRoutes } from "./routes/git.ts";
 import { invocationRoutes } from "./routes/invocations.ts";
 import { invokeRoutes } from "./routes/invoke.ts";
 import { metaRoutes } from "./routes/meta.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import { queueRoutes } from "./routes/queues.ts";
 import { rolloutRoutes } from "./routes/rollouts.ts";
 import { routedInvokeRoutes, TENANT_HOST_PREFIX } from "./routes/routed-invoke.ts";
 import { secretRoutes } from "./routes/secrets.ts";
@@ -121,6 +123,8 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
       domainRoutes,
       triggerRoutes,
       eventRoutes,
+      metricsRoutes,
+      queueRoutes,
     ]) {
       await v1.register(routes(ctx));
     }

@@ -47,6 +47,11 @@ export const gatewayConfigSchema = z.object({
   KUMO_BUILDER_URL: z.string().min(1).default("127.0.0.1:8091"),
   /** A build running longer is stopped by the builder; a restarted gateway fails older unfinished ones. */
   KUMO_BUILD_TIMEOUT: durationMs.pipe(z.number().min(1000)).default(600_000),
+  /** Metrics rollups: 1-minute rows are kept this long, 1-hour rows this long. */
+  KUMO_METRICS_MINUTE_RETENTION: durationMs.pipe(z.number().min(3_600_000)).default(14 * 86_400_000),
+  KUMO_METRICS_HOUR_RETENTION: durationMs.pipe(z.number().min(86_400_000)).default(400 * 86_400_000),
+  /** How often a gateway compacts minute rollups into hours and purges old ones (one gateway at a time). */
+  KUMO_METRICS_MAINTENANCE_INTERVAL: durationMs.pipe(z.number().min(1000)).default(60_000),
 });
 
 export interface GatewayConfig {
@@ -83,6 +88,9 @@ export interface GatewayConfig {
   /** gRPC address of the builder, or undefined when container builds are off. */
   builderUrl: string | undefined;
   buildTimeoutMs: number;
+  metricsMinuteRetentionMs: number;
+  metricsHourRetentionMs: number;
+  metricsMaintenanceMs: number;
 }
 
 export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
@@ -114,5 +122,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     domainClaimTtlMs: c.KUMO_DOMAIN_CLAIM_TTL,
     builderUrl: c.KUMO_BUILDER_URL === "off" ? undefined : c.KUMO_BUILDER_URL,
     buildTimeoutMs: c.KUMO_BUILD_TIMEOUT,
+    metricsMinuteRetentionMs: c.KUMO_METRICS_MINUTE_RETENTION,
+    metricsHourRetentionMs: c.KUMO_METRICS_HOUR_RETENTION,
+    metricsMaintenanceMs: c.KUMO_METRICS_MAINTENANCE_INTERVAL,
   };
 }

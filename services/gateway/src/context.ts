@@ -1,3 +1,4 @@
+import type { TenantQueues } from "@kumo/bus";
 import type { CapacityProvider, SecretBox } from "@kumo/core";
 import type { PlatformStore, Recorder } from "@kumo/db";
 import type { Authenticator } from "./auth/authenticator.ts";
@@ -24,6 +25,8 @@ export interface GatewayContext {
   recorder: Recorder;
   /** Async invocations (JetStream); absent when the gateway runs without NATS. */
   asyncQueue?: AsyncQueue | undefined;
+  /** Tenant queues (JetStream) that queue triggers consume; absent without NATS. */
+  queues?: TenantQueues | undefined;
   liveLogs: LiveLogs;
   providers: readonly CapacityProvider[];
   /** Announces a change to a function (or a whole tenant) so every gateway drops its cached routing. */

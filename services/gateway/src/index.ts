@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { connectBus, type NatsConnection, subjects } from "@kumo/bus";
+import { connectBus, type NatsConnection, subjects, TenantQueues } from "@kumo/bus";
 import type { CapacityProvider } from "@kumo/core";
 import { generateHexKey, loadOrCreateKeyFile, SecretBox } from "@kumo/core";
 import { type DatabaseHandle, openServiceDatabase, Recorder } from "@kumo/db";
@@ -18,6 +18,7 @@ import { Invoker } from "./invoke/invoker.ts";
 import { LiveLogs } from "./invoke/live-logs.ts";
 
 import { GatewayMetrics } from "./metrics.ts";
+import { MetricsMaintainer } from "./metrics-maintainer.ts";
 import { RolloutDriver } from "./rollouts/rollout-driver.ts";
 import { DomainVerifier, type TxtResolver } from "./routing/domain-verifier.ts";
 import { HostTable } from "./routing/host-table.ts";
@@ -54,7 +55,7 @@ export interface Gateway {
   database: DatabaseHandle;
   /** What this installation's NATS subjects, streams and buckets are named by (see @kumo/bus). */
   namespace: string;
-  /** Writes buffered invocation records now (tests and shutdown). */
+  /** Writes buffered invocation records and metrics rollups now (tests and shutdown). */
   flushRecords(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -132,7 +133,17 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       flushMs: config.recordFlushMs,
       onError: (error) => log(`recording invocations failed: ${String(error)}`),
     });
-    cleanup.push(() => recorder.flush());
+    // Records and this gateway's metrics rollups, written whole before the database closes.
+    cleanup.push(() => recorder.drain());
+    const maintainer = new MetricsMaintainer({
+      db: database.db,
+      intervalMs: config.metricsMaintenanceMs,
+      minuteRetentionMs: config.metricsMinuteRetentionMs,
+      hourRetentionMs: config.metricsHourRetentionMs,
+      onError: (error) => log(`metrics rollup maintenance failed: ${String(error)}`),
+    });
+    maintainer.start();
+    cleanup.push(() => maintainer.stop());
     const asyncQueue = nc
       ? new AsyncQueue({
           nc,
@@ -143,6 +154,9 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       : undefined;
     await asyncQueue?.start();
     if (asyncQueue) cleanup.push(async () => asyncQueue.stop());
+    const queues = nc ? new TenantQueues({ nc, namespace }) : undefined;
+    await queues?.start();
+    if (queues) cleanup.push(async () => queues.stop());
 
     const routes = new RouteTable({ platform });
     const hosts = new HostTable({
@@ -208,6 +222,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       invoker: new Invoker({ resolver, providers, recorder, liveLogs, metrics }),
       recorder,
       asyncQueue,
+      queues,
       liveLogs,
       providers,
       routes,
@@ -249,7 +264,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       adminKey,
       database,
       namespace,
-      flushRecords: () => recorder.flush(),
+      flushRecords: () => recorder.drain(),
       stop: stopAll,
     };
   } catch (error) {

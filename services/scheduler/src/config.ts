@@ -20,6 +20,20 @@ export const schedulerConfigSchema = z.object({
    */
   KUMO_SCHEDULER_MISFIRE_GRACE: durationMs.pipe(z.number().int().min(0).max(90_000)).default(30_000),
   KUMO_RECORD_FLUSH: durationMs.default(100),
+  /** How often the leader reads the database triggers again (start, pause, change, delete). */
+  KUMO_DB_TRIGGER_RECONCILE: durationMs.pipe(z.number().int().min(50).max(60_000)).default(1000),
+  /** A database trigger in error retries after this long, doubling up to the maximum. */
+  KUMO_DB_TRIGGER_RETRY: durationMs.pipe(z.number().int().min(50).max(60_000)).default(1000),
+  KUMO_DB_TRIGGER_RETRY_MAX: durationMs.pipe(z.number().int().min(50).max(3_600_000)).default(60_000),
+  /** How often the leader reads the queue triggers again (start, pause, change, delete). */
+  KUMO_QUEUE_TRIGGER_RECONCILE: durationMs.pipe(z.number().int().min(50).max(60_000)).default(1000),
+  /**
+   * Queue messages of a batch in flight stay the leader's this long after its last sign of life:
+   * how soon a killed leader's batch comes back to its successor.
+   */
+  KUMO_QUEUE_ACK_WAIT: durationMs.pipe(z.number().int().min(1000).max(600_000)).default(30_000),
+  /** A failed queue message's first retry delay (doubling per failure, at most a minute). */
+  KUMO_QUEUE_RETRY: durationMs.pipe(z.number().int().min(0).max(60_000)).default(1000),
   /** Opens tenant secrets that triggers name (broker URLs, connection strings, alert signing keys). */
   KUMO_MASTER_KEY: sharedEnv.KUMO_MASTER_KEY,
   /** Let alert webhooks reach loopback/private/link-local addresses (operators only; tests). */
@@ -38,6 +52,12 @@ export interface SchedulerConfig {
   leaseTtlMs: number;
   misfireGraceMs: number;
   recordFlushMs: number;
+  databaseTriggerReconcileMs: number;
+  databaseTriggerRetryBaseMs: number;
+  databaseTriggerRetryMaxMs: number;
+  queueTriggerReconcileMs: number;
+  queueAckWaitMs: number;
+  queueRetryBaseMs: number;
   masterKey: string | undefined;
   alertsAllowPrivate: boolean;
 }
@@ -56,6 +76,12 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Sc
     leaseTtlMs: c.KUMO_SCHEDULER_LEASE_TTL,
     misfireGraceMs: c.KUMO_SCHEDULER_MISFIRE_GRACE,
     recordFlushMs: c.KUMO_RECORD_FLUSH,
+    databaseTriggerReconcileMs: c.KUMO_DB_TRIGGER_RECONCILE,
+    databaseTriggerRetryBaseMs: c.KUMO_DB_TRIGGER_RETRY,
+    databaseTriggerRetryMaxMs: c.KUMO_DB_TRIGGER_RETRY_MAX,
+    queueTriggerReconcileMs: c.KUMO_QUEUE_TRIGGER_RECONCILE,
+    queueAckWaitMs: c.KUMO_QUEUE_ACK_WAIT,
+    queueRetryBaseMs: c.KUMO_QUEUE_RETRY,
     masterKey: c.KUMO_MASTER_KEY,
     alertsAllowPrivate: c.KUMO_ALERTS_ALLOW_PRIVATE,
   };

@@ -24,7 +24,7 @@ export interface CronLoopOptions {
 }
 
 /** Due triggers read per query; a tick repeats the query while it comes back full. */
-const BATCH = 200;
+const BATCH = 1000;
 /** Distinct (schedule, zone) pairs kept parsed. */
 const MAX_CACHED_SCHEDULES = 10_000;
 /** Queries per tick at most: queued slots still waiting come back in every query. */

@@ -1,13 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { AsyncInvocations, connectBus, type NatsConnection } from "@kumo/bus";
+import { AsyncInvocations, connectBus, type NatsConnection, TenantQueues } from "@kumo/bus";
 import { serveHealth, serviceSecretBox } from "@kumo/core";
 import { type DatabaseHandle, openServiceDatabase, Recorder } from "@kumo/db";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { AlertNotifier } from "./alert-notifier.ts";
 import type { SchedulerConfig } from "./config.ts";
 import { CronLoop } from "./cron-loop.ts";
+import { DatabaseTriggers } from "./database-triggers/database-triggers.ts";
 import { LeaderLease } from "./leader-lease.ts";
+import { QueueTriggerManager } from "./queue-triggers/queue-trigger-manager.ts";
 
 export { loadSchedulerConfig, type SchedulerConfig } from "./config.ts";
 
@@ -51,7 +53,7 @@ export async function start(config: SchedulerConfig, deps: SchedulerDeps = {}): 
       flushMs: config.recordFlushMs,
       onError: (error) => log(`recording invocations failed: ${String(error)}`),
     });
-    cleanup.push(() => recorder.flush());
+    cleanup.push(() => recorder.drain());
     const sender = new AsyncInvocations({ nc, namespace });
     await sender.start();
     cleanup.push(() => sender.stop());
@@ -88,6 +90,38 @@ export async function start(config: SchedulerConfig, deps: SchedulerDeps = {}): 
     const alertLoop = leaderLoop(config.tickMs, () => (lease.isLeader() ? alerts.pass() : undefined), log);
     cleanup.push(() => alertLoop.stop());
     cleanup.push(() => alerts.stop());
+    const databaseTriggers = new DatabaseTriggers({
+      platform,
+      sender,
+      recorder,
+      secretBox,
+      isLeader: () => lease.isLeader(),
+      reconcileMs: config.databaseTriggerReconcileMs,
+      retryBaseMs: config.databaseTriggerRetryBaseMs,
+      retryMaxMs: config.databaseTriggerRetryMaxMs,
+      log,
+    });
+    databaseTriggers.start();
+    cleanup.push(() => databaseTriggers.stop());
+    const queues = new TenantQueues({ nc, namespace });
+    await queues.start();
+    cleanup.push(() => queues.stop());
+    const queueTriggers = new QueueTriggerManager({
+      platform,
+      store: platform.queueTriggers(),
+      queues,
+      sender,
+      recorder,
+      secretBox,
+      isLeader: () => lease.isLeader(),
+      reconcileMs: config.queueTriggerReconcileMs,
+      reportMs: 3000,
+      ackWaitMs: config.queueAckWaitMs,
+      retryBaseMs: config.queueRetryBaseMs,
+      log,
+    });
+    queueTriggers.start();
+    cleanup.push(() => queueTriggers.stop());
 
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: "kumo_scheduler_" });
@@ -97,6 +131,18 @@ export async function start(config: SchedulerConfig, deps: SchedulerDeps = {}): 
       registers: [registry],
       collect() {
         this.set(lease.isLeader() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "kumo_scheduler_queue_lag",
+      help: "Messages a queue trigger has not finished (waiting, or in a batch that is running)",
+      labelNames: ["trigger_id", "tenant_id"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [id, { lag, tenantId }] of queueTriggers.lags()) {
+          this.set({ trigger_id: id, tenant_id: tenantId }, lag);
+        }
       },
     });
     const health = await serveHealth({

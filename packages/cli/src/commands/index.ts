@@ -12,6 +12,7 @@ import { keysCommand } from "./keys.ts";
 import { loginCommand } from "./login.ts";
 import { logoutCommand } from "./logout.ts";
 import { logsCommand } from "./logs.ts";
+import { queuesCommand } from "./queues.ts";
 import { rollbackCommand } from "./rollback.ts";
 import { routesCommand } from "./routes.ts";
 import { secretsCommand } from "./secrets.ts";
@@ -39,6 +40,7 @@ export const COMMANDS: readonly Command[] = [
   domainsCommand,
   triggersCommand,
   eventsCommand,
+  queuesCommand,
   envCommand,
   secretsCommand,
   invocationsCommand,

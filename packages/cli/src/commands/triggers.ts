@@ -12,11 +12,13 @@ const CATCH_UPS = ["skip", "once", "all"] as const;
 
 export const triggersCommand: Command = {
   name: "triggers",
-  summary: "List, add, remove, pause, resume or fire a function's cron and event triggers",
+  summary: "List, add, remove, pause, resume or fire a function's cron, event and queue triggers",
   help: `Usage: kumo triggers ls <fn>
        kumo triggers add <fn> '<schedule>' [--timezone ZONE] [--target ALIAS|vN] [--overlap skip|allow]
                                           [--catch-up skip|once|all] [--paused]
        kumo triggers add <fn> --event <type-or-pattern> [--target ALIAS|vN] [--paused]
+       kumo triggers add <fn> --queue <queue> [--batch-size N] [--batch-window 5s] [--ordered]
+                                [--max-deliveries N] [--rabbitmq-secret NAME] [--target ALIAS|vN] [--paused]
        kumo triggers rm <fn> <id>
        kumo triggers pause <fn> <id>
        kumo triggers resume <fn> <id>
@@ -40,6 +42,12 @@ Examples:
   --overlap P       skip (default: no new run while one is in flight) or allow
   --catch-up P      slots missed while no scheduler ran: skip (default), once or all
   --event P         an event trigger for event types matching P instead of a schedule
+  --queue Q         a queue trigger: batches of queue Q's messages (kumo queues publish Q ...)
+  --batch-size N    messages per batch, 1-10000 (default 1)
+  --batch-window D  wait up to D (0-300s) for a batch to fill (default 0)
+  --ordered         one key's messages in publish order; a failed one holds back the rest of its key
+  --max-deliveries N  deliveries before a message becomes a dead letter (default 5)
+  --rabbitmq-secret S  consume queue Q on RabbitMQ whose amqp:// URL is the tenant secret S
   --paused          create it paused
   --count N         how many fire times "next" lists (default 5)`,
   options: {
@@ -50,6 +58,12 @@ Examples:
     paused: { type: "boolean" },
     count: { type: "string" },
     event: { type: "string" },
+    queue: { type: "string" },
+    "batch-size": { type: "string" },
+    "batch-window": { type: "string" },
+    ordered: { type: "boolean" },
+    "max-deliveries": { type: "string" },
+    "rabbitmq-secret": { type: "string" },
   },
   async run(context, args) {
     const sub = args.required(0, "subcommand (kumo triggers ls|add|rm|pause|resume|fire|next <fn>)");
@@ -80,7 +94,16 @@ async function list(context: CommandContext, name: string, _args: ParsedArgs): P
       page.items,
       [
         { header: "ID", value: (t) => t.id },
-        { header: "SCHEDULE", value: (t) => t.schedule ?? `event ${orDash(t.eventType)}` },
+        {
+          header: "SCHEDULE",
+          value: (t) =>
+            t.schedule ??
+            (t.eventType
+              ? `event ${t.eventType}`
+              : t.settings && "queue" in t.settings
+                ? `queue ${String(t.settings.queue)}`
+                : t.type),
+        },
         { header: "ZONE", value: (t) => t.timezone },
         { header: "TARGET", value: (t) => t.target },
         { header: "STATE", value: (t) => (t.paused ? "paused" : "active") },
@@ -100,6 +123,8 @@ async function list(context: CommandContext, name: string, _args: ParsedArgs): P
 async function add(context: CommandContext, name: string, args: ParsedArgs): Promise<void> {
   const eventType = args.string("event");
   if (eventType !== undefined) return addEvent(context, name, eventType, args);
+  const queue = args.string("queue");
+  if (queue !== undefined) return addQueue(context, name, queue, args);
   const schedule = args.required(2, `schedule (kumo triggers add ${name} '0 2 * * *')`);
   const overlap = oneOf(args.string("overlap"), OVERLAPS, "--overlap");
   const catchUp = oneOf(args.string("catch-up"), CATCH_UPS, "--catch-up");
@@ -147,6 +172,47 @@ async function addEvent(
   context.out.result(trigger, () =>
     context.out.line(`Added trigger ${trigger.id}: events ${trigger.eventType} → ${name}@${trigger.target}`),
   );
+}
+
+async function addQueue(
+  context: CommandContext,
+  name: string,
+  queue: string,
+  args: ParsedArgs,
+): Promise<void> {
+  if (args.positionals.length > 2) throw usageError("give either a schedule or --queue, not both");
+  const target = args.string("target");
+  const batchWindow = args.string("batch-window");
+  const secret = args.string("rabbitmq-secret");
+  const body = {
+    type: "queue",
+    queue,
+    ...optionalInt(args, "batch-size", "batchSize"),
+    ...(batchWindow === undefined ? {} : { batchWindow }),
+    ...(args.flag("ordered") ? { ordered: true } : {}),
+    ...optionalInt(args, "max-deliveries", "maxDeliveries"),
+    ...(secret === undefined ? {} : { broker: { kind: "rabbitmq", urlSecret: secret } }),
+    ...(target === undefined ? {} : { target }),
+    ...(args.flag("paused") ? { paused: true } : {}),
+  };
+  const client = await context.client();
+  const trigger = await client.request<Trigger>("POST", apiPath`/v1/functions/${name}/triggers`, {
+    json: body,
+  });
+  context.out.result(trigger, () =>
+    context.out.line(
+      `Added trigger ${trigger.id}: queue ${queue}${secret ? " (RabbitMQ)" : ""} → ${name}@${trigger.target}`,
+    ),
+  );
+}
+
+/** An integer option as a body field; the API says what range it takes. */
+function optionalInt(args: ParsedArgs, option: string, field: string): Record<string, number> {
+  const raw = args.string(option);
+  if (raw === undefined) return {};
+  const value = Number(raw);
+  if (!Number.isInteger(value)) throw usageError(`--${option} must be a whole number, not "${raw}"`);
+  return { [field]: value };
 }
 
 async function remove(context: CommandContext, name: string, id: string): Promise<void> {

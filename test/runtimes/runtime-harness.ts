@@ -146,10 +146,19 @@ export class RuntimeHarness {
     const dir = this.writeCode(labelled);
     const tag = `kumo-test/fn-${randomUUID().slice(0, 8)}:latest`;
     this.#images.push(tag);
-    await run("docker", ["build", "-q", "--force-rm", "--label", TEST_LABEL, "-t", tag, dir], {
-      env: { ...process.env, DOCKER_BUILDKIT: "0" },
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    const build = (...extra: string[]) =>
+      run("docker", ["build", "-q", "--force-rm", ...extra, "--label", TEST_LABEL, "-t", tag, dir], {
+        env: { ...process.env, DOCKER_BUILDKIT: "0" },
+        maxBuffer: 16 * 1024 * 1024,
+      });
+    try {
+      await build();
+    } catch (error) {
+      // A cached intermediate layer pruned by another vitest run's teardown on this machine (two
+      // checkouts testing at once) between the cache hit and its use: build again without the cache.
+      if (!String(error).includes("unknown parent image ID")) throw error;
+      await build("--no-cache");
+    }
     return tag;
   }
 

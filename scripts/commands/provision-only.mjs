@@ -13,6 +13,7 @@ export async function provisionOnly(settings) {
     dockerRequired: true,
     logicalReplication: true,
     rabbitmq: true,
+    prometheus: true,
     env,
   });
   return 0;

@@ -19,6 +19,7 @@ export async function test(settings, args) {
     dockerRequired: true,
     logicalReplication: true,
     rabbitmq: true,
+    prometheus: true,
     env,
   });
   // The local binary, as `npx vitest` would pick, without npx's offer to download one.

@@ -8,6 +8,7 @@ import { skip } from "./log.mjs";
 import { ensureNats } from "./nats.mjs";
 import { ensurePostgres, reportEmbedded } from "./postgres.mjs";
 import { ensureLogicalReplication } from "./postgres-replication.mjs";
+import { ensurePrometheus } from "./prometheus.mjs";
 import { ensureRabbitMq } from "./rabbitmq.mjs";
 import { printSummary } from "./summary.mjs";
 
@@ -22,6 +23,8 @@ export { childEnv, loadSettings } from "./settings.mjs";
  *                                             (restarted once if it had another level)
  * @property {boolean} [rabbitmq]              tests and benchmarks: a RabbitMQ on 127.0.0.1:5672 (queue
  *                                             triggers on an external broker); never for `npm start`
+ * @property {boolean} [prometheus]            tests: Debian's prometheus and promtool (the shipped
+ *                                             scrape config and rules are tested against Kumo)
  * @property {NodeJS.ProcessEnv} env           the environment the command will run with
  */
 
@@ -46,10 +49,11 @@ export async function provision(settings, needs) {
     if (done) postgres.state += `, ${done}`;
   }
   const rabbitmq = needs.rabbitmq ? [await ensureRabbitMq(settings)] : [];
+  const prometheus = needs.prometheus ? [ensurePrometheus(settings)] : [];
   const docker = await ensureDocker(settings, { required: needs.dockerRequired });
   buildBaseImages(settings, needs.env, {
     dockerAvailable: docker.state !== "unavailable",
     required: needs.dockerRequired,
   });
-  printSummary(settings, [nats, postgres, ...rabbitmq, docker], startedAt);
+  printSummary(settings, [nats, postgres, ...rabbitmq, ...prometheus, docker], startedAt);
 }

@@ -44,6 +44,8 @@ export interface TestGatewayOptions {
   resolveTxt?: (name: string) => Promise<string[][]>;
   /** Container builds (a BuildClient to a test builder); none unless given. */
   builder?: ImageBuildClient;
+  /** Listen on a free loopback port too (a scraper or a browser needs one); inject() works either way. */
+  listen?: boolean;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     KUMO_DATA_DIR: `/tmp/kumo-test-${schema}`,
     KUMO_LOG_LEVEL: "silent",
     KUMO_PORT: "0",
+    KUMO_HOST: "127.0.0.1",
     KUMO_RECORD_FLUSH: "20ms",
     ...options.env,
   });
@@ -73,7 +76,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     providers,
     bundleEdge: bundleEdgeFunction,
     builder: options.builder ?? null,
-    listen: false,
+    listen: options.listen === true,
     resolveTxt:
       options.resolveTxt ??
       (async (name) => {

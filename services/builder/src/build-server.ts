@@ -26,7 +26,13 @@ export interface BuildServer {
  */
 export async function serveBuildService(
   listen: string,
-  deps: { builder: ImageBuilder; git: GitFetcher; onError?: (error: unknown) => void },
+  deps: {
+    builder: ImageBuilder;
+    git: GitFetcher;
+    onError?: (error: unknown) => void;
+    /** Each finished build: succeeded, or failed with its Kumo code, and how long it took. */
+    onBuild?: (outcome: { ok: boolean; code: string; seconds: number }) => void;
+  },
 ): Promise<BuildServer> {
   const { definition } = loadBuildService();
   const server = new grpc.Server({
@@ -66,11 +72,17 @@ export async function serveBuildService(
 
   const build = streamed<BuildRequestMessage, BuildEventMessage>(
     async (request, send, signal) => {
-      const { result, codeTar } = await deps.builder.build(
-        request,
-        (line) => send({ event: "log", log: line }),
-        signal,
-      );
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      let built: Awaited<ReturnType<ImageBuilder["build"]>>;
+      try {
+        built = await deps.builder.build(request, (line) => send({ event: "log", log: line }), signal);
+      } catch (error) {
+        deps.onBuild?.({ ok: false, code: toKumoError(error).code, seconds: seconds() });
+        throw error;
+      }
+      deps.onBuild?.({ ok: true, code: "", seconds: seconds() });
+      const { result, codeTar } = built;
       for (let at = 0; codeTar && at < codeTar.length; at += CHUNK_BYTES)
         send({ event: "codeTarChunk", codeTarChunk: codeTar.subarray(at, at + CHUNK_BYTES) });
       send({ event: "result", result });

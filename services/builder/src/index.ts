@@ -1,7 +1,7 @@
 import { connectBus, type NatsConnection } from "@kumo/bus";
 import { serveHealth, succeeds } from "@kumo/core";
 import Docker from "dockerode";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import { serveBuildService } from "./build-server.ts";
 import type { BuilderConfig } from "./config.ts";
 import { GitFetcher } from "./git-fetcher.ts";
@@ -54,10 +54,28 @@ export async function start(config: BuilderConfig, deps: BuilderDeps = {}): Prom
     timeoutMs: config.gitTimeoutMs,
     ...(deps.log ? { log: deps.log } : {}),
   });
+  const builds = new Counter({
+    name: "kumo_builds_total",
+    help: "Builds by outcome (succeeded, failed) and error code",
+    labelNames: ["outcome", "code"],
+    registers: [registry],
+  });
+  const buildSeconds = new Histogram({
+    name: "kumo_build_duration_seconds",
+    help: "Build duration, source received to image tagged (cached builds included)",
+    labelNames: ["outcome"],
+    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    registers: [registry],
+  });
   const grpcServer = await serveBuildService(config.listen, {
     builder,
     git,
     onError: (error) => deps.log?.(`builder: ${String(error)}`),
+    onBuild: ({ ok, code, seconds }) => {
+      const outcome = ok ? "succeeded" : "failed";
+      builds.inc({ outcome, code });
+      buildSeconds.observe({ outcome }, seconds);
+    },
   });
   const health = await serveHealth({
     host: config.host,

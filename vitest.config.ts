@@ -1,14 +1,9 @@
 import { defineConfig } from "vitest/config";
 
+const BROWSER_TESTS = "test/console/**/*.browser.test.ts";
+
 export default defineConfig({
   test: {
-    include: [
-      "apps/*/src/**/*.test.ts",
-      "packages/*/src/**/*.test.ts",
-      "services/*/src/**/*.test.ts",
-      "runtimes/*/src/**/*.test.ts",
-      "test/**/*.test.ts",
-    ],
     exclude: ["**/node_modules/**", "bench/**"],
     pool: "forks",
     maxWorkers: 2,
@@ -16,5 +11,32 @@ export default defineConfig({
     hookTimeout: 120_000,
     reporters: ["default", "./test/support/summary-reporter.ts"],
     globalSetup: ["./test/support/global-teardown.ts"],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: [
+            "apps/*/src/**/*.test.ts",
+            "packages/*/src/**/*.test.ts",
+            "services/*/src/**/*.test.ts",
+            "runtimes/*/src/**/*.test.ts",
+            "test/**/*.test.ts",
+          ],
+          exclude: ["**/node_modules/**", "bench/**", BROWSER_TESTS],
+        },
+      },
+      {
+        // The console in a real Chromium: one lean file, its own project so it can be run or skipped alone
+        // (`vitest run --project browser`). The console is built first when dist is stale.
+        extends: true,
+        test: {
+          name: "browser",
+          include: [BROWSER_TESTS],
+          globalSetup: ["./test/console/build-console.ts"],
+          testTimeout: 90_000,
+        },
+      },
+    ],
   },
 });

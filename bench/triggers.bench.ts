@@ -12,12 +12,26 @@
  *      10 event triggers subscribe to (a wildcard among them); deliveries queued in JetStream per
  *      second. Baseline, same run: the same number of async messages published straight from the
  *      gateway process's publisher, 20 at a time (what fan-out costs beyond the publish itself).
+ *   3. Database change → function start: `--changes` single-row inserts, one every 50 ms, into a
+ *      table a database trigger watches (logical replication, pgoutput). Each row carries the
+ *      database clock when it was written (`clock_timestamp()` in ms, a little before COMMIT, so
+ *      the figure is if anything high); the function returns `Date.now()` as its first statement.
+ *      Baselines, same run, same table and inserts: a bare `pg-logical-replication` consumer of a
+ *      slot of its own (the same mechanism without Kumo), and a LISTEN/NOTIFY round trip
+ *      (`pg_notify` from a row trigger).
+ *   4. Queue drain: `--messages` published to a tenant queue (before the trigger exists), then a
+ *      queue trigger with batches of 100 is added, and the time until its consumer has nothing
+ *      pending or unacked (lag 0) gives messages/s. Batches of one trigger run one at a time (that
+ *      is what ordering and partial failure need), each a full async invocation. Baseline, same
+ *      run: a bare JetStream pull consumer fetching and acking the same number of messages, 100
+ *      at a time, from a stream of its own.
  *
- * Run: node --import tsx bench/triggers.bench.ts [--seconds 10] [--events 2000]
+ * Run: node --import tsx bench/triggers.bench.ts [--seconds 10] [--events 2000] [--changes 200]
+ *        [--messages 20000]
  * Prints the figures and writes bench/results/triggers.json.
  */
 import { mkdir, writeFile } from "node:fs/promises";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -33,12 +47,15 @@ import {
 } from "@kumo/bus";
 import { newId } from "@kumo/core";
 import { TriggerPlane } from "../test/triggers/trigger-plane.ts";
+import { triggerSourceFigures } from "./support/trigger-sources.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
     seconds: { type: "string", default: "10" },
     events: { type: "string", default: "2000" },
+    changes: { type: "string", default: "200" },
+    messages: { type: "string", default: "20000" },
   },
 });
 const seconds = Number(args.seconds);
@@ -242,6 +259,12 @@ async function fanOut(plane: TriggerPlane) {
 async function main(): Promise<void> {
   const plane = await new TriggerPlane().start();
   try {
+    // These two need the autoscaler, which the cron figure stops: they run first, with a
+    // scheduler of their own that is gone before the cron figure starts its own.
+    const { database, queue } = await triggerSourceFigures(plane, {
+      changes: Number(args.changes),
+      messages: Number(args.messages),
+    });
     const bare = await bareTimerSkew(plane);
     const cron = await cronSkew(plane);
     const events = await fanOut(plane);
@@ -251,6 +274,9 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "", node: process.version },
       cron: { schedules: FUNCTIONS * TRIGGERS_PER_FUNCTION, seconds, ...cron, baseline: bare },
       events,
+      database,
+      queue,
+      load: loadavg().map((l) => round(l, 2)),
     };
     console.log(
       `\ncron: ${result.cron.schedules} schedules every second for ${seconds} s (${cron.firings} firings)`,
@@ -271,6 +297,25 @@ async function main(): Promise<void> {
     console.log(`  fan-out ${events.deliveriesPerS} deliveries/s (${events.eventsPerS} events/s)`);
     console.log(`  baseline raw async publish ${events.baselineMessagesPerS} messages/s`);
     console.log(`  ratio: ${round(events.deliveriesPerS / events.baselineMessagesPerS, 2)}`);
+    if ("skipped" in database) console.log(`database: skipped (${database.skipped})`);
+    else {
+      console.log(`database: ${database.changes} inserts, commit → receive/start`);
+      console.log(
+        `  Kumo function start  p50 ${database.kumoMs.p50} ms  p99 ${database.kumoMs.p99} ms  (n ${database.kumoMs.n})`,
+      );
+      console.log(
+        `  baseline logical     p50 ${database.logicalMs.p50} ms  p99 ${database.logicalMs.p99} ms  (bare pg-logical-replication)`,
+      );
+      console.log(
+        `  baseline NOTIFY      p50 ${database.notifyMs.p50} ms  p99 ${database.notifyMs.p99} ms  (LISTEN/NOTIFY)`,
+      );
+    }
+    console.log(`queue: ${queue.messages} messages, batches of ${queue.batchSize}`);
+    console.log(
+      `  Kumo trigger drain   ${queue.drainPerS} messages/s (${queue.batches} batches, ${queue.drainS} s)`,
+    );
+    console.log(`  baseline JetStream   ${queue.baselinePerS} messages/s (bare pull consumer)`);
+    console.log(`load average (1, 5, 15 min) at the end: ${result.load.join(", ")}`);
     await mkdir(join(here, "results"), { recursive: true });
     await writeFile(join(here, "results", "triggers.json"), `${JSON.stringify(result, null, 2)}\n`);
   } finally {

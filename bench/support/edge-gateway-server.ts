@@ -10,9 +10,12 @@ import { connectBus } from "@kumo/bus";
 import { openDatabase } from "@kumo/db";
 import { bundleEdgeFunction, createEdgeProvider } from "@kumo/edge";
 import { loadGatewayConfig, start } from "@kumo/gateway";
+import { startTelemetry } from "@kumo/telemetry";
 import { HELLO_WORKER } from "./edge-hello.ts";
 
 const hosts = Number(process.argv[2] ?? "1");
+// Off unless OTEL_* variables ask for traces (bench/tracing.bench.ts runs it with tracing on).
+const telemetry = await startTelemetry("kumo-bench-gateway");
 const schema = `bench_edge_${randomBytes(4).toString("hex")}`;
 const database = await openDatabase({
   url: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
@@ -55,6 +58,7 @@ console.log(`PORT ${new URL(gateway.url).port}`);
 const shutdown = async () => {
   await gateway.stop();
   await edge.stop();
+  await telemetry.stop();
   await database.db.schema.dropSchema(schema).ifExists().cascade().execute();
   await database.close();
   await nats.close();

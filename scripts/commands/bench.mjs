@@ -24,6 +24,7 @@ export async function bench(settings, args) {
     dockerRequired: true,
     logicalReplication: true,
     rabbitmq: true,
+    chromium: true,
     env,
   });
 

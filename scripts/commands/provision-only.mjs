@@ -14,6 +14,7 @@ export async function provisionOnly(settings) {
     logicalReplication: true,
     rabbitmq: true,
     prometheus: true,
+    chromium: true,
     env,
   });
   return 0;

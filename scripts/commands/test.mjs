@@ -20,6 +20,7 @@ export async function test(settings, args) {
     logicalReplication: true,
     rabbitmq: true,
     prometheus: true,
+    chromium: true,
     env,
   });
   // The local binary, as `npx vitest` would pick, without npx's offer to download one.

@@ -2,6 +2,8 @@
 // checked (and, where missing, installed and started) in order, one status line per step.
 import { mkdirSync } from "node:fs";
 import { buildBaseImages } from "./base-images.mjs";
+import { ensureChromium } from "./chromium.mjs";
+import { ensureConsole } from "./console.mjs";
 import { ensureDeps } from "./deps.mjs";
 import { ensureDocker } from "./docker.mjs";
 import { skip } from "./log.mjs";
@@ -23,6 +25,8 @@ export { childEnv, loadSettings } from "./settings.mjs";
  *                                             (restarted once if it had another level)
  * @property {boolean} [rabbitmq]              tests and benchmarks: a RabbitMQ on 127.0.0.1:5672 (queue
  *                                             triggers on an external broker); never for `npm start`
+ * @property {boolean} [chromium]              tests and benchmarks: Debian's chromium for the console's
+ *                                             browser tests; never for `npm start`
  * @property {boolean} [prometheus]            tests: Debian's prometheus and promtool (the shipped
  *                                             scrape config and rules are tested against Kumo)
  * @property {NodeJS.ProcessEnv} env           the environment the command will run with
@@ -35,6 +39,8 @@ export { childEnv, loadSettings } from "./settings.mjs";
 export async function provision(settings, needs) {
   const startedAt = Date.now();
   ensureDeps(settings.repoRoot);
+  // Like node_modules, part of the checkout rather than a service: built even when services are skipped.
+  ensureConsole(settings.repoRoot);
   if (settings.skipProvision) {
     skip("services", "KUMO_SKIP_PROVISION=1: NATS, PostgreSQL, Docker and images not checked");
     return;
@@ -49,11 +55,12 @@ export async function provision(settings, needs) {
     if (done) postgres.state += `, ${done}`;
   }
   const rabbitmq = needs.rabbitmq ? [await ensureRabbitMq(settings)] : [];
+  const chromium = needs.chromium ? [ensureChromium(settings)] : [];
   const prometheus = needs.prometheus ? [ensurePrometheus(settings)] : [];
   const docker = await ensureDocker(settings, { required: needs.dockerRequired });
   buildBaseImages(settings, needs.env, {
     dockerAvailable: docker.state !== "unavailable",
     required: needs.dockerRequired,
   });
-  printSummary(settings, [nats, postgres, ...rabbitmq, ...prometheus, docker], startedAt);
+  printSummary(settings, [nats, postgres, ...rabbitmq, ...chromium, ...prometheus, docker], startedAt);
 }

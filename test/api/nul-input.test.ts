@@ -139,6 +139,8 @@ describe("NUL and control characters in API input", () => {
     for (const op of operations) {
       if (!op.body || op.path.endsWith("/invoke")) continue;
       for (const field of stringFields(op.body)) {
+        // Source files' contents are bytes on their way into a bundle or archive (see refuse-nul.ts).
+        if (field[0] === "files" && field.length === 2) continue;
         const url = urlFor(op.path, null, "");
         const res = await unchanged(() =>
           t.call(op.method, url, { key: keyFor(op.path), body: bodyWith(field, NUL) }),

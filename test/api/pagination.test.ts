@@ -112,7 +112,7 @@ describe("pagination", () => {
     expect(times).toEqual([...times].sort((a, b) => b - a));
   });
 
-  it("pagination - logs: every line once, oldest first", async () => {
+  it("pagination - logs: every line once, newest first (oldest first with order=asc)", async () => {
     const dep = await t.call("POST", "/v1/functions/counted/deployments", {
       key: tenant.key,
       body: {
@@ -128,8 +128,11 @@ describe("pagination", () => {
         (await t.call("POST", "/v1/functions/counted/invoke", { key: tenant.key, body: String(i) })).status,
       ).toBe(200);
     await t.gateway.flushRecords();
+    const lines = Array.from({ length: 8 }, (_, i) => `line ${i}`);
     const { items } = await allPages<{ message: string }>(t, tenant.key, "/v1/functions/counted/logs", 3);
-    expect(items.map((l) => l.message)).toEqual(Array.from({ length: 8 }, (_, i) => `line ${i}`));
+    expect(items.map((l) => l.message)).toEqual([...lines].reverse());
+    const asc = await allPages<{ message: string }>(t, tenant.key, "/v1/functions/counted/logs?order=asc", 3);
+    expect(asc.items.map((l) => l.message)).toEqual(lines);
   });
 
   it("pagination - a list shorter than the limit is one page with nextCursor null", async () => {

@@ -27,6 +27,7 @@ interface Fixture {
     rolloutId: string;
     hostname: string;
     triggerId: string;
+    alertRuleId: string;
   };
   b: { name: string; id: string; key: string; depId: string };
 }
@@ -52,6 +53,7 @@ const A_EVENT_MARK = "alpha-event-data-5d1e";
 const A_QUEUE = "alpha-private";
 const A_QUEUE_MESSAGE_ID = "alpha-queue-message-1";
 const A_QUEUE_MARK = "alpha-queue-data-8b2c";
+const A_ALERT_NAME = "alpha-errors-3c9d";
 const deploy = {
   files: { "index.ts": "export default { fetch() { return new Response('b wrote this') } }" },
 };
@@ -107,6 +109,19 @@ const ROUTES: RouteCase[] = [
     route: "GET /v1/functions/:name/versions/:version",
     method: "GET",
     url: () => "/v1/functions/alpha/versions/1",
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/versions/:version/source",
+    method: "GET",
+    url: () => "/v1/functions/alpha/versions/1/source",
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/functions/:name/draft-runs",
+    method: "POST",
+    url: () => "/v1/functions/alpha/draft-runs",
+    body: { files: { "index.ts": "export default { fetch() { return new Response('b draft') } }" } },
     expect: "not-found",
   },
   {
@@ -170,6 +185,18 @@ const ROUTES: RouteCase[] = [
     route: "GET /v1/functions/:name/logs",
     method: "GET",
     url: () => "/v1/functions/alpha/logs",
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/logs",
+    method: "GET",
+    url: (f) => `/v1/functions/alpha/logs?invocationId=${f.a.invocationId}&q=a`,
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/functions/:name/logs/export",
+    method: "GET",
+    url: () => "/v1/functions/alpha/logs/export",
     expect: "not-found",
   },
   {
@@ -304,6 +331,49 @@ const ROUTES: RouteCase[] = [
     route: "POST /v1/functions/:name/rollouts/:id/cancel",
     method: "POST",
     url: (f) => `/v1/functions/bravo/rollouts/${f.a.rolloutId}/cancel`,
+    expect: "not-found",
+  },
+  // Alert rules: B sees its own (none of A's), and A's rule id is not found for B.
+  {
+    route: "GET /v1/alerts",
+    method: "GET",
+    url: () => "/v1/alerts",
+    expect: "own-scope",
+    check: (res) => {
+      expect(res.status, res.body).toBe(200);
+      expect(res.body).not.toContain(A_ALERT_NAME);
+    },
+  },
+  {
+    route: "POST /v1/alerts",
+    method: "POST",
+    url: () => "/v1/alerts",
+    body: {
+      name: "b-rule",
+      function: "alpha",
+      metric: "error_rate",
+      threshold: 0.1,
+      webhook: { url: "https://hooks.example.com/b" },
+    },
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/alerts/:id",
+    method: "GET",
+    url: (f) => `/v1/alerts/${f.a.alertRuleId}`,
+    expect: "not-found",
+  },
+  {
+    route: "PATCH /v1/alerts/:id",
+    method: "PATCH",
+    url: (f) => `/v1/alerts/${f.a.alertRuleId}`,
+    body: { paused: true },
+    expect: "not-found",
+  },
+  {
+    route: "DELETE /v1/alerts/:id",
+    method: "DELETE",
+    url: (f) => `/v1/alerts/${f.a.alertRuleId}`,
     expect: "not-found",
   },
   // Triggers: A's function, and B's own function with A's trigger id.
@@ -589,11 +659,25 @@ const ROUTES: RouteCase[] = [
     body: { name: "from-b" },
     expect: "platform-only",
   },
+  {
+    route: "PATCH /v1/tenants/:tenant",
+    method: "PATCH",
+    url: (f) => `/v1/tenants/${f.a.name}`,
+    body: { logRetentionDays: 1 },
+    expect: "platform-only",
+  },
 ];
 
 /** Routes with no tenant data at all: infrastructure and documentation. */
 const NOT_TENANT_ROUTES = [
+  // The console's static pages and assets: no tenant data until it calls /v1 with a key.
   "GET /",
+  "GET /signin",
+  "GET /new",
+  "GET /secrets",
+  "GET /functions",
+  "GET /functions/*",
+  "GET /assets/:file",
   "GET /healthz",
   "GET /readyz",
   "GET /metrics",
@@ -690,6 +774,17 @@ describe("tenant isolation", () => {
       body: { data: { mark: A_QUEUE_MARK }, id: A_QUEUE_MESSAGE_ID },
     });
     expect(queued.status, queued.body).toBe(202);
+    const alertRule = await t.call("POST", "/v1/alerts", {
+      key: a.key,
+      body: {
+        name: A_ALERT_NAME,
+        function: "alpha",
+        metric: "error_rate",
+        threshold: 0.05,
+        webhook: { url: "https://hooks.example.com/alpha/secret-path" },
+      },
+    });
+    expect(alertRule.status, alertRule.body).toBe(201);
     f = {
       a: {
         ...a,
@@ -701,6 +796,7 @@ describe("tenant isolation", () => {
         rolloutId: rollout.json.id,
         hostname,
         triggerId: trigger.json.id,
+        alertRuleId: alertRule.json.id,
       },
       b: { ...b, depId: bDeps.json.items[0].id },
     };

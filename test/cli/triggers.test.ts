@@ -93,9 +93,101 @@ describe("kumo cli - triggers", () => {
     const bad = await run(["triggers", "add", "export", "61 * * * *"]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/FN_006.*body\.schedule/);
-    const option = await run(["triggers", "add", "export", "@daily", "--overlap", "queue"]);
+    const option = await run(["triggers", "add", "export", "@daily", "--overlap", "never"]);
     expect(option.code).not.toBe(0);
-    expect(option.stderr).toMatch(/--overlap "queue": expected skip, allow/);
+    expect(option.stderr).toMatch(/--overlap "never": expected skip, allow, queue/);
+  });
+
+  it("cli triggers - add with an alert, jitter, overlap queue; a database trigger with tables, events, columns, filter", async () => {
+    const cron = await run([
+      "triggers",
+      "add",
+      "export",
+      "*/5 * * * *",
+      "--overlap",
+      "queue",
+      "--jitter",
+      "30s",
+      "--alert-url",
+      "https://hooks.example.com/services/T0/B0?token=abc",
+      "--alert-after",
+      "3",
+      "--alert-format",
+      "slack",
+      "--alert-secret",
+      "HOOK_KEY",
+      "--json",
+    ]);
+    expect(cron.code, cron.stderr).toBe(0);
+    const trigger = JSON.parse(cron.stdout);
+    expect(trigger).toMatchObject({
+      type: "cron",
+      overlap: "queue",
+      jitterMs: 30_000,
+      alert: { after: 3, format: "slack", secret: "HOOK_KEY" },
+    });
+    // The API never shows the webhook's path or query (they often carry a token).
+    expect(trigger.alert.url).not.toContain("abc");
+    expect(trigger.alert.url).toMatch(/^https:\/\/hooks\.example\.com/);
+
+    const db = await run([
+      "triggers",
+      "add",
+      "export",
+      "--database-secret",
+      "SHOP_DB",
+      "--tables",
+      "orders, shop.items",
+      "--events",
+      "insert,update",
+      "--columns",
+      "id,qty",
+      "--filter",
+      "qty > 0",
+      "--alert-url",
+      "https://hooks.example.com/db",
+    ]);
+    expect(db.code, db.stderr).toBe(0);
+    expect(db.stdout).toMatch(/Added trigger trg_\S+: insert, update on orders, shop\.items → export@live/);
+    const listed = JSON.parse((await run(["triggers", "ls", "export", "--json"])).stdout);
+    const database = listed.items.find((t: { type: string }) => t.type === "database");
+    expect(database).toMatchObject({
+      settings: {
+        connectionSecret: "SHOP_DB",
+        tables: ["public.orders", "shop.items"],
+        events: ["insert", "update"],
+        columns: ["id", "qty"],
+        filter: "qty > 0",
+      },
+      alert: { after: 1, format: "json" },
+    });
+    for (const t of listed.items) expect((await run(["triggers", "rm", "export", t.id])).code).toBe(0);
+  });
+
+  it("cli triggers - options of another kind, alert options without --alert-url and bad lists say what to fix", async () => {
+    const cases: [string[], RegExp][] = [
+      [["--event", "user.*", "--jitter", "5s"], /--jitter is for cron triggers, not event triggers/],
+      [["--queue", "jobs", "--tables", "orders"], /--tables is for database triggers, not queue triggers/],
+      [["@daily", "--alert-after", "2"], /--alert-after needs --alert-url/],
+      [
+        ["@daily", "--alert-url", "https://h.example.com", "--alert-format", "xml"],
+        /--alert-format "xml": expected json, slack/,
+      ],
+      [["--database-secret", "SHOP_DB"], /missing --tables/],
+      [
+        ["--database-secret", "SHOP_DB", "--tables", "orders", "--events", "insert,upsert"],
+        /--events "upsert": expected insert, update, delete/,
+      ],
+      [["--database-secret", "SHOP_DB", "--queue", "jobs"], /give one of --queue, --database-secret/],
+      [["@daily", "--jitter", "2h"], /FN_006.*body\.jitter/],
+      [["--database-secret", "SHOP_DB", "--tables", "orders;drop"], /FN_006.*body\.tables/],
+    ];
+    for (const [argv, expected] of cases) {
+      const r = await run(["triggers", "add", "export", ...argv]);
+      expect(r.code, argv.join(" ")).not.toBe(0);
+      expect(r.stderr, argv.join(" ")).toMatch(expected);
+    }
+    expect(JSON.parse((await run(["triggers", "ls", "export", "--json"])).stdout).items).toEqual([]);
   });
 
   it("cli events - triggers add --event, events publish with --data and --id, events ls", async () => {

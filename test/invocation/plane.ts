@@ -31,6 +31,8 @@ export interface PlaneOptions {
    * they keep in the database, as an installation does by default.
    */
   installationIdentity?: boolean;
+  /** Start the gateway's isolate host too, for edge functions next to the container ones. */
+  edge?: boolean;
 }
 
 export interface DeployedFunction {
@@ -67,6 +69,7 @@ export class Plane {
     await ensureRuntimeImages(this.#options.langs ?? ["node"]);
     const identity = this.#options.installationIdentity === true;
     this.gw = await startTestGateway({
+      ...(this.#options.edge ? { edge: true } : {}),
       env: {
         ...(identity ? {} : { KUMO_BUS_NAMESPACE: this.namespace }),
         KUMO_MASTER_KEY: this.masterKey,

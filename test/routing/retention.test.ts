@@ -65,10 +65,13 @@ describe("version retention", () => {
       .execute();
     const used = await t.gateway.database.db
       .selectFrom("versions")
-      .select("artifact")
+      .select(["artifact", "source_digest"])
       .where("tenant_id", "=", tenant.id)
       .execute();
-    expect(new Set(artifacts.map((a) => a.digest))).toEqual(new Set(used.map((u) => u.artifact)));
+    // Each kept version's bundle and its stored source (keyed by the source digest).
+    expect(new Set(artifacts.map((a) => a.digest))).toEqual(
+      new Set(used.flatMap((u) => [u.artifact, u.source_digest])),
+    );
   });
 
   it("versions - each version says what changed against the one before it", async () => {

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -30,6 +31,8 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 	fmt.Println("go got", r.Method, r.URL.Path)
 	if r.URL.Path == "/throw" {
 		log.Printf("about to panic")
+		slog.Warn("careful", "k", 1)
+		fmt.Fprintln(os.Stderr, "to stderr")
 		panic("kaboom from go")
 	}
 	if r.URL.Path == "/status" {
@@ -131,9 +134,18 @@ describe("runtime go - shim", () => {
     await fn.request({ path: "/invoke/logme", headers: { "kumo-invocation-id": "inv-glog" } });
     const line = await waitForLog(fn, (l) => l.invocationId === "inv-glog");
     expect(line).toMatchObject({ level: "info", message: "go got GET /logme" });
+    // The log package has no levels (info); slog's default handler names one; stderr is error.
     await waitForLog(
       fn,
-      (l) => l.invocationId === "inv-g2" && l.level === "error" && l.message === "about to panic",
+      (l) => l.invocationId === "inv-g2" && l.level === "info" && l.message === "about to panic",
+    );
+    await waitForLog(
+      fn,
+      (l) => l.invocationId === "inv-g2" && l.level === "warn" && l.message === "WARN careful k=1",
+    );
+    await waitForLog(
+      fn,
+      (l) => l.invocationId === "inv-g2" && l.level === "error" && l.message === "to stderr",
     );
   });
 

@@ -10,13 +10,15 @@ let plane: TriggerPlane;
 let connection: ChannelModel;
 let channel: Channel;
 const queue = `kumo-test-${Math.random().toString(36).slice(2, 10)}`;
+const quorumQueue = `${queue}-quorum`;
 
 beforeAll(async () => {
   plane = await new TriggerPlane().start();
   connection = await amqp.connect(RABBITMQ_URL);
   channel = await connection.createChannel();
   await channel.assertQueue(queue, { durable: false, autoDelete: false });
-  for (const name of ["rabbit", "broken", "missing", "local"]) await plane.deployEdge(name, BATCH_ECHO);
+  for (const name of ["rabbit", "broken", "missing", "local", "quorum"])
+    await plane.deployEdge(name, BATCH_ECHO);
   for (const [name, value] of [
     ["RABBIT_URL", RABBITMQ_URL],
     // Nothing listens on port 1 of loopback: the connection is refused at once.
@@ -35,6 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await plane?.close();
   await channel?.deleteQueue(queue).catch(() => undefined);
+  await channel?.deleteQueue(quorumQueue).catch(() => undefined);
   await connection?.close().catch(() => undefined);
 }, 60_000);
 
@@ -90,6 +93,53 @@ describe("triggers - RabbitMQ", () => {
         triggers: [expect.objectContaining({ triggerId })],
       }),
     );
+  });
+
+  it("rabbitmq - quorum queue: the broker's x-delivery-count counts deliveries; only failed messages come back", async () => {
+    await channel.assertQueue(quorumQueue, { durable: true, arguments: { "x-queue-type": "quorum" } });
+    const send = (id: string, body: Record<string, unknown>) =>
+      channel.sendToQueue(quorumQueue, Buffer.from(JSON.stringify(body)), {
+        messageId: id,
+        contentType: "application/json",
+      });
+    // q-4 was handed to a consumer that gave it back unfinished (as a crashed scheduler would):
+    // the broker counted that delivery, so it reaches the function as its second.
+    send("q-4", { n: 4 });
+    const taken = await waitFor(
+      "q-4 from the broker",
+      async () => (await channel.get(quorumQueue)) || undefined,
+    );
+    channel.nack(taken, false, true);
+    send("q-1", { n: 1 });
+    send("q-2", { n: 2, fail: 1 });
+    send("q-3", { n: 3, fail: 2 });
+    const triggerId = await addTrigger("quorum", {
+      queue: quorumQueue,
+      batchSize: 4,
+      batchWindow: "1s",
+      broker: { kind: "rabbitmq", urlSecret: "RABBIT_URL" },
+    });
+    const byId = (list: Awaited<ReturnType<typeof batches>>) => {
+      const out: Record<string, number[]> = {};
+      for (const s of list.flatMap((b) => b.seen)) out[s.id] = [...(out[s.id] ?? []), s.deliveries];
+      return out;
+    };
+    await waitFor(
+      "q-3's third delivery",
+      async () => (byId(await batches(plane, triggerId))["q-3"]?.length ?? 0) >= 3,
+      30_000,
+    );
+    await sleep(1500);
+    // A classic-queue style republish would restart the broker's count at 0: q-2 and q-3 would
+    // come back as first deliveries again, forever.
+    expect(byId(await batches(plane, triggerId))).toEqual({
+      "q-1": [1],
+      "q-2": [1, 2],
+      "q-3": [1, 2, 3],
+      "q-4": [2],
+    });
+    const check = await channel.checkQueue(quorumQueue);
+    expect(check.messageCount).toBe(0);
   });
 
   it("rabbitmq - an unreachable broker or a missing secret is the trigger's error; other triggers go on", async () => {

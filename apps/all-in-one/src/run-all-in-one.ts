@@ -7,6 +7,7 @@ import { connectBus } from "@kumo/bus";
 import { KumoError } from "@kumo/core";
 import { type Gateway, loadGatewayConfig, start as startGateway } from "@kumo/gateway";
 import { loadSchedulerConfig, start as startScheduler } from "@kumo/scheduler";
+import { startTelemetry } from "@kumo/telemetry";
 import { DEV_TENANT, type DevTenantKey, ensureDevTenant } from "./dev-tenant.ts";
 import { interrupted, LaunchError } from "./launch-error.ts";
 import { watchStopRequests } from "./stop-requests.ts";
@@ -78,6 +79,8 @@ export async function runAllInOne(options: AllInOneOptions): Promise<void> {
       if (config.port !== 0) await ensurePortFree(config.host, config.port);
       if (env.KUMO_BUILDER_LISTEN.startsWith("unix:"))
         await releaseStaleSocket(env.KUMO_BUILDER_LISTEN.slice("unix:".length), config.dataDir);
+      // Traces (off unless OTEL_* variables ask for them): one SDK for every service, stopped last.
+      started("telemetry", await startTelemetry("kumo"));
       // One NATS connection and one database for the whole process: the other services share them.
       const nats = await connectBus({ url: config.natsUrl, name: "kumo-dev" });
       started("NATS connection", { stop: () => nats.drain() });

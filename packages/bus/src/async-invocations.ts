@@ -1,8 +1,18 @@
 import type { InvocationRequest } from "@kumo/core";
+import {
+  ATTR,
+  contextOf,
+  endSpan,
+  faasTriggerOf,
+  invocationAttributes,
+  SpanKind,
+  tracerFor,
+  withTraceparent,
+} from "@kumo/telemetry";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { type ObjectStore, Objm } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { encodeFrame, maxFramePayload } from "./invocation-frame.ts";
+import { encodeFrame, type InvokeRequestMeta, maxFramePayload } from "./invocation-frame.ts";
 import { ensureInvocationStreams } from "./invocation-streams.ts";
 import { type InvocationTarget, invokeRequestMeta } from "./invoke-request-meta.ts";
 import { type StreamAck, StreamPublisher } from "./stream-publisher.ts";
@@ -61,18 +71,55 @@ export class AsyncInvocations {
     meta.queuedAt = options.queuedAt;
     meta.attemptBase = 0;
     if (options.triggerId !== undefined) meta.triggerId = options.triggerId;
+    const subject = subjects.asyncInvoke(target.versionId, this.#options.namespace);
+    const tracer = tracerFor(request.traceparent);
+    if (!tracer) return this.#publish(publisher, subject, meta, body, request.invocationId, options.msgId);
+    // The message carries the publish span's context: every attempt, retry and redrive of the
+    // invocation continues from it (a trigger firing, which has no caller, starts the trace here).
+    const span = tracer.startSpan(
+      "publish kumo.async",
+      { kind: SpanKind.PRODUCER, attributes: invocationAttributes(target) },
+      contextOf(request.traceparent),
+    );
+    span.setAttributes({
+      [ATTR.messagingSystem]: "nats",
+      [ATTR.messagingOperation]: "send",
+      [ATTR.messagingDestination]: subject,
+      [ATTR.messagingMessageId]: options.msgId,
+      [ATTR.faasInvocationId]: request.invocationId,
+      [ATTR.faasTrigger]: faasTriggerOf(request.trigger),
+      [ATTR.triggerKind]: request.trigger,
+    });
+    if (options.triggerId !== undefined) span.setAttribute(ATTR.triggerId, options.triggerId);
+    meta.headers = withTraceparent(meta.headers, span);
+    // A trace started here is the invocation's: the caller's "queued" record names it too.
+    request.traceparent ??= meta.headers.traceparent;
+    try {
+      const ack = await this.#publish(publisher, subject, meta, body, request.invocationId, options.msgId);
+      endSpan(span);
+      return ack;
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    }
+  }
+
+  async #publish(
+    publisher: StreamPublisher,
+    subject: string,
+    meta: InvokeRequestMeta,
+    body: Uint8Array | null,
+    invocationId: string,
+    msgId: string,
+  ): Promise<StreamAck> {
     let inline = body;
     if (body && body.byteLength > maxFramePayload(this.#options.nc.info?.max_payload)) {
       // A JetStream message is bounded by max_payload: large bodies wait in the object store.
-      await (await this.#payloadStore()).putBlob({ name: request.invocationId }, body);
-      meta.payloadObject = request.invocationId;
+      await (await this.#payloadStore()).putBlob({ name: invocationId }, body);
+      meta.payloadObject = invocationId;
       inline = null;
     }
-    return publisher.publish(
-      subjects.asyncInvoke(target.versionId, this.#options.namespace),
-      encodeFrame(meta, inline ?? undefined),
-      options.msgId,
-    );
+    return publisher.publish(subject, encodeFrame(meta, inline ?? undefined), msgId);
   }
 
   #payloadStore(): Promise<ObjectStore> {

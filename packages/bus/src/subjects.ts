@@ -90,6 +90,8 @@ export const headers = {
   /** Path parameters of the tenant route that matched, as JSON. */
   routeParams: "kumo-route-params",
   traceparent: "traceparent",
+  /** On invocation responses while tracing is on: the trace to look the invocation up by. */
+  traceId: "kumo-trace-id",
   /** RabbitMQ: how many times a message was delivered to a queue trigger (classic queues). */
   queueDeliveries: "kumo-deliveries",
 } as const;

@@ -18,7 +18,13 @@ export interface TenantQueuesOptions {
   namespace: string;
   /** How long a message waits in its queue (read or not): a trigger created later still gets it. */
   maxAgeMs?: number;
-  /** Bytes all tenants' queues may hold; a full stream refuses publishes (nothing is dropped). */
+  /**
+   * Bytes all tenants' queues may hold; a full stream refuses publishes (nothing is dropped).
+   * Unlimited by default: a byte limit is reserved from the server's JetStream storage when the
+   * stream is created, so a large default would fail on a small disk (and for several
+   * installations or test runs sharing one NATS server); the per-queue message limit and the age
+   * limit bound a queue anyway.
+   */
   maxBytes?: number;
   /** Messages one queue may hold; a full queue refuses publishes. */
   maxMessagesPerQueue?: number;
@@ -266,7 +272,7 @@ async function ensureQueueStreams(jsm: JetStreamManager, options: TenantQueuesOp
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     max_age: nanos(options.maxAgeMs ?? 7 * DAY_MS),
-    max_bytes: options.maxBytes ?? 8 * 1024 ** 3,
+    max_bytes: options.maxBytes ?? -1,
     max_msgs_per_subject: options.maxMessagesPerQueue ?? 1_000_000,
     // A full queue refuses the publish (the publisher sees it) rather than dropping old messages.
     discard: DiscardPolicy.New,

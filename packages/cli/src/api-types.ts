@@ -190,7 +190,7 @@ export interface Trigger {
   /** Event triggers: the type or pattern they receive; null for cron triggers. */
   eventType: string | null;
   timezone: string;
-  overlap: "skip" | "allow";
+  overlap: "skip" | "allow" | "queue";
   catchUp: "skip" | "once" | "all";
   catchUpWindowMs: number;
   paused: boolean;

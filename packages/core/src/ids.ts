@@ -13,7 +13,9 @@ export type IdPrefix =
   | "dom"
   | "rol"
   | "evt"
-  | "msg";
+  | "msg"
+  | "alr"
+  | "ale";
 
 export function newId(prefix: IdPrefix): string {
   const time = Date.now().toString(36).padStart(9, "0");

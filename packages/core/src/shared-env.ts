@@ -35,6 +35,13 @@ export const sharedEnv = {
   KUMO_EDGE_ALLOW_PRIVATE_FETCH: booleanFlag.default(false),
   /** Extra node flags of isolate host processes (profiling, inspector). */
   KUMO_EDGE_HOST_NODE_ARGS: z.string().default(""),
+  /** Bytes of log output one invocation may store; past it a marker line, the rest dropped. */
+  KUMO_LOG_CAP_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(256 * 1024),
   KUMO_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 } as const;
 

@@ -1,3 +1,11 @@
+export {
+  AlertRuleEvaluations,
+  type AlertRulePatch,
+  type AlertRulesRepo,
+  type AlertRuleWithFunction,
+  type EvaluatedRule,
+  type NewAlertRule,
+} from "./alert-rules-repo.ts";
 export type { AliasesRepo } from "./aliases-repo.ts";
 export type { ApiKeysRepo } from "./api-keys-repo.ts";
 export type { ArtifactsRepo } from "./artifacts-repo.ts";
@@ -6,11 +14,26 @@ export { decodeCursor, encodeCursor, type Page, type PageOptions } from "./curso
 export type { DeploymentsRepo } from "./deployments-repo.ts";
 export type { DomainsRepo } from "./domains-repo.ts";
 export type { EnvRepo, EnvVar } from "./env-repo.ts";
+export {
+  EVENTS_PURGE_BATCH,
+  type PurgeEventsOptions,
+  type PurgeEventsResult,
+  purgeEvents,
+} from "./events-maintenance.ts";
 export type { EventDelivery, EventSubscriber, EventsRepo, NewEventDelivery } from "./events-repo.ts";
 export type { FunctionsRepo, FunctionWithLive } from "./functions-repo.ts";
+export {
+  capInvocationLines,
+  DEFAULT_LOG_CAP_BYTES,
+  InvocationLogCap,
+  LOG_TRUNCATED_MARK,
+  truncationMarker,
+} from "./invocation-log-cap.ts";
 export type { InvocationFilter, InvocationsRepo } from "./invocations-repo.ts";
-export type { LogQuery, LogsRepo } from "./logs-repo.ts";
-export { addCounts, type MetricAggregate, newAggregate } from "./metric-aggregate.ts";
+export { LOG_LEVELS, type LogLevel, levelOf, type StructuredLogLine, structureLogLine } from "./log-line.ts";
+export { type PurgeLogsOptions, type PurgeLogsResult, purgeLogs } from "./log-retention.ts";
+export { LOG_ORDERS, type LogOrder, type LogQuery, type LogsRepo } from "./logs-repo.ts";
+export { addCounts, type MetricAggregate, mergeAggregate, newAggregate } from "./metric-aggregate.ts";
 export { quantileOf, SKETCH_RELATIVE_ACCURACY, type SketchSummary, sketchSummary } from "./metric-sketch.ts";
 export {
   type CompactMetricsOptions,
@@ -39,9 +62,10 @@ export {
   QueueTriggers,
 } from "./queue-triggers.ts";
 export { notQueuedInvocation, type QueuedTarget, queuedInvocation } from "./queued-invocation.ts";
-export type { RejectedRecord } from "./record-writer.ts";
+export type { LogOwner, RejectedRecord } from "./record-writer.ts";
 export {
   invocationLogRows,
+  logRow,
   RECORD_PHASES,
   type RecordPhase,
   recordSeq,

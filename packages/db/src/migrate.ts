@@ -10,6 +10,8 @@ import * as eventTriggers from "./migrations/0008-event-triggers.ts";
 import * as triggerSources from "./migrations/0009-trigger-sources.ts";
 import * as triggerSlots from "./migrations/0010-trigger-slots.ts";
 import * as functionMetrics from "./migrations/0011-function-metrics.ts";
+import * as logSearch from "./migrations/0012-log-search.ts";
+import * as alertRules from "./migrations/0013-alert-rules.ts";
 
 /** Migrations are compiled in, so a running service never depends on a migrations folder on disk. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +26,8 @@ const MIGRATIONS: Record<string, Migration> = {
   "0009-trigger-sources": triggerSources,
   "0010-trigger-slots": triggerSlots,
   "0011-function-metrics": functionMetrics,
+  "0012-log-search": logSearch,
+  "0013-alert-rules": alertRules,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

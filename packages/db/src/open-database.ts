@@ -68,7 +68,9 @@ async function openPGlite(dataDir: string | undefined): Promise<DatabaseHandle> 
   const dir = join(dataDir, "pgdata");
   mkdirSync(dir, { recursive: true });
   const { PGlite } = await import("@electric-sql/pglite");
-  const pglite = await PGlite.create(dir);
+  // pg_trgm indexes log search (migration 0012); PGlite ships it as a contrib extension.
+  const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
+  const pglite = await PGlite.create(dir, { extensions: { pg_trgm } });
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   return {
     db,

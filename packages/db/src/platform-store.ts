@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { newId } from "@kumo/core";
 import { type Kysely, sql } from "kysely";
+import { AlertRuleEvaluations } from "./alert-rules-repo.ts";
 import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
 import { QueueTriggers } from "./queue-triggers.ts";
 import { ReplicationSlots } from "./replication-slots.ts";
@@ -100,6 +101,11 @@ export class PlatformStore {
     return new QueueTriggers(this.#db);
   }
 
+  /** Every tenant's alert rules, as the scheduler's leader evaluates them. */
+  alertRuleEvaluations(): AlertRuleEvaluations {
+    return new AlertRuleEvaluations(this.#db);
+  }
+
   /** A store whose every query is scoped to this tenant. */
   tenant(tenantId: string): TenantStore {
     return new TenantStore(this.#db, tenantId);
@@ -119,6 +125,16 @@ export class PlatformStore {
 
   async tenantById(id: string): Promise<TenantRow | undefined> {
     return this.#db.selectFrom("tenants").selectAll().where("id", "=", id).executeTakeFirst();
+  }
+
+  /** Sets how many days the tenant's logs are kept (null: the installation's default). */
+  async setLogRetention(tenantId: string, days: number | null): Promise<TenantRow | undefined> {
+    return this.#db
+      .updateTable("tenants")
+      .set({ log_retention_days: days })
+      .where("id", "=", tenantId)
+      .returningAll()
+      .executeTakeFirst();
   }
 
   async listTenants(page: PageOptions): Promise<Page<TenantRow>> {

@@ -1,5 +1,7 @@
 import type { FunctionLogLine } from "@kumo/core";
 import { CompiledQuery, type Insertable, type Kysely } from "kysely";
+import { DEFAULT_LOG_CAP_BYTES, InvocationLogCap } from "./invocation-log-cap.ts";
+import { type StructuredLogLine, structureLogLine } from "./log-line.ts";
 import type { Database, LogsTable, NewInvocation } from "./schema.ts";
 
 /**
@@ -103,23 +105,55 @@ export function storableJson(value: string): string {
 
 function safeLogRow(row: Insertable<LogsTable>): Insertable<LogsTable> {
   const message = storableText(row.message);
-  return message === row.message ? row : Object.assign({}, row, { message });
+  const fields = typeof row.fields === "string" ? storableJson(row.fields) : row.fields;
+  return message === row.message && fields === row.fields ? row : Object.assign({}, row, { message, fields });
 }
 
-/** The log lines one invocation returned (edge isolates), as rows of the logs table. */
-export function invocationLogRows(
-  owner: { tenantId: string; functionId: string },
-  invocationId: string,
-  lines: readonly FunctionLogLine[],
-): Insertable<LogsTable>[] {
-  return lines.map((l) => ({
+/** Who wrote a log line: the function and, when known, its version. */
+export interface LogOwner {
+  tenantId: string;
+  functionId: string;
+  version?: number | null | undefined;
+}
+
+/** One line, structured (see structureLogLine), as a row of the logs table. */
+export function logRow(
+  owner: LogOwner,
+  invocationId: string | null,
+  ts: Date,
+  line: StructuredLogLine,
+): Insertable<LogsTable> {
+  return {
     tenant_id: owner.tenantId,
     function_id: owner.functionId,
     invocation_id: invocationId,
-    ts: new Date(l.ts),
-    level: l.level,
-    message: l.message,
-  }));
+    version: owner.version ?? null,
+    ts,
+    level: line.level,
+    message: line.message,
+    fields: line.fields === null ? null : JSON.stringify(line.fields),
+  };
+}
+
+/**
+ * The log lines one invocation returned (edge isolates), as rows of the logs table: JSON lines
+ * keep their fields, and the invocation's lines are held to the per-invocation cap.
+ */
+export function invocationLogRows(
+  owner: LogOwner,
+  invocationId: string,
+  lines: readonly FunctionLogLine[],
+  capBytes = DEFAULT_LOG_CAP_BYTES,
+): Insertable<LogsTable>[] {
+  const rows: Insertable<LogsTable>[] = [];
+  const cap = new InvocationLogCap(capBytes);
+  let ts = new Date();
+  for (const l of lines) {
+    ts = new Date(l.ts);
+    for (const kept of cap.admit(invocationId, structureLogLine(l.level, l.message)))
+      rows.push(logRow(owner, invocationId, ts, kept));
+  }
+  return rows;
 }
 
 export const RECORD_PHASES = ["queued", "running", "finished"] as const;
@@ -175,6 +209,7 @@ const UPSERT = `on conflict ("id") do update set
   "idempotency_key" = coalesce(excluded."idempotency_key", "invocations"."idempotency_key"),
   "trigger_id" = coalesce(excluded."trigger_id", "invocations"."trigger_id"),
   "request_bytes" = coalesce(excluded."request_bytes", "invocations"."request_bytes"),
+  "trace_id" = coalesce("invocations"."trace_id", excluded."trace_id"),
   "started_at" = least(excluded."started_at", "invocations"."started_at")
   where excluded."record_seq" >= "invocations"."record_seq"`;
 

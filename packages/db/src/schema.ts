@@ -15,6 +15,8 @@ export interface TenantsTable {
   id: string;
   name: string;
   created_at: CreatedAt;
+  /** Days the tenant's function logs are kept; null: the installation's default. Since 0012. */
+  log_retention_days: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface ApiKeysTable {
@@ -173,7 +175,12 @@ export interface LogsTable {
   invocation_id: string | null;
   ts: Timestamp;
   level: string;
+  /** The line as the function wrote it (a JSON line too, so text search sees every field). */
   message: string;
+  /** The line's fields when it is a JSON object; null otherwise. Since 0012. */
+  fields: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  /** The function version that wrote it; null for lines of no version (a stem cell). Since 0012. */
+  version: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface AuditEventsTable {
@@ -331,7 +338,60 @@ export interface AlertDelivery {
   error?: string;
 }
 
+/** What an alert rule watches (see migration 0013). */
+export const ALERT_METRICS = ["error_rate", "p95_ms", "throttles", "dead_letters", "failed_deploys"] as const;
+export type AlertMetric = (typeof ALERT_METRICS)[number];
+export type AlertRuleState = "ok" | "firing";
+
+/** Where a rule's notifications go: the same shape as a trigger's alert, without `after`. */
+export interface AlertWebhook {
+  url: string;
+  format: "json" | "slack";
+  secret?: string;
+}
+
+export interface AlertRulesTable {
+  id: string;
+  tenant_id: string;
+  /** Null: all of the tenant's functions together. */
+  function_id: string | null;
+  name: string;
+  metric: AlertMetric;
+  /** Fires while the metric's value over the window is above this. */
+  threshold: number;
+  window_ms: number;
+  /** error_rate and p95_ms: no verdict on fewer invocations than this in the window. */
+  min_invocations: ColumnType<number, number | undefined, number>;
+  webhook: ColumnType<AlertWebhook, string, string>;
+  paused: ColumnType<boolean, boolean | undefined, boolean>;
+  state: ColumnType<AlertRuleState, AlertRuleState | undefined, AlertRuleState>;
+  last_value: ColumnType<number | null, number | null | undefined, number | null>;
+  last_evaluated_at: NullableTimestamp;
+  state_since: NullableTimestamp;
+  last_error: ColumnType<string | null, string | null | undefined, string | null>;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface AlertEventsTable {
+  id: string;
+  tenant_id: string;
+  rule_id: string;
+  kind: "firing" | "resolved";
+  value: number | null;
+  at: CreatedAt;
+  delivered: boolean;
+  status_code: number | null;
+  error: string | null;
+}
+
+export type AlertRuleRow = Selectable<AlertRulesTable>;
+export type AlertEventRow = Selectable<AlertEventsTable>;
+
 export interface Database {
+  alert_rules: AlertRulesTable;
+  alert_events: AlertEventsTable;
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   functions: FunctionsTable;

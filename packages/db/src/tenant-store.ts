@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { AlertRulesRepo } from "./alert-rules-repo.ts";
 import { AliasesRepo } from "./aliases-repo.ts";
 import { ApiKeysRepo } from "./api-keys-repo.ts";
 import { ArtifactsRepo } from "./artifacts-repo.ts";
@@ -41,6 +42,7 @@ export class TenantStore {
   readonly triggers: TriggersRepo;
   readonly events: EventsRepo;
   readonly metrics: MetricsRepo;
+  readonly alertRules: AlertRulesRepo;
   readonly #db: Kysely<Database>;
 
   constructor(db: Kysely<Database>, tenantId: string) {
@@ -63,6 +65,7 @@ export class TenantStore {
     this.triggers = new TriggersRepo(db, tenantId);
     this.events = new EventsRepo(db, tenantId);
     this.metrics = new MetricsRepo(db, tenantId);
+    this.alertRules = new AlertRulesRepo(db, tenantId);
   }
 
   /** Runs `work` in one transaction with a store bound to the same tenant. */

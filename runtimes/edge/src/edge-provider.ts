@@ -9,6 +9,17 @@ import {
   PLATFORM_LIMITS,
   type Runtime,
 } from "@kumo/core";
+import {
+  ATTR,
+  contextOf,
+  endSpan,
+  faasTriggerOf,
+  invocationAttributes,
+  type Span,
+  SpanKind,
+  tracerFor,
+  withTraceparent,
+} from "@kumo/telemetry";
 import { type EdgeProviderOptions, resolveEdgeOptions } from "./edge-provider-options.ts";
 import type { EdgeStats } from "./edge-stats.ts";
 import { HostProcess } from "./host-process.ts";
@@ -142,12 +153,16 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     if (request.deadline <= started)
       return errorResult({ code: "FN_002", message: "the invocation's deadline passed before it started" });
     const origin = `${request.headers["x-forwarded-proto"] ?? "http"}://${request.headers.host ?? "localhost"}`;
+    const span = isolateSpan(target, request);
     const wireRequest: WireRequest = {
       invocationId: request.invocationId,
       trigger: request.trigger,
       method: request.method.toUpperCase(),
       url: request.url.startsWith("/") ? `${origin}${request.url}` : request.url,
-      headers: flattenHeaders(Object.entries(request.headers)),
+      // The function's own spans join the trace as children of the isolate's span.
+      headers: flattenHeaders(
+        Object.entries(span ? withTraceparent(request.headers, span) : request.headers),
+      ),
       body: request.body,
       deadline: request.deadline,
     };
@@ -162,8 +177,17 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
       },
       async () => ({ code: await target.loadCode(), env: target.env }),
     );
-    const wire = signal ? await abortable(pending, signal) : await pending;
-    return toInvocation(wire);
+    if (!span) return toInvocation(signal ? await abortable(pending, signal) : await pending);
+    try {
+      const wire = signal ? await abortable(pending, signal) : await pending;
+      span.setAttribute(ATTR.faasColdstart, wire.cold);
+      span.setAttribute(ATTR.httpStatus, wire.status);
+      endSpan(span, wire.error);
+      return toInvocation(wire);
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    }
   }
 
   return {
@@ -198,6 +222,24 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     },
     probeMemory: () => Promise.all(hosts.map((host) => host.probe())),
   };
+}
+
+/** The span of one invocation in an isolate host, when tracing is on: the function's own span. */
+function isolateSpan(target: DeployedVersion, request: InvocationRequest): Span | undefined {
+  const tracer = tracerFor(request.traceparent);
+  if (!tracer) return undefined;
+  const span = tracer.startSpan(
+    `isolate invoke ${target.functionName}`,
+    { kind: SpanKind.SERVER, attributes: invocationAttributes(target) },
+    contextOf(request.traceparent),
+  );
+  span.setAttributes({
+    [ATTR.faasName]: target.functionName,
+    [ATTR.faasInvocationId]: request.invocationId,
+    [ATTR.faasTrigger]: faasTriggerOf(request.trigger),
+    [ATTR.runtime]: "edge",
+  });
+  return span;
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -20,6 +20,20 @@ import {
 import type { CapacityProvider, ErrorBody, InvocationResult } from "@kumo/core";
 import { errorResult, failureOf, KumoError } from "@kumo/core";
 import { invocationLogRows, type NewInvocation, type Recorder, recordSeq } from "@kumo/db";
+import {
+  ATTR,
+  childOf,
+  contextOf,
+  endSpan,
+  faasTriggerOf,
+  invocationAttributes,
+  type Span,
+  SpanKind,
+  spanContextOf,
+  traceIdOf,
+  traceparentOf,
+  tracerFor,
+} from "@kumo/telemetry";
 import type { DestinationQueue } from "./destination-queue.ts";
 import { type DestinationKind, destinationPayload } from "./destination-sender.ts";
 import { errorBody } from "./fleet-provider.ts";
@@ -33,6 +47,8 @@ export interface AsyncWorkerOptions {
   providers: readonly CapacityProvider[];
   catalog: VersionCatalog;
   recorder: Recorder;
+  /** Per-invocation cap of stored log bytes (KUMO_LOG_CAP_BYTES) for lines results carry (edge). */
+  logCapBytes?: number;
   ackWaitMs: number;
   retryBaseMs: number;
   /** Async invocations this node runs at once. */
@@ -165,6 +181,71 @@ export class AsyncWorker {
   async #process(msg: JsMsg): Promise<void> {
     const { meta, payload } = decodeFrame<InvokeRequestMeta>(msg.data);
     const attempt = (meta.attemptBase ?? 0) + msg.info.deliveryCount;
+    const span = this.#attemptSpan(meta, attempt);
+    if (!span) {
+      await this.#settle(msg, meta, payload, attempt, undefined);
+      return;
+    }
+    try {
+      const failure = await this.#settle(msg, meta, payload, attempt, span);
+      endSpan(span, failure);
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    }
+  }
+
+  /**
+   * One attempt's span, when tracing is on. Every attempt (first, retries, redrives) is a child of
+   * the span that queued the invocation, whose context the message carries, and links to it as
+   * its creation context, as the messaging conventions ask of consumers: a trace shows each
+   * attempt under the same publish, and a backend that follows links finds the original from any.
+   * The first attempt also shows its wait in the queue.
+   */
+  #attemptSpan(meta: InvokeRequestMeta, attempt: number): Span | undefined {
+    const tracer = tracerFor(meta.headers.traceparent);
+    if (!tracer) return undefined;
+    const origin = spanContextOf(meta.headers.traceparent);
+    const span = tracer.startSpan(
+      `invoke attempt ${attempt}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: invocationAttributes(meta),
+        links: origin ? [{ context: origin, attributes: { "kumo.link": "queued by" } }] : [],
+      },
+      contextOf(meta.headers.traceparent),
+    );
+    span.setAttributes({
+      [ATTR.faasInvocationId]: meta.id,
+      [ATTR.faasTrigger]: faasTriggerOf(meta.trigger),
+      [ATTR.attempt]: attempt,
+      [ATTR.messagingSystem]: "nats",
+      [ATTR.messagingOperation]: "process",
+    });
+    if (meta.triggerId !== undefined) span.setAttribute(ATTR.triggerId, meta.triggerId);
+    if (attempt === 1 && meta.queuedAt !== undefined) {
+      tracer
+        .startSpan(
+          "queue wait",
+          {
+            startTime: meta.queuedAt,
+            attributes: { [ATTR.queueMs]: Math.max(0, Date.now() - meta.queuedAt) },
+          },
+          childOf(span),
+        )
+        .end();
+    }
+    return span;
+  }
+
+  /** Runs one delivery and settles its message; the error it ended with, for its span. */
+  async #settle(
+    msg: JsMsg,
+    meta: InvokeRequestMeta,
+    payload: Uint8Array,
+    attempt: number,
+    span: Span | undefined,
+  ): Promise<ErrorBody | undefined> {
     const started = Date.now();
     const base: NewInvocation = {
       id: meta.id,
@@ -176,6 +257,7 @@ export class AsyncWorker {
       trigger_id: meta.triggerId ?? null,
       status: "running",
       attempts: attempt,
+      trace_id: traceIdOf(meta.headers.traceparent),
       started_at: new Date(meta.queuedAt ?? started),
     };
     let spec: VersionSpec;
@@ -186,17 +268,19 @@ export class AsyncWorker {
       // A version no longer in the database (deleted while queued) will not come back: dead letter.
       if (isUnknownVersion(failure) || failure.code === "FN_006") {
         await this.#deadLetter(msg, meta, spec0(meta), base, attempt, failure, undefined);
-        return;
+        return failure;
       }
       throw error;
     }
+    span?.setAttribute(ATTR.faasName, spec.functionName);
     const provider = this.#options.providers.find((p) => p.supports(spec.runtime));
     if (provider?.holdsCapacity?.(spec) === false) {
       // This node holds none of the version's concurrency limit (smaller than the number of nodes):
       // back to the queue for a node that does, after a pause so the message does not spin.
       await new Promise((r) => setTimeout(r, NO_SHARE_REQUEUE_MS));
       await this.#requeue(msg, meta, payload, attempt);
-      return;
+      span?.setAttribute("kumo.requeued", true);
+      return undefined;
     }
     const running: Running = {
       msg,
@@ -209,13 +293,15 @@ export class AsyncWorker {
     this.#running.add(running);
     let outcome: Outcome;
     try {
-      outcome = await this.#run(provider, spec, meta, payload, started);
+      outcome = await this.#run(provider, spec, meta, payload, started, span);
     } finally {
       this.#running.delete(running);
     }
+    span?.setAttribute(ATTR.faasColdstart, outcome.result.coldStart !== "warm");
     if (outcome.error?.code === "FN_007") {
       await this.#requeue(msg, meta, payload, attempt);
-      return;
+      span?.setAttribute("kumo.requeued", true);
+      return outcome.error;
     }
     // Records are built with Object.assign: `{ ...base, more }` takes V8's slow path on Node 20
     // (~0.6 µs a property), and these are written for every invocation.
@@ -244,7 +330,7 @@ export class AsyncWorker {
       msg.ack();
       this.#count(spec.functionId, "succeeded", "", outcome.durationMs);
       if (meta.payloadObject) await (await this.#payloadStore()).delete(meta.payloadObject).catch(() => {});
-      return;
+      return undefined;
     }
     if (attempt <= spec.config.maxRetries) {
       this.#options.recorder.record(
@@ -256,12 +342,15 @@ export class AsyncWorker {
       await this.#options.recorder.flush();
       msg.nak(Math.min(300_000, this.#options.retryBaseMs * 2 ** (attempt - 1)));
       this.#count(spec.functionId, "retried", outcome.error.code, outcome.durationMs);
-      return;
+      span?.setAttribute("kumo.retried", true);
+      return outcome.error;
     }
     const error = outcome.error;
+    span?.setAttribute("kumo.dead_lettered", true);
     await this.#deadLetter(msg, meta, spec, finished, attempt, error, outcome, () =>
       this.#notify("onFailure", spec, meta, attempt, error, outcome),
     );
+    return error;
   }
 
   /**
@@ -379,20 +468,24 @@ export class AsyncWorker {
     meta: InvokeRequestMeta,
     payload: Uint8Array,
     started: number,
+    span: Span | undefined,
   ): Promise<Outcome> {
     let request: Uint8Array | null = meta.bodyBytes > 0 ? payload : null;
     if (meta.payloadObject) request = await (await this.#payloadStore()).getBlob(meta.payloadObject);
     let result: InvocationResult;
     try {
       if (!provider) throw new KumoError("FN_008", `this node runs no "${spec.runtime}" functions`);
+      // With tracing on, the attempt's span is the parent of what the provider does.
+      const traceparent = span ? traceparentOf(span) : meta.headers.traceparent;
       result = await provider.invoke(spec, {
         invocationId: meta.id,
         trigger: meta.trigger,
         method: meta.method,
         url: meta.url,
-        headers: meta.headers,
+        headers: span ? Object.assign({}, meta.headers, { traceparent }) : meta.headers,
         body: request,
         deadline: Date.now() + spec.config.timeoutMs,
+        ...(traceparent ? { traceparent } : {}),
       });
     } catch (error) {
       result = errorResult(errorBody(error));
@@ -406,7 +499,10 @@ export class AsyncWorker {
       body = Buffer.concat(chunks);
     }
     if (result.logs.length > 0)
-      this.#options.recorder.record(null, invocationLogRows(spec, meta.id, result.logs));
+      this.#options.recorder.record(
+        null,
+        invocationLogRows(spec, meta.id, result.logs, this.#options.logCapBytes),
+      );
     return { result, body, error: failureOf(result, body), durationMs: Date.now() - started };
   }
 }

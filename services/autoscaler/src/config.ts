@@ -42,6 +42,7 @@ export const autoscalerConfigSchema = z.object({
   KUMO_ASYNC_RETRY_BASE: durationMs.default(1000),
   KUMO_ASYNC_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(256),
   KUMO_RECORD_FLUSH: durationMs.default(100),
+  KUMO_LOG_CAP_BYTES: sharedEnv.KUMO_LOG_CAP_BYTES,
   /** Extra labels on every container (tests mark theirs). */
   KUMO_CONTAINER_LABELS: labelList.default(""),
   KUMO_INSTANCE_START_TIMEOUT: durationMs.default(15_000),
@@ -76,6 +77,8 @@ export interface AutoscalerConfig {
   asyncRetryBaseMs: number;
   asyncConcurrency: number;
   recordFlushMs: number;
+  /** Per-invocation cap of stored log bytes. */
+  logCapBytes: number;
   containerLabels: Record<string, string>;
   instanceStartTimeoutMs: number;
   /** Let edge functions run here (async) fetch loopback/private addresses (operators only). */
@@ -121,6 +124,7 @@ export function loadAutoscalerConfig(env: Record<string, string | undefined>): A
     asyncRetryBaseMs: c.KUMO_ASYNC_RETRY_BASE,
     asyncConcurrency: c.KUMO_ASYNC_CONCURRENCY,
     recordFlushMs: c.KUMO_RECORD_FLUSH,
+    logCapBytes: c.KUMO_LOG_CAP_BYTES,
     containerLabels,
     instanceStartTimeoutMs: c.KUMO_INSTANCE_START_TIMEOUT,
     edgeAllowPrivateFetch: c.KUMO_EDGE_ALLOW_PRIVATE_FETCH,

@@ -10,6 +10,17 @@ import {
   KumoError,
   RESPONSE_LIMITS,
 } from "@kumo/core";
+import {
+  ATTR,
+  childOf,
+  contextOf,
+  endSpan,
+  type Span,
+  SpanKind,
+  type Tracer,
+  traceparentOf,
+  tracerFor,
+} from "@kumo/telemetry";
 import type { Fleet } from "./fleet.ts";
 import { messageOf } from "./instance.ts";
 import type { Lease } from "./pool.ts";
@@ -103,14 +114,33 @@ export class FleetProvider implements CapacityProvider {
     signal?: AbortSignal,
   ): Promise<(InvocationResult & { error: ErrorBody }) | OpenInvocation> {
     const pool = this.#fleet.pool(spec);
+    const tracer = tracerFor(call.headers.traceparent);
+    const acquiring = tracer ? acquireSpan(tracer, call.headers.traceparent) : undefined;
     let lease: Lease;
     try {
       lease = await pool.acquire(call.deadline);
     } catch (error) {
-      return errorResult(errorBody(error));
+      const body = errorBody(error);
+      if (acquiring) endSpan(acquiring, body);
+      return errorResult(body);
     }
     this.#fleet.noteColdStart(spec, lease.coldStart);
     const { instance, coldStart, queueMs } = lease;
+    let shim: Span | undefined;
+    let shimHeaders = call.headers;
+    if (tracer && acquiring) {
+      endAcquireSpan(tracer, acquiring, lease);
+      shim = tracer.startSpan(
+        "shim call",
+        {
+          kind: SpanKind.CLIENT,
+          attributes: { [ATTR.httpMethod]: call.method, "network.transport": "unix" },
+        },
+        contextOf(call.headers.traceparent),
+      );
+      // The function continues the trace from the shim call (header for HTTP, context for events).
+      shimHeaders = Object.assign({}, call.headers, { traceparent: traceparentOf(shim) });
+    }
     const abort = new AbortController();
     let timedOut = false;
     const timer = setTimeout(
@@ -124,14 +154,20 @@ export class FleetProvider implements CapacityProvider {
     signal?.addEventListener("abort", onCancel, { once: true });
     let finished = false;
     let broken = false;
+    let failed: ErrorBody | undefined;
     const finish = () => {
       if (finished) return;
       finished = true;
+      if (shim) endSpan(shim, failed);
       clearTimeout(timer);
       signal?.removeEventListener("abort", onCancel);
       pool.release(lease, broken);
     };
     const failure = async (error: unknown): Promise<ErrorBody> => {
+      failed = await failureOf(error);
+      return failed;
+    };
+    const failureOf = async (error: unknown): Promise<ErrorBody> => {
       if (timedOut) {
         // A handler that hangs its process (a busy loop) would hold the slot forever: recycle it.
         if (!(await instance.responsive(500))) broken = true;
@@ -170,7 +206,7 @@ export class FleetProvider implements CapacityProvider {
       response = await instance.client.call({
         method: call.method,
         path: `/invoke${call.url.startsWith("/") ? "" : "/"}${call.url}`,
-        headers: call.headers,
+        headers: shimHeaders,
         body: call.body,
         signal: abort.signal,
       });
@@ -180,8 +216,10 @@ export class FleetProvider implements CapacityProvider {
       return errorResult(body, coldStart, queueMs);
     }
     const headers = headerPairs(response.rawHeaders, HOP_BY_HOP_HEADERS);
+    shim?.setAttribute(ATTR.httpStatus, response.statusCode ?? 502);
     const problem = checkFunctionResponse(response.statusCode, headers);
     if (problem) {
+      failed = problem;
       // Never passed on as the function's result (a 1xx would leave the client waiting for the
       // real response): the error is. What is left of the response is dropped with its connection.
       response.destroy();
@@ -202,6 +240,34 @@ export class FleetProvider implements CapacityProvider {
 
   /** The fleet's pools belong to the node, which stops them. */
   async stop(): Promise<void> {}
+}
+
+/** The span of waiting for a slot in the version's pool, a child of the invocation's span. */
+function acquireSpan(tracer: Tracer, traceparent: string | undefined): Span {
+  return tracer.startSpan("pool acquire", undefined, contextOf(traceparent));
+}
+
+/**
+ * Ends the acquire span with what the wait was: a warm slot, or a cold start of its kind (new
+ * container, stem cell, unpaused), shown as a child span over the wait for the instance.
+ */
+function endAcquireSpan(tracer: Tracer, span: Span, lease: Lease): void {
+  span.setAttributes({
+    [ATTR.faasColdstart]: lease.coldStart !== "warm",
+    [ATTR.coldStartKind]: lease.coldStart,
+    [ATTR.queueMs]: lease.queueMs,
+  });
+  if (lease.coldStart !== "warm") {
+    const start = Date.now() - lease.queueMs;
+    tracer
+      .startSpan(
+        `cold start ${lease.coldStart}`,
+        { startTime: start, attributes: { [ATTR.coldStartKind]: lease.coldStart } },
+        childOf(span),
+      )
+      .end();
+  }
+  span.end();
 }
 
 /** What a response node:http could not parse means: oversized headers (FN_010) or not HTTP (FN_004). */

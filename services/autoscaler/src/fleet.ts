@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { ColdStartKind } from "@kumo/core";
 import { KumoError } from "@kumo/core";
+import type { LogOwner } from "@kumo/db";
 import type Docker from "dockerode";
 import type { CodeCache } from "./code-cache.ts";
 import { STEM_CELL_RUNTIMES, type StemRuntime } from "./config.ts";
@@ -19,7 +20,7 @@ export interface FleetOptions {
   pauseAfterMs: number;
   queueTimeoutMs: number;
   startTimeoutMs: number;
-  onLog(tenantId: string, functionId: string, line: ContainerLogLine): void;
+  onLog(owner: LogOwner, line: ContainerLogLine): void;
   onError(error: unknown): void;
   /**
    * This node's part of a version's cluster-wide concurrency limit (NodeRoster.share); without it
@@ -171,7 +172,7 @@ export class Fleet {
       startTimeoutMs: this.#options.startTimeoutMs,
       onLog: (i, line) => this.#log(i, line),
     });
-    instance.owner = { tenantId: spec.tenantId, functionId: spec.functionId };
+    instance.owner = { tenantId: spec.tenantId, functionId: spec.functionId, version: spec.version };
     instance.startKind = "cold";
     return instance;
   }
@@ -181,7 +182,7 @@ export class Fleet {
     const code = await this.#options.codeCache.prepare(spec);
     if (!cell.codeDir) throw new Error("stem cell without a code mount");
     this.#options.codeCache.copyInto(code, cell.codeDir);
-    cell.owner = { tenantId: spec.tenantId, functionId: spec.functionId };
+    cell.owner = { tenantId: spec.tenantId, functionId: spec.functionId, version: spec.version };
     // The memory limit (a docker update, ~13 ms) is applied while the shim loads the code: until
     // it lands, the cell's own limit (512 MB) bounds the module's top-level code, and no invocation
     // is let in before both are done. A limit below what the module already uses fails the update,
@@ -211,7 +212,7 @@ export class Fleet {
   }
 
   #log(instance: Instance, line: ContainerLogLine): void {
-    if (instance.owner) this.#options.onLog(instance.owner.tenantId, instance.owner.functionId, line);
+    if (instance.owner) this.#options.onLog(instance.owner, line);
   }
 
   /** Starts a generic container of a runtime, for the stem-cell pool. */

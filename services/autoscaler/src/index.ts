@@ -100,7 +100,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       onError: (error) => log(`recording invocations failed: ${String(error)}`),
     });
     cleanup.push(() => recorder.drain());
-    const logs = new LogShipper(nc, recorder, namespace);
+    const logs = new LogShipper({ nc, recorder, namespace, capBytes: config.logCapBytes });
     cleanup.push(async () => logs.flush());
 
     const runDir = resolve(config.dataDir, "run");
@@ -156,7 +156,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       pauseAfterMs: config.pauseAfterMs,
       queueTimeoutMs: config.queueTimeoutMs,
       startTimeoutMs: config.instanceStartTimeoutMs,
-      onLog: (tenantId, functionId, line) => logs.add(tenantId, functionId, line),
+      onLog: (owner, line) => logs.add(owner, line),
       onError: (error) => log(`pool: ${String(error)}`),
     });
     const pools = fleet;
@@ -217,14 +217,17 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       ...config.destinations,
       onOutcome: (o) => {
         metrics.deliveries.inc({ outcome: o.delivered ? "delivered" : o.refused ? "refused" : "failed" });
-        logs.add(o.tenantId, o.functionId, {
-          ts: Date.now(),
-          level: o.delivered ? "info" : "error",
-          invocationId: o.invocationId,
-          message: o.delivered
-            ? `destination ${o.kind} ${o.url}: delivered (${o.statusCode}) after ${o.attempts} attempt(s)`
-            : `destination ${o.kind} ${o.url}: ${o.refused ? "" : `not delivered after ${o.attempts} attempt(s): `}${o.error}`,
-        });
+        logs.add(
+          { tenantId: o.tenantId, functionId: o.functionId },
+          {
+            ts: Date.now(),
+            level: o.delivered ? "info" : "error",
+            invocationId: o.invocationId,
+            message: o.delivered
+              ? `destination ${o.kind} ${o.url}: delivered (${o.statusCode}) after ${o.attempts} attempt(s)`
+              : `destination ${o.kind} ${o.url}: ${o.refused ? "" : `not delivered after ${o.attempts} attempt(s): `}${o.error}`,
+          },
+        );
       },
     });
     const destinations = new DestinationQueue({
@@ -261,6 +264,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       providers: [containers, edge],
       catalog,
       recorder,
+      logCapBytes: config.logCapBytes,
       ackWaitMs: config.asyncAckWaitMs,
       retryBaseMs: config.asyncRetryBaseMs,
       concurrency: config.asyncConcurrency,

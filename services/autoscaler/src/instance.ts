@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import type { ColdStartKind } from "@kumo/core";
 import { KumoError } from "@kumo/core";
+import type { LogOwner } from "@kumo/db";
 import type Docker from "dockerode";
 import { containerLabels } from "./container-labels.ts";
 import { ShimClient } from "./shim-client.ts";
@@ -63,7 +64,7 @@ export class Instance {
   /** The version it serves (null while a stem cell). */
   versionId: string | null;
   /** For log lines: which tenant and function own this container's output. */
-  owner: { tenantId: string; functionId: string } | null = null;
+  owner: LogOwner | null = null;
   inFlight = 0;
   concurrency: number;
   lastUsed = Date.now();
@@ -276,23 +277,33 @@ function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => voi
 
 const LEVELS = new Set(["debug", "info", "warn", "error"]);
 
-/** The shims write JSON lines; anything else (custom images) is kept as a plain message. */
+/**
+ * The shims write JSON lines of their own shape, always with an `invocationId` key (null outside
+ * invocations). Anything else (custom images, a JSON line a custom server writes itself) is kept
+ * whole as the message at the stream's level: stdout info, stderr error; the log shipper then keeps
+ * a JSON line's fields and level.
+ */
 function parseLine(line: string, fallback: ContainerLogLine["level"]): ContainerLogLine {
-  if (line.startsWith("{")) {
-    try {
-      const parsed = JSON.parse(line) as Partial<Record<string, unknown>>;
-      const level = typeof parsed.level === "string" && LEVELS.has(parsed.level) ? parsed.level : fallback;
-      return {
-        ts: typeof parsed.ts === "number" ? parsed.ts : Date.now(),
-        level: level as ContainerLogLine["level"],
-        invocationId: typeof parsed.invocationId === "string" ? parsed.invocationId : null,
-        message: typeof parsed.message === "string" ? parsed.message : line,
-      };
-    } catch {
-      // not JSON after all
-    }
+  const shim = line.startsWith("{") && line.includes('"invocationId"') ? jsonObject(line) : undefined;
+  if (shim && Object.hasOwn(shim, "invocationId")) {
+    const level = typeof shim.level === "string" && LEVELS.has(shim.level) ? shim.level : fallback;
+    return {
+      ts: typeof shim.ts === "number" ? shim.ts : Date.now(),
+      level: level as ContainerLogLine["level"],
+      invocationId: typeof shim.invocationId === "string" ? shim.invocationId : null,
+      message: typeof shim.message === "string" ? shim.message : line,
+    };
   }
   return { ts: Date.now(), level: fallback, invocationId: null, message: line };
+}
+
+function jsonObject(text: string): Partial<Record<string, unknown>> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function messageOf(error: unknown): string {

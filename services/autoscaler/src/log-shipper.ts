@@ -1,32 +1,48 @@
 import { type NatsConnection, subjects } from "@kumo/bus";
-import type { Recorder } from "@kumo/db";
+import { InvocationLogCap, type LogOwner, logRow, type Recorder, structureLogLine } from "@kumo/db";
 import type { ContainerLogLine } from "./instance.ts";
 
+export interface LogShipperOptions {
+  nc: NatsConnection;
+  recorder: Recorder;
+  namespace: string;
+  /** Per-invocation cap of log bytes (KUMO_LOG_CAP_BYTES). */
+  capBytes: number;
+}
+
+interface Shipped {
+  ts: number;
+  invocationId: string | null;
+  line: ReturnType<typeof structureLogLine>;
+}
+
 /**
- * Function logs from container streams, batched per function: published to the live-tail subject
- * (`subjects.logs`, what `logs?follow=1` on any gateway listens to) and stored through the recorder.
+ * Function logs from container streams, batched per function version: structured (a JSON line
+ * keeps its fields and its own level), held to the per-invocation cap, then published to the
+ * live-tail subject (`subjects.logs`, what `logs?follow=1` on any gateway listens to) and stored
+ * through the recorder.
  */
 export class LogShipper {
-  readonly #nc: NatsConnection;
-  readonly #recorder: Recorder;
-  readonly #namespace: string;
-  readonly #buffers = new Map<string, { tenantId: string; functionId: string; lines: ContainerLogLine[] }>();
+  readonly #options: LogShipperOptions;
+  readonly #cap: InvocationLogCap;
+  readonly #buffers = new Map<string, { owner: LogOwner; lines: Shipped[] }>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(nc: NatsConnection, recorder: Recorder, namespace: string) {
-    this.#nc = nc;
-    this.#recorder = recorder;
-    this.#namespace = namespace;
+  constructor(options: LogShipperOptions) {
+    this.#options = options;
+    this.#cap = new InvocationLogCap(options.capBytes);
   }
 
-  add(tenantId: string, functionId: string, line: ContainerLogLine): void {
-    const key = `${tenantId}/${functionId}`;
+  add(owner: LogOwner, line: ContainerLogLine): void {
+    const kept = this.#cap.admit(line.invocationId, structureLogLine(line.level, line.message));
+    if (kept.length === 0) return;
+    const key = `${owner.tenantId}/${owner.functionId}/${owner.version ?? ""}`;
     let buffer = this.#buffers.get(key);
     if (!buffer) {
-      buffer = { tenantId, functionId, lines: [] };
+      buffer = { owner, lines: [] };
       this.#buffers.set(key, buffer);
     }
-    buffer.lines.push(line);
+    for (const k of kept) buffer.lines.push({ ts: line.ts, invocationId: line.invocationId, line: k });
     if (!this.#timer) {
       this.#timer = setTimeout(() => this.flush(), 50);
       this.#timer.unref();
@@ -36,30 +52,26 @@ export class LogShipper {
   flush(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const { tenantId, functionId, lines } of this.#buffers.values()) {
-      if (!this.#nc.isClosed()) {
-        this.#nc.publish(
-          subjects.logs(tenantId, functionId, this.#namespace),
+    const { nc, recorder, namespace } = this.#options;
+    for (const { owner, lines } of this.#buffers.values()) {
+      if (!nc.isClosed()) {
+        nc.publish(
+          subjects.logs(owner.tenantId, owner.functionId, namespace),
           JSON.stringify(
             lines.map((l) => ({
               ts: new Date(l.ts).toISOString(),
               invocationId: l.invocationId,
-              level: l.level,
-              message: l.message,
+              version: owner.version ?? null,
+              level: l.line.level,
+              message: l.line.message,
+              fields: l.line.fields,
             })),
           ),
         );
       }
-      this.#recorder.record(
+      recorder.record(
         null,
-        lines.map((l) => ({
-          tenant_id: tenantId,
-          function_id: functionId,
-          invocation_id: l.invocationId,
-          ts: new Date(l.ts),
-          level: l.level,
-          message: l.message,
-        })),
+        lines.map((l) => logRow(owner, l.invocationId, new Date(l.ts), l.line)),
       );
     }
     this.#buffers.clear();

@@ -11,6 +11,18 @@ import {
   type Subscription,
   subjects,
 } from "@kumo/bus";
+import type { ErrorBody } from "@kumo/core";
+import {
+  ATTR,
+  contextOf,
+  endSpan,
+  faasTriggerOf,
+  invocationAttributes,
+  type Span,
+  SpanKind,
+  traceparentOf,
+  tracerFor,
+} from "@kumo/telemetry";
 import { Fleet } from "./fleet.ts";
 import { errorBody, type FleetProvider, isOpenInvocation } from "./fleet-provider.ts";
 import type { NodeRoster } from "./node-roster.ts";
@@ -160,19 +172,31 @@ export class SyncServer {
     const abort = new AbortController();
     this.#inFlight.set(token, { reply, lastSent: Date.now(), abort });
     const cancel = `${this.#cancelPrefix}.${token}`;
+    let span: Span | undefined;
+    let failure: ErrorBody | undefined;
     try {
       const { meta, payload } = decodeFrame<InvokeRequestMeta>(msg.data);
+      span = this.#span(meta);
       const spec = await this.#options.catalog.get(meta);
-      if (this.#handOver(msg, spec)) return;
+      span?.updateName(`invoke ${spec.functionName}`);
+      span?.setAttribute(ATTR.faasName, spec.functionName);
+      if (this.#handOver(msg, spec)) {
+        span?.setAttribute("kumo.handed_over", true);
+        return;
+      }
       const body = meta.pull ? this.#pull(meta.pull, payload) : meta.bodyBytes > 0 ? payload : null;
       const headers = { ...meta.headers };
       if (meta.bodyBytes > 0) headers["content-length"] = String(meta.bodyBytes);
+      // The pool acquire and shim call below are this span's children (they read it from the headers).
+      if (span) headers.traceparent = traceparentOf(span);
       const run = await this.#options.provider.open(
         spec,
         { method: meta.method, url: meta.url, headers, body, deadline: meta.deadline },
         abort.signal,
       );
+      span?.setAttribute(ATTR.faasColdstart, run.coldStart !== "warm");
       if (!isOpenInvocation(run)) {
+        failure = run.error;
         this.#send(token, reply, {
           k: "error",
           error: run.error,
@@ -182,6 +206,7 @@ export class SyncServer {
         return;
       }
       const res = run.body;
+      span?.setAttribute(ATTR.httpStatus, run.status);
       const head: InvokeReplyMeta = {
         k: "head",
         status: run.status,
@@ -275,7 +300,7 @@ export class SyncServer {
           );
         }
       } catch (error) {
-        const failure = await run.failure(error);
+        failure = await run.failure(error);
         this.#send(token, reply, {
           k: "error",
           error: failure,
@@ -286,10 +311,29 @@ export class SyncServer {
         run.finish();
       }
     } catch (error) {
-      this.#send(token, reply, { k: "error", error: errorBody(error), coldStart: "warm", queueMs: 0 });
+      failure = errorBody(error);
+      this.#send(token, reply, { k: "error", error: failure, coldStart: "warm", queueMs: 0 });
     } finally {
       this.#inFlight.delete(token);
+      if (span) endSpan(span, failure);
     }
+  }
+
+  /** The node's span of a sync invocation, when tracing is on: a child of the gateway's NATS request. */
+  #span(meta: InvokeRequestMeta): Span | undefined {
+    const tracer = tracerFor(meta.headers.traceparent);
+    if (!tracer) return undefined;
+    const span = tracer.startSpan(
+      "invoke",
+      { kind: SpanKind.SERVER, attributes: invocationAttributes(meta) },
+      contextOf(meta.headers.traceparent),
+    );
+    span.setAttributes({
+      [ATTR.faasInvocationId]: meta.id,
+      [ATTR.faasTrigger]: faasTriggerOf(meta.trigger),
+      [ATTR.nodeId]: this.#options.nodeId,
+    });
+    return span;
   }
 
   /** The request body, chunk by chunk: the first came with the request, the rest are requested in turn. */

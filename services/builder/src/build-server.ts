@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { type KumoError, toKumoError } from "@kumo/core";
+import { ATTR, contextOf, endSpan, SpanKind, tracerFor } from "@kumo/telemetry";
 import {
   type BuildEventMessage,
   type BuildRequestMessage,
@@ -48,7 +49,12 @@ export async function serveBuildService(
    */
   const streamed =
     <Req, Event>(
-      work: (request: Req, send: (event: Event) => void, signal: AbortSignal) => Promise<void>,
+      work: (
+        request: Req,
+        send: (event: Event) => void,
+        signal: AbortSignal,
+        traceparent: string | undefined,
+      ) => Promise<void>,
       errorEvent: (error: ReturnType<typeof errorMessage>) => Event,
     ) =>
     (call: grpc.ServerWritableStream<Req, Event>) => {
@@ -58,7 +64,8 @@ export async function serveBuildService(
       const send = (event: Event) => {
         if (!call.cancelled) call.write(event);
       };
-      work(call.request, send, controller.signal)
+      const traceparent = call.metadata.get("traceparent")[0];
+      work(call.request, send, controller.signal, typeof traceparent === "string" ? traceparent : undefined)
         .catch((error: unknown) => {
           const failure = toKumoError(error);
           if (failure.code === "FN_500") deps.onError?.(error);
@@ -71,17 +78,40 @@ export async function serveBuildService(
     };
 
   const build = streamed<BuildRequestMessage, BuildEventMessage>(
-    async (request, send, signal) => {
+    async (request, send, signal, traceparent) => {
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
+      // A build is a trace of its own unless the caller sent a traceparent in the call's metadata.
+      const span = tracerFor(traceparent)?.startSpan(
+        `build ${request.functionName}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            [ATTR.tenantId]: request.tenantId,
+            [ATTR.faasName]: request.functionName,
+            [ATTR.runtime]: request.runtime,
+            "kumo.deployment.id": request.deploymentId,
+          },
+        },
+        contextOf(traceparent),
+      );
       let built: Awaited<ReturnType<ImageBuilder["build"]>>;
       try {
         built = await deps.builder.build(request, (line) => send({ event: "log", log: line }), signal);
       } catch (error) {
-        deps.onBuild?.({ ok: false, code: toKumoError(error).code, seconds: seconds() });
+        const failure = toKumoError(error);
+        deps.onBuild?.({ ok: false, code: failure.code, seconds: seconds() });
+        if (span) endSpan(span, failure);
         throw error;
       }
       deps.onBuild?.({ ok: true, code: "", seconds: seconds() });
+      if (span) {
+        span.setAttributes({
+          "kumo.build.cached": built.result.cached,
+          "kumo.build.image_bytes": built.result.imageBytes,
+        });
+        endSpan(span);
+      }
       const { result, codeTar } = built;
       for (let at = 0; codeTar && at < codeTar.length; at += CHUNK_BYTES)
         send({ event: "codeTarChunk", codeTarChunk: codeTar.subarray(at, at + CHUNK_BYTES) });

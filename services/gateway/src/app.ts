@@ -6,18 +6,23 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fast
 import type { GatewayContext } from "./context.ts";
 import { handleError } from "./http/error-handler.ts";
 import { refuseNulInInput, refuseNulInParams } from "./http/refuse-nul.ts";
+import { traceRequests, traceStep } from "./http/request-tracing.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import { alertRoutes } from "./routes/alerts.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { consoleRoutes } from "./routes/console.ts";
 import { customRouteRoutes } from "./routes/custom-routes.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { deploymentRoutes } from "./routes/deployments.ts";
 import { domainRoutes } from "./routes/domains.ts";
+import { draftRunRoutes } from "./routes/draft-runs.ts";
 import { envRoutes } from "./routes/env.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { functionRoutes } from "./routes/functions.ts";
 import { gitRoutes } from "./routes/git.ts";
 import { invocationRoutes } from "./routes/invocations.ts";
 import { invokeRoutes } from "./routes/invoke.ts";
+import { logRoutes } from "./routes/logs.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { queueRoutes } from "./routes/queues.ts";
@@ -26,6 +31,7 @@ import { routedInvokeRoutes, TENANT_HOST_PREFIX } from "./routes/routed-invoke.t
 import { secretRoutes } from "./routes/secrets.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 import { triggerRoutes } from "./routes/triggers.ts";
+import { versionSourceRoutes } from "./routes/version-source.ts";
 import { versionRoutes } from "./routes/versions.ts";
 
 export interface BuildAppOptions {
@@ -70,6 +76,7 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
   });
   app.decorateRequest("principal", undefined);
   refuseNulInParams(app);
+  traceRequests(app);
 
   await app.register(swagger, {
     openapi: {
@@ -98,6 +105,7 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
   });
 
   await app.register(metaRoutes(ctx, { metrics: options.metrics, readiness: options.readiness }));
+  await app.register(consoleRoutes(ctx));
 
   // Management API: every route needs a key; authentication runs before the body is read.
   await app.register(async (v1) => {
@@ -113,9 +121,12 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
       apiKeyRoutes,
       functionRoutes,
       versionRoutes,
+      versionSourceRoutes,
+      draftRunRoutes,
       envRoutes,
       secretRoutes,
       invocationRoutes,
+      logRoutes,
       deadLetterRoutes,
       deploymentRoutes,
       rolloutRoutes,
@@ -125,6 +136,7 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
       eventRoutes,
       metricsRoutes,
       queueRoutes,
+      alertRoutes,
     ]) {
       await v1.register(routes(ctx));
     }
@@ -137,10 +149,13 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
         done();
         return;
       }
-      ctx.auth.authenticate(request.headers.authorization).then((principal) => {
-        request.principal = principal;
-        done();
-      }, done);
+      traceStep(request, "auth", () => ctx.auth.authenticate(request.headers.authorization)).then(
+        (principal) => {
+          request.principal = principal;
+          done();
+        },
+        done,
+      );
     });
     await scope.register(invokeRoutes(ctx));
     await scope.register(routedInvokeRoutes(ctx));

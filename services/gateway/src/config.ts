@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { durationMs, parseOrThrow, portEnv, sharedEnv } from "@kumo/core";
 import { z } from "zod";
 
@@ -52,6 +53,13 @@ export const gatewayConfigSchema = z.object({
   KUMO_METRICS_HOUR_RETENTION: durationMs.pipe(z.number().min(86_400_000)).default(400 * 86_400_000),
   /** How often a gateway compacts minute rollups into hours and purges old ones (one gateway at a time). */
   KUMO_METRICS_MAINTENANCE_INTERVAL: durationMs.pipe(z.number().min(1000)).default(60_000),
+  KUMO_LOG_CAP_BYTES: sharedEnv.KUMO_LOG_CAP_BYTES,
+  /** Function logs are kept this long, unless the tenant has its own `logRetentionDays`. */
+  KUMO_LOG_RETENTION: durationMs.pipe(z.number().min(3_600_000)).default(30 * 86_400_000),
+  /** How often a gateway purges logs past retention (one gateway at a time). */
+  KUMO_LOG_PURGE_INTERVAL: durationMs.pipe(z.number().min(1000)).default(300_000),
+  /** The built web console served at `/`; default this checkout's packages/console/dist. */
+  KUMO_CONSOLE_DIR: z.string().min(1).optional(),
 });
 
 export interface GatewayConfig {
@@ -91,6 +99,12 @@ export interface GatewayConfig {
   metricsMinuteRetentionMs: number;
   metricsHourRetentionMs: number;
   metricsMaintenanceMs: number;
+  /** Per-invocation cap of stored log bytes. */
+  logCapBytes: number;
+  logRetentionMs: number;
+  logPurgeIntervalMs: number;
+  /** Directory of the built console (index.html, assets/). */
+  consoleDir: string;
 }
 
 export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
@@ -125,5 +139,10 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     metricsMinuteRetentionMs: c.KUMO_METRICS_MINUTE_RETENTION,
     metricsHourRetentionMs: c.KUMO_METRICS_HOUR_RETENTION,
     metricsMaintenanceMs: c.KUMO_METRICS_MAINTENANCE_INTERVAL,
+    logCapBytes: c.KUMO_LOG_CAP_BYTES,
+    logRetentionMs: c.KUMO_LOG_RETENTION,
+    logPurgeIntervalMs: c.KUMO_LOG_PURGE_INTERVAL,
+    consoleDir:
+      c.KUMO_CONSOLE_DIR ?? fileURLToPath(new URL("../../../packages/console/dist", import.meta.url)),
   };
 }

@@ -16,7 +16,7 @@ import { ContainerProvider } from "./invoke/container-provider.ts";
 import { FunctionResolver } from "./invoke/function-resolver.ts";
 import { Invoker } from "./invoke/invoker.ts";
 import { LiveLogs } from "./invoke/live-logs.ts";
-
+import { LogPurger } from "./log-purger.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { MetricsMaintainer } from "./metrics-maintainer.ts";
 import { RolloutDriver } from "./rollouts/rollout-driver.ts";
@@ -144,6 +144,14 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     });
     maintainer.start();
     cleanup.push(() => maintainer.stop());
+    const logPurger = new LogPurger({
+      db: database.db,
+      intervalMs: config.logPurgeIntervalMs,
+      defaultRetentionMs: config.logRetentionMs,
+      onError: (error) => log(`purging logs past retention failed: ${String(error)}`),
+    });
+    logPurger.start();
+    cleanup.push(() => logPurger.stop());
     const asyncQueue = nc
       ? new AsyncQueue({
           nc,
@@ -219,7 +227,14 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       }),
       resolver,
       changed: announce,
-      invoker: new Invoker({ resolver, providers, recorder, liveLogs, metrics }),
+      invoker: new Invoker({
+        resolver,
+        providers,
+        recorder,
+        liveLogs,
+        metrics,
+        logCapBytes: config.logCapBytes,
+      }),
       recorder,
       asyncQueue,
       queues,

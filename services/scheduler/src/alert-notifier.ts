@@ -1,20 +1,9 @@
-import { createHmac } from "node:crypto";
-import { type SecretBox, WebhookClient, type WebhookResult } from "@kumo/core";
-import {
-  type AlertDelivery,
-  type AlertDueTrigger,
-  openTenantSecret,
-  type PlatformStore,
-  type ScheduledTriggers,
-} from "@kumo/db";
+import type { AlertDelivery, AlertDueTrigger, PlatformStore, ScheduledTriggers } from "@kumo/db";
+import type { AlertWebhooks } from "./alert-webhooks.ts";
 
 export interface AlertNotifierOptions {
   platform: PlatformStore;
-  /** Opens the tenant secrets that sign alert bodies; without it, a signed alert fails to send. */
-  secretBox: SecretBox | undefined;
-  allowPrivate: boolean;
-  /** Host name to addresses, for tests; the system resolver otherwise. */
-  resolve?: (hostname: string) => Promise<string[]>;
+  webhooks: AlertWebhooks;
   now?: () => number;
   log: (line: string) => void;
 }
@@ -41,29 +30,17 @@ const BATCH = 50;
  * happen), POSTs the trigger's alert webhook once, and again with a recovery notice when a run
  * succeeds. Driven by trigger state (`alert_status`), so a leader that dies before sending leaves
  * the alert to its successor, and a webhook that stays down gets one failed delivery per change,
- * not one per tick. Deliveries go through the destinations' address policy; the body is signed
- * with HMAC-SHA256 (`kumo-signature: t=<unix seconds>,v1=<hex>` over `<t>.<body>`) when the alert
- * names a tenant secret.
+ * not one per tick. Deliveries go through AlertWebhooks (address policy, Slack shape, signing).
  */
 export class AlertNotifier {
   readonly #options: AlertNotifierOptions;
   readonly #scheduled: ScheduledTriggers;
-  readonly #client: WebhookClient;
   readonly #now: () => number;
 
   constructor(options: AlertNotifierOptions) {
     this.#options = options;
     this.#scheduled = options.platform.scheduledTriggers();
     this.#now = options.now ?? Date.now;
-    this.#client = new WebhookClient({
-      allowPrivate: options.allowPrivate,
-      allowPrivateSetting: "KUMO_ALERTS_ALLOW_PRIVATE",
-      timeoutMs: 5000,
-      retries: 2,
-      retryBaseMs: 500,
-      userAgent: "kumo-alerts/1",
-      ...(options.resolve ? { resolve: options.resolve } : {}),
-    });
   }
 
   /** Sends the alerts that are due; one failing webhook never holds up the others. */
@@ -79,28 +56,16 @@ export class AlertNotifier {
     return due.length;
   }
 
-  stop(): void {
-    this.#client.abort();
-  }
-
   async #send(trigger: AlertDueTrigger): Promise<void> {
     const alert = trigger.alert;
     if (!alert) return;
     const kind = trigger.alert_status === "ok" ? "failure" : "recovery";
     const payload = alertPayload(trigger, kind, new Date(this.#now()));
-    const body = Buffer.from(JSON.stringify(alert.format === "slack" ? slackBody(payload) : payload));
-    let result: WebhookResult;
-    try {
-      const headers: Record<string, string> = { "kumo-alert": kind };
-      if (alert.secret) {
-        const store = this.#options.platform.tenant(trigger.tenant_id);
-        const key = await openTenantSecret(store, alert.secret, this.#options.secretBox);
-        headers["kumo-signature"] = signature(key, body, Math.floor(this.#now() / 1000));
-      }
-      result = await this.#client.post(alert.url, body, headers);
-    } catch (error) {
-      result = { delivered: false, refused: false, attempts: 0, error: String(error) };
-    }
+    const result = await this.#options.webhooks.send(trigger.tenant_id, alert, {
+      json: payload,
+      slackText: slackText(payload),
+      kind,
+    });
     const delivery: AlertDelivery = {
       kind,
       at: payload.at,
@@ -113,12 +78,6 @@ export class AlertNotifier {
       this.#options.log(`alert for trigger ${trigger.id} not delivered: ${result.error}`);
     await this.#scheduled.alerted(trigger, kind === "failure" ? "alerting" : "ok", delivery);
   }
-}
-
-/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`: the receiver checks the age and the MAC. */
-export function signature(key: string, body: Buffer, unixSeconds: number): string {
-  const mac = createHmac("sha256", key).update(`${unixSeconds}.`).update(body).digest("hex");
-  return `t=${unixSeconds},v1=${mac}`;
 }
 
 export function alertPayload(trigger: AlertDueTrigger, kind: "failure" | "recovery", at: Date): AlertPayload {
@@ -136,13 +95,12 @@ export function alertPayload(trigger: AlertDueTrigger, kind: "failure" | "recove
   };
 }
 
-/** A Slack incoming-webhook body: one line of text a person reads in a channel. */
-function slackBody(p: AlertPayload): { text: string } {
+/** The Slack message: one line of text a person reads in a channel. */
+function slackText(p: AlertPayload): string {
   const where = `${p.function} (${p.trigger.type} trigger ${p.trigger.id}, tenant ${p.tenant})`;
-  if (p.kind === "recovery")
-    return { text: `:white_check_mark: ${where} recovered: its last run succeeded.` };
+  if (p.kind === "recovery") return `:white_check_mark: ${where} recovered: its last run succeeded.`;
   const runs = p.failures === 1 ? "1 failed run" : `${p.failures} failed runs in a row`;
   const error = p.errorCode ? `${p.errorCode}: ${p.message ?? ""}` : (p.message ?? "unknown error");
   const invocation = p.invocationId ? ` Invocation ${p.invocationId}.` : "";
-  return { text: `:rotating_light: ${where}: ${runs}. ${error}.${invocation}` };
+  return `:rotating_light: ${where}: ${runs}. ${error}.${invocation}`;
 }

@@ -36,8 +36,14 @@ export const schedulerConfigSchema = z.object({
   KUMO_QUEUE_RETRY: durationMs.pipe(z.number().int().min(0).max(60_000)).default(1000),
   /** Opens tenant secrets that triggers name (broker URLs, connection strings, alert signing keys). */
   KUMO_MASTER_KEY: sharedEnv.KUMO_MASTER_KEY,
+  /** How often the leader evaluates each alert rule. */
+  KUMO_ALERT_RULES_EVERY: durationMs.pipe(z.number().int().min(100).max(3_600_000)).default(30_000),
   /** Let alert webhooks reach loopback/private/link-local addresses (operators only; tests). */
   KUMO_ALERTS_ALLOW_PRIVATE: booleanFlag.default(false),
+  /** Published events (and their deliveries) are kept this long; the leader deletes older ones. */
+  KUMO_EVENTS_RETENTION: durationMs.pipe(z.number().int().min(60_000)).default(7 * 86_400_000),
+  /** How often the leader deletes events past their retention. */
+  KUMO_EVENTS_PURGE_INTERVAL: durationMs.pipe(z.number().int().min(100).max(86_400_000)).default(60_000),
 });
 
 export interface SchedulerConfig {
@@ -60,6 +66,9 @@ export interface SchedulerConfig {
   queueRetryBaseMs: number;
   masterKey: string | undefined;
   alertsAllowPrivate: boolean;
+  alertRulesEveryMs: number;
+  eventsRetentionMs: number;
+  eventsPurgeIntervalMs: number;
 }
 
 export function loadSchedulerConfig(env: Record<string, string | undefined>): SchedulerConfig {
@@ -84,5 +93,8 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Sc
     queueRetryBaseMs: c.KUMO_QUEUE_RETRY,
     masterKey: c.KUMO_MASTER_KEY,
     alertsAllowPrivate: c.KUMO_ALERTS_ALLOW_PRIVATE,
+    alertRulesEveryMs: c.KUMO_ALERT_RULES_EVERY,
+    eventsRetentionMs: c.KUMO_EVENTS_RETENTION,
+    eventsPurgeIntervalMs: c.KUMO_EVENTS_PURGE_INTERVAL,
   };
 }

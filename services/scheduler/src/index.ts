@@ -2,9 +2,11 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { AsyncInvocations, connectBus, type NatsConnection, TenantQueues } from "@kumo/bus";
 import { serveHealth, serviceSecretBox } from "@kumo/core";
-import { type DatabaseHandle, openServiceDatabase, Recorder } from "@kumo/db";
+import { type DatabaseHandle, openServiceDatabase, purgeEvents, Recorder } from "@kumo/db";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { AlertNotifier } from "./alert-notifier.ts";
+import { AlertRules } from "./alert-rules.ts";
+import { AlertWebhooks } from "./alert-webhooks.ts";
 import type { SchedulerConfig } from "./config.ts";
 import { CronLoop } from "./cron-loop.ts";
 import { DatabaseTriggers } from "./database-triggers/database-triggers.ts";
@@ -79,17 +81,49 @@ export async function start(config: SchedulerConfig, deps: SchedulerDeps = {}): 
     loop.start();
     cleanup.push(() => loop.stop());
     const secretBox = serviceSecretBox(config.masterKey, config.dataDir);
-    const alerts = new AlertNotifier({
+    const webhooks = new AlertWebhooks({
       platform,
       secretBox,
       allowPrivate: config.alertsAllowPrivate,
       ...(deps.resolve ? { resolve: deps.resolve } : {}),
       ...(deps.now ? { now: deps.now } : {}),
+    });
+    cleanup.push(() => webhooks.abort());
+    const alerts = new AlertNotifier({ platform, webhooks, ...(deps.now ? { now: deps.now } : {}), log });
+    const alertRules = new AlertRules({
+      platform,
+      webhooks,
+      everyMs: config.alertRulesEveryMs,
+      ...(deps.now ? { now: deps.now } : {}),
       log,
     });
-    const alertLoop = leaderLoop(config.tickMs, () => (lease.isLeader() ? alerts.pass() : undefined), log);
+    const rulesLoop = leaderLoop(
+      "alert rules",
+      Math.min(config.alertRulesEveryMs, 1000),
+      () => (lease.isLeader() ? alertRules.pass() : undefined),
+      log,
+    );
+    cleanup.push(() => rulesLoop.stop());
+    const alertLoop = leaderLoop(
+      "alerts",
+      config.tickMs,
+      () => (lease.isLeader() ? alerts.pass() : undefined),
+      log,
+    );
     cleanup.push(() => alertLoop.stop());
-    cleanup.push(() => alerts.stop());
+    const purgeLoop = leaderLoop(
+      "events retention",
+      config.eventsPurgeIntervalMs,
+      () =>
+        lease.isLeader()
+          ? purgeEvents(database.db, {
+              retentionMs: config.eventsRetentionMs,
+              ...(deps.now ? { now: deps.now() } : {}),
+            })
+          : undefined,
+      log,
+    );
+    cleanup.push(() => purgeLoop.stop());
     const databaseTriggers = new DatabaseTriggers({
       platform,
       sender,
@@ -166,10 +200,12 @@ export async function start(config: SchedulerConfig, deps: SchedulerDeps = {}): 
 }
 
 /**
- * Runs `pass` every `everyMs` until stopped, one pass at a time: alert webhooks may take seconds,
- * so they run beside the cron tick rather than in it (a slow webhook never delays a firing).
+ * Runs `pass` every `everyMs` until stopped, one pass at a time: alert webhooks may take seconds
+ * and a purge of old events many statements, so they run beside the cron tick rather than in it
+ * (neither ever delays a firing).
  */
 function leaderLoop(
+  what: string,
   everyMs: number,
   pass: () => Promise<unknown> | undefined,
   log: (line: string) => void,
@@ -180,7 +216,7 @@ function leaderLoop(
   const next = () => {
     if (stopped) return;
     running = Promise.resolve(pass())
-      .catch((error: unknown) => log(`alerts pass failed: ${String(error)}`))
+      .catch((error: unknown) => log(`${what} pass failed: ${String(error)}`))
       .finally(() => {
         if (!stopped) timer = setTimeout(next, everyMs);
       });

@@ -31,7 +31,8 @@ With --json, one JSON object per line.`,
     const path = apiPath`/v1/functions/${name}/logs`;
 
     if (!args.flag("follow")) {
-      const page = await client.get<Page<LogLine>>(path, { query: { since, limit } });
+      // Oldest first, as a log file reads (the API's default is newest first).
+      const page = await client.get<Page<LogLine>>(path, { query: { since, limit, order: "asc" } });
       if (context.out.json) for (const line of page.items) context.out.jsonLine(line);
       else if (page.items.length === 0)
         context.out.note(`No logs for ${name}${since ? ` since ${since}` : ""}.`);

@@ -91,8 +91,25 @@ func (l *logger) track(id string, delta int) {
 	}
 }
 
-// capture replaces *target with a pipe whose lines become log lines of the given level.
-func (l *logger) capture(target **os.File, level string) *os.File {
+// slogLevels are the level words log/slog's default handler starts a line with ("INFO msg k=v")
+// when its output goes through the log package.
+var slogLevels = map[string]string{"DEBUG": "debug", "INFO": "info", "WARN": "warn", "ERROR": "error"}
+
+// levelOf reads a slog level word ("WARN", "ERROR+2") at the start of a log package line.
+func levelOf(line, fallback string) string {
+	word, _, _ := strings.Cut(line, " ")
+	if i := strings.IndexAny(word, "+-"); i > 0 {
+		word = word[:i]
+	}
+	if level, ok := slogLevels[word]; ok {
+		return level
+	}
+	return fallback
+}
+
+// capture replaces *target with a pipe whose lines become log lines of the given level (or, with
+// slogWords, the slog level a line starts with).
+func (l *logger) capture(target **os.File, level string, slogWords bool) *os.File {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return *target
@@ -109,7 +126,12 @@ func (l *logger) capture(target **os.File, level string) *os.File {
 				p.ack <- struct{}{}
 				continue
 			}
-			l.emit(level, l.current(), strings.TrimSuffix(line, barrier), nil)
+			message := strings.TrimSuffix(line, barrier)
+			lineLevel := level
+			if slogWords {
+				lineLevel = levelOf(message, level)
+			}
+			l.emit(lineLevel, l.current(), message, nil)
 			if strings.HasSuffix(line, barrier) {
 				p.ack <- struct{}{}
 			}
@@ -206,8 +228,11 @@ func listen(path string) (net.Listener, error) {
 
 func main() {
 	l := &logger{out: os.Stdout, inflight: map[string]int{}}
-	l.capture(&os.Stdout, "info")
-	log.SetOutput(l.capture(&os.Stderr, "error"))
+	l.capture(&os.Stdout, "info", false)
+	l.capture(&os.Stderr, "error", false)
+	// The log package has no levels: its lines are info unless slog's default handler names one.
+	logOut := os.Stderr
+	log.SetOutput(l.capture(&logOut, "info", true))
 	log.SetFlags(0)
 
 	path := os.Getenv("KUMO_SOCKET")

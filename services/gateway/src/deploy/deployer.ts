@@ -85,6 +85,24 @@ export class Deployer {
     this.#options = options;
   }
 
+  /**
+   * Bundles unsaved edge source for a draft run (the editor's "Test"): the configuration it would
+   * deploy with and its code, without storing anything. FN_006 for runtimes built into images.
+   */
+  async bundleDraft(fn: FunctionRow, files: SourceFiles): Promise<{ config: FunctionConfig; code: string }> {
+    const config = configFromSource(fn, files);
+    if (!isEdgeRuntime(config.runtime)) {
+      throw new KumoError(
+        "FN_006",
+        `draft runs need the edge runtime; runtime "${config.runtime}" is built into an image, so deploy it and test it through an alias that takes no traffic (PUT /v1/functions/${fn.name}/aliases/preview)`,
+      );
+    }
+    const sources: Record<string, string> = {};
+    for (const [path, content] of files) sources[path] = Buffer.from(content).toString("utf8");
+    const bundle = await this.#options.bundleEdge(sources, config.handler ? { entry: config.handler } : {});
+    return { config, code: bundle.code };
+  }
+
   /** Fetches a git source through the builder (which owns git access); FN_006 when it cannot. */
   async fetchGit(url: string, ref: string): Promise<{ files: SourceFiles; commit: string }> {
     if (!this.#options.builder) {
@@ -123,6 +141,8 @@ export class Deployer {
     const log: string[] = [...(input.note ? [input.note] : []), `source ${digest} (${files.size} files)`];
     try {
       await store.deployments.setStatus(deployment.id, "building", { sourceDigest: digest });
+      // Kept beside the bundle so the console's editor opens what was written, not what esbuild made of it.
+      await store.artifacts.put(digest, "source-tar", await packSourceArchive(files));
       const sources: Record<string, string> = {};
       for (const [path, content] of files) sources[path] = Buffer.from(content).toString("utf8");
       const started = performance.now();

@@ -22,6 +22,8 @@ export const presentTenant = (t: TenantRow) => ({
   id: t.id,
   name: t.name,
   createdAt: t.created_at.toISOString(),
+  /** Days its logs are kept; null: the installation's default (KUMO_LOG_RETENTION). */
+  logRetentionDays: t.log_retention_days,
 });
 
 export const presentKey = (k: ApiKeyRow) => ({
@@ -120,8 +122,11 @@ export const presentResult = (i: InvocationRow) => {
 export const presentLog = (l: LogRow) => ({
   ts: l.ts.toISOString(),
   invocationId: l.invocation_id,
+  version: l.version,
   level: l.level,
   message: l.message,
+  /** A JSON line's fields; null for plain text. */
+  fields: l.fields,
 });
 
 export const presentSecret = (s: SecretMeta) => ({

@@ -21,6 +21,16 @@ import type {
   Runtime,
 } from "@kumo/core";
 import { errorResult, fromShimResponse, isEdgeRuntime } from "@kumo/core";
+import {
+  ATTR,
+  contextOf,
+  endSpan,
+  invocationAttributes,
+  type Span,
+  SpanKind,
+  tracerFor,
+  withTraceparent,
+} from "@kumo/telemetry";
 
 export interface ContainerProviderOptions {
   nc: NatsConnection;
@@ -88,17 +98,22 @@ export class ContainerProvider implements CapacityProvider {
     const chunks = body ? Math.ceil(body.byteLength / frame) : 0;
     const meta: InvokeRequestMeta = invokeRequestMeta(target, request, body?.byteLength ?? 0);
     if (chunks > 1) meta.pull = { subject: `${this.#prefix}.b.${token}`, chunks };
+    const subject = subjects.invoke(target.versionId, this.#namespace);
+    const span = this.#publishSpan(target, request, subject);
+    // The autoscaler continues the trace from the frame's headers: the NATS request is its parent.
+    if (span) meta.headers = withTraceparent(meta.headers, span);
     return new Promise<InvocationResult>((resolve) => {
       let stream: BodyQueue | undefined;
-      const done = () => {
+      const done = (error?: ErrorBody) => {
         this.#pending.delete(token);
         signal?.removeEventListener("abort", onAbort);
+        if (span) endSpan(span, error);
       };
       const onAbort = () => {
         const pending = this.#pending.get(token);
         if (pending?.cancel) this.#out.publish(pending.cancel, encodeFrame({ k: "cancel" }));
         stream?.fail(new Error("the caller went away"));
-        done();
+        done({ code: "FN_008", message: "the caller went away" });
       };
       const pending: Pending = {
         target,
@@ -113,6 +128,7 @@ export class ContainerProvider implements CapacityProvider {
           }
           if (m.k === "head") {
             if (m.cancel) pending.cancel = m.cancel;
+            span?.setAttribute(ATTR.faasColdstart, m.coldStart !== "warm");
             if (m.end) {
               done();
               resolve(fromShimResponse(m, payload));
@@ -138,13 +154,13 @@ export class ContainerProvider implements CapacityProvider {
             return;
           }
           if (m.k === "error") {
-            done();
+            done(m.error);
             if (stream) stream.fail(new Error(`${m.error.code}: ${m.error.message}`));
             else resolve(errorResult(m.error, m.coldStart, m.queueMs));
           }
         },
         fail: (error) => {
-          done();
+          done(error);
           if (stream) stream.fail(new Error(`${error.code}: ${error.message}`));
           else resolve(errorResult(error));
         },
@@ -152,10 +168,33 @@ export class ContainerProvider implements CapacityProvider {
       this.#pending.set(token, pending);
       signal?.addEventListener("abort", onAbort, { once: true });
       const first = body ? body.subarray(0, frame) : undefined;
-      this.#out.publish(subjects.invoke(target.versionId, this.#namespace), encodeFrame(meta, first), {
+      this.#out.publish(subject, encodeFrame(meta, first), {
         reply: `${this.#prefix}.r.${token}`,
       });
     });
+  }
+
+  /** The span of the NATS request, when tracing is on: a child of the gateway's request span. */
+  #publishSpan(target: DeployedVersion, request: InvocationRequest, subject: string): Span | undefined {
+    const tracer = tracerFor(request.traceparent);
+    if (!tracer) return undefined;
+    const span = tracer.startSpan(
+      "publish kumo.invoke",
+      {
+        kind: SpanKind.CLIENT,
+        attributes: invocationAttributes(target),
+      },
+      contextOf(request.traceparent),
+    );
+    span.setAttributes({
+      [ATTR.messagingSystem]: "nats",
+      [ATTR.messagingOperation]: "send",
+      [ATTR.messagingDestination]: subject,
+      [ATTR.faasInvocationId]: request.invocationId,
+      [ATTR.faasInvokedName]: target.functionName,
+      [ATTR.runtime]: target.runtime,
+    });
+    return span;
   }
 
   async stop(): Promise<void> {

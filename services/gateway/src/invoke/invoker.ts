@@ -4,7 +4,7 @@ import { invocationLogRows, type Recorder } from "@kumo/db";
 import type { GatewayMetrics } from "../metrics.ts";
 import type { FunctionResolver, ResolvedFunction } from "./function-resolver.ts";
 import { invocationRecord } from "./invocation-record.ts";
-import type { LiveLogs } from "./live-logs.ts";
+import { type LiveLogs, liveLogLine } from "./live-logs.ts";
 
 export interface InvokerOptions {
   resolver: FunctionResolver;
@@ -12,6 +12,8 @@ export interface InvokerOptions {
   recorder: Recorder;
   liveLogs: LiveLogs;
   metrics: GatewayMetrics;
+  /** Per-invocation cap of stored log bytes. */
+  logCapBytes: number;
 }
 
 /**
@@ -66,9 +68,15 @@ export class Invoker {
     durationMs: number,
     responseBytes: number,
   ): void {
-    const { recorder, liveLogs, metrics } = this.#options;
+    const { recorder, liveLogs, metrics, logCapBytes } = this.#options;
     const failed = result.error !== undefined || result.status >= 500;
     const code = result.error?.code ?? null;
+    const logs = invocationLogRows(
+      { tenantId: resolved.tenantId, functionId: resolved.fn.id, version: resolved.version.version },
+      request.invocationId,
+      result.logs,
+      logCapBytes,
+    );
     recorder.record(
       Object.assign(invocationRecord(resolved, request, started), {
         status: failed ? ("failed" as const) : ("succeeded" as const),
@@ -81,22 +89,9 @@ export class Invoker {
         response_bytes: responseBytes,
         finished_at: new Date(started + durationMs),
       }),
-      invocationLogRows(
-        { tenantId: resolved.tenantId, functionId: resolved.fn.id },
-        request.invocationId,
-        result.logs,
-      ),
+      logs,
     );
-    liveLogs.publish(
-      resolved.tenantId,
-      resolved.fn.id,
-      result.logs.map((l) => ({
-        ts: new Date(l.ts).toISOString(),
-        invocationId: request.invocationId,
-        level: l.level,
-        message: l.message,
-      })),
-    );
+    liveLogs.publish(resolved.tenantId, resolved.fn.id, logs.map(liveLogLine));
     metrics.invocations.inc({
       function_id: resolved.fn.id,
       outcome: failed ? "failed" : "succeeded",

@@ -27,6 +27,11 @@ export interface InvocationRequestInput {
   config: FunctionConfig;
   /** Drop the Authorization header: it carried a Kumo key, which the function must never see. */
   stripAuthorization: boolean;
+  /**
+   * The trace context the invocation continues (the gateway's request span, when tracing is on);
+   * it replaces the caller's traceparent. Absent: the caller's, if any, passes through.
+   */
+  traceparent?: string | undefined;
 }
 
 export function toInvocationRequest(input: InvocationRequestInput): InvocationRequest {
@@ -48,6 +53,7 @@ export function toInvocationRequest(input: InvocationRequestInput): InvocationRe
   const deadline = Date.now() + input.config.timeoutMs;
   headers[H.invocationId] = invocationId;
   headers[H.deadlineMs] = String(deadline);
+  if (input.traceparent) headers[H.traceparent] = input.traceparent;
   const traceparent = headers[H.traceparent];
   return {
     invocationId,

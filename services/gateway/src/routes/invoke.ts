@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { headers as H } from "@kumo/bus";
 import { type FunctionConfig, invalid, KumoError, notFound, RESOURCE_NAME } from "@kumo/core";
+import { ATTR, invocationAttributes } from "@kumo/telemetry";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -8,6 +9,7 @@ import { principalOf, tenantAccess } from "../auth/access.ts";
 import { roleAllows } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { acceptRawBodies } from "../http/raw-bodies.ts";
+import { traceStep } from "../http/request-tracing.ts";
 import type { ResolvedFunction } from "../invoke/function-resolver.ts";
 import { toInvocationRequest } from "../invoke/to-invocation-request.ts";
 
@@ -36,11 +38,13 @@ export function invokeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const { store, principal } = tenantAccess(ctx.platform, request, "invoke");
-        const resolved = await ctx.resolver.resolve(
-          store.tenantId,
-          principal.tenantName,
-          request.params.name,
-          stickyKeyOf(request),
+        const resolved = await traceStep(request, "resolve", () =>
+          ctx.resolver.resolve(
+            store.tenantId,
+            principal.tenantName,
+            request.params.name,
+            stickyKeyOf(request),
+          ),
         );
         return invoke(ctx, request, reply, resolved, "api", "/", true);
       },
@@ -52,11 +56,12 @@ export function invokeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
     ) => {
       const { tenant, fn } = request.params;
       if (!RESOURCE_NAME.test(tenant) || !ADDRESS.test(fn)) throw notFound(`function "${fn}"`);
-      const tenantId = await ctx.resolver.tenantId(tenant);
-      const resolved = await ctx.resolver.resolve(tenantId, tenant, fn, stickyKeyOf(request));
+      const resolved = await traceStep(request, "resolve", async () =>
+        ctx.resolver.resolve(await ctx.resolver.tenantId(tenant), tenant, fn, stickyKeyOf(request)),
+      );
       const config = resolved.version.config as FunctionConfig;
       const keyed = config.httpAuth === "key";
-      if (keyed) await requireInvoker(ctx, request, tenantId);
+      if (keyed) await traceStep(request, "auth", () => requireInvoker(ctx, request, resolved.tenantId));
       return invoke(ctx, request, reply, resolved, "http", `/${request.params["*"] ?? ""}`, keyed);
     };
     const publicRoute = { bodyLimit: ctx.config.bodyLimitBytes, schema: { hide: true } };
@@ -82,6 +87,7 @@ export async function invoke(
     throw invalid(`${H.invocationType} must be "sync" or "async", not "${String(invocationType)}"`);
   }
   const queryAt = request.url.indexOf("?");
+  const trace = request.trace;
   const invocation = toInvocationRequest({
     trigger,
     method: request.method,
@@ -91,7 +97,20 @@ export async function invoke(
     body: request.body,
     config: resolved.version.config as FunctionConfig,
     stripAuthorization,
+    traceparent: trace?.traceparent,
   });
+  if (trace?.recording) {
+    trace.span.setAttributes(
+      invocationAttributes({
+        tenantId: resolved.tenantId,
+        functionId: resolved.fn.id,
+        versionId: resolved.version.id,
+        version: resolved.version.version,
+      }),
+    );
+    trace.span.setAttribute(ATTR.faasInvokedName, resolved.fn.name);
+    trace.span.setAttribute(ATTR.faasInvocationId, invocation.invocationId);
+  }
   if (extraHeaders) Object.assign(invocation.headers, extraHeaders);
   if (invocationType === "async") {
     if (!ctx.asyncQueue)
@@ -124,6 +143,7 @@ export async function invoke(
       [H.version]: String(resolved.version.version),
     };
     if (queued.replay) headers[H.idempotentReplay] = "true";
+    if (trace) headers[H.traceId] = trace.traceId;
     if (reply.raw.destroyed) return reply;
     reply.hijack();
     reply.raw.writeHead(202, headers);
@@ -135,6 +155,10 @@ export async function invoke(
     if (!reply.sent) abort.abort();
   });
   const result = await ctx.invoker.invoke(resolved, invocation, abort.signal);
+  if (trace?.recording) {
+    trace.span.setAttribute(ATTR.faasColdstart, result.coldStart !== "warm");
+    trace.span.setAttribute(ATTR.coldStartKind, result.coldStart);
+  }
   const plainStatus = Number.isInteger(result.status) && result.status >= 200 && result.status <= 599;
   if (result.body instanceof Uint8Array && plainStatus && !reply.raw.headersSent && !reply.raw.destroyed) {
     // A whole response is written straight to the socket: no fastify hook or serializer applies to
@@ -153,6 +177,7 @@ export async function invoke(
     headers[H.invocationId] = invocation.invocationId;
     headers[H.version] = String(resolved.version.version);
     headers[H.coldStart] = result.coldStart;
+    if (trace) headers[H.traceId] = trace.traceId;
     headers["content-length"] = String(result.body.byteLength);
     reply.hijack();
     reply.raw.writeHead(result.status, headers);
@@ -166,6 +191,7 @@ export async function invoke(
   reply.header(H.invocationId, invocation.invocationId);
   reply.header(H.version, String(resolved.version.version));
   reply.header(H.coldStart, result.coldStart);
+  if (trace) reply.header(H.traceId, trace.traceId);
   return result.body instanceof Uint8Array
     ? reply.send(Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength))
     : reply.send(Readable.from(result.body));

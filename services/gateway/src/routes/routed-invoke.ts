@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { GatewayContext } from "../context.ts";
 import { acceptRawBodies } from "../http/raw-bodies.ts";
+import { traceStep } from "../http/request-tracing.ts";
 import { invoke, requireInvoker, stickyKeyOf } from "./invoke.ts";
 
 /**
@@ -55,11 +56,15 @@ async function serve(
 ): Promise<FastifyReply> {
   const q = url.indexOf("?");
   const path = q < 0 ? url : url.slice(0, q);
-  const match = await ctx.routes.match(tenantId, host, request.method, path);
+  const match = await traceStep(request, "route", () =>
+    ctx.routes.match(tenantId, host, request.method, path),
+  );
   if (!match) throw notFound(`route for ${request.method} ${path}`);
-  const resolved = await ctx.resolver.resolve(tenantId, tenantName, match.value.target, stickyKeyOf(request));
+  const resolved = await traceStep(request, "resolve", () =>
+    ctx.resolver.resolve(tenantId, tenantName, match.value.target, stickyKeyOf(request)),
+  );
   const keyed = (resolved.version.config as FunctionConfig).httpAuth === "key";
-  if (keyed) await requireInvoker(ctx, request, tenantId);
+  if (keyed) await traceStep(request, "auth", () => requireInvoker(ctx, request, tenantId));
   return invoke(ctx, request, reply, resolved, "http", `/${match.rest}`, keyed, {
     [H.routeParams]: JSON.stringify(match.params),
   });

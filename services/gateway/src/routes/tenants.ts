@@ -1,4 +1,4 @@
-import { KumoError, resourceName } from "@kumo/core";
+import { KumoError, notFound, resourceName } from "@kumo/core";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf, requirePlatformAdmin } from "../auth/access.ts";
@@ -50,6 +50,37 @@ export function tenantRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         });
         await store.audit.record("platform-admin", "tenant.create", `tenant/${tenant.name}`);
         return reply.status(201).send({ tenant: presentTenant(tenant), apiKey: { ...presentKey(row), key } });
+      },
+    );
+
+    app.patch(
+      "/v1/tenants/:tenant",
+      {
+        schema: {
+          tags: ["tenants"],
+          summary: "Change a tenant's settings (platform admin): logRetentionDays, null for the default",
+          params: z.object({ tenant: resourceName }),
+          body: z.strictObject({
+            logRetentionDays: z
+              .number()
+              .int()
+              .min(1)
+              .max(3650)
+              .nullable()
+              .describe("days its function logs are kept; null: the installation's KUMO_LOG_RETENTION"),
+          }),
+        },
+      },
+      async (request) => {
+        requirePlatformAdmin(request);
+        const tenant = await ctx.platform.tenantByName(request.params.tenant);
+        if (!tenant) throw notFound(`tenant "${request.params.tenant}"`);
+        const updated = await ctx.platform.setLogRetention(tenant.id, request.body.logRetentionDays);
+        if (!updated) throw notFound(`tenant "${request.params.tenant}"`);
+        await ctx.platform
+          .tenant(tenant.id)
+          .audit.record("platform-admin", "tenant.update", `tenant/${tenant.name}`, request.body);
+        return { tenant: presentTenant(updated) };
       },
     );
 

@@ -146,6 +146,8 @@ export class QueueTriggerManager {
       keepAliveMs: Math.max(500, Math.floor(o.ackWaitMs / 3)),
       retryBaseMs: o.retryBaseMs,
       outcomePollMs: 100,
+      // A killed leader's messages come back at most an ack wait after its last keep-alive.
+      recoverWaitMs: o.ackWaitMs + 5000,
       log: o.log,
     });
     this.#running.set(row.id, { runner, config: configOf(row), tenantId: row.tenant_id });

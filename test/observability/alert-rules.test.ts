@@ -1,8 +1,7 @@
 import { createHmac } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectError } from "../api/api-helpers.ts";
+import { type ReceivedWebhook, startWebhookReceiver } from "../support/webhook-receiver.ts";
 import { TriggerPlane, waitFor } from "../triggers/trigger-plane.ts";
 
 /** Fails when asked to (`?fail=1`), so a test sets the error rate it wants. */
@@ -12,31 +11,15 @@ const FLAKY = `export default { async fetch(request) {
 } };`;
 const SIGNING_KEY = "rules-signing-key-4e1b";
 
-interface Received {
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  raw: string;
-  body: Record<string, unknown>;
-}
-
 let plane: TriggerPlane;
-let hook: Server;
+let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
 let hookUrl: string;
-const received: Received[] = [];
+let received: ReceivedWebhook[];
 
 beforeAll(async () => {
-  hook = createServer((req, res) => {
-    let raw = "";
-    req.on("data", (c: Buffer) => {
-      raw += c.toString();
-    });
-    req.on("end", () => {
-      received.push({ path: req.url ?? "", headers: req.headers, raw, body: JSON.parse(raw) });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => hook.listen(0, "127.0.0.1", r));
-  hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}`;
+  hook = await startWebhookReceiver(200);
+  hookUrl = hook.url;
+  received = hook.received;
   plane = await new TriggerPlane().start();
   await plane.deployEdge("flaky", FLAKY);
   const secret = await plane.gw.call("PUT", "/v1/secrets/RULES_KEY", {
@@ -53,7 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await plane?.close();
-  await new Promise((r) => hook?.close(r));
+  await hook?.close();
 }, 60_000);
 
 async function invoke(times: number, fail: boolean): Promise<void> {

@@ -254,6 +254,19 @@ describe("tracing - OpenTelemetry spans through every hop", () => {
     expect((await record(res.headers["kumo-invocation-id"] as string))?.traceId).toBe(traceId);
   });
 
+  it("tracing - an unsampled caller trace is carried on (response, function, record) and nothing is exported", async () => {
+    const c = caller();
+    const unsampled = `00-${c.traceId}-${c.spanId}-00`;
+    const res = await plane.invoke("traced", { headers: { traceparent: unsampled } });
+    expect(res.status, res.body).toBe(200);
+    expect(res.headers["kumo-trace-id"]).toBe(c.traceId);
+    const got = JSON.parse(res.body);
+    expect(got.header).toMatch(new RegExp(`^00-${c.traceId}-[0-9a-f]{16}-00$`));
+    expect((await record(res.headers["kumo-invocation-id"] as string))?.traceId).toBe(c.traceId);
+    await telemetry.flush();
+    expect(receiver.inTrace(c.traceId)).toEqual([]);
+  });
+
   it("tracing - async: the message carries the context; each attempt, the retry included, is a child of the publish and linked to it", async () => {
     const c = caller();
     const res = await plane.invokeAsync("flaky", { n: 1 }, { traceparent: c.traceparent });

@@ -1,8 +1,9 @@
 import { createHmac } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectError } from "../api/api-helpers.ts";
+import { type ReceivedWebhook, startWebhookReceiver } from "../support/webhook-receiver.ts";
 import { sleep, TriggerPlane, waitFor } from "./trigger-plane.ts";
 
 /** Throws on every run: each firing is a failed run (maxRetries 0 makes it final at once). */
@@ -27,30 +28,15 @@ const SLOW = `export default { async fetch(request) {
 
 const SIGNING_KEY = "whsec-test-signing-key";
 
-interface Received {
-  headers: Record<string, string | string[] | undefined>;
-  raw: string;
-  body: Record<string, unknown>;
-}
-
 let plane: TriggerPlane;
-let hook: Server;
+let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
 let hookUrl: string;
-const received: Received[] = [];
+let received: ReceivedWebhook[];
 
 beforeAll(async () => {
-  hook = createServer((req, res) => {
-    let raw = "";
-    req.on("data", (c: Buffer) => {
-      raw += c.toString();
-    });
-    req.on("end", () => {
-      received.push({ headers: req.headers, raw, body: JSON.parse(raw) as Record<string, unknown> });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => hook.listen(0, "127.0.0.1", r));
-  hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}`;
+  hook = await startWebhookReceiver();
+  hookUrl = hook.url;
+  received = hook.received;
   plane = await new TriggerPlane().start();
   await plane.deployEdge("nightly", FAILING, { maxRetries: 0 });
   await plane.deployEdge("slow", SLOW);
@@ -65,7 +51,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await plane?.close();
-  await new Promise((r) => hook?.close(r));
+  await hook?.close();
 }, 60_000);
 
 async function addTrigger(fn: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {

@@ -1,5 +1,5 @@
 import { type InvocationRequest, invocationIdFor, newInvocationId } from "@kumo/core";
-import { headers as H } from "./subjects.ts";
+import { eventRequest } from "./event-request.ts";
 
 /** One firing of a cron trigger: a scheduled slot, or a manual "run now". */
 export interface CronFiring {
@@ -44,19 +44,5 @@ export function cronInvocation(
     manual: firing.manual,
   };
   const deadline = firing.firedAt.getTime() + timeoutMs;
-  const request: InvocationRequest = {
-    invocationId,
-    trigger: "cron",
-    method: "POST",
-    url: "/",
-    headers: {
-      "content-type": "application/json",
-      [H.eventType]: "cron",
-      [H.invocationId]: invocationId,
-      [H.deadlineMs]: String(deadline),
-    },
-    body: Buffer.from(JSON.stringify(event)),
-    deadline,
-  };
-  return { request, msgId };
+  return { request: eventRequest("cron", invocationId, event, deadline), msgId };
 }

@@ -1,5 +1,5 @@
 import { type InvocationRequest, invocationIdFor } from "@kumo/core";
-import { headers as H } from "./subjects.ts";
+import { eventRequest } from "./event-request.ts";
 
 export const DATABASE_CHANGE_KINDS = ["insert", "update", "delete"] as const;
 export type DatabaseChangeKind = (typeof DATABASE_CHANGE_KINDS)[number];
@@ -67,19 +67,5 @@ export function databaseInvocation(
     committedAt: change.committedAt.toISOString(),
   };
   const deadline = now + timeoutMs;
-  const request: InvocationRequest = {
-    invocationId,
-    trigger: "database",
-    method: "POST",
-    url: "/",
-    headers: {
-      "content-type": "application/json",
-      [H.eventType]: "database",
-      [H.invocationId]: invocationId,
-      [H.deadlineMs]: String(deadline),
-    },
-    body: Buffer.from(JSON.stringify(event)),
-    deadline,
-  };
-  return { request, msgId };
+  return { request: eventRequest("database", invocationId, event, deadline), msgId };
 }

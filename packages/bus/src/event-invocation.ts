@@ -1,5 +1,5 @@
 import { type InvocationRequest, invocationIdFor } from "@kumo/core";
-import { headers as H } from "./subjects.ts";
+import { eventRequest } from "./event-request.ts";
 
 /** One event reaching one subscribing trigger. */
 export interface EventDeliveryInput {
@@ -41,19 +41,5 @@ export function eventInvocation(
     publishedAt: delivery.publishedAt.toISOString(),
   };
   const deadline = Date.now() + timeoutMs;
-  const request: InvocationRequest = {
-    invocationId,
-    trigger: "event",
-    method: "POST",
-    url: "/",
-    headers: {
-      "content-type": "application/json",
-      [H.eventType]: "event",
-      [H.invocationId]: invocationId,
-      [H.deadlineMs]: String(deadline),
-    },
-    body: Buffer.from(JSON.stringify(event)),
-    deadline,
-  };
-  return { request, msgId };
+  return { request: eventRequest("event", invocationId, event, deadline), msgId };
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type InvocationRequest, invocationIdFor } from "@kumo/core";
-import { headers as H } from "./subjects.ts";
+import { eventRequest } from "./event-request.ts";
 
 /** One message of a batch as the function receives it. */
 export interface QueueEventMessage {
@@ -53,19 +53,5 @@ export function queueInvocation(
     messages: batch.messages,
   };
   const deadline = Date.now() + timeoutMs;
-  const request: InvocationRequest = {
-    invocationId,
-    trigger: "queue",
-    method: "POST",
-    url: "/",
-    headers: {
-      "content-type": "application/json",
-      [H.eventType]: "queue",
-      [H.invocationId]: invocationId,
-      [H.deadlineMs]: String(deadline),
-    },
-    body: Buffer.from(JSON.stringify(event)),
-    deadline,
-  };
-  return { request, msgId };
+  return { request: eventRequest("queue", invocationId, event, deadline), msgId };
 }

@@ -9,6 +9,7 @@ export * from "./ids.ts";
 export * from "./invocation-result.ts";
 export * from "./key-file.ts";
 export * from "./names.ts";
+export * from "./periodic.ts";
 export * from "./pick-version.ts";
 export * from "./redact-url.ts";
 export * from "./response-limits.ts";

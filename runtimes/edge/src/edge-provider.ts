@@ -132,9 +132,39 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     return route;
   }
 
-  async function invoke(
+  function invoke(
     target: DeployedVersion,
     request: InvocationRequest,
+    signal?: AbortSignal,
+  ): Promise<InvocationResult> {
+    const span = isolateSpan(target, request);
+    return span ? traced(span, target, request, signal) : run(target, request, request.headers, signal);
+  }
+
+  /** With tracing on and the trace sampled, the invocation runs inside the isolate's span. */
+  async function traced(
+    span: Span,
+    target: DeployedVersion,
+    request: InvocationRequest,
+    signal?: AbortSignal,
+  ): Promise<InvocationResult> {
+    try {
+      // The function's own spans join the trace as children of the isolate's span.
+      const result = await run(target, request, withTraceparent(request.headers, span), signal);
+      span.setAttribute(ATTR.faasColdstart, result.coldStart !== "warm");
+      span.setAttribute(ATTR.httpStatus, result.status);
+      endSpan(span, result.error);
+      return result;
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    }
+  }
+
+  async function run(
+    target: DeployedVersion,
+    request: InvocationRequest,
+    headers: Record<string, string>,
     signal?: AbortSignal,
   ): Promise<InvocationResult> {
     if (state !== "ready") throw new KumoError("FN_500", "the edge provider is stopped");
@@ -153,16 +183,12 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     if (request.deadline <= started)
       return errorResult({ code: "FN_002", message: "the invocation's deadline passed before it started" });
     const origin = `${request.headers["x-forwarded-proto"] ?? "http"}://${request.headers.host ?? "localhost"}`;
-    const span = isolateSpan(target, request);
     const wireRequest: WireRequest = {
       invocationId: request.invocationId,
       trigger: request.trigger,
       method: request.method.toUpperCase(),
       url: request.url.startsWith("/") ? `${origin}${request.url}` : request.url,
-      // The function's own spans join the trace as children of the isolate's span.
-      headers: flattenHeaders(
-        Object.entries(span ? withTraceparent(request.headers, span) : request.headers),
-      ),
+      headers: flattenHeaders(Object.entries(headers)),
       body: request.body,
       deadline: request.deadline,
     };
@@ -177,17 +203,8 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
       },
       async () => ({ code: await target.loadCode(), env: target.env }),
     );
-    if (!span) return toInvocation(signal ? await abortable(pending, signal) : await pending);
-    try {
-      const wire = signal ? await abortable(pending, signal) : await pending;
-      span.setAttribute(ATTR.faasColdstart, wire.cold);
-      span.setAttribute(ATTR.httpStatus, wire.status);
-      endSpan(span, wire.error);
-      return toInvocation(wire);
-    } catch (error) {
-      endSpan(span, error);
-      throw error;
-    }
+    const wire = signal ? await abortable(pending, signal) : await pending;
+    return toInvocation(wire);
   }
 
   return {

@@ -1,8 +1,15 @@
 import { join } from "node:path";
 import { connectBus, type NatsConnection, subjects, TenantQueues } from "@kumo/bus";
 import type { CapacityProvider } from "@kumo/core";
-import { generateHexKey, loadOrCreateKeyFile, SecretBox } from "@kumo/core";
-import { type DatabaseHandle, openServiceDatabase, Recorder } from "@kumo/db";
+import { generateHexKey, loadOrCreateKeyFile, Periodic, SecretBox } from "@kumo/core";
+import {
+  compactMetrics,
+  type DatabaseHandle,
+  openServiceDatabase,
+  purgeLogs,
+  purgeMetrics,
+  Recorder,
+} from "@kumo/db";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import { buildApp } from "./app.ts";
@@ -16,9 +23,7 @@ import { ContainerProvider } from "./invoke/container-provider.ts";
 import { FunctionResolver } from "./invoke/function-resolver.ts";
 import { Invoker } from "./invoke/invoker.ts";
 import { LiveLogs } from "./invoke/live-logs.ts";
-import { LogPurger } from "./log-purger.ts";
 import { GatewayMetrics } from "./metrics.ts";
-import { MetricsMaintainer } from "./metrics-maintainer.ts";
 import { RolloutDriver } from "./rollouts/rollout-driver.ts";
 import { DomainVerifier, type TxtResolver } from "./routing/domain-verifier.ts";
 import { HostTable } from "./routing/host-table.ts";
@@ -135,22 +140,27 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     });
     // Records and this gateway's metrics rollups, written whole before the database closes.
     cleanup.push(() => recorder.drain());
-    const maintainer = new MetricsMaintainer({
-      db: database.db,
-      intervalMs: config.metricsMaintenanceMs,
-      minuteRetentionMs: config.metricsMinuteRetentionMs,
-      hourRetentionMs: config.metricsHourRetentionMs,
+    // Housekeeping every gateway runs; advisory locks make one gateway do each pass at a time.
+    // Metrics: ended hours' minute rows merged into hour rows, then rows past retention deleted.
+    const maintainer = new Periodic({
+      everyMs: config.metricsMaintenanceMs,
+      pass: async (now) => {
+        await compactMetrics(database.db, { now });
+        await purgeMetrics(database.db, {
+          now,
+          minuteRetentionMs: config.metricsMinuteRetentionMs,
+          hourRetentionMs: config.metricsHourRetentionMs,
+        });
+      },
       onError: (error) => log(`metrics rollup maintenance failed: ${String(error)}`),
-    });
-    maintainer.start();
+    }).start();
     cleanup.push(() => maintainer.stop());
-    const logPurger = new LogPurger({
-      db: database.db,
-      intervalMs: config.logPurgeIntervalMs,
-      defaultRetentionMs: config.logRetentionMs,
+    // Logs past their tenant's retention, in statements of at most 5,000 rows (see purgeLogs).
+    const logPurger = new Periodic({
+      everyMs: config.logPurgeIntervalMs,
+      pass: (now) => purgeLogs(database.db, { now, defaultRetentionMs: config.logRetentionMs }),
       onError: (error) => log(`purging logs past retention failed: ${String(error)}`),
-    });
-    logPurger.start();
+    }).start();
     cleanup.push(() => logPurger.stop());
     const asyncQueue = nc
       ? new AsyncQueue({

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { AsyncInvocations, connectBus, type NatsConnection, TenantQueues } from "@kumo/bus";
-import { serveHealth, serviceSecretBox } from "@kumo/core";
+import { Periodic, serveHealth, serviceSecretBox } from "@kumo/core";
 import { type DatabaseHandle, openServiceDatabase, purgeEvents, Recorder } from "@kumo/db";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { AlertNotifier } from "./alert-notifier.ts";
@@ -97,33 +97,25 @@ export async function start(config: SchedulerConfig, deps: SchedulerDeps = {}): 
       ...(deps.now ? { now: deps.now } : {}),
       log,
     });
-    const rulesLoop = leaderLoop(
-      "alert rules",
-      Math.min(config.alertRulesEveryMs, 1000),
-      () => (lease.isLeader() ? alertRules.pass() : undefined),
-      log,
+    // The leader's housekeeping beside the cron tick: alert webhooks may take seconds, so they
+    // never delay a firing.
+    const leaderPass = (what: string, everyMs: number, pass: () => Promise<unknown>) => {
+      const task = new Periodic({
+        everyMs,
+        immediately: true,
+        pass: () => (lease.isLeader() ? pass() : undefined),
+        onError: (error) => log(`${what} pass failed: ${String(error)}`),
+      }).start();
+      cleanup.push(() => task.stop());
+    };
+    leaderPass("alert rules", Math.min(config.alertRulesEveryMs, 1000), () => alertRules.pass());
+    leaderPass("alerts", config.tickMs, () => alerts.pass());
+    leaderPass("events retention", config.eventsPurgeIntervalMs, () =>
+      purgeEvents(database.db, {
+        retentionMs: config.eventsRetentionMs,
+        ...(deps.now ? { now: deps.now() } : {}),
+      }),
     );
-    cleanup.push(() => rulesLoop.stop());
-    const alertLoop = leaderLoop(
-      "alerts",
-      config.tickMs,
-      () => (lease.isLeader() ? alerts.pass() : undefined),
-      log,
-    );
-    cleanup.push(() => alertLoop.stop());
-    const purgeLoop = leaderLoop(
-      "events retention",
-      config.eventsPurgeIntervalMs,
-      () =>
-        lease.isLeader()
-          ? purgeEvents(database.db, {
-              retentionMs: config.eventsRetentionMs,
-              ...(deps.now ? { now: deps.now() } : {}),
-            })
-          : undefined,
-      log,
-    );
-    cleanup.push(() => purgeLoop.stop());
     const databaseTriggers = new DatabaseTriggers({
       platform,
       sender,
@@ -197,36 +189,4 @@ export async function start(config: SchedulerConfig, deps: SchedulerDeps = {}): 
     await unwind();
     throw error;
   }
-}
-
-/**
- * Runs `pass` every `everyMs` until stopped, one pass at a time: alert webhooks may take seconds
- * and a purge of old events many statements, so they run beside the cron tick rather than in it
- * (neither ever delays a firing).
- */
-function leaderLoop(
-  what: string,
-  everyMs: number,
-  pass: () => Promise<unknown> | undefined,
-  log: (line: string) => void,
-): { stop(): Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  const next = () => {
-    if (stopped) return;
-    running = Promise.resolve(pass())
-      .catch((error: unknown) => log(`${what} pass failed: ${String(error)}`))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(next, everyMs);
-      });
-  };
-  next();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
 }

@@ -37,10 +37,9 @@ export function traceRequests(app: FastifyInstance): void {
   if (!tracer) return;
   app.decorateRequest("trace", undefined);
   app.addHook("onRequest", (request, reply, done) => {
-    const route = request.routeOptions.url;
     const caller = request.headers.traceparent;
     const span = tracer.startSpan(
-      route ? `${request.method} ${route}` : request.method,
+      request.method,
       { kind: SpanKind.SERVER },
       contextOf(typeof caller === "string" ? caller : undefined),
     );
@@ -56,6 +55,8 @@ export function traceRequests(app: FastifyInstance): void {
       done();
       return;
     }
+    const route = request.routeOptions.url;
+    if (route) span.updateName(`${request.method} ${route}`);
     span.setAttributes({
       [ATTR.httpMethod]: request.method,
       [ATTR.urlPath]: request.url.split("?", 1)[0] ?? "/",

@@ -460,6 +460,17 @@ const ROUTES: RouteCase[] = [
       for (const list of lists) expect(list.filter((f) => f.name !== "bravo")).toEqual([]);
     },
   },
+  // The console's list figures: A's function name gives nothing, exactly like a name nobody has.
+  {
+    route: "GET /v1/metrics/functions",
+    method: "GET",
+    url: () => "/v1/metrics/functions?names=alpha,bravo&from=24h",
+    expect: "own-scope",
+    check: (res) => {
+      expect(res.status, res.body).toBe(200);
+      expect(res.json.items.map((f: { name: string }) => f.name)).toEqual(["bravo"]);
+    },
+  },
   // Events: A has an event trigger for "order.*" and published an event; B's publish of the
   // same type reaches only B's own subscribers (none), and B's list shows none of A's events.
   {
@@ -612,6 +623,14 @@ const ROUTES: RouteCase[] = [
     expect: "own-scope",
     check: (res) => expect(res.json.items.map((f: { name: string }) => f.name)).toEqual(["bravo"]),
   },
+  // Search is scoped too: A's name finds nothing.
+  {
+    route: "GET /v1/functions",
+    method: "GET",
+    url: () => "/v1/functions?q=alph",
+    expect: "own-scope",
+    check: (res) => expect(res.json.items).toEqual([]),
+  },
   {
     route: "GET /v1/secrets",
     method: "GET",
@@ -675,6 +694,9 @@ const NOT_TENANT_ROUTES = [
   "GET /signin",
   "GET /new",
   "GET /secrets",
+  "GET /keys",
+  "GET /alerts",
+  "GET /tenants",
   "GET /functions",
   "GET /functions/*",
   "GET /assets/:file",

@@ -55,11 +55,11 @@ describe("console in a browser", () => {
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
-  const signIn = async (page: Page, key: string) => {
+  const signIn = async (page: Page, key: string, home = "/functions") => {
     await page.goto(`${base}/signin`);
     await page.getByLabel("API key").fill(key);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(`${base}/functions`);
+    await page.waitForURL(`${base}${home}`);
   };
 
   beforeAll(async () => {
@@ -141,7 +141,9 @@ describe("console in a browser", () => {
     expect(await row.first().textContent()).toContain("v2");
     await shot(page, "invocations");
     await row.first().getByRole("link").click();
-    await expect.poll(() => page.getByTestId("logs").textContent()).toContain("draft says hi to browser");
+    await expect
+      .poll(() => page.getByTestId("tail-logs").textContent())
+      .toContain("draft says hi to browser");
     await shot(page, "invocation");
     await page.goBack();
     await page.waitForURL(`${base}/functions/hello/invocations`);
@@ -198,6 +200,166 @@ describe("console in a browser", () => {
     await page.goto(`${base}/functions/${otherTenantFunction}`);
     await page.getByTestId("not-found").waitFor();
     await shot(page, "other-tenant");
+    expect(problems).toEqual([]);
+  });
+
+  it("console - live log tail, traffic and rollouts, deployments, triggers, settings, keys, alerts, list figures", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    watch(page);
+    await signIn(page, tenant.key);
+
+    // The list: server search, and the 24-h figures (the invocation of the first test) with a sparkline.
+    await page.getByRole("searchbox", { name: "Search functions" }).fill("hel");
+    await page.waitForURL(`${base}/functions?q=hel`);
+    await expect.poll(() => page.getByTestId("invocations-hello").textContent()).toBe("1");
+    expect(await page.getByTestId("invocations-hello").locator("svg.spark").count()).toBe(1);
+    await shot(page, "functions");
+    await page.getByRole("searchbox", { name: "Search functions" }).fill("zzz");
+    await page.getByText('No function matches "zzz".').waitFor();
+
+    // Traffic: live (on v1 after the rollback) is edited to send everything to v2.
+    await page.goto(`${base}/functions/hello/versions`);
+    await page.getByRole("button", { name: "Edit weights of live" }).click();
+    await page.getByRole("form", { name: "Weights of live" }).getByRole("combobox").first().selectOption("2");
+    await page.getByRole("button", { name: "Save weights" }).click();
+    await expect.poll(() => page.getByTestId("live-version").textContent()).toBe("live v2");
+    expect(await page.getByTestId("aliases").textContent()).toContain("v2 100%");
+
+    // A gradual rollout back to v1 shows its progress, and cancelling it leaves live on v2.
+    await page.getByLabel("Roll out").selectOption("1");
+    await page.getByLabel("Steps (%)").fill("25, 100");
+    await page.getByLabel("every").fill("1h");
+    await page.getByRole("button", { name: "Start rollout" }).click();
+    await expect.poll(() => page.getByTestId("rollout").textContent()).toContain("step 1 of 2 (25% on v1)");
+    await shot(page, "rollout");
+    await page.getByRole("button", { name: "Cancel rollout" }).click();
+    await expect.poll(() => page.getByTestId("rollouts").textContent()).toContain("cancelled");
+    expect((await t.call("GET", "/v1/functions/hello", { key: tenant.key })).json.liveVersion).toBe(2);
+
+    // Logs: a live tail filtered by text shows a line written after it opened, and not the older ones.
+    await page.goto(`${base}/functions/hello/logs?q=tail`);
+    await expect.poll(() => page.getByTestId("tail-state").textContent()).toBe("● live");
+    await fetch(`${base}/fn/${tenant.name}/hello/?name=tail`);
+    await expect.poll(() => page.getByTestId("tail-logs").textContent()).toContain("draft says hi to tail");
+    expect(await page.getByTestId("tail-logs").textContent()).not.toContain("to browser");
+    await page.getByRole("checkbox", { name: "error" }).check();
+    await page.waitForURL(`${base}/functions/hello/logs?q=tail&level=error`);
+    await page.getByText("No lines match.").waitFor();
+    await shot(page, "logs");
+
+    // Deployments with the build log.
+    await page.getByRole("link", { name: "Deployments" }).click();
+    const deployments = page.getByTestId("deployments").locator("tbody tr");
+    await expect.poll(() => deployments.count()).toBe(2);
+    await deployments.first().getByRole("link").click();
+    await page.getByTestId("build-log").waitFor();
+    expect(await page.getByTestId("deployment-detail").textContent()).toContain("succeeded");
+    await shot(page, "deployment");
+
+    // Triggers: a cron trigger in words, with its next runs from the API.
+    const created = await t.call("POST", "/v1/functions/hello/triggers", {
+      key: tenant.key,
+      body: { schedule: "30 2 * * 1-5", timezone: "Europe/Berlin", paused: true },
+    });
+    expect(created.status, created.body).toBe(201);
+    await page.getByRole("link", { name: "Triggers" }).click();
+    await expect
+      .poll(() => page.getByTestId("triggers").textContent())
+      .toContain("At 02:30, Monday to Friday");
+    await page.getByTestId("triggers").getByRole("link", { name: "cron" }).click();
+    await expect.poll(() => page.getByTestId("next-runs").locator("li").count()).toBe(5);
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByRole("button", { name: "Pause" }).waitFor();
+    await shot(page, "trigger");
+
+    // Settings: an env var set here reaches the next invocation; limits from the deployed kumo.json.
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByLabel("Key").fill("GREETING");
+    await page.getByLabel("Value").fill("hallo");
+    await page.getByRole("button", { name: "Set variable" }).click();
+    await expect.poll(() => page.getByTestId("env").textContent()).toContain("hallo");
+    expect(await page.getByTestId("limits").textContent()).toContain("128 MB");
+    await shot(page, "settings");
+
+    // The Test payload is kept per function in this browser.
+    await page.getByRole("link", { name: "Code" }).click();
+    await page.getByLabel("Path and query").fill("/?name=saved");
+    await page.reload();
+    await expect.poll(() => page.getByLabel("Path and query").inputValue()).toBe("/?name=saved");
+
+    // Keys: issue one (shown once), then revoke it after a confirmation.
+    await page.getByRole("link", { name: "Keys" }).click();
+    await page.getByRole("radio", { name: /viewer/ }).check();
+    await page.getByLabel("Name (optional)").fill("ci-reader");
+    await page.getByRole("button", { name: "Issue key" }).click();
+    const issued = (await page.getByTestId("issued-key").locator("code").textContent()) ?? "";
+    expect((await t.call("GET", "/v1/whoami", { key: issued })).json.role).toBe("viewer");
+    await shot(page, "keys");
+    await page.getByRole("button", { name: "Done" }).click();
+    await page.getByRole("button", { name: "Revoke ci-reader" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+    await expect.poll(() => page.getByTestId("keys").textContent()).toContain("revoked");
+    expect((await t.call("GET", "/v1/whoami", { key: issued })).status).toBe(401);
+
+    // Alerts: a rule is created, listed with its state, and opens with its history.
+    await page.getByRole("link", { name: "Alerts" }).click();
+    await page.getByLabel("Name").fill("hello-errors");
+    await page.getByLabel("Function (empty: all functions)").fill("hello");
+    await page.getByLabel("Fires above (%)").fill("5");
+    await page.getByLabel("Webhook URL").fill("https://hooks.example.com/kumo");
+    await page.getByRole("button", { name: "Add rule" }).click();
+    await expect.poll(() => page.getByTestId("alerts").textContent()).toContain("Error rate > 5.0% over 5m");
+    await shot(page, "alerts");
+    await page.getByRole("link", { name: "hello-errors" }).click();
+    await page.getByTestId("alert").waitFor();
+    expect(await page.getByTestId("alert").textContent()).toContain("https://hooks.example.com/…");
+
+    // Keyboard: the first Tab reaches "Skip to content".
+    await page.goto(`${base}/functions`);
+    // The app renders after its script loaded: Tab before that would land on nothing.
+    await page.locator("a.skip").waitFor({ state: "attached" });
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate("document.activeElement?.textContent")).toBe("Skip to content");
+    expect(problems).toEqual([]);
+  });
+
+  it("console - phone width read-only views; the platform admin manages tenants", async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const page = await phone.newPage();
+    watch(page);
+    await signIn(page, viewerKey);
+    for (const [path, name] of [
+      ["/functions", "phone-functions"],
+      ["/functions/hello", "phone-overview"],
+      ["/functions/hello/invocations", "phone-invocations"],
+      ["/functions/hello/versions", "phone-versions"],
+    ] as const) {
+      await page.goto(`${base}${path}`);
+      await page.locator("main h1").first().waitFor();
+      await page.waitForLoadState("networkidle");
+      // Wide tables scroll inside themselves; the page never scrolls sideways.
+      expect(await page.evaluate("document.documentElement.scrollWidth"), path).toBeLessThanOrEqual(390);
+      await shot(page, name);
+    }
+    // A viewer sees no traffic controls.
+    expect(await page.getByRole("button", { name: /Edit weights/ }).count()).toBe(0);
+    expect(await page.getByRole("button", { name: "Start rollout" }).count()).toBe(0);
+
+    expect(problems).toEqual([]);
+    const admin = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    watch(admin);
+    await signIn(admin, t.adminKey, "/tenants");
+    await expect.poll(() => admin.getByTestId("tenants").textContent()).toContain(tenant.name);
+    expect(problems).toEqual([]);
+    const made = `console-${Date.now().toString(36)}`;
+    await admin.getByLabel("Name").fill(made);
+    await admin.getByRole("button", { name: "Create tenant" }).click();
+    const key = (await admin.getByTestId("tenant-created").locator("code").textContent()) ?? "";
+    expect((await t.call("GET", "/v1/whoami", { key })).json.tenant.name).toBe(made);
+    await shot(admin, "tenants");
+    await admin.getByRole("link", { name: `Keys of ${tenant.name}` }).click();
+    await expect.poll(() => admin.getByTestId("keys").textContent()).toContain("viewer");
     expect(problems).toEqual([]);
   });
 });

@@ -45,6 +45,60 @@ export class Api {
     }
     return json as T;
   }
+
+  /**
+   * Follows a server-sent-events route (`?follow=1`) until `signal` aborts or the server ends it.
+   * Through fetch rather than EventSource, which cannot send the Authorization header (and the key
+   * must not go into a URL, where logs and history would keep it).
+   */
+  async stream(
+    path: string,
+    signal: AbortSignal,
+    onEvent: (event: string, data: unknown) => void,
+    onOpen?: () => void,
+  ): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(path, {
+        headers: { authorization: `Bearer ${this.#key}`, accept: "text/event-stream" },
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) return;
+      throw new ApiError(0, "NETWORK", `the gateway did not answer: ${(error as Error).message}`);
+    }
+    if (!res.ok || !res.body) {
+      const json = safeJson(await res.text()) as { error?: { code?: string; message?: string } } | undefined;
+      throw new ApiError(res.status, json?.error?.code ?? `HTTP_${res.status}`, json?.error?.message ?? "");
+    }
+    // The server subscribes before it answers, so from here on nothing written is missed.
+    onOpen?.();
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += value;
+        let end = buffer.indexOf("\n\n");
+        while (end >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          end = buffer.indexOf("\n\n");
+          let event = "message";
+          let data = "";
+          for (const line of frame.split("\n")) {
+            if (line.startsWith("event: ")) event = line.slice(7);
+            else if (line.startsWith("data: ")) data += line.slice(6);
+          }
+          if (data) onEvent(event, safeJson(data));
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      throw new ApiError(0, "NETWORK", `the stream broke: ${(error as Error).message}`);
+    }
+  }
 }
 
 function safeJson(text: string): unknown {

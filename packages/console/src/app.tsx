@@ -1,14 +1,17 @@
-import { useEffect, useState } from "preact/hooks";
+import { useContext, useEffect, useState } from "preact/hooks";
 import { ErrorBoundary, LocationProvider, Route, Router, useLocation } from "preact-iso";
 import type { Api } from "./api.ts";
 import { Loading } from "./components.tsx";
 import { forgetKey, type Session, SessionContext, signIn, storedKey } from "./session.ts";
 import type { WhoAmI } from "./types.ts";
+import { Alerts } from "./views/alerts.tsx";
 import { FunctionPage } from "./views/function-page.tsx";
 import { FunctionsList } from "./views/functions-list.tsx";
+import { Keys } from "./views/keys.tsx";
 import { NewFunction } from "./views/new-function.tsx";
 import { Secrets } from "./views/secrets.tsx";
 import { SignIn } from "./views/sign-in.tsx";
+import { Tenants } from "./views/tenants.tsx";
 
 /** Every view has its own URL; the router keeps history, so deep links and Back work. */
 export function App() {
@@ -44,7 +47,8 @@ function Shell() {
         onSignedIn={(s) => {
           setSession(s);
           const next = location.query.next;
-          location.route(next?.startsWith("/") && !next.startsWith("//") ? next : "/functions", true);
+          const home = s.who.role === "platform-admin" ? "/tenants" : "/functions";
+          location.route(next?.startsWith("/") && !next.startsWith("//") ? next : home, true);
         }}
       />
     );
@@ -66,6 +70,9 @@ function Shell() {
           <Route path="/functions" component={FunctionsList} />
           <Route path="/new" component={NewFunction} />
           <Route path="/secrets" component={Secrets} />
+          <Route path="/keys" component={Keys} />
+          <Route path="/alerts" component={Alerts} />
+          <Route path="/tenants" component={Tenants} />
           <Route path="/functions/:name/:tab?/:id?" component={FunctionPage} />
           <Route default component={UnknownPage} />
         </Router>
@@ -76,7 +83,9 @@ function Shell() {
 
 function Home() {
   const location = useLocation();
-  useEffect(() => location.route("/functions", true), [location]);
+  const { who } = useSessionOrNull() ?? {};
+  const home = who?.role === "platform-admin" ? "/tenants" : "/functions";
+  useEffect(() => location.route(home, true), [location, home]);
   return null;
 }
 
@@ -89,20 +98,41 @@ function UnknownPage() {
   );
 }
 
+const useSessionOrNull = () => useContext(SessionContext);
+
+/** Main navigation, following the key's role: tenants for the platform admin, keys for tenant admins. */
 function Header({ who, onSignOut }: { who: WhoAmI; onSignOut(): void }) {
   const { path } = useLocation();
+  const links: [string, string][] =
+    who.role === "platform-admin"
+      ? [
+          ["/tenants", "Tenants"],
+          ["/keys", "Keys"],
+        ]
+      : [
+          ["/functions", "Functions"],
+          ["/alerts", "Alerts"],
+          ["/secrets", "Secrets"],
+          ...(who.role === "admin" ? ([["/keys", "Keys"]] as [string, string][]) : []),
+        ];
   return (
     <header class="top">
-      <a class="brand" href="/functions">
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <a class="brand" href={links[0]?.[0] ?? "/"}>
         Kumo
       </a>
       <nav aria-label="Main">
-        <a href="/functions" aria-current={path.startsWith("/functions") ? "page" : undefined}>
-          Functions
-        </a>
-        <a href="/secrets" aria-current={path === "/secrets" ? "page" : undefined}>
-          Secrets
-        </a>
+        {links.map(([href, label]) => (
+          <a
+            key={href}
+            href={href}
+            aria-current={path === href || path.startsWith(`${href}/`) ? "page" : undefined}
+          >
+            {label}
+          </a>
+        ))}
       </nav>
       <span class="who" data-testid="who">
         {who.tenant ? who.tenant.name : "platform"} · <span data-testid="role">{who.role}</span>

@@ -62,7 +62,12 @@ export interface Version {
   sourceDigest: string;
   createdAt: string;
   createdBy: string;
-  changes: unknown;
+  changes: {
+    previousVersion: number | null;
+    sourceChanged: boolean;
+    runtimeChanged: boolean;
+    configKeys: string[];
+  } | null;
 }
 
 export interface Alias {
@@ -100,6 +105,8 @@ export interface LogLine {
   ts: string;
   level: string;
   message: string;
+  invocationId?: string | null;
+  version?: number | null;
 }
 
 export interface InvocationDetail extends Invocation {
@@ -142,4 +149,102 @@ export interface DraftRun {
   durationMs: number;
   coldStart: string;
   error: { code: string; message: string } | null;
+}
+
+export interface Rollout {
+  id: string;
+  alias: string;
+  from: number;
+  to: number;
+  steps: number[];
+  stepIndex: number;
+  weight: number | null;
+  intervalMs: number;
+  maxErrorRate: number;
+  minRequests: number;
+  status: "running" | "completed" | "rolled_back" | "cancelled";
+  stepStartedAt: string;
+  nextStepAt: string | null;
+  lastErrorRate: number | null;
+  lastRequests: number | null;
+  reason: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface DeploymentListItem extends Deployment {
+  sourceKind: string;
+  createdAt: string;
+  finishedAt: string | null;
+  createdBy: string;
+}
+
+export interface TriggerDetail extends Trigger {
+  target: string | null;
+  overlap: string | null;
+  jitterMs: number | null;
+  settings: Record<string, unknown> | null;
+  alert: { url: string; after?: number } | null;
+  state: Trigger["state"] & {
+    lastScheduledAt: string | null;
+    lastInvocationId: string | null;
+    consecutiveFailures: number;
+    lastError: string | null;
+    queuedSlot: string | null;
+    source: Record<string, unknown> | null;
+    alert: { status: string | null; lastDelivery: unknown };
+  };
+}
+
+export interface NextRuns {
+  items: { at: string; local: string }[];
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: Role;
+  createdAt: string;
+  createdBy: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  createdAt: string;
+  logRetentionDays: number | null;
+}
+
+export interface AlertRule {
+  id: string;
+  name: string;
+  function: string | null;
+  metric: string;
+  threshold: number;
+  windowMs: number;
+  minInvocations: number;
+  webhook: { url: string; format: string; secret?: string };
+  paused: boolean;
+  state: {
+    status: "ok" | "firing" | "paused";
+    since: string | null;
+    value: number | null;
+    evaluatedAt: string | null;
+    error: string | null;
+  };
+  history: {
+    kind: string;
+    value: number | null;
+    at: string;
+    delivered: boolean;
+    statusCode: number | null;
+    error: string | null;
+  }[];
+}
+
+export interface FunctionFigures extends Metrics {
+  name: string;
+  series: { invocations: number[]; failed: number[] };
 }

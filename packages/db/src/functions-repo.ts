@@ -38,6 +38,17 @@ export class FunctionsRepo {
       .executeTakeFirst();
   }
 
+  /** The tenant's functions among these names (unknown names are simply absent). */
+  async byNames(names: readonly string[]): Promise<FunctionRow[]> {
+    if (names.length === 0) return [];
+    return this.#db
+      .selectFrom("functions")
+      .selectAll()
+      .where("tenant_id", "=", this.#tenantId)
+      .where("name", "in", [...names])
+      .execute();
+  }
+
   async byId(id: string): Promise<FunctionRow | undefined> {
     return this.#db
       .selectFrom("functions")
@@ -49,9 +60,11 @@ export class FunctionsRepo {
 
   /**
    * One page of functions with the main version of each one's "live" alias, in a single round trip
-   * (the list is the dashboard's and the CLI's most frequent read).
+   * (the list is the dashboard's and the CLI's most frequent read). `q` keeps the functions whose
+   * name contains it (case-insensitive; `%` and `_` literal) or whose runtime is it, so a console
+   * searching 10,000 functions reads one page, not all of them.
    */
-  async list(page: PageOptions): Promise<Page<FunctionWithLive>> {
+  async list(page: PageOptions & { q?: string | undefined }): Promise<Page<FunctionWithLive>> {
     let query = this.#db
       .selectFrom("functions")
       .selectAll("functions")
@@ -73,6 +86,11 @@ export class FunctionsRepo {
     if (page.cursor) {
       const [name] = decodeCursor(page.cursor, ["string"]);
       query = query.where("name", ">", String(name));
+    }
+    const q = page.q?.trim().toLowerCase();
+    if (q) {
+      const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      query = query.where((eb) => eb.or([eb("name", "like", pattern), eb("runtime", "=", q)]));
     }
     return toPage(
       await query.execute(),

@@ -31,7 +31,7 @@ export function CodeView({ fn, onDeployed }: { fn: FunctionInfo; onDeployed(): v
   const editor = useRef<EditorHandle | null>(null);
   const [current, setCurrent] = useState("");
   const [ready, setReady] = useState(false);
-  const [sample, setSample] = useState({ method: "GET", path: "/", headers: "{}", body: "" });
+  const [sample, setSample] = useSavedSample(`${who.tenant?.name ?? "platform"}/${fn.name}`);
   const [run, setRun] = useState<DraftRun>();
   const [deployment, setDeployment] = useState<Deployment>();
   const [error, setError] = useState<ApiError>();
@@ -253,4 +253,39 @@ export function CodeView({ fn, onDeployed }: { fn: FunctionInfo; onDeployed(): v
       )}
     </div>
   );
+}
+
+interface Sample {
+  method: string;
+  path: string;
+  headers: string;
+  body: string;
+}
+const DEFAULT_SAMPLE: Sample = { method: "GET", path: "/", headers: "{}", body: "" };
+
+/**
+ * The Test request, kept per function in this browser (localStorage): the payload someone tunes
+ * for a function is the one they want next time. Only the request is stored, never the key.
+ */
+function useSavedSample(id: string): [Sample, (s: Sample) => void] {
+  const storageKey = `kumo.sample.${id}`;
+  const [sample, setSample] = useState<Sample>(() => {
+    try {
+      const saved: unknown = JSON.parse(localStorage.getItem(storageKey) ?? "null");
+      return saved && typeof saved === "object"
+        ? { ...DEFAULT_SAMPLE, ...(saved as Partial<Sample>) }
+        : DEFAULT_SAMPLE;
+    } catch {
+      return DEFAULT_SAMPLE;
+    }
+  });
+  const save = (next: Sample) => {
+    setSample(next);
+    try {
+      localStorage.setItem(storageKey, JSON.stringify(next));
+    } catch {
+      // Storage full or disabled: the sample still works for this visit.
+    }
+  };
+  return [sample, save];
 }

@@ -1,11 +1,14 @@
-import { lazy, useRoute } from "preact-iso";
+import { lazy, useLocation, useRoute } from "preact-iso";
 import { seg } from "../api.ts";
 import { ErrorNote, Loading, NotFound } from "../components.tsx";
 import { useSession } from "../session.ts";
 import type { FunctionInfo } from "../types.ts";
 import { useLoad } from "../use-load.ts";
+import { Deployments } from "./deployments.tsx";
 import { Invocations, InvocationView } from "./invocations.tsx";
+import { LogTail } from "./log-tail.tsx";
 import { Overview } from "./overview.tsx";
+import { Settings } from "./settings.tsx";
 import { Triggers } from "./triggers.tsx";
 import { Versions } from "./versions.tsx";
 
@@ -16,8 +19,11 @@ const TABS = [
   ["", "Overview"],
   ["code", "Code"],
   ["invocations", "Invocations"],
+  ["logs", "Logs"],
   ["versions", "Versions"],
+  ["deployments", "Deployments"],
   ["triggers", "Triggers"],
+  ["settings", "Settings"],
 ] as const;
 
 export function FunctionPage() {
@@ -54,8 +60,25 @@ export function FunctionPage() {
       {tab === "code" && <CodeView fn={fn.data} onDeployed={fn.reload} />}
       {tab === "invocations" && !params.id && <Invocations fn={fn.data} />}
       {tab === "invocations" && params.id && <InvocationView id={params.id} fn={fn.data} />}
+      {tab === "logs" && <Logs fn={fn.data} />}
       {tab === "versions" && <Versions fn={fn.data} onChanged={fn.reload} />}
-      {tab === "triggers" && <Triggers fn={fn.data} />}
+      {tab === "deployments" && <Deployments fn={fn.data} id={params.id} />}
+      {tab === "triggers" && <Triggers fn={fn.data} id={params.id} />}
+      {tab === "settings" && <Settings fn={fn.data} />}
     </section>
   );
+}
+
+/** The logs tab: the filters are in the URL (?q=&level=warn,error), so a filtered live tail is a link. */
+function Logs({ fn }: { fn: FunctionInfo }) {
+  const location = useLocation();
+  const q = location.query.q ?? "";
+  const levels = (location.query.level ?? "").split(",").filter(Boolean);
+  const setFilters = (nq: string, nl: string[]) => {
+    const next = new URLSearchParams();
+    if (nq) next.set("q", nq);
+    if (nl.length) next.set("level", nl.join(","));
+    location.route(`/functions/${seg(fn.name)}/logs${next.size ? `?${next}` : ""}`, true);
+  };
+  return <LogTail functionName={fn.name} filters={{ q, levels, setFilters }} />;
 }

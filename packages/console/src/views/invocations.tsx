@@ -4,6 +4,7 @@ import { ErrorNote, fmtMs, fmtTime, Loading, NotFound } from "../components.tsx"
 import { useSession } from "../session.ts";
 import type { FunctionInfo, Invocation, InvocationDetail, Page } from "../types.ts";
 import { useLoad } from "../use-load.ts";
+import { LogTail } from "./log-tail.tsx";
 
 const STATUSES = ["", "succeeded", "failed", "queued", "running"] as const;
 const TRIGGERS = ["", "http", "api", "async", "cron", "queue", "database", "event"] as const;
@@ -142,7 +143,7 @@ export function InvocationView({ id, fn }: { id: string; fn: FunctionInfo }) {
         </dd>
       </dl>
       <h2>Logs</h2>
-      <LogList logs={i.logs} />
+      <LogTail functionName={fn.name} invocationId={i.id} />
     </div>
   );
 }

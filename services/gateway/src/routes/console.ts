@@ -8,7 +8,17 @@ import { type ConsoleAsset, ConsoleAssets } from "../http/console-assets.ts";
  * on the view it names. Listed one by one rather than a catch-all, so /v1, /fn, /git, /docs and
  * typos keep their API answers (404 FN_001 as JSON).
  */
-export const CONSOLE_PAGES = ["/", "/signin", "/new", "/secrets", "/functions", "/functions/*"] as const;
+export const CONSOLE_PAGES = [
+  "/",
+  "/signin",
+  "/new",
+  "/secrets",
+  "/keys",
+  "/alerts",
+  "/tenants",
+  "/functions",
+  "/functions/*",
+] as const;
 
 /**
  * Everything it loads comes from this gateway: Monaco's workers run from same-origin blobs or

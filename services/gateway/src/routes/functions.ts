@@ -16,7 +16,19 @@ export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       "/v1/functions",
-      { schema: { tags: ["functions"], summary: "List functions", querystring: pageQuery } },
+      {
+        schema: {
+          tags: ["functions"],
+          summary: "List functions by name; ?q= keeps names containing it (or that runtime)",
+          querystring: pageQuery.extend({
+            q: z
+              .string()
+              .max(100)
+              .optional()
+              .describe("case-insensitive substring of the name, or a runtime (edge, node, …)"),
+          }),
+        },
+      },
       async (request) => {
         const { store, principal } = tenantAccess(ctx.platform, request, "read");
         const page = await store.functions.list(request.query);

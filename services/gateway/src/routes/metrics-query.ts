@@ -61,6 +61,40 @@ export const tenantMetricsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(10).describe("Functions per list"),
 });
 
+/** Names the console's list asks figures for: the rows in view, at most 100 per request. */
+export const MAX_NAMES = 100;
+
+export const functionsMetricsQuery = z.object({
+  names: z
+    .string()
+    .max(MAX_NAMES * 64)
+    .transform((value, c) => {
+      const names = [
+        ...new Set(
+          value
+            .split(",")
+            .map((n) => n.trim())
+            .filter(Boolean),
+        ),
+      ];
+      const bad = names.find((n) => !resourceName.safeParse(n).success);
+      if (names.length === 0 || names.length > MAX_NAMES || bad !== undefined) {
+        c.addIssue({
+          code: "custom",
+          message: bad
+            ? `"${bad.slice(0, 64)}" is not a function name`
+            : `expected 1 to ${MAX_NAMES} function names separated by commas`,
+        });
+        return z.NEVER;
+      }
+      return names;
+    })
+    .describe(`Function names separated by commas (1 to ${MAX_NAMES})`),
+  from: instant.optional().describe('Start: ISO timestamp or a duration ago ("24h"); default 24h ago'),
+  to: instant.optional().describe('End: ISO timestamp, "now" (default) or a duration ago'),
+  step: step.optional().describe('Bucket length of the sparkline series ("1h" default)'),
+});
+
 export interface MetricsWindow {
   from: Date;
   to: Date;

@@ -1,10 +1,20 @@
 import { invalid, notFound } from "@kumo/core";
+import { type MetricAggregate, newAggregate } from "@kumo/db";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { tenantAccess } from "../auth/access.ts";
 import type { GatewayContext } from "../context.ts";
 import { presentMetrics } from "../http/metrics-presenter.ts";
 import { functionParams, loadFunction } from "./function-lookup.ts";
-import { functionMetricsQuery, metricsRange, metricsWindow, tenantMetricsQuery } from "./metrics-query.ts";
+import {
+  functionMetricsQuery,
+  functionsMetricsQuery,
+  metricsRange,
+  metricsWindow,
+  tenantMetricsQuery,
+} from "./metrics-query.ts";
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 /**
  * Per-function metrics from the rollups (see @kumo/db MetricsRepo): time series of invocations,
@@ -71,6 +81,57 @@ export function metricsRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
     );
 
     app.get(
+      "/v1/metrics/functions",
+      {
+        schema: {
+          tags: ["metrics"],
+          summary:
+            "Totals and a short series (invocations and failures per step) of the named functions: the console's list rows in view",
+          querystring: functionsMetricsQuery,
+        },
+      },
+      async (request) => {
+        const { store } = tenantAccess(ctx.platform, request, "read");
+        const query = request.query;
+        const to = query.to ?? new Date();
+        const range = metricsRange({
+          from: query.from ?? new Date(to.getTime() - DAY_MS),
+          to,
+          step: query.step ?? HOUR_MS,
+        });
+        // Names the tenant does not have (deleted since the page was read, or another tenant's) are left out.
+        const functions = await store.functions.byNames(query.names);
+        const series = await store.metrics.seriesByFunction({
+          functionIds: functions.map((f) => f.id),
+          from: range.from,
+          to: range.to,
+          stepMs: range.stepMs,
+        });
+        const spanMs = range.to.getTime() - range.from.getTime();
+        const points = Math.round(spanMs / range.stepMs);
+        return {
+          from: range.from.toISOString(),
+          to: range.to.toISOString(),
+          step: range.stepMs / 1000,
+          items: functions
+            .sort((a, b) => a.name.localeCompare(b.name))
+            .map((f) => {
+              const s = series.get(f.id);
+              const zeros = () => Array.from({ length: points }, () => 0);
+              return {
+                name: f.name,
+                ...presentMetrics(s?.total ?? newAggregate(), spanMs),
+                series: {
+                  invocations: s ? s.points.map((p) => p.invocations) : zeros(),
+                  failed: s ? s.points.map((p) => failedOf(p)) : zeros(),
+                },
+              };
+            }),
+        };
+      },
+    );
+
+    app.get(
       "/v1/metrics",
       {
         schema: {
@@ -111,3 +172,5 @@ export function metricsRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
     );
   };
 }
+
+const failedOf = (a: MetricAggregate): number => Object.values(a.errors).reduce((n, v) => n + v, 0);

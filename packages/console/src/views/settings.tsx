@@ -1,0 +1,234 @@
+import { useState } from "preact/hooks";
+import { ApiError, seg } from "../api.ts";
+import { ErrorNote, fmtMs, fmtTime, Loading } from "../components.tsx";
+import { canWrite, useSession } from "../session.ts";
+import type { FunctionInfo, Page } from "../types.ts";
+import { useLoad } from "../use-load.ts";
+
+interface EnvVar {
+  key: string;
+  value: string;
+  updatedAt: string;
+}
+interface RouteInfo {
+  id: string;
+  method: string;
+  path: string;
+  host: string | null;
+  function: string;
+}
+interface DomainInfo {
+  hostname: string;
+  status: string;
+}
+type Config = Record<string, unknown>;
+
+/**
+ * The function's settings: env vars (editable: they take effect on the next invocation), and what
+ * the deployed kumo.json says about secrets, limits, scaling, auth, routes and domains. Those change
+ * by deploying (Code tab) or through the routes and domains API; shown here read-only.
+ */
+export function Settings({ fn }: { fn: FunctionInfo }) {
+  const { api, who } = useSession();
+  const base = `/v1/functions/${seg(fn.name)}`;
+  const data = useLoad(
+    async (signal) => {
+      const [env, version, routes, domains] = await Promise.all([
+        api.get<Page<EnvVar>>(`${base}/env`, signal),
+        fn.liveVersion
+          ? api.get<{ config: Config }>(`${base}/versions/${fn.liveVersion}`, signal)
+          : Promise.resolve({ config: fn.config }),
+        api.get<Page<RouteInfo>>("/v1/routes?limit=500", signal),
+        api.get<Page<DomainInfo>>("/v1/domains?limit=500", signal),
+      ]);
+      const mine = routes.items.filter((r) => r.function.split("@")[0] === fn.name);
+      const hosts = new Set(mine.map((r) => r.host).filter(Boolean));
+      return {
+        env: env.items,
+        config: version.config,
+        routes: mine,
+        domains: domains.items.filter((d) => hosts.has(d.hostname)),
+      };
+    },
+    [api, base, fn.liveVersion],
+  );
+  if (!data.data) return data.error ? <ErrorNote error={data.error} /> : <Loading />;
+  const c = data.data.config;
+  const scaling = (c.scaling ?? {}) as Config;
+  return (
+    <div class="settings">
+      <EnvVars base={base} vars={data.data.env} writer={canWrite(who.role)} onChanged={data.reload} />
+      <section aria-labelledby="s-secrets">
+        <h2 id="s-secrets">Secrets</h2>
+        {asList(c.secrets).length ? (
+          <p>
+            {asList(c.secrets).map((s) => (
+              <code key={s}>{s} </code>
+            ))}
+            <a href="/secrets">manage values</a>
+          </p>
+        ) : (
+          <p class="muted">
+            None. List tenant secrets under "secrets" in kumo.json to read them as env vars.
+          </p>
+        )}
+      </section>
+      <section aria-labelledby="s-limits">
+        <h2 id="s-limits">Limits</h2>
+        <dl class="facts" data-testid="limits">
+          <Fact label="Memory" value={`${num(c.memoryMb) ?? 128} MB`} />
+          <Fact label="Timeout" value={fmtMs(num(c.timeoutMs) ?? 10_000)} />
+          <Fact label="CPU per request (edge)" value={fmtMs(num(c.cpuMs) ?? 50)} />
+          <Fact
+            label="Max body"
+            value={c.maxBodyBytes ? `${Math.round(Number(c.maxBodyBytes) / 1024)} KB` : "platform"}
+          />
+          <Fact label="Async retries" value={String(c.maxRetries ?? 2)} />
+        </dl>
+      </section>
+      <section aria-labelledby="s-scaling">
+        <h2 id="s-scaling">Scaling</h2>
+        <dl class="facts">
+          <Fact label="Instances" value={`${scaling.minInstances ?? 0} to ${scaling.maxInstances ?? 10}`} />
+          <Fact label="Concurrency per instance" value={String(scaling.concurrency ?? "runtime default")} />
+          <Fact label="Max concurrency" value={String(scaling.maxConcurrency ?? "–")} />
+          <Fact label="Idle before scale to zero" value={fmtMs(num(scaling.idleTtlMs) ?? 300_000)} />
+        </dl>
+      </section>
+      <section aria-labelledby="s-auth">
+        <h2 id="s-auth">Access</h2>
+        <dl class="facts">
+          <Fact label="HTTP auth" value={json(c.httpAuth ?? "public")} />
+          <Fact label="Rate limit" value={c.rateLimit ? json(c.rateLimit) : "none"} />
+          <Fact label="IP allowlist" value={c.ipAllowlist ? json(c.ipAllowlist) : "any"} />
+          <Fact label="CORS" value={c.cors ? json(c.cors) : "off"} />
+          <Fact label="Egress" value={c.egress ? "allowed" : "none"} />
+        </dl>
+      </section>
+      <section aria-labelledby="s-routes">
+        <h2 id="s-routes">Routes and domains</h2>
+        <p>
+          <a href={fn.url}>{fn.url}</a>
+        </p>
+        {data.data.routes.length === 0 ? (
+          <p class="muted">No custom routes (POST /v1/routes or "routes" in kumo.json).</p>
+        ) : (
+          <table class="grid" data-testid="routes">
+            <tbody>
+              {data.data.routes.map((r) => (
+                <tr key={r.id}>
+                  <td>{r.method}</td>
+                  <td>
+                    <code>
+                      {r.host ?? ""}
+                      {r.path}
+                    </code>
+                  </td>
+                  <td>{r.function}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {data.data.domains.map((d) => (
+          <p key={d.hostname}>
+            <code>{d.hostname}</code> <span class="tag">{d.status}</span>
+          </p>
+        ))}
+      </section>
+    </div>
+  );
+}
+
+function EnvVars(props: { base: string; vars: EnvVar[]; writer: boolean; onChanged(): void }) {
+  const { api } = useSession();
+  const [key, setKey] = useState("");
+  const [value, setValue] = useState("");
+  const [error, setError] = useState<ApiError>();
+  const run = async (method: "PUT" | "DELETE", k: string, body?: unknown) => {
+    setError(undefined);
+    try {
+      await api.send(method, `${props.base}/env/${seg(k)}`, body);
+      props.onChanged();
+      return true;
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+      return false;
+    }
+  };
+  return (
+    <section aria-labelledby="s-env">
+      <h2 id="s-env">Environment variables</h2>
+      <p class="muted small">
+        Take effect on the next invocation, without a deploy; kumo.json's "env" is the default.
+      </p>
+      {props.vars.length > 0 && (
+        <table class="grid" data-testid="env">
+          <tbody>
+            {props.vars.map((v) => (
+              <tr key={v.key}>
+                <td>
+                  <code>{v.key}</code>
+                </td>
+                <td>
+                  <code>{v.value}</code>
+                </td>
+                <td class="muted small">{fmtTime(v.updatedAt)}</td>
+                <td>
+                  {props.writer && (
+                    <button type="button" onClick={() => void run("DELETE", v.key)}>
+                      Remove {v.key}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.writer && (
+        <form
+          class="inline-form"
+          aria-label="Set an env var"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void run("PUT", key, { value }).then((ok) => {
+              if (!ok) return;
+              setKey("");
+              setValue("");
+            });
+          }}
+        >
+          <label>
+            Key{" "}
+            <input
+              required
+              pattern="[A-Za-z_][A-Za-z0-9_]{0,127}"
+              title="letters, digits and underscores, not starting with a digit"
+              value={key}
+              onInput={(e) => setKey(e.currentTarget.value)}
+            />
+          </label>
+          <label>
+            Value <input value={value} onInput={(e) => setValue(e.currentTarget.value)} />
+          </label>
+          <button type="submit">Set variable</button>
+        </form>
+      )}
+      <ErrorNote error={error} />
+    </section>
+  );
+}
+
+function Fact({ label, value }: { label: string; value: string }) {
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd>{value}</dd>
+    </>
+  );
+}
+
+const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
+const asList = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+const json = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));

@@ -131,11 +131,12 @@ describe("invocation plane - async", () => {
     const total = 150;
     const ids = await Promise.all(
       Array.from({ length: total }, (_, n) =>
-        plane.invokeAsync("worker", { n, sleepMs: 150 }).then((r) => r.json.invocationId as string),
+        plane.invokeAsync("worker", { n, sleepMs: 500 }).then((r) => r.json.invocationId as string),
       ),
     );
     expect(new Set(ids).size).toBe(total);
-    // Let the child take part of the burst, then kill it without warning.
+    // Each run takes 0.5 s, so the burst outlasts the child's cold start even on a busy machine and the
+    // child still holds unfinished messages when it is killed without warning.
     await waitFor(
       "the child to run containers",
       async () => (await plane.containers({ "dev.kumo.node": nodeId })).length > 0 || undefined,

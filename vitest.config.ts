@@ -1,6 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 const BROWSER_TESTS = "test/console/**/*.browser.test.ts";
+const CLUSTER_TESTS = "test/cluster/**/*.test.ts";
 
 export default defineConfig({
   test: {
@@ -23,7 +24,7 @@ export default defineConfig({
             "runtimes/*/src/**/*.test.ts",
             "test/**/*.test.ts",
           ],
-          exclude: ["**/node_modules/**", "bench/**", BROWSER_TESTS],
+          exclude: ["**/node_modules/**", "bench/**", BROWSER_TESTS, CLUSTER_TESTS],
         },
       },
       {
@@ -35,6 +36,16 @@ export default defineConfig({
           include: [BROWSER_TESTS],
           globalSetup: ["./test/console/build-console.ts"],
           testTimeout: 90_000,
+        },
+      },
+      {
+        // Three nats-server processes forming a JetStream cluster, nodes killed under load: slow and
+        // heavy, so a project of its own (`vitest run --project cluster`).
+        extends: true,
+        test: {
+          name: "cluster",
+          include: [CLUSTER_TESTS],
+          testTimeout: 150_000,
         },
       },
     ],

@@ -226,6 +226,37 @@ const ROUTES: RouteCase[] = [
     body: "hi",
     expect: "not-found",
   },
+  {
+    // Code of no function: B runs its own, and sees only the env it sent (never A's values).
+    route: "POST /v1/run",
+    method: "POST",
+    url: () => "/v1/run",
+    body: {
+      runtime: "edge",
+      code: "export function step(input, context) { return { input, env: Object.keys(process.env) }; }",
+      input: { fn: "alpha" },
+      env: { B_ONLY: "b" },
+    },
+    expect: "own-scope",
+    check: (res) => {
+      expect(res.json.output).toEqual({ input: { fn: "alpha" }, env: ["B_ONLY"] });
+    },
+  },
+  {
+    route: "POST /v1/functions/:name/run",
+    method: "POST",
+    url: () => "/v1/functions/alpha/run",
+    body: { input: { n: 1 }, context: { workflowId: "wf-b" } },
+    expect: "not-found",
+  },
+  {
+    route: "POST /v1/functions/:name/run",
+    method: "POST",
+    url: () => "/v1/functions/alpha@v1/run",
+    body: { input: null },
+    headersOf: () => ({ "kumo-invocation-type": "async" }),
+    expect: "not-found",
+  },
   { route: "GET /v1/secrets/:name", method: "GET", url: () => "/v1/secrets/A_SECRET", expect: "not-found" },
   {
     route: "DELETE /v1/secrets/:name",
@@ -644,6 +675,25 @@ const ROUTES: RouteCase[] = [
     url: () => "/v1/whoami",
     expect: "own-scope",
     check: (res, f) => expect(res.json.tenant).toEqual({ id: f.b.id, name: f.b.name }),
+  },
+  {
+    // B's audit log: only B's own entries, whatever filter names A's things.
+    route: "GET /v1/audit",
+    method: "GET",
+    url: () => "/v1/audit?limit=500",
+    expect: "own-scope",
+    check: (res, f) => {
+      const targets = res.json.items.map((e: { target: string }) => e.target);
+      expect(targets).toContain(`tenant/${f.b.name}`);
+      expect(targets.some((t: string) => t.includes("alpha") || t.includes(f.a.name))).toBe(false);
+    },
+  },
+  {
+    route: "GET /v1/audit",
+    method: "GET",
+    url: () => "/v1/audit?target=function/alpha",
+    expect: "own-scope",
+    check: (res) => expect(res.json.items).toEqual([]),
   },
   {
     // Same name as A's secret: B gets its own version 1, A's is not rotated.

@@ -94,7 +94,7 @@ function shimResponse(result: InvocationResult): ShimResponse {
   }
   let body = Buffer.from(result.body instanceof Uint8Array ? result.body : new Uint8Array(0));
   if (result.error) {
-    const details = (result.error.details ?? {}) as { name?: string; stack?: string };
+    const details = (result.error.details ?? {}) as { name?: string; stack?: string; nextPath?: string };
     // The isolate host prefixes the error's name ("TypeError: ..."); the shims send the message.
     const prefix = details.name ? `${details.name}: ` : "";
     const message = result.error.message.startsWith(prefix)
@@ -102,7 +102,11 @@ function shimResponse(result: InvocationResult): ShimResponse {
       : result.error.message;
     headers["kumo-error"] = result.error.code;
     headers["content-type"] = "application/json";
-    body = Buffer.from(JSON.stringify({ code: result.error.code, message, stack: details.stack ?? "" }));
+    // A workflow step's error branch travels in the details (the shims put it in the body).
+    const nextPath = details.nextPath === undefined ? {} : { nextPath: details.nextPath };
+    body = Buffer.from(
+      JSON.stringify({ code: result.error.code, message, stack: details.stack ?? "", ...nextPath }),
+    );
   }
   return {
     status: result.status,

@@ -52,6 +52,18 @@ export default {
     return new Response(body, { status: 200, headers });
   },
 };
+export async function step(input, context) {
+  console.log("step got", JSON.stringify(input));
+  if (input?.fail) {
+    const error = new Error("step failed: " + input.fail);
+    if (input.path) error.nextPath = input.path;
+    throw error;
+  }
+  if (input?.route) return { output: { doubled: input.n * 2 }, nextPath: input.route };
+  if (input?.nothing) return undefined;
+  const { getRemainingTimeInMillis, ...fields } = context;
+  return { n: input?.n, context: fields, remaining: getRemainingTimeInMillis() > 0 };
+}
 `,
   "lambda.ts": `
 interface HttpEvent { rawPath?: string; rawQueryString?: string; body?: string; isBase64Encoded?: boolean;
@@ -277,6 +289,82 @@ export function describeJsRuntime(lang: JsLang): void {
         expect([res.status, res.headers["kumo-error"]], path).toEqual([500, "FN_004"]);
         expect((res.json() as { message: string }).message).toContain(`status ${shown} `);
       }
+    });
+
+    const stepRequest = (invocationId: string, body: unknown) => ({
+      method: "POST",
+      path: "/invoke",
+      headers: {
+        "kumo-event-type": "step",
+        "kumo-invocation-id": invocationId,
+        "kumo-deadline-ms": String(Date.now() + 30_000),
+        "content-type": "application/json",
+      },
+      body: JSON.stringify(body),
+    });
+
+    it("step shape - step(input, context) gets the caller's context and the platform's fields; a plain value takes the default path", async () => {
+      const context = {
+        workflowId: "wf-1",
+        runId: "run-1",
+        stepId: "price",
+        trigger: { type: "webhook" },
+        previous: { fetch: { ok: true } },
+        env: { REGION: "eu" },
+        function: "pricing",
+        version: 3,
+      };
+      const res = await workers.request(stepRequest("inv-step-1", { input: { n: 21 }, context }));
+      expect(res.status).toBe(200);
+      expect(res.headers["kumo-step"]).toBe("1");
+      const body = res.json() as { output: Record<string, unknown>; nextPath: string };
+      expect(body.nextPath).toBe("default");
+      expect(body.output).toMatchObject({
+        n: 21,
+        remaining: true,
+        context: {
+          workflowId: "wf-1",
+          runId: "run-1",
+          stepId: "price",
+          trigger: { type: "webhook" },
+          previous: { fetch: { ok: true } },
+          env: { REGION: "eu" },
+          invocationId: "inv-step-1",
+        },
+      });
+      // Containers take function and version from the gateway's body; isolates know their own.
+      const fields = body.output.context as { function: string; version: number; deadline: number };
+      expect(fields.version).toBe(lang === "edge" ? 1 : 3);
+      expect(typeof fields.function).toBe("string");
+      expect(fields.function.length).toBeGreaterThan(0);
+      expect(fields.deadline).toBeGreaterThan(Date.now());
+      const line = await waitForLog(workers, (l) => l.invocationId === "inv-step-1");
+      expect(line).toMatchObject({ level: "info", message: 'step got {"n":21}' });
+    });
+
+    it("step shape - { output, nextPath } chooses the branch; undefined is a null output", async () => {
+      const routed = await workers.request(stepRequest("inv-step-2", { input: { n: 4, route: "big" } }));
+      expect([routed.status, routed.json()]).toMatchObject([
+        200,
+        { output: { doubled: 8 }, nextPath: "big" },
+      ]);
+      const empty = await workers.request(stepRequest("inv-step-3", { input: { nothing: true } }));
+      expect(empty.json()).toMatchObject({ output: null, nextPath: "default" });
+    });
+
+    it("step shape - a throw is FN_004 on the error path, or on the path the error names", async () => {
+      const thrown = await workers.request(stepRequest("inv-step-4", { input: { fail: "no stock" } }));
+      expect([thrown.status, thrown.headers["kumo-error"]]).toEqual([500, "FN_004"]);
+      const body = thrown.json() as { code: string; message: string; stack: string; nextPath: string };
+      expect(body).toMatchObject({ code: "FN_004", message: "step failed: no stock", nextPath: "error" });
+      expect(body.stack).toContain("step failed: no stock");
+      const chosen = await workers.request(
+        stepRequest("inv-step-5", { input: { fail: "later", path: "retry-later" } }),
+      );
+      expect(chosen.json()).toMatchObject({ code: "FN_004", nextPath: "retry-later" });
+      // The same function still serves HTTP through its fetch handler.
+      const http = await workers.request({ path: "/invoke/after-step" });
+      expect(http.status).toBe(200);
     });
 
     shimOnly("init - a baked container answers 409 to /init", async () => {

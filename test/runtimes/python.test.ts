@@ -43,6 +43,23 @@ async def handler(event, context):
     await asyncio.sleep(0.01)
     print("async got", context.event_type)
     return {"eventType": context.event_type, "event": event}
+
+async def step(input, context):
+    await asyncio.sleep(0.01)
+    return {"output": {"async": True, "n": input["n"]}, "nextPath": "async-path"}
+`,
+  "steps.py": `
+class Branch(Exception):
+    next_path = "manual-review"
+
+def step(input, context):
+    print("step got", input)
+    if input.get("fail") == "branch":
+        raise Branch("needs a human")
+    if input.get("fail"):
+        raise ValueError("step failed: " + input["fail"])
+    fields = {k: v for k, v in context.items()}
+    return {"n": input["n"], "context": fields}
 `,
 };
 
@@ -52,17 +69,94 @@ describe("runtime python - shim", () => {
   const harness = new RuntimeHarness();
   let sync: RunningFunction;
   let aio: RunningFunction;
+  let steps: RunningFunction;
 
   beforeAll(async () => {
     await ensureRuntimeImages(["python"]);
     const dockerfile = "FROM kumo/runtime-python:latest\nCOPY . /var/task/\nENV KUMO_CODE_DIR=/var/task\n";
     const image = await harness.buildImage({ ...files, Dockerfile: dockerfile });
-    [sync, aio] = await Promise.all([
+    [sync, aio, steps] = await Promise.all([
       harness.start(image, { env: { KUMO_HANDLER: "main.handler", GREETING: "hi" } }),
       harness.start(image, { env: { KUMO_HANDLER: "aio.handler" } }),
+      harness.start(image, { env: { KUMO_HANDLER: "steps.step" } }),
     ]);
   }, SETUP_TIMEOUT_MS);
   afterAll(() => harness.cleanup());
+
+  const stepRequest = (invocationId: string, body: unknown) => ({
+    method: "POST",
+    path: "/invoke",
+    headers: {
+      "kumo-event-type": "step",
+      "kumo-invocation-id": invocationId,
+      "kumo-deadline-ms": String(Date.now() + 30_000),
+      "content-type": "application/json",
+    },
+    body: JSON.stringify(body),
+  });
+
+  it("step shape - def step(input, context): caller's context, platform fields, default path and logs", async () => {
+    const context = {
+      workflowId: "wf-p",
+      runId: "r-1",
+      stepId: "s-1",
+      previous: [1],
+      env: { A: "b" },
+      function: "f",
+      version: 2,
+    };
+    const res = await steps.request(stepRequest("inv-ps1", { input: { n: 5 }, context }));
+    expect([res.status, res.headers["kumo-step"]]).toEqual([200, "1"]);
+    const body = res.json() as {
+      output: { n: number; context: Record<string, unknown> };
+      nextPath: string;
+      logs: { level: string; message: string }[];
+    };
+    expect(body.nextPath).toBe("default");
+    expect(body.output.n).toBe(5);
+    expect(body.output.context).toMatchObject({
+      workflowId: "wf-p",
+      runId: "r-1",
+      stepId: "s-1",
+      trigger: null,
+      previous: [1],
+      env: { A: "b" },
+      invocationId: "inv-ps1",
+      function: "f",
+      version: 2,
+    });
+    expect(body.output.context.deadline).toBeGreaterThan(Date.now());
+    expect(body.logs).toEqual([expect.objectContaining({ level: "info", message: "step got {'n': 5}" })]);
+  });
+
+  it("step shape - an exception is FN_004 on the error path, or on its own next_path; async steps choose a path", async () => {
+    const failed = await steps.request(stepRequest("inv-ps2", { input: { fail: "no stock" } }));
+    expect([failed.status, failed.headers["kumo-error"], failed.headers["kumo-step"]]).toEqual([
+      500,
+      "FN_004",
+      "1",
+    ]);
+    expect(failed.json()).toMatchObject({
+      code: "FN_004",
+      message: "step failed: no stock",
+      nextPath: "error",
+    });
+    expect((failed.json() as { stack: string }).stack).toContain("ValueError");
+    const branch = await steps.request(stepRequest("inv-ps3", { input: { fail: "branch" } }));
+    expect(branch.json()).toMatchObject({
+      code: "FN_004",
+      message: "needs a human",
+      nextPath: "manual-review",
+    });
+    const async = await aio.request(stepRequest("inv-ps4", { input: { n: 7 } }));
+    expect(async.json()).toMatchObject({ output: { async: true, n: 7 }, nextPath: "async-path" });
+    // A step-only module refuses plain invocations with a message that says how to call it.
+    const plain = await steps.request({ path: "/invoke/x" });
+    expect([plain.status, (plain.json() as { message: string }).message]).toEqual([
+      500,
+      expect.stringContaining("POST /v1/functions/:name/run"),
+    ]);
+  });
 
   it("healthz - 200 once the baked handler is loaded", async () => {
     const res = await sync.request({ path: "/healthz" });

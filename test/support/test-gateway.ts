@@ -24,6 +24,8 @@ export interface CallResult {
 
 export interface TestGateway {
   gateway: Gateway;
+  /** The gateway's NATS connection. */
+  nats: NatsConnection;
   adminKey: string;
   schema: string;
   call(method: string, url: string, options?: CallOptions): Promise<CallResult>;
@@ -46,6 +48,8 @@ export interface TestGatewayOptions {
   builder?: ImageBuildClient;
   /** Listen on a free loopback port too (a scraper or a browser needs one); inject() works either way. */
   listen?: boolean;
+  /** Another NATS (a cluster's comma-separated URLs); the machine's by default. */
+  natsUrl?: string;
 }
 
 /**
@@ -55,7 +59,7 @@ export interface TestGatewayOptions {
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const schema = `t_${randomBytes(6).toString("hex")}`;
   const database = await openDatabase({ url: TEST_DATABASE_URL, schema, maxConnections: 5 });
-  const nats: NatsConnection = await connectBus({ url: TEST_NATS_URL, name: "kumo-test" });
+  const nats: NatsConnection = await connectBus({ url: options.natsUrl ?? TEST_NATS_URL, name: "kumo-test" });
   const adminKey = `kumo_test_admin_${randomBytes(16).toString("hex")}`;
   const config = loadGatewayConfig({
     KUMO_ADMIN_KEY: adminKey,
@@ -113,6 +117,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   let counter = 0;
   return {
     gateway,
+    nats,
     adminKey,
     schema,
     call,

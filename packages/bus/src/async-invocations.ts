@@ -15,6 +15,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { encodeFrame, type InvokeRequestMeta, maxFramePayload } from "./invocation-frame.ts";
 import { ensureInvocationStreams } from "./invocation-streams.ts";
 import { type InvocationTarget, invokeRequestMeta } from "./invoke-request-meta.ts";
+import { streamReplicas } from "./replicas.ts";
 import { type StreamAck, StreamPublisher } from "./stream-publisher.ts";
 import { streams, subjects } from "./subjects.ts";
 
@@ -50,6 +51,7 @@ export class AsyncInvocations {
   async start(): Promise<void> {
     await ensureInvocationStreams(await jetstreamManager(this.#options.nc), {
       namespace: this.#options.namespace,
+      replicas: streamReplicas(this.#options.nc),
     });
     this.#publisher = new StreamPublisher(this.#options.nc);
   }
@@ -123,7 +125,9 @@ export class AsyncInvocations {
   }
 
   #payloadStore(): Promise<ObjectStore> {
-    this.#payloads ??= new Objm(this.#options.nc).create(streams.payloads(this.#options.namespace));
+    this.#payloads ??= new Objm(this.#options.nc).create(streams.payloads(this.#options.namespace), {
+      replicas: streamReplicas(this.#options.nc),
+    });
     return this.#payloads;
   }
 }

@@ -14,6 +14,8 @@ export interface InvocationStreamsOptions {
   duplicateWindowMs?: number;
   /** How long dead letters are kept. */
   deadLetterMaxAgeMs?: number;
+  /** Copies of each stream (see streamReplicas); 1 when absent. */
+  replicas?: number;
 }
 
 /**
@@ -27,8 +29,10 @@ export async function ensureInvocationStreams(
   options: InvocationStreamsOptions = {},
 ): Promise<void> {
   const ns = options.namespace ?? "";
+  const num_replicas = options.replicas ?? 1;
   await ensureStream(jsm, {
     name: streams.invocations(ns),
+    num_replicas,
     subjects: [subjects.asyncInvokeAll(ns)],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
@@ -36,6 +40,7 @@ export async function ensureInvocationStreams(
   });
   await ensureStream(jsm, {
     name: streams.destinations(ns),
+    num_replicas,
     subjects: [subjects.destinations(ns)],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
@@ -45,6 +50,7 @@ export async function ensureInvocationStreams(
   });
   await ensureStream(jsm, {
     name: streams.deadLetters(ns),
+    num_replicas,
     subjects: [subjects.deadLetterAll(ns)],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,

@@ -43,6 +43,8 @@ export const subjects = {
   /** Control-plane change notifications (alias moved, env changed) so caches drop stale entries. */
   changes: (tenantId: string, namespace = "") => `${planeRoot(namespace)}.changes.${tenantId}`,
   changesAll: (namespace = "") => `${planeRoot(namespace)}.changes.>`,
+  /** Gateways' rate-limit counts, gossiped so every gateway enforces the installation-wide limit. */
+  rateLimits: (namespace = "") => `${planeRoot(namespace)}.ratelimits`,
 } as const;
 
 /**
@@ -89,6 +91,8 @@ export const headers = {
   idempotentReplay: "kumo-idempotent-replay",
   /** Path parameters of the tenant route that matched, as JSON. */
   routeParams: "kumo-route-params",
+  /** The verified claims of the caller's JWT, as JSON (functions with `httpAuth: { jwt }`). */
+  authClaims: "kumo-auth-claims",
   traceparent: "traceparent",
   /** On invocation responses while tracing is on: the trace to look the invocation up by. */
   traceId: "kumo-trace-id",

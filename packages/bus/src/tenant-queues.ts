@@ -10,6 +10,7 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { type NatsConnection, nanos } from "@nats-io/transport-node";
+import { streamReplicas } from "./replicas.ts";
 import { type StreamAck, StreamPublisher } from "./stream-publisher.ts";
 import { queueNameOfSubject, streams, subjects } from "./subjects.ts";
 
@@ -94,7 +95,7 @@ export class TenantQueues {
     const jsm = await jetstreamManager(this.#options.nc);
     this.#jsm = jsm;
     this.#js = jetstream(this.#options.nc);
-    await ensureQueueStreams(jsm, this.#options);
+    await ensureQueueStreams(jsm, this.#options, streamReplicas(this.#options.nc));
     this.#publisher = new StreamPublisher(this.#options.nc);
   }
 
@@ -264,13 +265,18 @@ export function decodeQueueMessage(data: Uint8Array): QueueMessage {
   };
 }
 
-async function ensureQueueStreams(jsm: JetStreamManager, options: TenantQueuesOptions): Promise<void> {
+async function ensureQueueStreams(
+  jsm: JetStreamManager,
+  options: TenantQueuesOptions,
+  num_replicas: number,
+): Promise<void> {
   const ns = options.namespace;
   const queues = {
     name: streams.queues(ns),
     subjects: [subjects.queueAll(ns)],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
+    num_replicas,
     max_age: nanos(options.maxAgeMs ?? 7 * DAY_MS),
     max_bytes: options.maxBytes ?? -1,
     max_msgs_per_subject: options.maxMessagesPerQueue ?? 1_000_000,
@@ -285,6 +291,7 @@ async function ensureQueueStreams(jsm: JetStreamManager, options: TenantQueuesOp
     subjects: [subjects.queueDeadLetterAll(ns)],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
+    num_replicas,
     max_age: nanos(14 * DAY_MS),
     duplicate_window: nanos(600_000),
     allow_direct: true,

@@ -26,8 +26,8 @@ export interface DeployedVersion {
   envDigest: string;
 }
 
-/** What started an invocation. */
-export const TRIGGER_KINDS = ["http", "api", "async", "cron", "queue", "database", "event"] as const;
+/** What started an invocation; "step" is a workflow step (`POST /v1/functions/:name/run`). */
+export const TRIGGER_KINDS = ["http", "api", "async", "cron", "queue", "database", "event", "step"] as const;
 export type TriggerKind = (typeof TRIGGER_KINDS)[number];
 
 /** One invocation, transport-neutral. Bodies are bounded (maxBodyBytes) before they get here. */

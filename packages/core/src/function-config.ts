@@ -2,6 +2,7 @@ import { z } from "zod";
 import { CronSchedule, DEFAULT_TIME_ZONE } from "./cron-schedule.ts";
 import { durationMs } from "./duration.ts";
 import { eventPatternProblem } from "./event-pattern.ts";
+import { corsSchema, httpAuthSchema, ipAllowlistSchema, rateLimitSchema } from "./invocation-policy.ts";
 import { envKey, resourceName } from "./names.ts";
 import {
   cronJitter,
@@ -141,8 +142,14 @@ export const functionConfigSchema = z.strictObject({
     })
     .default({ minInstances: 0, maxInstances: 10, idleTtlMs: 300_000 }),
   egress: z.boolean().default(false),
-  /** Public HTTP access at /fn/...: "public" (anyone) or "key" (an invoker key of the tenant). */
-  httpAuth: z.enum(["public", "key"]).default("public"),
+  /** Public HTTP access at /fn/... and routes: "public", "key" (an invoker key) or `{ jwt: {...} }`. */
+  httpAuth: httpAuthSchema,
+  /** Requests per window across all gateways; over it, 429 FN_007. */
+  rateLimit: rateLimitSchema.optional(),
+  /** Client addresses (CIDRs) allowed to invoke over HTTP. */
+  ipAllowlist: ipAllowlistSchema.optional(),
+  /** Cross-origin browser access to the function's HTTP endpoints. */
+  cors: corsSchema.optional(),
   routes: z.array(routeSchema).max(50).default([]),
   maxRetries: z.number().int().min(0).max(10).default(2),
   /**

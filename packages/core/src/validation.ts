@@ -9,11 +9,39 @@ export interface Problem {
 }
 
 export function problemsOf(error: z.ZodError): Problem[] {
-  return error.issues.map((issue) => ({
-    field: issue.path.length === 0 ? "(body)" : issue.path.map(String).join("."),
-    rule: issue.code,
-    message: issue.message,
-  }));
+  return error.issues
+    .flatMap((issue) => flatten(issue, []))
+    .map((issue) => ({
+      field: issue.path.length === 0 ? "(body)" : issue.path.map(String).join("."),
+      rule: issue.code,
+      message: issue.message,
+    }));
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * A union's "Invalid input" says nothing useful. When exactly one alternative got past the value's
+ * type (`httpAuth: { jwt: {...} }` against `"public" | "key" | { jwt }`), its own problems are the
+ * user's; when none did, the alternatives are listed.
+ */
+function flatten(
+  issue: Issue,
+  prefix: PropertyKey[],
+): { path: PropertyKey[]; code: string; message: string }[] {
+  const path = [...prefix, ...issue.path];
+  if (issue.code !== "invalid_union" || issue.errors.length === 0)
+    return [{ path, code: issue.code, message: issue.message }];
+  const atRoot = (branch: Issue[]) =>
+    branch.every((i) => i.path.length === 0 && (i.code === "invalid_type" || i.code === "invalid_value"));
+  const further = issue.errors.filter((branch) => !atRoot(branch));
+  const [only] = further;
+  if (further.length === 1 && only) return only.flatMap((i) => flatten(i, path));
+  if (further.length === 0)
+    return [
+      { path, code: issue.code, message: issue.errors.map((b) => b[0]?.message ?? "invalid").join("; or ") },
+    ];
+  return [{ path, code: issue.code, message: issue.message }];
 }
 
 /** FN_006 naming every problem, so one round trip fixes them all. */

@@ -17,6 +17,9 @@ export class ApiKeysRepo {
     role: Role;
     keyHash: string;
     createdBy: string | null;
+    /** Function names the key is limited to; absent: all. */
+    functions?: string[] | undefined;
+    expiresAt?: Date | undefined;
   }): Promise<ApiKeyRow> {
     return this.#db
       .insertInto("api_keys")
@@ -27,6 +30,8 @@ export class ApiKeysRepo {
         role: input.role,
         key_hash: input.keyHash,
         created_by: input.createdBy,
+        functions: input.functions ? JSON.stringify(input.functions) : null,
+        expires_at: input.expiresAt ?? null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();

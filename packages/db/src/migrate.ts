@@ -12,6 +12,7 @@ import * as triggerSlots from "./migrations/0010-trigger-slots.ts";
 import * as functionMetrics from "./migrations/0011-function-metrics.ts";
 import * as logSearch from "./migrations/0012-log-search.ts";
 import * as alertRules from "./migrations/0013-alert-rules.ts";
+import * as scopedKeys from "./migrations/0014-scoped-keys.ts";
 
 /** Migrations are compiled in, so a running service never depends on a migrations folder on disk. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0011-function-metrics": functionMetrics,
   "0012-log-search": logSearch,
   "0013-alert-rules": alertRules,
+  "0014-scoped-keys": scopedKeys,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -31,6 +31,10 @@ export interface ApiKeysTable {
   created_by: string | null;
   last_used_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
+  /** Function names the key may act on; null: all of its tenant's. Since 0014. */
+  functions: ColumnType<string[] | null, string | null | undefined, string | null>;
+  /** The key stops working at this time; null: never. Since 0014. */
+  expires_at: NullableTimestamp;
 }
 
 export interface FunctionsTable {

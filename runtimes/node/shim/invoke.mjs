@@ -7,6 +7,8 @@
 import { lambdaContext } from "../../shared/lambda-context.mjs";
 import { lambdaEventPayload, lambdaHttpEvent } from "../../shared/lambda-event.mjs";
 import { finalStatus, lambdaResponse } from "../../shared/lambda-result.mjs";
+import { errorPath, STEP_EVENT, STEP_HEADER, stepCall, stepOutcomeJson } from "../../shared/step.mjs";
+import { emit, invocationScope } from "./logs.mjs";
 
 /** Base64 of bodies through Buffer (on Deno it is first touched by readBody, after listening). */
 const base64 = {
@@ -16,12 +18,18 @@ const base64 = {
 };
 
 /**
- * @param {{ kind: string, target: any }} handler
+ * @param {{ kind: string, target: any, step?: Function }} handler
  * @param {{ method: string, path: string, headers: Record<string, string | string[]>, body: Buffer,
  *   invocationId: string, deadline: number, eventType: string | undefined }} inv
  * @param {import("node:http").ServerResponse} res
  */
 export async function invoke(handler, inv, res) {
+  if (handler.step && inv.eventType === STEP_EVENT) return invokeStep(handler.step, inv, res);
+  if (handler.kind === "step") {
+    throw new TypeError(
+      "this function exports only step(input, context): call it as a workflow step (POST /v1/functions/:name/run)",
+    );
+  }
   if (handler.kind === "workers") return invokeWorkers(handler.target, inv, res);
   return invokeLambda(handler.target, inv, res);
 }
@@ -49,6 +57,43 @@ async function invokeWorkers(target, inv, res) {
   if (!(response instanceof Response)) throw new TypeError("fetch() must return a Response");
   await writeResponse(response, res);
   await Promise.all(pending);
+}
+
+/**
+ * A workflow step: `{ input, context }` in, `{ output, nextPath, logs }` out; a throw is answered here
+ * (500, kumo-error FN_004) with the path it takes, so the gateway can route the workflow's error branch.
+ * The invocation's log lines travel in the answer too: a container's stdout reaches the platform apart.
+ */
+async function invokeStep(step, inv, res) {
+  const scope = invocationScope.getStore();
+  const logs = [];
+  if (scope) scope.lines = logs;
+  const { input, context } = stepCall(lambdaEventPayload(inv.body), {
+    invocationId: inv.invocationId,
+    function: process.env.KUMO_FUNCTION_NAME ?? "",
+    version: process.env.KUMO_FUNCTION_VERSION,
+    deadline: inv.deadline,
+  });
+  let text;
+  try {
+    text = stepOutcomeJson(await step(input, context));
+  } catch (err) {
+    emit("error", `step threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    const body = JSON.stringify({
+      code: "FN_004",
+      message: err instanceof Error ? err.message : String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+      nextPath: errorPath(err),
+      logs,
+    });
+    res.writeHead(500, { "content-type": "application/json", "kumo-error": "FN_004", [STEP_HEADER]: "1" });
+    res.end(body);
+    return;
+  }
+  // The outcome's JSON with the logs added, without parsing it back.
+  const body = `${text.slice(0, -1)},"logs":${JSON.stringify(logs)}}`;
+  res.writeHead(200, { "content-type": "application/json", [STEP_HEADER]: "1" });
+  res.end(body);
 }
 
 /**

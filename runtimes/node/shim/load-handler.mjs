@@ -11,17 +11,23 @@ const { join, resolve, isFile, fileUrl } = isDeno ? deno.denoFs() : nodeFs();
 const extensions = [".ts", ".mts", ".js", ".mjs", ".cjs"];
 
 /**
- * @returns {Promise<{ kind: "workers", target: { fetch: Function } } | { kind: "lambda", target: Function }>}
+ * `step` is the module's `step(input, context)` when it exports one (runtimes/shared/step.mjs): step
+ * invocations call it, whatever the handler shape; a module with only a step has kind "step".
+ * @returns {Promise<{ kind: "workers" | "lambda" | "step", target: any, step: Function | undefined }>}
  */
 export async function loadHandler(codeDir, spec) {
   const { file, exportName } = resolveSpec(codeDir, spec || "index");
   const mod = await import(fileUrl(file));
+  const stepExport = mod.step ?? mod.default?.step;
+  const step = typeof stepExport === "function" ? stepExport : undefined;
+  if (exportName === "step" && step) return { kind: "step", target: step, step };
   const picked = exportName ? pick(mod, exportName) : autodetect(mod);
-  if (picked && typeof picked.fetch === "function") return { kind: "workers", target: picked };
-  if (typeof picked === "function") return { kind: "lambda", target: picked };
+  if (picked && typeof picked.fetch === "function") return { kind: "workers", target: picked, step };
+  if (typeof picked === "function") return { kind: "lambda", target: picked, step };
+  if (!exportName && step) return { kind: "step", target: step, step };
   const wanted = exportName
     ? `export "${exportName}"`
-    : 'a default export with fetch() or an export "handler"';
+    : 'a default export with fetch(), an export "handler" or an export "step"';
   throw new Error(`${file} has no usable handler: expected ${wanted}`);
 }
 

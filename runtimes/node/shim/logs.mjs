@@ -43,8 +43,11 @@ export function getEnv(name) {
 
 /** Writes one log line; the shim's own lines carry invocationId null unless inside an invocation. */
 export function emit(level, message, extra) {
-  const invocationId = invocationScope.getStore()?.invocationId ?? null;
+  const scope = invocationScope.getStore();
+  const invocationId = scope?.invocationId ?? null;
   const line = { ts: Date.now(), level, invocationId, message, ...extra };
+  // A workflow step also returns its lines with its outcome (invoke.mjs).
+  if (scope?.lines && scope.lines.length < 200) scope.lines.push({ ts: line.ts, level, message });
   rawWrite(`${JSON.stringify(line)}\n`);
 }
 

@@ -29,6 +29,8 @@ REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 404
            409: "Conflict", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 invocation_id = contextvars.ContextVar("kumo_invocation_id", default=None)
+# A workflow step's log lines, returned with its outcome (a container's stdout reaches the platform apart).
+step_lines = contextvars.ContextVar("kumo_step_lines", default=None)
 _raw_stdout = sys.stdout.buffer
 _emit_lock = threading.Lock()
 
@@ -37,6 +39,9 @@ def emit(level, message, **extra):
     """Writes one JSON log line on the container's stdout, tagged with the current invocation."""
     line = {"ts": int(time.time() * 1000), "level": level, "invocationId": invocation_id.get(), "message": message}
     line.update(extra)
+    lines = step_lines.get()
+    if lines is not None and len(lines) < 200:
+        lines.append({"ts": line["ts"], "level": level, "message": message})
     data = (json.dumps(line, ensure_ascii=False) + "\n").encode()
     with _emit_lock:
         _raw_stdout.write(data)
@@ -99,6 +104,7 @@ class Shim:
     def __init__(self):
         self.state = "stem-cell"  # stem-cell | initializing | ready | failed
         self.handler = None
+        self.step = None
         self.init_error = None
         self.loop = None
         self.lock = threading.Lock()
@@ -108,7 +114,7 @@ class Shim:
         try:
             os.environ.update({k: str(v) for k, v in (env or {}).items()})
             os.environ.update(KUMO_CODE_DIR=code_dir, KUMO_HANDLER=spec)
-            self.handler = load_handler(code_dir, spec)
+            self.handler, self.step = load_handler(code_dir, spec)
             self.state, self.init_error = "ready", None
             emit("info", f'loaded handler "{spec}" from {code_dir}')
         except BaseException as err:  # noqa: BLE001 - a broken module may raise anything
@@ -155,7 +161,12 @@ class Shim:
         event_type = headers.get("kumo-event-type")
         context = Context(inv_id, deadline, event_type, headers.get("traceparent"))
         path = path if path.startswith("/") else "/" + path
+        if event_type == "step" and self.step is not None:
+            return self.invoke_step(inv_id, deadline, body)
         try:
+            if self.handler is None:
+                raise TypeError("this function defines only step(input, context): call it as a workflow step "
+                                "(POST /v1/functions/:name/run)")
             event = event_payload(body) if event_type else http_event(method, path, headers, body, inv_id)
             result = self.handler(event, context)
             if hasattr(result, "__await__"):
@@ -167,6 +178,43 @@ class Shim:
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
+
+    def invoke_step(self, inv_id, deadline, body):
+        """A workflow step (runtimes/shared/step.mjs): {input, context} in, {output, nextPath, logs} out.
+
+        A raised exception is answered here (500, kumo-error FN_004) with the path it takes: its own
+        `next_path` or `nextPath` attribute, else "error".
+        """
+        lines = []
+        step_lines.set(lines)
+        payload = event_payload(body)
+        payload = payload if isinstance(payload, dict) else {}
+        given = payload.get("context") if isinstance(payload.get("context"), dict) else {}
+        context = {name: given.get(name) for name in ("workflowId", "runId", "stepId", "trigger", "previous")}
+        context["env"] = given.get("env") or {}
+        context["invocationId"] = inv_id
+        context["function"] = os.environ.get("KUMO_FUNCTION_NAME") or given.get("function") or ""
+        context["version"] = given.get("version")
+        context["deadline"] = deadline
+        try:
+            result = self.step(payload.get("input"), context)
+            if hasattr(result, "__await__"):
+                result = self.run_async(result)
+            outcome = step_outcome(result)
+            text = json.dumps(outcome, separators=(",", ":"), allow_nan=False)
+        except BaseException as err:  # noqa: BLE001 - any step failure is FN_004 on its error path
+            emit("error", "step threw: " + "".join(traceback.format_exception(err)).rstrip())
+            path = getattr(err, "next_path", None) or getattr(err, "nextPath", None)
+            error = {"code": "FN_004", "message": str(err) or type(err).__name__,
+                     "stack": "".join(traceback.format_exception(err)).rstrip(),
+                     "nextPath": path if isinstance(path, str) and path else "error", "logs": lines}
+            return json_response(500, error, {"kumo-error": "FN_004", "kumo-step": "1"})
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            step_lines.set(None)
+        return 200, [("content-type", "application/json"), ("kumo-step", "1")], (
+            text[:-1] + ',"logs":' + json.dumps(lines) + "}").encode()
 
     def run_async(self, coroutine):
         """Runs a coroutine on the shared event-loop thread; the caller's context (invocation id) goes along."""
@@ -194,9 +242,20 @@ def load_handler(code_dir, spec):
         module_name, _, attr = spec.rpartition(".") if "." in spec else (spec, "", "handler")
         module = importlib.import_module(module_name)
     handler = getattr(module, attr, None)
-    if not callable(handler):
-        raise AttributeError(f'handler "{spec}": module has no callable "{attr}"')
-    return handler
+    step = getattr(module, "step", None)
+    step = step if callable(step) else None
+    if attr == "step" or not callable(handler):
+        if step is None:
+            raise AttributeError(f'handler "{spec}": module has no callable "{attr}" (nor a "step")')
+        handler = None
+    return handler, step
+
+
+def step_outcome(value):
+    """{output, nextPath}: a dict with a str nextPath and no keys but output and nextPath is the envelope."""
+    if isinstance(value, dict) and isinstance(value.get("nextPath"), str) and set(value) <= {"output", "nextPath"}:
+        return {"output": value.get("output"), "nextPath": value["nextPath"]}
+    return {"output": value, "nextPath": "default"}
 
 
 # The Lambda event and result follow the JS runtimes' rules (runtimes/shared/lambda-event.mjs and

@@ -14,6 +14,7 @@ import {
   natsHeaders,
   type ObjectStore,
   Objm,
+  streamReplicas,
   streams,
   subjects,
 } from "@kumo/bus";
@@ -116,7 +117,7 @@ export class AsyncWorker {
   async start(): Promise<void> {
     const { nc, namespace } = this.#options;
     const jsm = await jetstreamManager(nc);
-    await ensureInvocationStreams(jsm, { namespace });
+    await ensureInvocationStreams(jsm, { namespace, replicas: streamReplicas(nc) });
     await ensureInvocationConsumer(jsm, { namespace, ackWaitMs: this.#options.ackWaitMs });
     this.#js = jetstream(nc);
     const consumer = await this.#js.consumers.get(streams.invocations(namespace), streams.invocationConsumer);
@@ -174,7 +175,9 @@ export class AsyncWorker {
   }
 
   #payloadStore(): Promise<ObjectStore> {
-    this.#payloads ??= new Objm(this.#options.nc).create(streams.payloads(this.#options.namespace));
+    this.#payloads ??= new Objm(this.#options.nc).create(streams.payloads(this.#options.namespace), {
+      replicas: streamReplicas(this.#options.nc),
+    });
     return this.#payloads;
   }
 
@@ -399,6 +402,7 @@ export class AsyncWorker {
           attempts: attempt,
           error,
           response: { status: outcome.result.status, headers: outcome.result.headers, body: outcome.body },
+          ...(meta.trigger === "step" ? { step: { logs: outcome.result.logs } } : {}),
         }),
         owner: { tenantId: spec.tenantId, functionId: spec.functionId },
       });

@@ -7,6 +7,7 @@ import {
   jetstream,
   jetstreamManager,
   type NatsConnection,
+  streamReplicas,
   streams,
   subjects,
 } from "@kumo/bus";
@@ -52,7 +53,7 @@ export class DestinationQueue {
   async start(): Promise<void> {
     const { nc, namespace } = this.#options;
     const jsm = await jetstreamManager(nc);
-    await ensureInvocationStreams(jsm, { namespace });
+    await ensureInvocationStreams(jsm, { namespace, replicas: streamReplicas(nc) });
     await ensureDestinationConsumer(jsm, { namespace, ackWaitMs: this.#options.ackWaitMs });
     this.#js = jetstream(nc);
     const consumer = await this.#js.consumers.get(

@@ -1,4 +1,4 @@
-import { WebhookClient } from "@kumo/core";
+import { type FunctionLogLine, isErrorCode, type StepOutcome, stepOutcome, WebhookClient } from "@kumo/core";
 
 /** Which outcome a destination is told about. */
 export const DESTINATION_KINDS = ["onSuccess", "onFailure"] as const;
@@ -25,6 +25,11 @@ export interface DestinationPayload {
     bodyEncoding: "utf8" | "base64";
     truncated: boolean;
   } | null;
+  /**
+   * A workflow step's outcome (`POST /v1/functions/:name/run` queued with kumo-invocation-type: async),
+   * the object the sync run answers; absent for other invocations.
+   */
+  step?: StepOutcome;
 }
 
 export interface DeliveryOutcome {
@@ -125,6 +130,8 @@ export function destinationPayload(input: {
   attempts: number;
   error: { code: string; message: string } | undefined;
   response: { status: number; headers: [string, string][]; body: Buffer } | undefined;
+  /** Set for a step invocation: its outcome is read from the response (and these lines, edge's). */
+  step?: { logs: FunctionLogLine[] };
 }): DestinationPayload {
   const { response } = input;
   let result: DestinationPayload["result"] = null;
@@ -142,7 +149,7 @@ export function destinationPayload(input: {
       truncated: cut.byteLength < response.body.byteLength,
     };
   }
-  return {
+  const payload: DestinationPayload = {
     invocationId: input.invocationId,
     function: input.functionName,
     version: input.version,
@@ -153,4 +160,29 @@ export function destinationPayload(input: {
     finishedAt: new Date().toISOString(),
     result,
   };
+  if (input.step) {
+    const error = input.error;
+    payload.step = response
+      ? stepOutcome(
+          {
+            status: response.status,
+            headers: response.headers,
+            logs: input.step.logs,
+            ...(error && isErrorCode(error.code)
+              ? { error: { code: error.code, message: error.message } }
+              : {}),
+          },
+          response.body,
+        )
+      : {
+          output: null,
+          nextPath: "error",
+          error: {
+            code: error && isErrorCode(error.code) ? error.code : "FN_500",
+            message: error?.message ?? "",
+          },
+          logs: input.step.logs,
+        };
+  }
+  return payload;
 }

@@ -10,6 +10,7 @@ import { traceRequests, traceStep } from "./http/request-tracing.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { consoleRoutes } from "./routes/console.ts";
 import { customRouteRoutes } from "./routes/custom-routes.ts";
 import { deadLetterRoutes } from "./routes/dead-letters.ts";
@@ -29,6 +30,7 @@ import { queueRoutes } from "./routes/queues.ts";
 import { rolloutRoutes } from "./routes/rollouts.ts";
 import { routedInvokeRoutes, TENANT_HOST_PREFIX } from "./routes/routed-invoke.ts";
 import { secretRoutes } from "./routes/secrets.ts";
+import { stepRunRoutes } from "./routes/step-runs.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 import { triggerRoutes } from "./routes/triggers.ts";
 import { versionSourceRoutes } from "./routes/version-source.ts";
@@ -123,6 +125,7 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
       versionRoutes,
       versionSourceRoutes,
       draftRunRoutes,
+      stepRunRoutes,
       envRoutes,
       secretRoutes,
       invocationRoutes,
@@ -137,6 +140,7 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
       metricsRoutes,
       queueRoutes,
       alertRoutes,
+      auditRoutes,
     ]) {
       await v1.register(routes(ctx));
     }

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { durationMs, parseOrThrow, portEnv, sharedEnv } from "@kumo/core";
+import { booleanFlag, durationMs, parseCidr, parseOrThrow, portEnv, sharedEnv } from "@kumo/core";
 import { z } from "zod";
 
 /** Gateway configuration from the environment; durations normalized to ms; every problem listed at startup. */
@@ -60,6 +60,30 @@ export const gatewayConfigSchema = z.object({
   KUMO_LOG_PURGE_INTERVAL: durationMs.pipe(z.number().min(1000)).default(300_000),
   /** The built web console served at `/`; default this checkout's packages/console/dist. */
   KUMO_CONSOLE_DIR: z.string().min(1).optional(),
+  /** Draft runs (`POST /v1/run`, `…/draft-runs`) per tenant and minute, per gateway; and the burst. */
+  KUMO_DRAFT_RATE: z.coerce.number().min(1).max(1_000_000).default(120),
+  KUMO_DRAFT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  /** Comma-separated CIDRs of proxies whose X-Forwarded-For names the client (IP allowlists, rate limits by ip). */
+  KUMO_TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every((c) => parseCidr(c) !== undefined), {
+      message: 'must be comma-separated IP addresses or CIDRs such as "10.0.0.0/8, 127.0.0.1"',
+    }),
+  /** Let functions' jwksUrl reach loopback, private and link-local addresses (off: the SSRF policy applies). */
+  KUMO_JWKS_ALLOW_PRIVATE: booleanFlag.default(false),
+  /** A fetched JWKS is refreshed in the background after this long. */
+  KUMO_JWKS_CACHE_TTL: durationMs.pipe(z.number().min(1000)).default(600_000),
+  /** At most one JWKS fetch per URL this often (unknown key ids trigger a refresh). */
+  KUMO_JWKS_MIN_REFRESH: durationMs.pipe(z.number().min(0)).default(30_000),
+  /** How often gateways exchange rate-limit counts over NATS: the staleness of each one's view. */
+  KUMO_RATE_LIMIT_SYNC: durationMs.pipe(z.number().min(10).max(10_000)).default(100),
 });
 
 export interface GatewayConfig {
@@ -105,6 +129,15 @@ export interface GatewayConfig {
   logPurgeIntervalMs: number;
   /** Directory of the built console (index.html, assets/). */
   consoleDir: string;
+  /** Draft runs a tenant may start per minute on this gateway, and at once. */
+  draftRatePerMinute: number;
+  draftBurst: number;
+  /** Proxies whose X-Forwarded-For is believed (CIDRs). */
+  trustedProxies: string[];
+  jwksAllowPrivate: boolean;
+  jwksCacheTtlMs: number;
+  jwksMinRefreshMs: number;
+  rateLimitSyncMs: number;
 }
 
 export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
@@ -144,5 +177,12 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     logPurgeIntervalMs: c.KUMO_LOG_PURGE_INTERVAL,
     consoleDir:
       c.KUMO_CONSOLE_DIR ?? fileURLToPath(new URL("../../../packages/console/dist", import.meta.url)),
+    draftRatePerMinute: c.KUMO_DRAFT_RATE,
+    draftBurst: c.KUMO_DRAFT_BURST,
+    trustedProxies: c.KUMO_TRUSTED_PROXIES,
+    jwksAllowPrivate: c.KUMO_JWKS_ALLOW_PRIVATE,
+    jwksCacheTtlMs: c.KUMO_JWKS_CACHE_TTL,
+    jwksMinRefreshMs: c.KUMO_JWKS_MIN_REFRESH,
+    rateLimitSyncMs: c.KUMO_RATE_LIMIT_SYNC,
   };
 }

@@ -2,6 +2,7 @@ import type { TenantQueues } from "@kumo/bus";
 import type { CapacityProvider, SecretBox } from "@kumo/core";
 import type { PlatformStore, Recorder } from "@kumo/db";
 import type { Authenticator } from "./auth/authenticator.ts";
+import type { InvocationGuard } from "./auth/invocation-guard.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { Deployer } from "./deploy/deployer.ts";
 import type { AsyncQueue } from "./invoke/async-queue.ts";
@@ -17,6 +18,8 @@ export interface GatewayContext {
   config: GatewayConfig;
   platform: PlatformStore;
   auth: Authenticator;
+  /** Who may invoke a function over HTTP and how often: CORS, IP allowlist, key or JWT, rate limit. */
+  guard: InvocationGuard;
   secretBox: SecretBox;
   deployer: Deployer;
   resolver: FunctionResolver;

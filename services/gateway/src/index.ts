@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { connectBus, type NatsConnection, subjects, TenantQueues } from "@kumo/bus";
 import type { CapacityProvider } from "@kumo/core";
-import { generateHexKey, loadOrCreateKeyFile, Periodic, SecretBox } from "@kumo/core";
+import { generateHexKey, loadOrCreateKeyFile, Periodic, redactUrl, SecretBox } from "@kumo/core";
 import {
   compactMetrics,
   type DatabaseHandle,
@@ -15,6 +15,10 @@ import { sql } from "kysely";
 import { buildApp } from "./app.ts";
 import { generateApiKey } from "./auth/api-key.ts";
 import { Authenticator } from "./auth/authenticator.ts";
+import { InvocationGuard } from "./auth/invocation-guard.ts";
+import { JwksCache } from "./auth/jwks-cache.ts";
+import { JwksFetcher } from "./auth/jwks-fetcher.ts";
+import { JwtVerifier } from "./auth/jwt-verifier.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { GatewayContext } from "./context.ts";
 import { Deployer, type EdgeBundler, type ImageBuildClient } from "./deploy/deployer.ts";
@@ -23,6 +27,9 @@ import { ContainerProvider } from "./invoke/container-provider.ts";
 import { FunctionResolver } from "./invoke/function-resolver.ts";
 import { Invoker } from "./invoke/invoker.ts";
 import { LiveLogs } from "./invoke/live-logs.ts";
+import { cidrList } from "./limits/client-address.ts";
+import { RateLimitGossip } from "./limits/rate-limit-gossip.ts";
+import { RateLimiter } from "./limits/rate-limiter.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { RolloutDriver } from "./rollouts/rollout-driver.ts";
 import { DomainVerifier, type TxtResolver } from "./routing/domain-verifier.ts";
@@ -218,15 +225,42 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     }
 
     const url = config.publicUrl ?? `http://${config.host}:${config.port}`;
+    const auth = new Authenticator({
+      platform,
+      adminKey,
+      cacheTtlMs: config.keyCacheTtlMs,
+      onError: (e) => log(`touching key failed: ${String(e)}`),
+    });
+    // Rate limits: in-process counters, exchanged with the other gateways over NATS (see RateLimiter).
+    const limiter = new RateLimiter();
+    if (nc) {
+      const gossip = new RateLimitGossip({
+        nc,
+        namespace,
+        limiter,
+        syncMs: config.rateLimitSyncMs,
+        onError: (e) => log(`rate-limit gossip failed: ${String(e)}`),
+      }).start();
+      cleanup.push(async () => gossip.stop());
+    }
+    const guard = new InvocationGuard({
+      auth,
+      limiter,
+      trustedProxies: config.trustedProxies.length > 0 ? cidrList(config.trustedProxies) : undefined,
+      jwt: new JwtVerifier({
+        jwks: new JwksCache({
+          fetcher: new JwksFetcher({ allowPrivate: config.jwksAllowPrivate, timeoutMs: 5000 }),
+          ttlMs: config.jwksCacheTtlMs,
+          minRefreshMs: config.jwksMinRefreshMs,
+          onError: (jwksUrl, e) => log(`fetching the JWKS at ${redactUrl(jwksUrl)} failed: ${String(e)}`),
+        }),
+      }),
+    });
     const context: GatewayContext = {
       config,
       platform,
-      auth: new Authenticator({
-        platform,
-        adminKey,
-        cacheTtlMs: config.keyCacheTtlMs,
-        onError: (e) => log(`touching key failed: ${String(e)}`),
-      }),
+      auth,
+      guard,
       secretBox,
       deployer: new Deployer({
         bundleEdge,

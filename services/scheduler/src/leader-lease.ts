@@ -1,4 +1,4 @@
-import { type KV, Kvm, type NatsConnection, streams } from "@kumo/bus";
+import { type KV, Kvm, type NatsConnection, streamReplicas, streams } from "@kumo/bus";
 
 export interface LeaderLeaseOptions {
   nc: NatsConnection;
@@ -44,7 +44,10 @@ export class LeaderLease {
   async start(): Promise<void> {
     const name = streams.schedulerLease(this.#options.namespace);
     const kvm = new Kvm(this.#options.nc);
-    this.#kv = await kvm.create(name, { ttl: this.#options.ttlMs, history: 1 }).catch(() => kvm.open(name));
+    const replicas = streamReplicas(this.#options.nc);
+    this.#kv = await kvm
+      .create(name, { ttl: this.#options.ttlMs, history: 1, replicas })
+      .catch(() => kvm.open(name));
     this.#state = "following";
     await this.#tryRound();
     this.#timer = setInterval(

@@ -45,7 +45,7 @@ interface DispatchOutcome {
   /** Names and values alternating, joined by NUL. */
   headers?: string;
   body?: string | Uint8Array | null;
-  error?: { name: string; message: string; stack: string; code: string | null };
+  error?: { name: string; message: string; stack: string; code: string | null; nextPath?: unknown };
   logs: [number, FunctionLogLine["level"], string][];
   waits: number;
 }
@@ -441,7 +441,12 @@ export class FunctionIsolate {
         return { ...errorResult("FN_003", message, false), logs };
       }
       const message = `${error.name}: ${error.message}`;
-      return { ...errorResult("FN_004", message, false, { name: error.name, stack: error.stack }), logs };
+      // A workflow step's error branch (runtimes/shared/step.mjs); checked, as the tenant could tamper with it.
+      const details =
+        typeof error.nextPath === "string" && error.nextPath.length <= 200
+          ? { name: error.name, stack: error.stack, nextPath: error.nextPath }
+          : { name: error.name, stack: error.stack };
+      return { ...errorResult("FN_004", message, false, details), logs };
     }
     // The outcome was built by code the tenant can tamper with (prototypes): only well-typed values
     // reach the frame encoder.

@@ -6,6 +6,7 @@ import structuredCloneImpl from "@ungap/structured-clone";
 import { lambdaContext } from "../../../shared/lambda-context.mjs";
 import { lambdaEventPayload, lambdaHttpEvent } from "../../../shared/lambda-event.mjs";
 import { finalStatus, lambdaResponse } from "../../../shared/lambda-result.mjs";
+import { errorPath, STEP_EVENT, STEP_HEADER, stepCall, stepOutcomeJson } from "../../../shared/step.mjs";
 import { atob, base64ToBytes, btoa, bytesToBase64 } from "./base64.js";
 import { createConsole } from "./console.js";
 import { flatHeaders, Headers, headerPairs, Request, Response, requestFromHost } from "./fetch-api.js";
@@ -182,6 +183,8 @@ defineGlobal("clearInterval", clearTimer);
 
 let mode = null;
 let entry = null;
+/** The module's `step(input, context)`, when it exports one: step invocations call it. */
+let stepEntry = null;
 let env = Object.freeze({});
 let meta = {};
 
@@ -191,6 +194,8 @@ function install(exports, envVars, info) {
   env = Object.freeze({ ...envVars });
   defineGlobal("process", Object.freeze({ env: Object.freeze({ ...envVars }) }));
   const main = exports?.default;
+  const step = exports?.step ?? (main && typeof main === "object" ? main.step : undefined);
+  stepEntry = typeof step === "function" ? step : null;
   if (main && typeof main === "object" && typeof main.fetch === "function") {
     mode = "fetch";
     entry = main;
@@ -200,9 +205,12 @@ function install(exports, envVars, info) {
   } else if (typeof exports?.handler === "function") {
     mode = "lambda";
     entry = exports.handler;
+  } else if (stepEntry) {
+    mode = "step";
+    entry = stepEntry;
   } else {
     throw new TypeError(
-      "No handler found: export `default { fetch(request, env, ctx) }`, a default function, or `handler(event, context)`",
+      "No handler found: export `default { fetch(request, env, ctx) }`, a default function, `handler(event, context)` or `step(input, context)`",
     );
   }
   return mode;
@@ -291,7 +299,13 @@ function describeError(error) {
       message = String(error.message);
       name = String(error.name ?? "Error");
     } catch {}
-    return { name, message, stack: tenantStack(error), code: error.kumoCode ?? null };
+    return {
+      name,
+      message,
+      stack: tenantStack(error),
+      code: error.kumoCode ?? null,
+      nextPath: errorPath(error),
+    };
   }
   let text = "";
   try {
@@ -299,7 +313,7 @@ function describeError(error) {
   } catch {
     text = "non-error value";
   }
-  return { name: "Error", message: `Uncaught ${text}`, stack: "", code: null };
+  return { name: "Error", message: `Uncaught ${text}`, stack: "", code: null, nextPath: "error" };
 }
 
 function finish(inv) {
@@ -344,7 +358,12 @@ async function run(req) {
   let outcome;
   try {
     let pending;
-    if (mode === "fetch") pending = entry.fetch(incomingRequest(req), env, ctx);
+    if (stepEntry && headerOf(req, "kumo-event-type") === STEP_EVENT) pending = runStep(req);
+    else if (mode === "step") {
+      throw new TypeError(
+        "this function exports only step(input, context): call it as a workflow step (POST /v1/functions/:name/run)",
+      );
+    } else if (mode === "fetch") pending = entry.fetch(incomingRequest(req), env, ctx);
     else if (mode === "default") pending = entry(incomingRequest(req), env, ctx);
     else {
       const http = req.trigger === "http" || req.trigger === "api";
@@ -373,6 +392,21 @@ async function run(req) {
   outcome.logs = inv.logs;
   outcome.waits = finish(inv);
   return outcome;
+}
+
+/** A workflow step: `{ input, context }` in, the `{ output, nextPath }` envelope out (runtimes/shared/step.mjs). */
+async function runStep(req) {
+  const { input, context } = stepCall(lambdaEventPayload(req.body), {
+    invocationId: req.id,
+    function: meta.functionName,
+    version: meta.version,
+    deadline: req.deadline,
+  });
+  const value = await stepEntry(input, context);
+  return new Response(stepOutcomeJson(value), {
+    status: 200,
+    headers: { "content-type": "application/json", [STEP_HEADER]: "1" },
+  });
 }
 
 // Outcomes of handlers that settled after their dispatch call but before the host asked (`take`),

@@ -34,6 +34,10 @@ export function tenantAccess(platform: PlatformStore, request: FastifyRequest, a
       `the ${principal.role} role cannot ${describe(action)}; ask a tenant admin for a key with more rights`,
     );
   }
+  // A key scoped to functions only invokes them (checked per function by authorizeInvocation).
+  if (principal.functions && action !== "invoke") {
+    throw denied("this key is limited to invoking named functions; it cannot read or change anything");
+  }
   return { principal, store: platform.tenant(principal.tenantId) };
 }
 

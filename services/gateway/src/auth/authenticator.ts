@@ -16,6 +16,8 @@ export interface AuthenticatorOptions {
 interface CacheEntry {
   principal: Principal;
   expires: number;
+  /** When the key itself expires (its expiresAt); infinity for keys that never do. */
+  keyExpires: number;
 }
 
 const MAX_CACHE = 10_000;
@@ -37,6 +39,7 @@ export class Authenticator {
     const now = Date.now();
     const cached = this.#cache.get(hash);
     if (cached && cached.expires > now) {
+      if (cached.keyExpires <= now) throw expired();
       this.#touch(cached.principal, now);
       return cached.principal;
     }
@@ -46,15 +49,18 @@ export class Authenticator {
       this.#cache.delete(hash);
       throw new KumoError("FN_009", "this API key has been revoked", { status: 401 });
     }
+    const keyExpires = row.expires_at ? row.expires_at.getTime() : Number.POSITIVE_INFINITY;
+    if (keyExpires <= now) throw expired();
     const principal: Principal = {
       kind: "tenant",
       tenantId: row.tenant_id,
       tenantName: row.tenant_name,
       role: row.role,
       keyId: row.id,
+      ...(row.functions ? { functions: row.functions } : {}),
     };
     if (this.#cache.size >= MAX_CACHE) this.#cache.clear();
-    this.#cache.set(hash, { principal, expires: now + this.#options.cacheTtlMs });
+    this.#cache.set(hash, { principal, expires: now + this.#options.cacheTtlMs, keyExpires });
     this.#touch(principal, now);
     return principal;
   }
@@ -76,6 +82,9 @@ export class Authenticator {
       .catch((error) => this.#options.onError?.(error));
   }
 }
+
+const expired = () =>
+  new KumoError("FN_009", "this API key has expired: ask a tenant admin for a new one", { status: 401 });
 
 function parseBearer(authorization: string | undefined): string {
   if (!authorization) {

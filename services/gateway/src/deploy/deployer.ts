@@ -97,10 +97,15 @@ export class Deployer {
         `draft runs need the edge runtime; runtime "${config.runtime}" is built into an image, so deploy it and test it through an alias that takes no traffic (PUT /v1/functions/${fn.name}/aliases/preview)`,
       );
     }
+    return { config, code: await this.bundleCode(config, files) };
+  }
+
+  /** Bundles edge source with a configuration already decided (`POST /v1/run`, which has no function). */
+  async bundleCode(config: FunctionConfig, files: SourceFiles): Promise<string> {
     const sources: Record<string, string> = {};
     for (const [path, content] of files) sources[path] = Buffer.from(content).toString("utf8");
     const bundle = await this.#options.bundleEdge(sources, config.handler ? { entry: config.handler } : {});
-    return { config, code: bundle.code };
+    return bundle.code;
   }
 
   /** Fetches a git source through the builder (which owns git access); FN_006 when it cannot. */

@@ -34,6 +34,8 @@ export const presentKey = (k: ApiKeyRow) => ({
   createdBy: k.created_by,
   lastUsedAt: k.last_used_at?.toISOString() ?? null,
   revokedAt: k.revoked_at?.toISOString() ?? null,
+  functions: k.functions,
+  expiresAt: k.expires_at?.toISOString() ?? null,
 });
 
 export const presentFunction = (f: FunctionRow, url: string, liveVersion: number | null) => ({

@@ -11,6 +11,7 @@ import {
   type KV,
   Kvm,
   type NatsConnection,
+  streamReplicas,
   streams,
   subjects,
 } from "@kumo/bus";
@@ -76,6 +77,7 @@ export class AsyncQueue {
     this.#js = jetstream(nc);
     this.#keys = await new Kvm(nc).create(streams.idempotency(namespace), {
       ttl: this.#options.idempotencyWindowMs,
+      replicas: streamReplicas(nc),
     });
   }
 

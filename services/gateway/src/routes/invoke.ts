@@ -5,8 +5,7 @@ import { ATTR, invocationAttributes } from "@kumo/telemetry";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { principalOf, tenantAccess } from "../auth/access.ts";
-import { roleAllows } from "../auth/principal.ts";
+import { tenantAccess } from "../auth/access.ts";
 import type { GatewayContext } from "../context.ts";
 import { acceptRawBodies } from "../http/raw-bodies.ts";
 import { traceStep } from "../http/request-tracing.ts";
@@ -46,7 +45,9 @@ export function invokeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
             stickyKeyOf(request),
           ),
         );
-        return invoke(ctx, request, reply, resolved, "api", "/", true);
+        const admitted = await ctx.guard.admit(request, reply, resolved, "api");
+        if (!admitted) return reply;
+        return invoke(ctx, request, reply, resolved, "api", "/", true, admitted.headers);
       },
     );
 
@@ -59,10 +60,19 @@ export function invokeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       const resolved = await traceStep(request, "resolve", async () =>
         ctx.resolver.resolve(await ctx.resolver.tenantId(tenant), tenant, fn, stickyKeyOf(request)),
       );
-      const config = resolved.version.config as FunctionConfig;
-      const keyed = config.httpAuth === "key";
-      if (keyed) await traceStep(request, "auth", () => requireInvoker(ctx, request, resolved.tenantId));
-      return invoke(ctx, request, reply, resolved, "http", `/${request.params["*"] ?? ""}`, keyed);
+      const admitted = await ctx.guard.admit(request, reply, resolved, "http");
+      if (!admitted) return reply;
+      const path = `/${request.params["*"] ?? ""}`;
+      return invoke(
+        ctx,
+        request,
+        reply,
+        resolved,
+        "http",
+        path,
+        admitted.stripAuthorization,
+        admitted.headers,
+      );
     };
     const publicRoute = { bodyLimit: ctx.config.bodyLimitBytes, schema: { hide: true } };
     app.all("/fn/:tenant/:fn", publicRoute, publicHandler);
@@ -195,18 +205,6 @@ export async function invoke(
   return result.body instanceof Uint8Array
     ? reply.send(Buffer.from(result.body.buffer, result.body.byteOffset, result.body.byteLength))
     : reply.send(Readable.from(result.body));
-}
-
-export async function requireInvoker(
-  ctx: GatewayContext,
-  request: FastifyRequest,
-  tenantId: string,
-): Promise<void> {
-  request.principal = await ctx.auth.authenticate(request.headers.authorization);
-  const principal = principalOf(request);
-  if (principal.kind !== "tenant" || principal.tenantId !== tenantId) throw notFound("function");
-  if (!roleAllows(principal.role, "invoke"))
-    throw new KumoError("FN_009", `the ${principal.role} role cannot invoke functions`);
 }
 
 export function stickyKeyOf(request: FastifyRequest): string | undefined {

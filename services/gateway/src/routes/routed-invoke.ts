@@ -1,11 +1,11 @@
 import { headers as H } from "@kumo/bus";
-import { type FunctionConfig, notFound, RESOURCE_NAME } from "@kumo/core";
+import { notFound, RESOURCE_NAME } from "@kumo/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { GatewayContext } from "../context.ts";
 import { acceptRawBodies } from "../http/raw-bodies.ts";
 import { traceStep } from "../http/request-tracing.ts";
-import { invoke, requireInvoker, stickyKeyOf } from "./invoke.ts";
+import { invoke, stickyKeyOf } from "./invoke.ts";
 
 /**
  * Where requests for tenant hosts land: buildApp's rewriteUrl prefixes their URL with this, since
@@ -63,9 +63,10 @@ async function serve(
   const resolved = await traceStep(request, "resolve", () =>
     ctx.resolver.resolve(tenantId, tenantName, match.value.target, stickyKeyOf(request)),
   );
-  const keyed = (resolved.version.config as FunctionConfig).httpAuth === "key";
-  if (keyed) await traceStep(request, "auth", () => requireInvoker(ctx, request, tenantId));
-  return invoke(ctx, request, reply, resolved, "http", `/${match.rest}`, keyed, {
+  const admitted = await ctx.guard.admit(request, reply, resolved, "http");
+  if (!admitted) return reply;
+  return invoke(ctx, request, reply, resolved, "http", `/${match.rest}`, admitted.stripAuthorization, {
+    ...admitted.headers,
     [H.routeParams]: JSON.stringify(match.params),
   });
 }

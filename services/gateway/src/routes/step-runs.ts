@@ -1,0 +1,180 @@
+import { headers as H } from "@kumo/bus";
+import {
+  type FunctionConfig,
+  httpStatusOfCode,
+  invalid,
+  isFunctionFault,
+  KumoError,
+  STEP_EVENT_TYPE,
+  stepOutcome,
+} from "@kumo/core";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { tenantAccess } from "../auth/access.ts";
+import type { GatewayContext } from "../context.ts";
+import { callerGone } from "../http/caller-gone.ts";
+import { readWholeBody } from "../invoke/read-whole-body.ts";
+import { toInvocationRequest } from "../invoke/to-invocation-request.ts";
+import { stickyKeyOf } from "./invoke.ts";
+
+const ADDRESS = /^[a-z][a-z0-9-]{0,62}(@[a-z0-9][a-z0-9-]{0,62})?$/;
+const ID = z.string().min(1).max(256);
+
+/** What the caller says about the workflow; the platform adds invocationId, function, version, deadline. */
+export const stepContextSchema = z.strictObject({
+  workflowId: ID.optional(),
+  runId: ID.optional(),
+  stepId: ID.optional(),
+  trigger: z.unknown().optional().describe("What started the workflow run, as the caller describes it"),
+  previous: z.unknown().optional().describe("Earlier steps' outputs, as the caller passes them"),
+  env: z
+    .record(z.string().min(1).max(256), z.string().max(64 * 1024))
+    .optional()
+    .describe(
+      "The workflow's variables, passed to the step as context.env. They never become the function's environment: process.env / env hold only what its kumo.json names (env, secrets) and its function env vars",
+    ),
+});
+
+export const stepRunBody = z.strictObject({
+  input: z.unknown().optional().describe("The step's input: any JSON value (default null)"),
+  context: stepContextSchema.optional(),
+});
+
+export const logLineSchema = z.object({
+  ts: z.string().describe("ISO time"),
+  level: z.enum(["debug", "info", "warn", "error"]),
+  message: z.string(),
+});
+
+export const stepRunResult = z.object({
+  output: z.unknown().describe("What the step returned (null after an error)"),
+  nextPath: z.string().describe('The branch the workflow takes: the step\'s own, "default", or "error"'),
+  error: z
+    .object({ code: z.string(), message: z.string(), stack: z.string().optional() })
+    .optional()
+    .describe("Present when the step failed (FN_004 threw, FN_002 timed out, FN_003 ran out of memory)"),
+  logs: z.array(logLineSchema),
+  durationMs: z.number(),
+  invocationId: z.string(),
+  version: z.number().int(),
+});
+
+const queuedResult = z.object({
+  invocationId: z.string(),
+  status: z.literal("queued"),
+  replay: z.boolean(),
+});
+
+/**
+ * `POST /v1/functions/:name/run`: a workflow step. Runs the function's `step(input, context)` (any
+ * function works: one without `step` gets `{ input, context }` as a `step` event and its response is
+ * the output) and answers `{ output, nextPath, error?, logs, durationMs, invocationId, version }`.
+ * The step's own failures (FN_002/003/004) are answers with `nextPath: "error"`, so a workflow can
+ * branch on them; the platform's and the caller's (not found, limits, no capacity) are HTTP errors.
+ * Recorded like every invocation, with trigger `step`. `kumo-invocation-type: async` queues it (202)
+ * and the destination webhook gets the same object as `step`.
+ */
+export function stepRunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      "/v1/functions/:name/run",
+      {
+        bodyLimit: ctx.config.bodyLimitBytes,
+        schema: {
+          tags: ["invocations"],
+          summary: "Run a workflow step: step(input, context) → { output, nextPath, error?, logs, ... }",
+          params: z.object({
+            name: z.string().regex(ADDRESS, "must be a function name, optionally with @alias or @vN"),
+          }),
+          body: stepRunBody,
+          response: { 200: stepRunResult, 202: queuedResult },
+        },
+      },
+      async (request, reply) => {
+        const { store, principal } = tenantAccess(ctx.platform, request, "invoke");
+        const invocationType = request.headers[H.invocationType];
+        if (invocationType !== undefined && invocationType !== "async" && invocationType !== "sync") {
+          throw invalid(`${H.invocationType} must be "sync" or "async", not "${String(invocationType)}"`);
+        }
+        const resolved = await ctx.resolver.resolve(
+          store.tenantId,
+          principal.tenantName,
+          request.params.name,
+          stickyKeyOf(request),
+        );
+        const version = resolved.version.version;
+        const { input = null, context = {} } = request.body;
+        const body = Buffer.from(
+          JSON.stringify({ input, context: { ...context, function: resolved.fn.name, version } }),
+        );
+        const invocation = toInvocationRequest({
+          trigger: "step",
+          method: "POST",
+          path: "/",
+          query: "",
+          // The caller's headers (its key above all) are not the step's: only what describes the body.
+          headers: { host: request.headers.host ?? "localhost", "content-type": "application/json" },
+          body,
+          config: resolved.version.config as FunctionConfig,
+          stripAuthorization: true,
+          traceparent: request.trace?.traceparent,
+        });
+        invocation.headers[H.eventType] = STEP_EVENT_TYPE;
+        if (invocationType === "async") {
+          if (!ctx.asyncQueue) {
+            throw new KumoError(
+              "FN_008",
+              "async runs need NATS with JetStream, which this gateway runs without",
+            );
+          }
+          const key = request.headers[H.idempotencyKey];
+          if (typeof key === "string" && (key.length === 0 || key.length > 256)) {
+            throw invalid(`${H.idempotencyKey} must be 1 to 256 characters`);
+          }
+          const target = await ctx.resolver.target(resolved);
+          const queued = await ctx.asyncQueue.enqueue(
+            resolved,
+            target,
+            invocation,
+            typeof key === "string" ? key : undefined,
+          );
+          reply.header(H.invocationId, queued.invocationId).header(H.version, String(version));
+          if (queued.replay) reply.header(H.idempotentReplay, "true");
+          return reply
+            .status(202)
+            .send({ invocationId: queued.invocationId, status: "queued" as const, replay: queued.replay });
+        }
+        const t0 = performance.now();
+        const result = await ctx.invoker.invoke(resolved, invocation, callerGone(reply));
+        const bytes = await readWholeBody(result.body, ctx.config.bodyLimitBytes);
+        const durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
+        const outcome = stepOutcome(result, bytes);
+        if (outcome.error && !isFunctionFault(outcome.error.code)) {
+          throw new KumoError(outcome.error.code, outcome.error.message, {
+            status: httpStatusOfCode(outcome.error.code),
+          });
+        }
+        const answer: z.infer<typeof stepRunResult> = {
+          output: outcome.output,
+          nextPath: outcome.nextPath,
+          ...(outcome.error ? { error: outcome.error } : {}),
+          logs: outcome.logs.map((l) => ({
+            ts: new Date(l.ts).toISOString(),
+            level: l.level,
+            message: l.message,
+          })),
+          durationMs,
+          invocationId: invocation.invocationId,
+          version,
+        };
+        // The schema documents the answer; this hot path skips the schema serializer's second pass
+        // over a value built here to the same type (about 0.05 ms a step run).
+        return reply
+          .header(H.invocationId, invocation.invocationId)
+          .header(H.version, String(version))
+          .serializer(JSON.stringify)
+          .send(answer);
+      },
+    );
+  };
+}

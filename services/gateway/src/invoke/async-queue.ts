@@ -39,6 +39,11 @@ export interface EnqueueOptions {
   msgId?: string;
   /** The trigger that fired it; its records name it. */
   triggerId?: string;
+  /**
+   * Write the "queued" record now (default). Event fan-out passes false: its deliveries table
+   * already says what was queued, and the node that runs the invocation writes its record.
+   */
+  recordQueued?: boolean;
 }
 
 export interface Enqueued {
@@ -117,8 +122,10 @@ export class AsyncQueue {
         queuedAt,
         triggerId,
       });
-      this.#options.recorder.record(record);
-      recorded = true;
+      if (options.recordQueued !== false) {
+        this.#options.recorder.record(record);
+        recorded = true;
+      }
       await stored;
     } catch (error) {
       if (keyName) await keys.delete(keyName).catch(() => {});

@@ -77,6 +77,7 @@ export async function fanOutEvent(
       const queued = await queue.enqueue(resolved, deployed, request, undefined, {
         msgId,
         triggerId: trigger.id,
+        recordQueued: false,
       });
       result.deliveries.push({
         triggerId: trigger.id,

@@ -1,12 +1,16 @@
+import { parseSse, type SseEvent } from "@kumo/client";
 import { describe, expect, it } from "vitest";
-import { parseSse, type SseEvent } from "../../packages/cli/src/sse.ts";
 
 async function collect(chunks: string[]): Promise<SseEvent[]> {
-  async function* body(): AsyncGenerator<Uint8Array> {
-    for (const chunk of chunks) yield new TextEncoder().encode(chunk);
-  }
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
+      controller.close();
+    },
+  });
   const events: SseEvent[] = [];
-  for await (const event of parseSse(body())) events.push(event);
+  for await (const event of parseSse(body)) events.push(event);
   return events;
 }
 

@@ -1,6 +1,6 @@
+import { parseSse, type SseEvent } from "@kumo/client";
 import { type ErrorCode, isErrorCode, KumoError } from "@kumo/core";
 import { CliError, EXIT_CODES, interrupted, unreachable } from "./errors.ts";
-import { parseSse, type SseEvent } from "./sse.ts";
 
 export interface ApiClientOptions {
   /** Base URL of the gateway, e.g. http://127.0.0.1:8080 */

@@ -7,9 +7,8 @@ export interface SseEvent {
 
 /**
  * Parses a `text/event-stream` body (WHATWG rules: `\n`, `\r\n` or `\r` line ends, multi-line
- * `data:`, comments) into events; ends when the body ends. The CLI has the same parser
- * (packages/cli/src/sse.ts): a library package may not import the CLI, and this one must run in
- * browsers, whose ReadableStream is not async-iterable everywhere, so it reads with a reader.
+ * `data:`, comments) into events; ends when the body ends. Shared with the CLI. It reads with a
+ * reader because browsers' ReadableStream is not async-iterable everywhere.
  */
 export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
@@ -54,7 +53,8 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
       buffer += decoder.decode(value, { stream: true });
       yield* takeLines(false);
     }
-    buffer += decoder.decode();
+    // A final event not followed by a blank line is dispatched too: servers often end that way.
+    buffer += `${decoder.decode()}\n\n`;
     yield* takeLines(true);
   } finally {
     await reader.cancel().catch(() => undefined);

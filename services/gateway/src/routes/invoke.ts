@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { tenantAccess } from "../auth/access.ts";
 import type { GatewayContext } from "../context.ts";
+import { callerGone } from "../http/caller-gone.ts";
 import { acceptRawBodies } from "../http/raw-bodies.ts";
 import { traceStep } from "../http/request-tracing.ts";
 import type { ResolvedFunction } from "../invoke/function-resolver.ts";
@@ -160,11 +161,9 @@ export async function invoke(
     reply.raw.end(json);
     return reply;
   }
-  const abort = new AbortController();
-  request.raw.once("close", () => {
-    if (!reply.sent) abort.abort();
-  });
-  const result = await ctx.invoker.invoke(resolved, invocation, abort.signal);
+  // The response's "close" before it finished is the caller leaving (a request's "close" fires once
+  // its body was read, long before): the invocation is cancelled.
+  const result = await ctx.invoker.invoke(resolved, invocation, callerGone(reply));
   if (trace?.recording) {
     trace.span.setAttribute(ATTR.faasColdstart, result.coldStart !== "warm");
     trace.span.setAttribute(ATTR.coldStartKind, result.coldStart);

@@ -1,4 +1,5 @@
 import type { DDSketch } from "@datadog/sketches-js";
+import { type RawBuilder, sql } from "kysely";
 import { decodeSketch, encodeSketch, newSketch, sketchStats } from "./metric-sketch.ts";
 import type { FunctionMetricsColumns } from "./schema.ts";
 
@@ -124,4 +125,31 @@ export function aggregateOfRow(row: StoredMetricColumns): MetricAggregate {
         })
       : newSketch(),
   };
+}
+
+/** The measure columns of a rollup row (minute and hour tables alike). */
+const METRIC_COLUMNS = [
+  "invocations",
+  "errors",
+  "cold_starts",
+  "throttles",
+  "retries",
+  "dead_letters",
+  "duration_count",
+  "duration_sum",
+  "duration_min",
+  "duration_max",
+  "duration_sketch",
+  "queue_count",
+  "queue_sum",
+  "queue_min",
+  "queue_max",
+  "queue_sketch",
+] as const satisfies readonly (keyof FunctionMetricsColumns)[];
+
+/** An upsert's SET replacing every measure column with the row being inserted (`excluded`). */
+export function replacedMetricColumns(): Record<(typeof METRIC_COLUMNS)[number], RawBuilder<never>> {
+  return Object.fromEntries(
+    METRIC_COLUMNS.map((column) => [column, sql<never>`${sql.ref(`excluded.${column}`)}`]),
+  ) as Record<(typeof METRIC_COLUMNS)[number], RawBuilder<never>>;
 }

@@ -4,6 +4,7 @@ import {
   aggregateOfRow,
   type MetricAggregate,
   mergeAggregate,
+  replacedMetricColumns,
 } from "./metric-aggregate.ts";
 import type { Database } from "./schema.ts";
 
@@ -138,24 +139,9 @@ export async function compactMetrics(
           .insertInto("function_metrics_hour")
           .values(hourRows.slice(at, at + 500))
           .onConflict((oc) =>
-            oc.columns(["tenant_id", "function_id", "hour", "version", "trigger"]).doUpdateSet((eb) => ({
-              invocations: eb.ref("excluded.invocations"),
-              errors: eb.ref("excluded.errors"),
-              cold_starts: eb.ref("excluded.cold_starts"),
-              throttles: eb.ref("excluded.throttles"),
-              retries: eb.ref("excluded.retries"),
-              dead_letters: eb.ref("excluded.dead_letters"),
-              duration_count: eb.ref("excluded.duration_count"),
-              duration_sum: eb.ref("excluded.duration_sum"),
-              duration_min: eb.ref("excluded.duration_min"),
-              duration_max: eb.ref("excluded.duration_max"),
-              duration_sketch: eb.ref("excluded.duration_sketch"),
-              queue_count: eb.ref("excluded.queue_count"),
-              queue_sum: eb.ref("excluded.queue_sum"),
-              queue_min: eb.ref("excluded.queue_min"),
-              queue_max: eb.ref("excluded.queue_max"),
-              queue_sketch: eb.ref("excluded.queue_sketch"),
-            })),
+            oc
+              .columns(["tenant_id", "function_id", "hour", "version", "trigger"])
+              .doUpdateSet(replacedMetricColumns()),
           )
           .execute();
       }

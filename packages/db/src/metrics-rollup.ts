@@ -6,6 +6,7 @@ import {
   type MetricAggregate,
   mergeAggregate,
   newAggregate,
+  replacedMetricColumns,
 } from "./metric-aggregate.ts";
 import type { Database, NewInvocation } from "./schema.ts";
 
@@ -184,23 +185,8 @@ export class MetricsRollup {
             .onConflict((oc) =>
               oc
                 .columns(["tenant_id", "function_id", "minute", "version", "trigger", "writer_id"])
-                .doUpdateSet((eb) => ({
-                  invocations: eb.ref("excluded.invocations"),
-                  errors: eb.ref("excluded.errors"),
-                  cold_starts: eb.ref("excluded.cold_starts"),
-                  throttles: eb.ref("excluded.throttles"),
-                  retries: eb.ref("excluded.retries"),
-                  dead_letters: eb.ref("excluded.dead_letters"),
-                  duration_count: eb.ref("excluded.duration_count"),
-                  duration_sum: eb.ref("excluded.duration_sum"),
-                  duration_min: eb.ref("excluded.duration_min"),
-                  duration_max: eb.ref("excluded.duration_max"),
-                  duration_sketch: eb.ref("excluded.duration_sketch"),
-                  queue_count: eb.ref("excluded.queue_count"),
-                  queue_sum: eb.ref("excluded.queue_sum"),
-                  queue_min: eb.ref("excluded.queue_min"),
-                  queue_max: eb.ref("excluded.queue_max"),
-                  queue_sketch: eb.ref("excluded.queue_sketch"),
+                .doUpdateSet(() => ({
+                  ...replacedMetricColumns(),
                   // A late write to an hour already compacted puts the row back in line for compaction.
                   compacted: false,
                 })),

@@ -12,16 +12,16 @@
  * Run: node --import tsx bench/metrics.bench.ts [--records 30000] [--invocations 10000000]
  * Prints the figures and writes bench/results/metrics.json.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DDSketch } from "@datadog/sketches-js";
-import { compactMetrics, MetricsRollup, type NewInvocation, openDatabase, Recorder } from "@kumo/db";
-import { loadGatewayConfig, start } from "@kumo/gateway";
+import { compactMetrics, MetricsRollup, type NewInvocation, Recorder } from "@kumo/db";
 import { sql } from "kysely";
+import { startApiGateway } from "./support/api-gateway.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -68,40 +68,10 @@ async function timeRequests(
 }
 
 async function main(): Promise<void> {
-  const schema = `b_${randomBytes(6).toString("hex")}`;
-  const database = await openDatabase({ url: databaseUrl, schema, maxConnections: 5 });
-  const adminKey = `kumo_bench_admin_${randomBytes(16).toString("hex")}`;
-  const gateway = await start(
-    loadGatewayConfig({
-      KUMO_ADMIN_KEY: adminKey,
-      KUMO_MASTER_KEY: randomBytes(32).toString("hex"),
-      KUMO_DATA_DIR: `/tmp/kumo-bench-${schema}`,
-      KUMO_LOG_LEVEL: "silent",
-      KUMO_PORT: "0",
-    }),
-    {
-      database,
-      nats: null,
-      providers: [],
-      bundleEdge: async () => {
-        throw new Error("this benchmark deploys nothing");
-      },
-      builder: null,
-      listen: false,
-    },
-  );
+  const api = await startApiGateway(databaseUrl);
+  const { database, adminKey, call } = api;
   try {
     const db = database.db;
-    const call = async (url: string, key: string, method = "GET", body?: unknown) => {
-      const res = await gateway.app.inject({
-        method: method as "GET",
-        url,
-        headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
-        ...(body ? { payload: JSON.stringify(body) } : {}),
-      });
-      if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
-      return res.json();
-    };
     const tenant = await call("/v1/tenants", adminKey, "POST", { name: "bench" });
     const key: string = tenant.apiKey.key;
     const fn = await call("/v1/functions", key, "POST", { name: "busy", runtime: "edge" });
@@ -292,9 +262,7 @@ async function main(): Promise<void> {
     await mkdir(join(here, "results"), { recursive: true });
     await writeFile(join(here, "results", "metrics.json"), `${JSON.stringify(result, null, 2)}\n`);
   } finally {
-    await gateway.stop();
-    await database.db.schema.dropSchema(schema).ifExists().cascade().execute();
-    await database.close();
+    await api.close();
   }
 }
 

@@ -312,6 +312,38 @@ describe("edge provider - fetch bridge (operator allows localhost)", () => {
     expect(res.json<{ error: string }>().error).toMatch(/exceeds 1048576 bytes/);
   });
 
+  it("logs - concurrent invocations keep their own lines across awaits, timers and fetches", async () => {
+    const target = await edgeTarget(
+      `export default { async fetch(request: Request) {
+        const url = new URL(request.url);
+        const n = url.searchParams.get("n");
+        console.log("start " + n);
+        await request.text();
+        console.log("after body " + n);
+        await new Promise((r) => setTimeout(r, (Number(n) % 5) + 1));
+        console.log("after timer " + n);
+        await (await fetch("http://localhost:" + url.searchParams.get("port") + "/n" + n)).text();
+        console.log("after fetch " + n);
+        return new Response(n);
+      } };`,
+      { config: { egress: true } },
+    );
+    const runs = await Promise.all(
+      Array.from({ length: 30 }, (_, n) =>
+        invokeEdge(allowed, target, { method: "POST", url: `/?n=${n}&port=${port}`, body: `${n}` }),
+      ),
+    );
+    for (const [n, run] of runs.entries()) {
+      expect(run.text).toBe(String(n));
+      expect(run.result.logs.map((l) => l.message)).toEqual([
+        `start ${n}`,
+        `after body ${n}`,
+        `after timer ${n}`,
+        `after fetch ${n}`,
+      ]);
+    }
+  });
+
   it("fetch - subrequests per invocation are capped", async () => {
     const target = await edgeTarget(
       `export default { async fetch(request: Request) {

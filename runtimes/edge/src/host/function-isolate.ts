@@ -279,99 +279,89 @@ export class FunctionIsolate {
     }
   }
 
-  /** Runs one invocation; see invokeMany. */
-  invoke(request: WireRequest, maxSubrequests: number): WireResult | Promise<WireResult> {
-    return this.invokeMany([request], maxSubrequests)[0] ?? errorResult("FN_500", "no result", false);
-  }
-
   /**
-   * Runs invocations that arrived in the same tick. Never throws: failures come back as error
-   * results. They enter the isolate with one synchronous call (~2 µs, against ~55 µs for
-   * isolated-vm's promise-returning apply), so handlers that settle without waiting on I/O or timers
-   * (most do) yield their results in this tick; the others report later through `settled`.
+   * Runs one invocation. Never throws: failures come back as error results. It enters the isolate
+   * with one synchronous call (~2 µs, against ~55 µs for isolated-vm's promise-returning apply), so
+   * a handler that settles without waiting on I/O or timers (most do) yields its result in this
+   * tick; the others report later through `settled`. One call per invocation, never a batch: the
+   * microtasks drained when a call returns are then that invocation's, which is how its console
+   * lines find it (inside/bootstrap.js).
    */
-  invokeMany(requests: WireRequest[], maxSubrequests: number): (WireResult | Promise<WireResult>)[] {
+  invoke(request: WireRequest, maxSubrequests: number): WireResult | Promise<WireResult> {
     const limits = this.limits;
-    if (!limits || this.state !== "ready")
-      return requests.map(() => errorResult("FN_500", "isolate is not ready", false));
+    if (!limits || this.state !== "ready") return errorResult("FN_500", "isolate is not ready", false);
     const now = Date.now();
     this.lastUsed = now;
-    const { ivm } = this.#hooks;
-    const cpuStart = this.isolate.cpuTime;
-    const records: Inflight[] = [];
-    const args: unknown[] = [];
-    let minWallMs = limits.timeoutMs;
-    for (const request of requests) {
-      const wallMs = Math.max(1, Math.min(limits.timeoutMs, request.deadline - now));
-      minWallMs = Math.min(minWallMs, wallMs);
-      const record: Inflight = {
-        invocationId: request.invocationId,
-        wallMs,
-        cpuStart,
-        completedAtStart: this.completed,
-        startedAtStart: this.started++,
-        budget: { remaining: maxSubrequests, deadline: now + wallMs },
-        wallTimer: undefined,
-        waiting: false,
-        settle: undefined,
-        early: undefined,
-      };
-      this.inflight.set(request.invocationId, record);
-      records.push(record);
-      args.push(
-        request.invocationId,
-        request.trigger,
-        request.method,
-        request.url,
-        request.headers,
-        request.body ? new ivm.ExternalCopy(request.body).copyInto({ release: true }) : null,
-        request.deadline,
-        now,
-        limits.maxBodyBytes,
-      );
-    }
-    // `dispatch` starts the handlers and returns a holder `{ value }` per invocation, filled when it
-    // settled within the call (microtasks run before the call returns); for an empty one `take`
-    // collects an outcome that settled since, or registers for the `settled` callback. Every call
-    // carries isolated-vm's timeout, bounded by the wall limit too (the wall-clock watchdog cannot
-    // fire while a synchronous call blocks this thread). Invocations sharing a call get one CPU
-    // allowance each, and share their fate on a violation as concurrent invocations of one isolate
-    // always have: the isolate is disposed.
-    const timeout = Math.min(minWallMs, this.#entryTimeout() + (requests.length - 1) * limits.cpuMs);
-    const copy = { result: { copy: true }, timeout } as const;
-    if (this.#offThreadCalls > 0) {
-      this.#offThreadCalls = Math.max(0, this.#offThreadCalls - requests.length);
-      const holders = this.#dispatch.apply(undefined, args, copy) as Promise<Holder[]>;
-      return records.map((record, i) =>
-        holders
-          .then((list) => list[i]?.value ?? this.#take.apply(undefined, [record.invocationId], copy))
-          .then(
-            (value: unknown) => this.#entered(record, value as DispatchOutcome | string | null, limits),
-            (error: unknown) => this.#enterFailed(record, error),
-          ),
-      );
-    }
     const started = performance.now();
-    let holders: Holder[];
-    try {
-      holders = this.#dispatch.applySync(undefined, args, copy) as Holder[];
-    } catch (error) {
-      return records.map((record) => this.#enterFailed(record, error));
+    const result = this.#dispatchOne(request, maxSubrequests, limits, now);
+    if (performance.now() - started > SYNC_BUDGET_MS) this.#offThreadCalls = OFF_THREAD_CALLS;
+    return result;
+  }
+
+  #dispatchOne(
+    request: WireRequest,
+    maxSubrequests: number,
+    limits: IsolateLimits,
+    now: number,
+  ): WireResult | Promise<WireResult> {
+    if (this.disposed) return errorResult("FN_500", "isolate is not ready", false);
+    const { ivm } = this.#hooks;
+    const wallMs = Math.max(1, Math.min(limits.timeoutMs, request.deadline - now));
+    const record: Inflight = {
+      invocationId: request.invocationId,
+      wallMs,
+      cpuStart: this.isolate.cpuTime,
+      completedAtStart: this.completed,
+      startedAtStart: this.started++,
+      budget: { remaining: maxSubrequests, deadline: now + wallMs },
+      wallTimer: undefined,
+      waiting: false,
+      settle: undefined,
+      early: undefined,
+    };
+    this.inflight.set(request.invocationId, record);
+    const args = [
+      request.invocationId,
+      request.trigger,
+      request.method,
+      request.url,
+      request.headers,
+      request.body ? new ivm.ExternalCopy(request.body).copyInto({ release: true }) : null,
+      request.deadline,
+      now,
+      limits.maxBodyBytes,
+    ];
+    // `dispatch` starts the handler and returns a holder `{ value }`, filled when it settled within
+    // the call (microtasks run before the call returns); for an empty one `take` collects an outcome
+    // that settled since, or registers for the `settled` callback. Every call carries isolated-vm's
+    // timeout, bounded by the wall limit too (the wall-clock watchdog cannot fire while a
+    // synchronous call blocks this thread). Concurrent invocations of one isolate share their fate
+    // on a violation: the isolate is disposed.
+    const copy = { result: { copy: true }, timeout: Math.min(wallMs, this.#entryTimeout()) } as const;
+    if (this.#offThreadCalls > 0) {
+      this.#offThreadCalls--;
+      return (this.#dispatch.apply(undefined, args, copy) as Promise<Holder>)
+        .then((holder) => holder?.value ?? this.#take.apply(undefined, [record.invocationId], copy))
+        .then(
+          (value: unknown) => this.#entered(record, value as DispatchOutcome | string | null, limits),
+          (error: unknown) => this.#enterFailed(record, error),
+        );
     }
-    const results = records.map((record, i) => {
-      const filled = holders[i]?.value;
-      if (filled != null) return this.#entered(record, filled, limits);
-      if (this.disposed) return this.#enterFailed(record, new Error("Isolate is disposed"));
-      try {
-        const value = this.#take.applySync(undefined, [record.invocationId], copy);
-        return this.#entered(record, value as DispatchOutcome | string | null, limits);
-      } catch (error) {
-        return this.#enterFailed(record, error);
-      }
-    });
-    if (performance.now() - started > SYNC_BUDGET_MS * requests.length)
-      this.#offThreadCalls = OFF_THREAD_CALLS;
-    return results;
+    let holder: Holder;
+    try {
+      holder = this.#dispatch.applySync(undefined, args, copy) as Holder;
+    } catch (error) {
+      return this.#enterFailed(record, error);
+    }
+    const filled = holder?.value;
+    if (filled != null) return this.#entered(record, filled, limits);
+    if (this.disposed) return this.#enterFailed(record, new Error("Isolate is disposed"));
+    try {
+      const value = this.#take.applySync(undefined, [record.invocationId], copy);
+      return this.#entered(record, value as DispatchOutcome | string | null, limits);
+    } catch (error) {
+      return this.#enterFailed(record, error);
+    }
   }
 
   /** After the entry call: a settled outcome becomes the result; a pending one arms the wall timer. */

@@ -70,61 +70,21 @@ function reportCrash(message: InvokeMessage, error: unknown): void {
   sendResult(message.id, errorResult("FN_500", `isolate host: ${text}`, false), pool);
 }
 
-/**
- * Invocations of warm isolates are gathered per isolate while one chunk of frames is read, then
- * each group enters its isolate in one call (FunctionIsolate.invokeMany): one timeout timer and one
- * copy out per group instead of per invocation. At most MAX_GROUP share a call.
- */
-const MAX_GROUP = 32;
-const groups = new Map<FunctionIsolate, InvokeMessage[]>();
-let groupsScheduled = false;
-
 function onInvoke(message: InvokeMessage): void {
-  if (!pool) return;
-  const isolate = pool.warm(message.key);
+  const current = pool;
+  if (!current) return;
+  const isolate = current.warm(message.key);
   if (!isolate) {
-    invokeCold(message, pool).catch((error: unknown) => reportCrash(message, error));
+    invokeCold(message, current).catch((error: unknown) => reportCrash(message, error));
     return;
   }
-  const group = groups.get(isolate);
-  if (group) group.push(message);
-  else groups.set(isolate, [message]);
-  if (!groupsScheduled) {
-    groupsScheduled = true;
-    // After the frames of this chunk, before any other I/O.
-    queueMicrotask(runGroups);
-  }
-}
-
-function runGroups(): void {
-  groupsScheduled = false;
-  const current = pool;
-  for (const [isolate, messages] of groups) {
-    groups.delete(isolate);
-    if (!current) continue;
-    for (let i = 0; i < messages.length; i += MAX_GROUP) {
-      const slice = messages.slice(i, i + MAX_GROUP);
-      if (isolate.disposed) {
-        // Disposed since it was looked up (a limit hit by an earlier group): rebuild on demand.
-        current.discard(isolate);
-        for (const message of slice) onInvoke(message);
-        continue;
-      }
-      const results = isolate.invokeMany(
-        slice.map((message) => message.request),
-        current.fetchLimit,
-      );
-      slice.forEach((message, index) => {
-        const result = results[index] ?? errorResult("FN_500", "no result", false);
-        if (result instanceof Promise) {
-          result.then(
-            (settled) => finish(message, isolate, settled, current),
-            (error: unknown) => reportCrash(message, error),
-          );
-        } else finish(message, isolate, result, current);
-      });
-    }
-  }
+  const result = isolate.invoke(message.request, current.fetchLimit);
+  if (result instanceof Promise) {
+    result.then(
+      (settled) => finish(message, isolate, settled, current),
+      (error: unknown) => reportCrash(message, error),
+    );
+  } else finish(message, isolate, result, current);
 }
 
 function finish(

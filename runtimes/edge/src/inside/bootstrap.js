@@ -65,15 +65,21 @@ defineGlobal("self", globalThis);
 
 // --- invocations and logs ------------------------------------------------------------------------
 
+// A bare isolate has no async context, but every piece of tenant code runs inside one entry from
+// the host (an invocation's start, a timer, a fetch result), and V8 drains the microtasks an entry
+// queued before the entry returns. So each entry sets `current` to the invocation it belongs to and
+// leaves it set: the continuations that run in its drain (code after an `await`) are that
+// invocation's. The host starts one invocation per entry for the same reason. Only a promise shared
+// between invocations (a module-level cache awaited by several) resumes them in one drain.
 const active = new Map();
 let current = null;
-let lastStarted = null;
 let limits = { maxLogLines: 200, maxLogBytes: 64 * 1024, maxTimers: 1000, maxSubrequests: 50 };
 
 function activeInvocation() {
-  if (current) return current;
-  if (active.size === 1) return active.values().next().value;
-  return lastStarted && active.has(lastStarted.id) ? lastStarted : null;
+  if (current && active.has(current.id)) return current;
+  // Code of an invocation that has answered (a promise it left floating): the only active one is a
+  // safe guess, several are not.
+  return active.size === 1 ? active.values().next().value : null;
 }
 
 function writeLog(level, message) {
@@ -104,6 +110,7 @@ function deliver(callId, ok, value) {
   const call = calls.get(callId);
   if (!call) return;
   calls.delete(callId);
+  current = call.inv;
   if (ok) call.resolve(value);
   else call.reject(new TypeError(value?.message ?? "fetch failed"));
 }
@@ -124,7 +131,7 @@ function fetch(input, init) {
   }
   return new Promise((resolve, reject) => {
     const callId = ++callSeq;
-    calls.set(callId, { resolve: (result) => resolve(Response._fromHost(result)), reject });
+    calls.set(callId, { inv, resolve: (result) => resolve(Response._fromHost(result)), reject });
     const body = request._rawBody();
     host.fetch(callId, inv.id, {
       method: request.method,
@@ -163,14 +170,11 @@ function fireTimer(id) {
   if (!timer) return;
   if (timer.repeat) host.timer(id, timer.delay);
   else timers.delete(id);
-  const previous = current;
-  current = timer.inv && active.has(timer.inv.id) ? timer.inv : null;
+  current = timer.inv;
   try {
     timer.callback(...timer.args);
   } catch (error) {
     writeLog("error", `Uncaught exception in timer: ${error?.stack ?? error}`);
-  } finally {
-    current = previous;
   }
 }
 
@@ -344,7 +348,6 @@ async function run(req) {
     responded: false,
   };
   active.set(inv.id, inv);
-  lastStarted = inv;
   current = inv;
   const ctx = {
     waitUntil(promise) {
@@ -379,11 +382,9 @@ async function run(req) {
       });
       pending = entry(lambdaEvent(req), context);
     }
-    current = null;
     const value = await pending;
     outcome = { ok: true, ...toResult(value, req.maxBody) };
   } catch (error) {
-    current = null;
     outcome = { ok: false, error: describeError(error) };
   }
   inv.responded = true;
@@ -461,31 +462,14 @@ function start(id, trigger, method, url, headers, body, deadline, startedAt, max
 }
 
 /**
- * Starts invocations, DISPATCH_FIELDS arguments each, and returns their holders. Arguments are
- * primitives (and the body bytes), so the call needs no structured copy in; several invocations of
- * one tick share one call, one timeout timer and one copy out.
+ * Starts one invocation and returns its holder. Arguments are primitives (and the body bytes), so
+ * the call needs no structured copy in. One invocation per entry keeps log attribution right: the
+ * microtasks drained when this call returns are this invocation's (see `current`).
  */
-function dispatch(...args) {
+function dispatch(id, trigger, method, url, headers, body, deadline, startedAt, maxBody) {
   entries++;
-  const holders = [];
-  for (let i = 0; i + DISPATCH_FIELDS <= args.length; i += DISPATCH_FIELDS) {
-    holders.push(
-      start(
-        args[i],
-        args[i + 1],
-        args[i + 2],
-        args[i + 3],
-        args[i + 4],
-        args[i + 5],
-        args[i + 6],
-        args[i + 7],
-        args[i + 8],
-      ),
-    );
-  }
-  return holders;
+  return start(id, trigger, method, url, headers, body, deadline, startedAt, maxBody);
 }
-const DISPATCH_FIELDS = 9;
 
 /** The host's follow-up when a holder came back empty: the outcome, or null to wait for it. */
 function take(id) {

@@ -1,6 +1,6 @@
-// console.* captured per invocation. Lines are attributed to the invocation whose synchronous part
-// is running, or, in async continuations, to the only active invocation; with several active ones
-// the most recent is used (there is no async context tracking in a bare isolate).
+// console.* captured per invocation. Which invocation a line belongs to is decided by the bootstrap
+// (`activeInvocation`): the one whose entry from the host (start, timer, fetch result) is running,
+// including the async continuations drained at the end of that entry.
 const MAX_DEPTH = 3;
 
 function formatValue(value, depth, seen) {

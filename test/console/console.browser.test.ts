@@ -280,7 +280,27 @@ describe("console in a browser", () => {
     await page.getByRole("button", { name: "Set variable" }).click();
     await expect.poll(() => page.getByTestId("env").textContent()).toContain("hallo");
     expect(await page.getByTestId("limits").textContent()).toContain("128 MB");
+
+    // Limits and access are saved as a new version (v3) whose kumo.json carries them.
+    await page.getByText("Edit limits, scaling and access").click();
+    await page.getByLabel("Memory (MB)").fill("256");
+    await page.getByLabel("Rate limit (JSON)").fill('{"requests": 1000, "per": "1s"}');
+    await page.getByRole("button", { name: "Save as new version" }).click();
+    await expect
+      .poll(() => page.getByTestId("settings-deployment").textContent())
+      .toContain("succeeded (v3)");
+    await expect.poll(() => page.getByTestId("live-version").textContent()).toBe("live v3");
+    await expect.poll(() => page.getByTestId("limits").textContent()).toContain("256 MB");
+    const v3 = await t.call("GET", "/v1/functions/hello/versions/3", { key: tenant.key });
+    expect(v3.json.config).toMatchObject({ memoryMb: 256, rateLimit: { requests: 1000, per: "1s" } });
     await shot(page, "settings");
+
+    // A tenant route to the function is added here, and removed.
+    await page.getByLabel("Path pattern").fill("/hello-route");
+    await page.getByRole("button", { name: "Add route" }).click();
+    await expect.poll(() => page.getByTestId("routes").textContent()).toContain("/hello-route");
+    await page.getByRole("button", { name: "Remove route ANY /hello-route" }).click();
+    await page.getByText("No custom routes point at this function.").waitFor();
 
     // The Test payload is kept per function in this browser.
     await page.getByRole("link", { name: "Code" }).click();

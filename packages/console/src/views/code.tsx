@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, seg } from "../api.ts";
 import { ErrorNote, fmtMs, Loading } from "../components.tsx";
+import { deployFiles } from "../deploy-files.ts";
 import type { EditorHandle } from "../editor/monaco.ts";
 import { canWrite, useSession } from "../session.ts";
 import type { Deployment, DraftRun, FunctionInfo, SourceFiles } from "../types.ts";
@@ -112,15 +113,7 @@ export function CodeView({ fn, onDeployed }: { fn: FunctionInfo; onDeployed(): v
     setBusy("deploy");
     setError(undefined);
     try {
-      const started = await api.send<Deployment>("POST", `${base}/deployments`, { files });
-      let status = await api.get<Deployment>(`${base}/deployments/${seg(started.id)}`);
-      // Edge deploys finish before the POST answers; container builds take a while: poll their log.
-      while (status.status === "queued" || status.status === "building") {
-        setDeployment(status);
-        await new Promise((r) => setTimeout(r, 1000));
-        status = await api.get<Deployment>(`${base}/deployments/${seg(started.id)}`);
-      }
-      setDeployment(status);
+      const status = await deployFiles(api, fn.name, files, setDeployment);
       if (status.status === "succeeded") onDeployed();
     } catch (e) {
       fail(e);

@@ -64,7 +64,7 @@ export function FunctionPage() {
       {tab === "versions" && <Versions fn={fn.data} onChanged={fn.reload} />}
       {tab === "deployments" && <Deployments fn={fn.data} id={params.id} />}
       {tab === "triggers" && <Triggers fn={fn.data} id={params.id} />}
-      {tab === "settings" && <Settings fn={fn.data} />}
+      {tab === "settings" && <Settings fn={fn.data} onDeployed={fn.reload} />}
     </section>
   );
 }

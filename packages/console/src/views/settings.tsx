@@ -4,6 +4,7 @@ import { ErrorNote, fmtMs, fmtTime, Loading } from "../components.tsx";
 import { canWrite, useSession } from "../session.ts";
 import type { FunctionInfo, Page } from "../types.ts";
 import { useLoad } from "../use-load.ts";
+import { ConfigEditor } from "./config-editor.tsx";
 
 interface EnvVar {
   key: string;
@@ -24,12 +25,14 @@ interface DomainInfo {
 type Config = Record<string, unknown>;
 
 /**
- * The function's settings: env vars (editable: they take effect on the next invocation), and what
- * the deployed kumo.json says about secrets, limits, scaling, auth, routes and domains. Those change
- * by deploying (Code tab) or through the routes and domains API; shown here read-only.
+ * The function's settings: env vars (they take effect on the next invocation), what the live
+ * version's kumo.json says about secrets, limits, scaling and access (editable by saving a new
+ * version, see ConfigEditor), and the tenant routes that point at the function (added and removed
+ * here; custom domains are claimed and verified under the tenant's domains).
  */
-export function Settings({ fn }: { fn: FunctionInfo }) {
+export function Settings({ fn, onDeployed }: { fn: FunctionInfo; onDeployed(): void }) {
   const { api, who } = useSession();
+  const writer = canWrite(who.role);
   const base = `/v1/functions/${seg(fn.name)}`;
   const data = useLoad(
     async (signal) => {
@@ -57,7 +60,7 @@ export function Settings({ fn }: { fn: FunctionInfo }) {
   const scaling = (c.scaling ?? {}) as Config;
   return (
     <div class="settings">
-      <EnvVars base={base} vars={data.data.env} writer={canWrite(who.role)} onChanged={data.reload} />
+      <EnvVars base={base} vars={data.data.env} writer={writer} onChanged={data.reload} />
       <section aria-labelledby="s-secrets">
         <h2 id="s-secrets">Secrets</h2>
         {asList(c.secrets).length ? (
@@ -105,13 +108,26 @@ export function Settings({ fn }: { fn: FunctionInfo }) {
           <Fact label="Egress" value={c.egress ? "allowed" : "none"} />
         </dl>
       </section>
+      {writer && (
+        <details class="edit-config">
+          <summary>Edit limits, scaling and access</summary>
+          <ConfigEditor
+            fn={fn}
+            config={c}
+            onDeployed={() => {
+              onDeployed();
+              data.reload();
+            }}
+          />
+        </details>
+      )}
       <section aria-labelledby="s-routes">
         <h2 id="s-routes">Routes and domains</h2>
         <p>
           <a href={fn.url}>{fn.url}</a>
         </p>
         {data.data.routes.length === 0 ? (
-          <p class="muted">No custom routes (POST /v1/routes or "routes" in kumo.json).</p>
+          <p class="muted">No custom routes point at this function.</p>
         ) : (
           <table class="grid" data-testid="routes">
             <tbody>
@@ -125,11 +141,13 @@ export function Settings({ fn }: { fn: FunctionInfo }) {
                     </code>
                   </td>
                   <td>{r.function}</td>
+                  <td>{writer && <RemoveRoute route={r} onRemoved={data.reload} />}</td>
                 </tr>
               ))}
             </tbody>
           </table>
         )}
+        {writer && <AddRoute fn={fn} onAdded={data.reload} />}
         {data.data.domains.map((d) => (
           <p key={d.hostname}>
             <code>{d.hostname}</code> <span class="tag">{d.status}</span>
@@ -217,6 +235,96 @@ function EnvVars(props: { base: string; vars: EnvVar[]; writer: boolean; onChang
       )}
       <ErrorNote error={error} />
     </section>
+  );
+}
+
+function RemoveRoute({ route, onRemoved }: { route: RouteInfo; onRemoved(): void }) {
+  const { api } = useSession();
+  const [error, setError] = useState<ApiError>();
+  return (
+    <>
+      <button
+        type="button"
+        onClick={() => {
+          setError(undefined);
+          api
+            .send("DELETE", `/v1/routes/${seg(route.id)}`)
+            .then(onRemoved, (e: unknown) =>
+              setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e))),
+            );
+        }}
+      >
+        Remove route {route.method} {route.path}
+      </button>
+      <ErrorNote error={error} />
+    </>
+  );
+}
+
+const ROUTE_METHODS = ["ANY", "GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+/** A tenant route to this function (or one of its aliases): method, path pattern, optional host. */
+function AddRoute({ fn, onAdded }: { fn: FunctionInfo; onAdded(): void }) {
+  const { api } = useSession();
+  const [method, setMethod] = useState<string>("ANY");
+  const [path, setPath] = useState("");
+  const [host, setHost] = useState("");
+  const [target, setTarget] = useState(fn.name);
+  const [error, setError] = useState<ApiError>();
+  return (
+    <form
+      class="inline-form"
+      aria-label="Add a route"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setError(undefined);
+        const body = { method, path, function: target, ...(host ? { host } : {}) };
+        api.send("POST", "/v1/routes", body).then(
+          () => {
+            setPath("");
+            setHost("");
+            onAdded();
+          },
+          (err: unknown) => setError(err instanceof ApiError ? err : new ApiError(0, "CLIENT", String(err))),
+        );
+      }}
+    >
+      <label>
+        Method{" "}
+        <select value={method} onChange={(e) => setMethod(e.currentTarget.value)}>
+          {ROUTE_METHODS.map((m) => (
+            <option key={m} value={m}>
+              {m}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Path pattern{" "}
+        <input
+          required
+          placeholder="/api/orders/:id"
+          value={path}
+          onInput={(e) => setPath(e.currentTarget.value)}
+        />
+      </label>
+      <label>
+        Host (optional){" "}
+        <input placeholder="api.example.com" value={host} onInput={(e) => setHost(e.currentTarget.value)} />
+      </label>
+      <label>
+        Target{" "}
+        <input
+          required
+          pattern={"[a-z][a-z0-9\\-]{0,62}(@[a-z0-9][a-z0-9\\-]{0,62})?"}
+          title="the function's name, optionally with @alias or @vN"
+          value={target}
+          onInput={(e) => setTarget(e.currentTarget.value)}
+        />
+      </label>
+      <button type="submit">Add route</button>
+      <ErrorNote error={error} />
+    </form>
   );
 }
 

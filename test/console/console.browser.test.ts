@@ -113,7 +113,9 @@ describe("console in a browser", () => {
     await page.evaluate(`navigator.clipboard.writeText(${JSON.stringify(EDITED)})`);
     await page.keyboard.press("ControlOrMeta+V");
     await page.getByLabel("Path and query").fill("/?name=kumo");
-    await page.getByRole("button", { name: "Test" }).click();
+    // Back in the editor, Ctrl/Cmd-Enter runs the Test.
+    await page.getByRole("textbox", { name: "Source of index.ts" }).focus();
+    await page.keyboard.press("ControlOrMeta+Enter");
     await page.locator('[data-testid="draft-result"], .error').first().waitFor();
     expect(await page.locator(".error").allTextContents()).toEqual([]);
     expect(await page.getByTestId("draft-body").textContent()).toBe("edited kumo");
@@ -122,6 +124,11 @@ describe("console in a browser", () => {
       "draft says hi to kumo",
     );
     await shot(page, "code-test");
+    // No keyboard trap: Tab indents in the editor until Ctrl-M switches it to moving focus.
+    await page.getByRole("textbox", { name: "Source of index.ts" }).focus();
+    await page.keyboard.press("Control+M");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate("document.activeElement?.closest('.monaco-editor') === null")).toBe(true);
     // A draft creates no version.
     const before = await t.call("GET", "/v1/functions/hello/versions", { key: tenant.key });
     expect(before.json.items.map((v: { version: number }) => v.version)).toEqual([1]);

@@ -79,6 +79,8 @@ export async function createEditor(
     readOnly: options.readOnly,
     scrollBeyondLastLine: false,
     tabSize: 2,
+    // Screen readers announce which file is open; Monaco's own accessibility help is Alt-F1.
+    ariaLabel: `Source of ${first}`,
   });
   editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, () => options.onSave());
   editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => options.onTest());
@@ -87,7 +89,9 @@ export async function createEditor(
     files: () => Object.fromEntries([...models].map(([path, model]) => [path, model.getValue()])),
     open(path) {
       const model = models.get(path);
-      if (model) editor.setModel(model);
+      if (!model) return;
+      editor.setModel(model);
+      editor.updateOptions({ ariaLabel: `Source of ${path}` });
     },
     dispose() {
       editor.dispose();

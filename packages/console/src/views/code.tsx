@@ -170,6 +170,11 @@ export function CodeView({ fn, onDeployed }: { fn: FunctionInfo; onDeployed(): v
         <p class="muted">This version was deployed before sources were kept: you see its bundle.</p>
       )}
       <div class="editor" ref={host} data-testid="editor" data-ready={ready ? "true" : "false"} />
+      <p class="muted small" id="editor-keys">
+        Keyboard: Ctrl/Cmd-Enter tests, Ctrl/Cmd-S deploys. Tab indents inside the editor; press Ctrl-M
+        (Ctrl-Shift-M on macOS) to make Tab move focus out of it, and Alt-F1 for the editor's accessibility
+        help.
+      </p>
       <ErrorNote error={error} />
       {deployment && (
         <div class="panel" data-testid="deployment">

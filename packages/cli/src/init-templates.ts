@@ -1,4 +1,4 @@
-import type { Runtime } from "@kumo/core";
+import type { FunctionTemplate, Runtime } from "@kumo/core";
 
 /** The files `kumo init` writes: path relative to the function directory → content. */
 export type TemplateFiles = Record<string, string>;
@@ -145,4 +145,16 @@ export function templateFor(name: string, runtime: Runtime): TemplateFiles {
         "server.py": CONTAINER_SERVER,
       };
   }
+}
+
+/**
+ * A gallery template (`kumo init --template`, the same list as the console's) as files to write: its
+ * deployed files with the name added to kumo.json, its local samples and .env, and a .kumoignore
+ * that keeps .env from being uploaded.
+ */
+export function filesOfTemplate(name: string, template: FunctionTemplate): TemplateFiles {
+  const files: TemplateFiles = { ".kumoignore": KUMOIGNORE, ...template.files, ...template.samples };
+  const config = JSON.parse(template.files["kumo.json"] ?? "{}") as Record<string, unknown>;
+  files["kumo.json"] = `${JSON.stringify({ name, ...config }, null, 2)}\n`;
+  return files;
 }

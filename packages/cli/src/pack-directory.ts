@@ -19,6 +19,21 @@ export interface PackResult {
  * no mtimes, no owners) so the same source yields the same digest.
  */
 export async function packDirectory(root: string): Promise<PackResult> {
+  const { files, skipped } = await listDirectory(root);
+  const chunks: Buffer[] = [];
+  const stream = createTar(
+    { cwd: root, gzip: true, portable: true, noMtime: true, follow: true, noDirRecurse: true },
+    files,
+  );
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  return { data: Buffer.concat(chunks), files, skipped };
+}
+
+/**
+ * The files `kumo deploy` would upload (the same rules: .kumoignore, links kept inside the root),
+ * without packing them; `kumo dev` and `kumo test` run exactly these.
+ */
+export async function listDirectory(root: string): Promise<Omit<PackResult, "data">> {
   const realRoot = await realpath(root);
   const rules = IgnoreRules.fromFile(await readOptional(join(root, ".kumoignore")));
   const files: string[] = [];
@@ -52,13 +67,7 @@ export async function packDirectory(root: string): Promise<PackResult> {
   }
 
   await walk(root);
-  const chunks: Buffer[] = [];
-  const stream = createTar(
-    { cwd: root, gzip: true, portable: true, noMtime: true, follow: true, noDirRecurse: true },
-    files,
-  );
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
-  return { data: Buffer.concat(chunks), files, skipped };
+  return { files, skipped };
 }
 
 async function resolveLink(path: string): Promise<{ path: string; isFile: boolean } | null> {

@@ -1,6 +1,7 @@
 import type { Command } from "../command.ts";
 import { aliasCommand } from "./alias.ts";
 import { deployCommand } from "./deploy.ts";
+import { devCommand } from "./dev.ts";
 import { domainsCommand } from "./domains.ts";
 import { envCommand } from "./env.ts";
 import { eventsCommand } from "./events.ts";
@@ -17,6 +18,7 @@ import { rollbackCommand } from "./rollback.ts";
 import { routesCommand } from "./routes.ts";
 import { secretsCommand } from "./secrets.ts";
 import { tenantsCommand } from "./tenants.ts";
+import { testCommand } from "./test.ts";
 import { trafficCommand } from "./traffic.ts";
 import { triggersCommand } from "./triggers.ts";
 import { versionsCommand } from "./versions.ts";
@@ -29,6 +31,8 @@ export const COMMANDS: readonly Command[] = [
   whoamiCommand,
   initCommand,
   deployCommand,
+  devCommand,
+  testCommand,
   invokeCommand,
   logsCommand,
   functionsCommand,

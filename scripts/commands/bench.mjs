@@ -25,6 +25,7 @@ export async function bench(settings, args) {
     logicalReplication: true,
     rabbitmq: true,
     chromium: true,
+    haproxy: true,
     env,
   });
 

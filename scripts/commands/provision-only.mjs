@@ -15,6 +15,7 @@ export async function provisionOnly(settings) {
     rabbitmq: true,
     prometheus: true,
     chromium: true,
+    haproxy: true,
     env,
   });
   return 0;

@@ -21,6 +21,7 @@ export async function test(settings, args) {
     rabbitmq: true,
     prometheus: true,
     chromium: true,
+    haproxy: true,
     env,
   });
   // The local binary, as `npx vitest` would pick, without npx's offer to download one.

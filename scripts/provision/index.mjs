@@ -6,6 +6,7 @@ import { ensureChromium } from "./chromium.mjs";
 import { ensureConsole } from "./console.mjs";
 import { ensureDeps } from "./deps.mjs";
 import { ensureDocker } from "./docker.mjs";
+import { ensureHaproxy } from "./haproxy.mjs";
 import { skip } from "./log.mjs";
 import { ensureNats } from "./nats.mjs";
 import { ensurePostgres, reportEmbedded } from "./postgres.mjs";
@@ -29,6 +30,8 @@ export { childEnv, loadSettings } from "./settings.mjs";
  *                                             browser tests; never for `npm start`
  * @property {boolean} [prometheus]            tests: Debian's prometheus and promtool (the shipped
  *                                             scrape config and rules are tested against Kumo)
+ * @property {boolean} [haproxy]               tests and benchmarks: Debian's haproxy (the cluster test
+ *                                             balances two gateways with deploy/haproxy/haproxy.cfg)
  * @property {NodeJS.ProcessEnv} env           the environment the command will run with
  */
 
@@ -57,10 +60,15 @@ export async function provision(settings, needs) {
   const rabbitmq = needs.rabbitmq ? [await ensureRabbitMq(settings)] : [];
   const chromium = needs.chromium ? [ensureChromium(settings)] : [];
   const prometheus = needs.prometheus ? [ensurePrometheus(settings)] : [];
+  const haproxy = needs.haproxy ? [ensureHaproxy(settings)] : [];
   const docker = await ensureDocker(settings, { required: needs.dockerRequired });
   buildBaseImages(settings, needs.env, {
     dockerAvailable: docker.state !== "unavailable",
     required: needs.dockerRequired,
   });
-  printSummary(settings, [nats, postgres, ...rabbitmq, ...chromium, ...prometheus, docker], startedAt);
+  printSummary(
+    settings,
+    [nats, postgres, ...rabbitmq, ...chromium, ...prometheus, ...haproxy, docker],
+    startedAt,
+  );
 }

@@ -1,43 +1,105 @@
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { type Autoscaler, loadAutoscalerConfig, start as startAutoscaler } from "@kumo/autoscaler";
-import { connectBus, deleteNamespaceStreams, jetstreamManager, streams } from "@kumo/bus";
+import {
+  connectBus,
+  deleteNamespaceStreams,
+  jetstreamManager,
+  type NatsConnection,
+  streams,
+} from "@kumo/bus";
+import { loadSchedulerConfig, type Scheduler, start as startScheduler } from "@kumo/scheduler";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testAutoscalerEnv, waitFor } from "../invocation/plane.ts";
-import { startTestGateway, type TestGateway } from "../support/test-gateway.ts";
-import { NatsCluster } from "./nats-cluster.ts";
+import { startTestGateway, TEST_DATABASE_URL, type TestGateway } from "../support/test-gateway.ts";
+import { Haproxy } from "./haproxy.ts";
+import { freePort, NatsCluster } from "./nats-cluster.ts";
+import { ServiceProcess } from "./service-process.ts";
+import { type Outcome, perBucket, recoveryMs, SteadyLoad } from "./steady-load.ts";
 
-/** Logs one marker line per execution, so a second execution of one invocation would show. */
+/**
+ * Echoes its input and logs one marker line per execution (a second execution of one invocation
+ * would show as a second line with that invocation's id). Cron firings arrive as `{ scheduledAt }`.
+ */
 const COUNTED = `export default { async fetch(request) {
-  const { n } = await request.json();
-  console.log("ran " + n);
-  return Response.json({ n });
+  const body = await request.json();
+  console.log("ran " + (body.n ?? body.scheduledAt));
+  return Response.json(body);
 } };`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let cluster: NatsCluster;
 let gw: TestGateway;
-let autoscaler: Autoscaler;
 let tenant: { name: string; id: string; key: string };
+const gateways: ServiceProcess[] = [];
+let lb: Haproxy | undefined;
+const autoscalers: (Autoscaler | undefined)[] = [];
+let scheduler: Scheduler | undefined;
+let load: SteadyLoad | undefined;
 const namespace = `t${randomBytes(5).toString("hex")}`;
 const dataDir = `/tmp/kumo-cluster-${namespace}`;
+const masterKey = randomBytes(32).toString("hex");
+
+/** Index of the NATS node that dies in the first phase. */
+const VICTIM = 0;
+/** NATS connections handed to in-process services (their stop() leaves them open). */
+const connections = new Map<string, NatsConnection>();
+
+/**
+ * A connection for a service, on the victim node when `onVictim` (clients pick a node at random;
+ * the test wants the worst case: the scheduler and one autoscaler lose their node).
+ */
+async function connectFor(name: string, onVictim: boolean): Promise<NatsConnection> {
+  await connections.get(name)?.close();
+  let nc = await connectBus({ url: cluster.url, name });
+  for (let tries = 0; onVictim && Number(nc.info?.port) !== cluster.portOf(VICTIM) && tries < 30; tries++) {
+    await nc.close();
+    nc = await connectBus({ url: cluster.url, name });
+  }
+  connections.set(name, nc);
+  return nc;
+}
+
+async function startNode(i: number, onVictim: boolean): Promise<Autoscaler> {
+  return startAutoscaler(
+    loadAutoscalerConfig({
+      ...testAutoscalerEnv({
+        nodeId: `${namespace}-n${i + 1}`,
+        namespace,
+        schema: gw.schema,
+        masterKey,
+        dataDir,
+      }),
+      NATS_URL: cluster.url,
+    }),
+    { database: gw.gateway.database, nats: await connectFor(`autoscaler-${i + 1}`, onVictim), log: () => {} },
+  );
+}
+
+async function startLeader(onVictim: boolean): Promise<Scheduler> {
+  return startScheduler(
+    loadSchedulerConfig({
+      KUMO_SCHEDULER_PORT: "0",
+      NATS_URL: cluster.url,
+      KUMO_BUS_NAMESPACE: namespace,
+      KUMO_MASTER_KEY: masterKey,
+      KUMO_SCHEDULER_TICK: "100ms",
+      KUMO_SCHEDULER_LEASE_TTL: "2s",
+      KUMO_RECORD_FLUSH: "20ms",
+    }),
+    { database: gw.gateway.database, nats: await connectFor("scheduler", onVictim), log: () => {} },
+  );
+}
 
 beforeAll(async () => {
   cluster = await NatsCluster.start(3);
-  const masterKey = randomBytes(32).toString("hex");
   gw = await startTestGateway({
-    edge: true,
     natsUrl: cluster.url,
     env: { KUMO_BUS_NAMESPACE: namespace, KUMO_MASTER_KEY: masterKey },
   });
   tenant = await gw.tenant();
-  autoscaler = await startAutoscaler(
-    loadAutoscalerConfig({
-      ...testAutoscalerEnv({ nodeId: `${namespace}-n1`, namespace, schema: gw.schema, masterKey, dataDir }),
-      NATS_URL: cluster.url,
-    }),
-    { database: gw.gateway.database, log: () => {} },
-  );
   const created = await gw.call("POST", "/v1/functions", {
     key: tenant.key,
     body: { name: "counted", runtime: "edge" },
@@ -48,113 +110,302 @@ beforeAll(async () => {
     body: { files: { "index.ts": COUNTED }, config: { maxRetries: 5 } },
   });
   expect(dep.json?.status, dep.body).toBe("succeeded");
-}, 120_000);
+
+  // Two gateway processes on the same database and NATS cluster, behind HAProxy.
+  for (let i = 0; i < 2; i++) {
+    gateways.push(
+      new ServiceProcess("gateway", await freePort(), {
+        DATABASE_URL: TEST_DATABASE_URL,
+        KUMO_DATABASE_SCHEMA: gw.schema,
+        NATS_URL: cluster.url,
+        KUMO_BUS_NAMESPACE: namespace,
+        KUMO_MASTER_KEY: masterKey,
+        KUMO_BUILDER_URL: "off",
+        KUMO_DATA_DIR: `${dataDir}/gw${i + 1}`,
+        KUMO_LOG_LEVEL: "warn",
+        KUMO_EDGE_HOSTS: "1",
+        KUMO_RECORD_FLUSH: "20ms",
+      }),
+    );
+  }
+  await Promise.all(gateways.map((g) => g.start()));
+  lb = await Haproxy.start({
+    port: await freePort(),
+    statsPort: await freePort(),
+    gateways: gateways.map((g) => `127.0.0.1:${g.port}`),
+  });
+  autoscalers.push(await startNode(0, true), await startNode(1, false));
+  scheduler = await startLeader(true);
+}, 180_000);
 
 afterAll(async () => {
-  await autoscaler?.stop().catch(() => {});
+  await load?.stop();
+  lb?.stop();
+  for (const g of gateways) g.kill();
+  for (const a of autoscalers) await a?.stop().catch(() => {});
+  await scheduler?.stop().catch(() => {});
+  for (const nc of connections.values()) await nc.close().catch(() => {});
   await gw?.close().catch(() => {});
-  await cluster?.stop();
+  if (cluster) {
+    await cluster.waitReady().catch(() => {});
+    const nc = await connectBus({ url: cluster.url, name: "cluster-cleanup" }).catch(() => undefined);
+    if (nc) {
+      await deleteNamespaceStreams(await jetstreamManager(nc), namespace).catch(() => {});
+      await nc.close();
+    }
+    await cluster.stop();
+  }
   rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
-describe("cluster - a three-node NATS JetStream cluster", () => {
-  it("cluster - streams get three replicas; kill -9 of the gateway's NATS node under async load loses nothing and duplicates nothing", async () => {
+interface Phase {
+  component: string;
+  /** Epoch ms: stopped, back (ready again), end of the phase's window. */
+  from: number;
+  up: number;
+  to: number;
+}
+
+/** Stops a component under the running load, keeps it down 2 s, starts it, then 6 s of steady state. */
+async function phase(
+  component: string,
+  down: () => Promise<void> | void,
+  up: () => Promise<void>,
+): Promise<Phase> {
+  const from = Date.now();
+  await down();
+  await sleep(2000);
+  await up();
+  const back = Date.now();
+  await sleep(6000);
+  return { component, from, up: back, to: Date.now() };
+}
+
+const codes = (outcomes: Outcome[]) => {
+  const counts = new Map<string, number>();
+  for (const o of outcomes)
+    counts.set(`${o.status} ${o.code}`, (counts.get(`${o.status} ${o.code}`) ?? 0) + 1);
+  return [...counts].map(([code, n]) => `${n}× ${code}`).join(", ") || "-";
+};
+
+describe("cluster - three NATS nodes, two gateways behind HAProxy, two autoscaler nodes, a scheduler", () => {
+  it("cluster - stopping and restarting one NATS node, one gateway, one autoscaler and the scheduler in turn under load loses and duplicates nothing", async () => {
     const nc = await connectBus({ url: cluster.url, name: "cluster-check" });
     const info = await (await jetstreamManager(nc)).streams.info(streams.invocations(namespace));
     expect(info.config.num_replicas).toBe(3);
     await nc.close();
 
-    // Steady async load for 12 s; at 2.5 s the node the gateway is connected to dies, at 5 s it is back.
-    const connectedPort = Number(gw.nats.info?.port ?? 0);
-    const victim = Math.max(0, cluster.indexOfPort(connectedPort));
-    const accepted: { id: string; n: number; at: number }[] = [];
-    const refused: { status: number; code: string; at: number }[] = [];
-    const started = Date.now();
-    const events: string[] = [];
-    const killer = (async () => {
-      await new Promise((r) => setTimeout(r, 2500));
-      cluster.kill(victim);
-      events.push(`killed n${victim + 1} at ${Date.now() - started} ms`);
-      await new Promise((r) => setTimeout(r, 2500));
-      cluster.restart(victim);
-      events.push(`restarted n${victim + 1} at ${Date.now() - started} ms`);
-    })();
-    let n = 0;
-    const senders = Array.from({ length: 4 }, async () => {
-      while (Date.now() - started < 12_000) {
-        const at = Date.now() - started;
-        const mine = n++;
-        const res = await gw.call("POST", `/fn/${tenant.name}/counted`, {
-          headers: { "kumo-invocation-type": "async" },
-          body: { n: mine },
-        });
-        if (res.status === 202) accepted.push({ id: res.json.invocationId as string, n: mine, at });
-        else refused.push({ status: res.status, code: String(res.json?.error?.code), at });
-        await new Promise((r) => setTimeout(r, 10));
-      }
+    // A cron trigger firing every second: the scheduler's work, checked for missed and doubled slots.
+    const trigger = await gw.call("POST", "/v1/functions/counted/triggers", {
+      key: tenant.key,
+      body: { schedule: "* * * * * *" },
     });
-    await Promise.all([...senders, killer]);
+    expect(trigger.status, trigger.body).toBe(201);
+    const triggerId = trigger.json.id as string;
 
-    // Every refusal is a coded, retryable answer (never a hang, never a 500 without a code).
-    for (const r of refused) expect([r.status, r.code]).toEqual([503, "FN_008"]);
-    expect(accepted.length).toBeGreaterThan(50);
+    load = new SteadyLoad({ url: `${lb?.url}/fn/${tenant.name}/counted`, syncWorkers: 3, asyncWorkers: 2 });
+    const t0 = Date.now();
+    load.start();
+    await sleep(6000);
+    const phases: Phase[] = [];
+    phases.push(
+      await phase(
+        "NATS node n1 (kill -9)",
+        () => cluster.kill(VICTIM),
+        async () => {
+          cluster.restart(VICTIM);
+          await cluster.waitReady();
+        },
+      ),
+    );
+    phases.push(
+      await phase(
+        "gateway 1 of 2 (SIGTERM)",
+        () => gateways[0]?.stop(),
+        async () => gateways[0]?.start(),
+      ),
+    );
+    phases.push(
+      await phase(
+        "autoscaler node 1 of 2 (stop)",
+        async () => {
+          await autoscalers[0]?.stop();
+          autoscalers[0] = undefined;
+        },
+        async () => {
+          autoscalers[0] = await startNode(0, false);
+        },
+      ),
+    );
+    phases.push(
+      await phase(
+        "scheduler (stop)",
+        async () => {
+          await scheduler?.stop();
+          scheduler = undefined;
+        },
+        async () => {
+          scheduler = await startLeader(false);
+        },
+      ),
+    );
+    await load.stop();
+    const paused = await gw.call("PATCH", `/v1/functions/counted/triggers/${triggerId}`, {
+      key: tenant.key,
+      body: { paused: true },
+    });
+    expect(paused.status, paused.body).toBe(200);
+    const outcomes = load.outcomes;
 
+    // Every accepted async invocation must end succeeded (retries included); wait for the stragglers.
     const db = gw.gateway.database.db;
-    const ids = accepted.map((a) => a.id);
+    const accepted = outcomes.filter((o) => o.kind === "async" && o.ok && o.invocationId);
+    const ids = accepted.map((o) => o.invocationId as string);
+    const succeeded = async () =>
+      db
+        .selectFrom("invocations")
+        .select(["id", "attempts", "finished_at"])
+        .where("tenant_id", "=", tenant.id)
+        .where("id", "in", ids)
+        .where("status", "=", "succeeded")
+        .execute();
     await waitFor(
       "every accepted invocation to succeed",
-      async () => {
-        const done = await db
-          .selectFrom("invocations")
-          .select((eb) => eb.fn.countAll<string>().as("n"))
-          .where("tenant_id", "=", tenant.id)
-          .where("id", "in", ids)
-          .where("status", "=", "succeeded")
-          .executeTakeFirst();
-        return Number(done?.n) === ids.length || undefined;
-      },
-      90_000,
+      async () => (await succeeded()).length === ids.length,
+      60_000,
+    ).catch(() => undefined);
+    const rows = await succeeded();
+    const done = new Map(rows.map((r) => [r.id, r]));
+    const executions = new Map(
+      (
+        await sql<{ invocation_id: string; n: string }>`
+          select invocation_id, count(*) as n from logs
+          where tenant_id = ${tenant.id} and message like 'ran %' and invocation_id = any(${ids})
+          group by invocation_id`.execute(db)
+      ).rows.map((r) => [r.invocation_id, Number(r.n)]),
     );
-    // Lost: none (every 202 has a succeeded record). Duplicated records: none (one row per id).
-    const rows = await db
-      .selectFrom("invocations")
-      .select(["id", "attempts"])
-      .where("tenant_id", "=", tenant.id)
-      .where("id", "in", ids)
-      .execute();
-    expect(rows).toHaveLength(ids.length);
-    expect(new Set(rows.map((r) => r.id)).size).toBe(ids.length);
-    // Executions, counted by the function's own marker (an edge isolate running several
-    // invocations at once cannot tell whose async continuation logged a line, so lines are matched
-    // by their content, not by invocation id): at least once; a second run must be a further attempt.
-    const runs = await sql<{ message: string; n: string }>`
-      select message, count(*) as n from logs
-      where tenant_id = ${tenant.id} and message like 'ran %' group by message`.execute(db);
-    const executions = new Map(runs.rows.map((r) => [Number(r.message.slice(4)), Number(r.n)]));
-    const attempts = new Map(rows.map((r) => [r.id, r.attempts]));
-    for (const a of accepted) {
-      expect(executions.get(a.n) ?? 0, a.id).toBeGreaterThanOrEqual(1);
-      expect(executions.get(a.n) ?? 0, a.id).toBeLessThanOrEqual(attempts.get(a.id) ?? 1);
-    }
+    const allRecords = await sql<{ id: string; n: string }>`
+      select id, count(*) as n from invocations where tenant_id = ${tenant.id} and id = any(${ids}) group by id`.execute(
+      db,
+    );
+    const recordsPerId = new Map(allRecords.rows.map((r) => [r.id, Number(r.n)]));
 
-    // Throughput before the kill, and how long until it was back (500 ms buckets).
-    const bucket = (from: number, to: number) => accepted.filter((a) => a.at >= from && a.at < to).length;
-    const before = bucket(500, 2500) / 4;
-    let recoveredAt: number | null = null;
-    for (let t = 2500; t < 12_000; t += 500) {
-      if (bucket(t, t + 500) >= before * 0.8) {
-        recoveredAt = t;
-        break;
+    // Baseline: answered sync requests and finished async invocations per 500 ms before the first stop.
+    const syncOk = outcomes.filter((o) => o.kind === "sync" && o.ok).map((o) => o.at);
+    const asyncDone = rows.flatMap((r) => (r.finished_at ? [new Date(r.finished_at).getTime()] : []));
+    // The first seconds warm the isolates up; the baseline is the 4 s before the first stop.
+    const warm = [t0 + 2000, phases[0]?.from ?? t0] as const;
+    const syncBase = perBucket(syncOk, ...warm);
+    const asyncBase = perBucket(asyncDone, ...warm);
+
+    const table = phases.map((p) => {
+      const within = outcomes.filter((o) => o.at >= p.from && o.at < p.to);
+      const sync = within.filter((o) => o.kind === "sync");
+      const async = within.filter((o) => o.kind === "async");
+      const phaseIds = async.filter((o) => o.ok).map((o) => o.invocationId as string);
+      const back = [
+        recoveryMs(syncOk, syncBase, p.from, p.to),
+        recoveryMs(asyncDone, asyncBase, p.from, p.to),
+      ];
+      return {
+        component: p.component,
+        "down→ready ms": p.up - p.from,
+        "sync ok": sync.filter((o) => o.ok).length,
+        "sync failed": codes(sync.filter((o) => !o.ok)),
+        "async accepted": phaseIds.length,
+        "async refused": codes(async.filter((o) => !o.ok)),
+        "async lost": phaseIds.filter((id) => !done.has(id)).length,
+        "duplicated records": phaseIds.filter((id) => (recordsPerId.get(id) ?? 0) > 1).length,
+        "re-executed": phaseIds.filter((id) => (executions.get(id) ?? 0) > 1).length,
+        "full throughput after ms": back.some((b) => b === null)
+          ? "not in window"
+          : Math.max(...(back as number[])),
+      };
+    });
+
+    // The scheduler's cron slots: none fired twice; slots missed between the first and the last are counted.
+    const cronRows = async () =>
+      db
+        .selectFrom("invocations")
+        .select(["id", "result", "status"])
+        .where("tenant_id", "=", tenant.id)
+        .where("trigger_id", "=", triggerId)
+        .execute();
+    await waitFor(
+      "the cron runs to finish",
+      async () => (await cronRows()).every((r) => r.status !== "queued" && r.status !== "running"),
+      30_000,
+    ).catch(() => undefined);
+    const cron = await cronRows();
+    const slots = cron
+      .filter((r) => r.result)
+      .map((r) =>
+        Date.parse(JSON.parse(Buffer.from(r.result as Buffer).toString("utf8")).scheduledAt as string),
+      )
+      .sort((a, b) => a - b);
+    const distinct = [...new Set(slots)];
+    const first = distinct[0] ?? 0;
+    const last = distinct.at(-1) ?? 0;
+    const missing: number[] = [];
+    for (let slot = first; slot <= last; slot += 1000) if (!distinct.includes(slot)) missing.push(slot);
+    const missed = missing.length;
+    const when = (at: number) => {
+      const p = phases.find((x) => at >= x.from && at < x.to);
+      return `${at - t0} ms${p ? ` (${p.component}, ${at - p.from} ms after the stop)` : ""}`;
+    };
+    if (missing.length > 0 || cron.some((r) => r.status !== "succeeded")) {
+      console.log(
+        `cron: missing slots at ${missing.map(when).join("; ")}; statuses ${codes(cron.map((r) => ({ status: 0, code: r.status }) as Outcome))}`,
+      );
+    }
+    // Per second of the run: sync answered / async accepted / async finished.
+    const perSecond = (times: number[]) => {
+      const out: number[] = [];
+      for (let t = t0; t < (phases.at(-1)?.to ?? t0); t += 1000)
+        out.push(times.filter((x) => x >= t && x < t + 1000).length);
+      return out.join(" ");
+    };
+    const asyncAccepted = accepted.map((o) => o.at);
+    console.log(
+      `timeline (per second from the start; stops at ${phases.map((p) => `${Math.round((p.from - t0) / 1000)} s`).join(", ")}):\n` +
+        `  sync answered  ${perSecond(syncOk)}\n  async accepted ${perSecond(asyncAccepted)}\n  async finished ${perSecond(asyncDone)}`,
+    );
+    console.log(
+      `cluster: baseline ${syncBase * 2}/s sync answered, ${asyncBase * 2}/s async finished; ` +
+        `${outcomes.length} requests; cron slots ${distinct.length} fired, ${slots.length - distinct.length} doubled, ${missed} missed`,
+    );
+    console.table(table);
+
+    expect(syncOk.length).toBeGreaterThan(100);
+    expect(ids.length).toBeGreaterThan(50);
+    // Never a hang: every request got an answer within the client's 15 s.
+    expect(outcomes.filter((o) => o.code === "timeout")).toEqual([]);
+    for (const row of table) {
+      expect(row["async lost"], row.component).toBe(0);
+      expect(row["duplicated records"], row.component).toBe(0);
+    }
+    expect(done.size).toBe(ids.length);
+    // Executions, counted by the marker line with the invocation's id: at least once; a second run
+    // only as a further attempt.
+    for (const id of ids) {
+      expect(executions.get(id) ?? 0, id).toBeGreaterThanOrEqual(1);
+      expect(executions.get(id) ?? 0, id).toBeLessThanOrEqual(done.get(id)?.attempts ?? 1);
+    }
+    // Refusals are bounded and say why: a platform code, or the load balancer's own 502/503/504.
+    for (const row of phases) {
+      const within = outcomes.filter((o) => o.at >= row.from && o.at < row.to);
+      const failed = within.filter((o) => !o.ok);
+      expect(failed.length, row.component).toBeLessThanOrEqual(Math.max(3, within.length * 0.02));
+      for (const o of failed.filter((f) => f.status > 0)) {
+        if (![502, 503, 504].includes(o.status) || o.code.startsWith("FN_"))
+          expect(o.code).toMatch(/^FN_0\d\d$/);
       }
     }
-    console.log(
-      `cluster: ${events.join(", ")}; accepted ${accepted.length}, refused ${refused.length} (503 FN_008), ` +
-        `lost 0, duplicated records 0, re-executed ${[...executions.values()].filter((x) => x > 1).length}; ` +
-        `throughput before ${before * 2}/s, back to 80 % ${recoveredAt === null ? "not within the run" : `${recoveredAt - 2500} ms after the kill`}`,
-    );
-    await cluster.waitReady();
-    const cleanup = await connectBus({ url: cluster.url, name: "cluster-cleanup" });
-    await deleteNamespaceStreams(await jetstreamManager(cleanup), namespace).catch(() => {});
-    await cleanup.close();
-  }, 150_000);
+    expect(slots.length - distinct.length, "cron slots fired twice").toBe(0);
+    // Missed cron slots and how long async processing takes to come back are printed, not asserted:
+    // runs on this machine have missed a few slots (and once, after the scheduler's NATS node died,
+    // every slot until the scheduler restarted) and have seen async processing stall for about 30 s
+    // after a NATS node's death, intermittently (reported as open problems in the issue).
+    expect(distinct.length).toBeGreaterThan(10);
+  }, 240_000);
 });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { connectBus, jetstreamManager } from "@kumo/bus";
 
 /** A free loopback port (bound and released). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.on("error", reject);

@@ -91,7 +91,13 @@ export async function snapshotTables(
       db,
     );
     const scoped = tenantId !== undefined && columns.rows.some((c) => c.column_name === "tenant_id");
-    const where = scoped ? sql`where t.tenant_id = ${tenantId}` : sql``;
+    // A refused or failed management request's audit entry (outcome "denied"/"failed") is the one
+    // write it is meant to make; everything else must stay as it was.
+    const conditions = [
+      ...(scoped ? [sql`t.tenant_id = ${tenantId}`] : []),
+      ...(table === "audit_events" ? [sql`t.outcome = 'ok'`] : []),
+    ];
+    const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
     const rows = await sql<{ r: string }>`
       select (to_jsonb(t) - 'last_used_at')::text as r from ${sql.table(table)} t ${where} order by 1`.execute(
       db,

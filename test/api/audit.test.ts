@@ -1,3 +1,4 @@
+import { purgeAudit } from "@kumo/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CallResult, startTestGateway, type TestGateway } from "../support/test-gateway.ts";
 import { edgeSource, expectError } from "./api-helpers.ts";
@@ -35,6 +36,13 @@ const CASES: AuditCase[] = [
     admin: true,
     run: (t, key, ids) =>
       t.call("PATCH", `/v1/tenants/${ids.tenant}`, { key, body: { logRetentionDays: 7 } }),
+  },
+  {
+    route: "PUT /v1/tenants/:tenant/quotas",
+    action: "tenant.quotas",
+    admin: true,
+    run: (t, key, ids) =>
+      t.call("PUT", `/v1/tenants/${ids.tenant}/quotas`, { key, body: { functions: 1000 } }),
   },
   {
     route: "POST /v1/tenants/:tenant/api-keys",
@@ -347,7 +355,7 @@ describe("audit log", () => {
     expect(fn.json.items.every((e: { target: string }) => e.target === "function/audited")).toBe(true);
     const byAdmin = await t.call("GET", "/v1/audit?actor=platform-admin", { key: tenant.key });
     expect(byAdmin.json.items.map((e: { action: string }) => e.action).sort()).toEqual(
-      ["domain.verify", "tenant.create", "tenant.update"].sort(),
+      ["domain.verify", "tenant.create", "tenant.quotas", "tenant.update"].sort(),
     );
     const future = await t.call("GET", `/v1/audit?since=${new Date(Date.now() + 60_000).toISOString()}`, {
       key: tenant.key,
@@ -374,10 +382,117 @@ describe("audit log", () => {
   it("audit - only tenant admins read it; bad filters are 400 naming the field", async () => {
     const dev = await t.key(tenant.name, tenant.key, "developer");
     expectError(await t.call("GET", "/v1/audit", { key: dev.key }), 403, "FN_009");
-    expectError(await t.call("GET", "/v1/audit", { key: t.adminKey }), 403, "FN_009");
     const bad = await t.call("GET", "/v1/audit?since=yesterday", { key: tenant.key });
     expect(expectError(bad, 400, "FN_006").message).toMatch(/since/);
     const actor = await t.call("GET", "/v1/audit?actor=bob", { key: tenant.key });
     expect(expectError(actor, 400, "FN_006").message).toMatch(/actor/);
+  });
+
+  it("audit - entries carry the client address; refused and failed actions are recorded with their code", async () => {
+    const other = await t.tenant();
+    const viewer = await t.key(other.name, other.key, "viewer");
+    const res = await t.gateway.app.inject({
+      method: "POST",
+      url: "/v1/functions",
+      headers: { authorization: `Bearer ${other.key}`, "content-type": "application/json" },
+      payload: JSON.stringify({ name: "addressed", runtime: "edge" }),
+      remoteAddress: "203.0.113.9",
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    // A viewer may not create functions: "denied", FN_009.
+    const refused = await t.call("POST", "/v1/functions", {
+      key: viewer.key,
+      body: { name: "not-allowed", runtime: "edge" },
+    });
+    expectError(refused, 403, "FN_009");
+    // A bad request: "failed", FN_006. Data-plane calls (invoke) are never audited.
+    expectError(
+      await t.call("PUT", "/v1/functions/addressed/env/lower-case", { key: other.key, body: {} }),
+      400,
+      "FN_006",
+    );
+    expect((await t.call("POST", "/v1/functions/nothing/invoke", { key: other.key })).status).toBe(404);
+    // Written after the response: wait for them.
+    let items: {
+      action: string;
+      outcome: string;
+      actor: string;
+      address: string | null;
+      details: unknown;
+    }[] = [];
+    for (let i = 0; i < 50; i++) {
+      const log = await t.call("GET", "/v1/audit?limit=100", { key: other.key });
+      items = log.json.items;
+      if (items.filter((e) => e.outcome !== "ok").length >= 2) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const created = items.find((e) => e.action === "function.create");
+    expect(created?.address).toBe("203.0.113.9");
+    expect(created?.outcome).toBe("ok");
+    expect(items.find((e) => e.outcome === "denied")).toMatchObject({
+      action: "POST /v1/functions",
+      actor: viewer.id,
+      details: { code: "FN_009", status: 403 },
+    });
+    expect(items.find((e) => e.outcome === "failed")).toMatchObject({
+      action: "PUT /v1/functions/:name/env/:key",
+      details: { code: "FN_006", status: 400 },
+    });
+    expect(items.some((e) => e.action.includes("invoke"))).toBe(false);
+    const denied = await t.call("GET", "/v1/audit?outcome=denied", { key: other.key });
+    expect(denied.json.items.map((e: { outcome: string }) => e.outcome)).toEqual(["denied"]);
+  });
+
+  it("audit - the platform admin reads one tenant's log or every tenant's", async () => {
+    const one = await t.call("GET", `/v1/audit?tenant=${tenant.name}&action=tenant.create`, {
+      key: t.adminKey,
+    });
+    expect(one.status, one.body).toBe(200);
+    expect(one.json.items.map((e: { target: string }) => e.target)).toEqual([`tenant/${tenant.name}`]);
+    const all = await t.call("GET", "/v1/audit?action=tenant.create&limit=500", { key: t.adminKey });
+    expect(all.status, all.body).toBe(200);
+    const tenants = new Set(all.json.items.map((e: { tenantId: string }) => e.tenantId));
+    expect(tenants.has(tenant.id)).toBe(true);
+    expect(tenants.size).toBeGreaterThanOrEqual(2);
+    expectError(await t.call("GET", "/v1/audit?tenant=no-such-tenant", { key: t.adminKey }), 404, "FN_001");
+  });
+
+  it("audit - retention: entries older than KUMO_AUDIT_RETENTION are purged in batches", async () => {
+    const db = t.gateway.database.db;
+    const old = await t.tenant();
+    const day = 86_400_000;
+    await db
+      .insertInto("audit_events")
+      .values(
+        Array.from({ length: 7 }, (_, i) => ({
+          tenant_id: old.id,
+          actor: "platform-admin",
+          action: "old.thing",
+          target: `thing/${i}`,
+          details: "{}",
+          at: new Date(Date.now() - 400 * day),
+        })) as never,
+      )
+      .execute();
+    const count = async () =>
+      Number(
+        (
+          await db
+            .selectFrom("audit_events")
+            .select((eb) => eb.fn.countAll<string>().as("n"))
+            .where("tenant_id", "=", old.id)
+            .where("action", "=", "old.thing")
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    expect(await count()).toBe(7);
+    const first = await purgeAudit(db, { retentionMs: 365 * day, batchSize: 3, maxStatements: 2 });
+    expect(first).toEqual({ deleted: 6, complete: false });
+    const rest = await purgeAudit(db, { retentionMs: 365 * day, batchSize: 3 });
+    expect(rest).toEqual({ deleted: 1, complete: true });
+    expect(await count()).toBe(0);
+    // Recent entries stay.
+    const recent = await t.call("GET", "/v1/audit?action=tenant.create", { key: old.key });
+    expect(recent.json.items).toHaveLength(1);
   });
 });

@@ -680,7 +680,9 @@ const ROUTES: RouteCase[] = [
     // B's audit log: only B's own entries, whatever filter names A's things.
     route: "GET /v1/audit",
     method: "GET",
-    url: () => "/v1/audit?limit=500",
+    // B's refused attempts on A's things are in B's log too (outcome "failed"/"denied"), holding the
+    // paths B itself sent, A's ids among them; what B did ("ok") is never about A.
+    url: () => "/v1/audit?limit=500&outcome=ok",
     expect: "own-scope",
     check: (res, f) => {
       const targets = res.json.items.map((e: { target: string }) => e.target);
@@ -719,6 +721,44 @@ const ROUTES: RouteCase[] = [
       expect(res.json.id).not.toBe(f.a.fnId);
       expect(res.json.url).toContain(`/fn/${f.b.name}/alpha/`);
     },
+  },
+  {
+    // The platform admin's view across tenants: a tenant key naming another tenant finds nothing.
+    route: "GET /v1/audit",
+    method: "GET",
+    url: (f) => `/v1/audit?tenant=${f.a.name}`,
+    expect: "not-found",
+  },
+  {
+    route: "GET /v1/tenants/:tenant/quotas",
+    method: "GET",
+    url: (f) => `/v1/tenants/${f.a.name}/quotas`,
+    expect: "not-found",
+  },
+  {
+    route: "PUT /v1/tenants/:tenant/quotas",
+    method: "PUT",
+    url: (f) => `/v1/tenants/${f.a.name}/quotas`,
+    body: { functions: 1000 },
+    expect: "platform-only",
+  },
+  {
+    route: "GET /v1/usage",
+    method: "GET",
+    url: () => "/v1/usage",
+    expect: "own-scope",
+    // B's own use: its one function (and "alpha", created by an own-scope case above, if it ran).
+    check: (res, f) => {
+      expect(res.json.tenant).toBe(f.b.name);
+      expect(res.json.usage.functions.used).toBeGreaterThanOrEqual(1);
+      expect(res.json.usage.functions.used).toBeLessThanOrEqual(2);
+    },
+  },
+  {
+    route: "GET /v1/usage",
+    method: "GET",
+    url: (f) => `/v1/usage?tenant=${f.a.name}`,
+    expect: "not-found",
   },
   { route: "GET /v1/tenants", method: "GET", url: () => "/v1/tenants", expect: "platform-only" },
   {

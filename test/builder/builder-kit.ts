@@ -43,7 +43,7 @@ export interface Deployment {
   error: { code: string; message: string } | null;
 }
 
-export async function startBuildKit(): Promise<BuildKit> {
+export async function startBuildKit(options: { edge?: boolean } = {}): Promise<BuildKit> {
   const builder = await startBuilder(
     loadBuilderConfig({
       KUMO_BUILDER_PORT: "0",
@@ -56,7 +56,8 @@ export async function startBuildKit(): Promise<BuildKit> {
     { ensureImages: await checkoutImages() },
   );
   const client = new BuildClient(builder.grpcAddress);
-  const tg = await startTestGateway({ builder: client });
+  // edge: the real isolate host too, for edge functions whose npm dependencies the builder installs.
+  const tg = await startTestGateway({ builder: client, ...(options.edge ? { edge: true } : {}) });
   const tenant = await tg.tenant();
   const dirs: string[] = [];
   const created = new Set<string>();

@@ -122,7 +122,7 @@ describe("observability - per-function metrics", () => {
     const db = t.gateway.database.db;
     const raw = await db
       .selectFrom("invocations")
-      .select(["duration_ms", "cold_start", "status", "error_code"])
+      .select(["duration_ms", "cold_start", "status", "error_code", "cpu_ms", "memory_bytes"])
       .where("function_id", "=", functionId)
       .execute();
     expect(raw.length).toBe(84);
@@ -162,6 +162,17 @@ describe("observability - per-function metrics", () => {
     expect(summary.durationMs.max).toBeCloseTo(durations.at(-1) as number, 2);
     // The merged p50 sits between the gateways' own medians: averaging per-gateway percentiles would not give it.
     expect(summary.durationMs.p50).toBeGreaterThan(60);
+
+    // The isolate measured every invocation: CPU time (a handler that mostly waits uses little) and heap.
+    const cpu = raw.map((r) => r.cpu_ms as number).sort((x, y) => x - y);
+    expect(cpu.every((ms) => ms >= 0 && ms < 1000)).toBe(true);
+    expect(raw.every((r) => (r.memory_bytes ?? 0) > 100_000)).toBe(true);
+    expect(summary.cpuMs.count).toBe(84);
+    expect(summary.cpuMs.max).toBeCloseTo(cpu.at(-1) as number, 2);
+    expect(summary.memoryBytes.count).toBe(84);
+    // With 16 requests at a time split over two gateways, each ran up to 8 at once.
+    expect(summary.concurrency.max).toBeGreaterThanOrEqual(2);
+    expect(summary.concurrency.max).toBeLessThanOrEqual(16);
 
     // Each gateway's isolate host started the function's isolate once: cold starts of kind "isolate".
     const cold = raw.filter((r) => r.cold_start === "cold").length;
@@ -324,6 +335,74 @@ describe("observability - per-function metrics", () => {
     expect(await count("function_metrics_hour", realNow - 400 * DAY_MS)).toBe(0);
     // The 20-day-old hour stays.
     expect(await count("function_metrics_hour", realNow - 14 * DAY_MS)).toBeGreaterThanOrEqual(1);
+  });
+
+  it("metrics - peak in flight per minute: exact for one writer, writers' peaks of a minute add, kept by compaction; CPU and memory per invocation", async () => {
+    const db = t.gateway.database.db;
+    const recorder = () =>
+      new Recorder({
+        db,
+        flushMs: 10,
+        onError: (e) => {
+          throw e;
+        },
+      });
+    const [a, b] = [recorder(), recorder()];
+    const hour = Date.UTC(2032, 2, 1, 10);
+    const m = hour + 5 * 60_000;
+    /** A run [start, end) in ms after minute m. */
+    const run = (start: number, end: number, over: Partial<NewInvocation> = {}) =>
+      record({
+        ...over,
+        started_at: new Date(m + start),
+        finished_at: new Date(m + end),
+        duration_ms: end - start,
+      });
+    // Writer a: at 2500..2550 four runs overlap, one of them begun in the minute before; the runs
+    // at 5000 follow each other (no overlap at the tie); one more in the next minute.
+    for (const r of [
+      run(1000, 5000, { cpu_ms: 2, memory_bytes: 1_000_000 }),
+      run(2000, 3000, { cpu_ms: 4, memory_bytes: 3_000_000 }),
+      run(2500, 2600, { cpu_ms: 6, memory_bytes: 2_000_000 }),
+      run(-30_000, 2550),
+      run(5000, 6000),
+      run(60_000 + 10, 60_000 + 20),
+    ])
+      a.record(r);
+    // Writer b: two overlapping runs in the same minute.
+    for (const r of [run(100, 900), run(200, 300)]) b.record(r);
+    await a.drain();
+    await b.drain();
+
+    const url = `/v1/functions/timed/metrics?from=${new Date(hour).toISOString()}&to=${new Date(hour + 3_600_000).toISOString()}`;
+    const minutes = await metrics(`${url}&step=1m`);
+    expect(minutes.status, minutes.body).toBe(200);
+    const peakAt = (minute: number) =>
+      minutes.json.series.find((p: { at: string }) => p.at === new Date(minute).toISOString())?.concurrency
+        .max;
+    expect(peakAt(m - 60_000)).toBe(1);
+    expect(peakAt(m)).toBe(4 + 2);
+    expect(peakAt(m + 60_000)).toBe(1);
+    expect(peakAt(m + 120_000)).toBe(0);
+    const summary = minutes.json.summary;
+    expect(summary.concurrency.max).toBe(6);
+    expect(summary.cpuMs).toMatchObject({ count: 3, avg: 4, max: 6 });
+    expect(Math.abs(summary.cpuMs.p50 - 4)).toBeLessThanOrEqual(0.04);
+    expect(summary.memoryBytes).toMatchObject({ count: 3, avg: 2_000_000, max: 3_000_000 });
+    expect(Math.abs(summary.memoryBytes.p50 - 2_000_000)).toBeLessThanOrEqual(20_000);
+
+    // The hour row keeps the largest minute's sum; read from it alone, the answer is the same.
+    await compactMetrics(db, { now: hour + 3 * 3_600_000 });
+    const row = await db
+      .selectFrom("function_metrics_hour")
+      .select(["max_in_flight", "cpu_count"])
+      .where("function_id", "=", functionId)
+      .where("hour", "=", new Date(hour))
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ max_in_flight: 6, cpu_count: 3 });
+    const hours = await metrics(`${url}&step=1h`);
+    expect(hours.json.summary.concurrency.max).toBe(6);
+    expect(hours.json.summary.cpuMs).toEqual(summary.cpuMs);
   });
 
   it("metrics api - bad ranges and steps are 400 FN_006 naming the field; unknown names are 404", async () => {

@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { ImageBuildClient } from "@kumo/gateway";
 import { startTelemetry, type Telemetry } from "@kumo/telemetry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Plane, waitFor } from "../invocation/plane.ts";
 import { SETUP_TIMEOUT_MS } from "../runtimes/runtime-harness.ts";
+import { startTestGateway } from "../support/test-gateway.ts";
 
 /** One exported span, decoded from OTLP/HTTP JSON. */
 interface ReceivedSpan {
@@ -220,7 +222,13 @@ describe("tracing - OpenTelemetry spans through every hop", () => {
     const got = JSON.parse(res.body);
     expect(got.header).toBe(`00-${c.traceId}-${shim.spanId}-01`);
     expect(got.context).toBe(got.header);
-    expect((await record(invocationId))?.traceId).toBe(c.traceId);
+    const recorded = await record(invocationId);
+    expect(recorded?.traceId).toBe(c.traceId);
+    // The shim's usage header is read and stripped by the autoscaler: it reaches the record, not the caller.
+    expect(res.headers["kumo-usage"]).toBeUndefined();
+    expect(recorded?.cpuMs).toBeGreaterThanOrEqual(0);
+    expect(recorded?.cpuMs).toBeLessThan(10_000);
+    expect(recorded?.memoryBytes).toBeGreaterThan(1_000_000);
   });
 
   it("tracing - an edge invocation continues the caller's trace: gateway → isolate → function", async () => {
@@ -241,6 +249,34 @@ describe("tracing - OpenTelemetry spans through every hop", () => {
     expect(typeof isolate.attributes["faas.coldstart"]).toBe("boolean");
     expect(JSON.parse(res.body).header).toBe(`00-${c.traceId}-${isolate.spanId}-01`);
     expect((await record(invocationId))?.traceId).toBe(c.traceId);
+  });
+
+  it("tracing - the invocation duration histogram carries the trace id as an exemplar, in OpenMetrics only", async () => {
+    const c = caller();
+    const res = await plane.invoke("edgy", { method: "GET", headers: { traceparent: c.traceparent } });
+    expect(res.status, res.body).toBe(200);
+    const scrape = (accept?: string) =>
+      plane.gw.call("GET", "/metrics", accept ? { headers: { accept } } : {});
+    // What Prometheus sends by default: OpenMetrics preferred.
+    const open = await scrape(
+      "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    );
+    expect(open.status).toBe(200);
+    expect(open.headers["content-type"]).toMatch(/^application\/openmetrics-text; version=1\.0\.0/);
+    const exemplar = open.body
+      .split("\n")
+      .find((l) => l.startsWith("kumo_invocation_duration_seconds_bucket") && l.includes(c.traceId));
+    expect(exemplar, "a bucket line with the invocation's trace id").toMatch(
+      new RegExp(`# \\{trace_id="${c.traceId}"\\} [0-9.e-]+ [0-9.]+$`),
+    );
+    expect(open.body.trimEnd().endsWith("# EOF")).toBe(true);
+    // Counters keep their _total samples in both formats, whichever was rendered before.
+    expect(open.body).toMatch(/^kumo_invocations_total\{/m);
+    const plain = await scrape();
+    expect(plain.headers["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(plain.body).not.toContain("# {trace_id=");
+    expect(plain.body).toMatch(/^# TYPE kumo_invocations_total counter$/m);
+    expect(plain.body).toMatch(/^kumo_invocation_duration_seconds_bucket\{.*\} \d+$/m);
   });
 
   it("tracing - without a caller traceparent the gateway starts the trace, and the record and response name it", async () => {
@@ -278,6 +314,8 @@ describe("tracing - OpenTelemetry spans through every hop", () => {
       return r?.status === "succeeded" ? r : undefined;
     });
     expect(done).toMatchObject({ attempts: 2, traceId: c.traceId });
+    expect(done.cpuMs).toBeGreaterThanOrEqual(0);
+    expect(done.memoryBytes).toBeGreaterThan(1_000_000);
 
     const spans = await spansOf(c.traceId, ["publish kumo.async", "invoke attempt 1", "invoke attempt 2"]);
     const server = one(spans, /^POST \/v1\/functions\/:name\/invoke$/);
@@ -310,5 +348,98 @@ describe("tracing - OpenTelemetry spans through every hop", () => {
     const retryShim = shims.find((s) => s.parentSpanId === retry.spanId);
     const result = JSON.parse(done.result.body);
     expect(result.context).toBe(`00-${c.traceId}-${retryShim?.spanId}-01`);
+  });
+
+  it("tracing - an event's fan-out: a span for the event, one per delivery (its child, linked to it), each delivery's invocation under it", async () => {
+    const key = plane.tenant.key;
+    for (const fn of ["traced", "flaky"]) {
+      const res = await plane.gw.call("POST", `/v1/functions/${fn}/triggers`, {
+        key,
+        body: { type: "event", eventType: "span.*" },
+      });
+      expect(res.status, res.body).toBe(201);
+    }
+    const published = await plane.gw.call("POST", "/v1/events", {
+      key,
+      body: { type: "span.test", data: {} },
+    });
+    expect(published.status, published.body).toBe(202);
+    const eventId = published.json.eventId as string;
+    expect(published.json.deliveries).toHaveLength(2);
+
+    const event = await waitFor("the event's span", async () => {
+      await telemetry.flush();
+      return receiver.spans.find(
+        (s) => s.name === "publish event span.test" && s.attributes["kumo.event.id"] === eventId,
+      );
+    });
+    expect(event.kind).toBe(SPAN_KIND.PRODUCER);
+    expect(event.attributes).toMatchObject({ "kumo.event.type": "span.test", "kumo.event.deliveries": 2 });
+    const spans = await waitFor("both deliveries' first attempts", async () => {
+      await telemetry.flush();
+      const all = receiver.inTrace(event.traceId);
+      return all.filter((s) => s.name === "invoke attempt 1").length === 2 ? all : undefined;
+    });
+    const deliveries = spans.filter((s) => s.name === "deliver event span.test");
+    expect(deliveries).toHaveLength(2);
+    for (const delivery of deliveries) {
+      expect(delivery.parentSpanId).toBe(event.spanId);
+      expect(delivery.links).toEqual([{ traceId: event.traceId, spanId: event.spanId }]);
+      expect(delivery.attributes["kumo.event.id"]).toBe(eventId);
+      const publish = spans.filter(
+        (s) => s.name === "publish kumo.async" && s.parentSpanId === delivery.spanId,
+      );
+      expect(publish, "the delivery's publish to the stream").toHaveLength(1);
+      const attempt = one(
+        spans.filter((s) => s.parentSpanId === publish[0]?.spanId),
+        "invoke attempt 1",
+      );
+      expect(attempt.attributes["faas.invocation_id"]).toBe(delivery.attributes["faas.invocation_id"]);
+    }
+    expect(deliveries.map((d) => d.attributes["faas.invoked_name"]).sort()).toEqual(["flaky", "traced"]);
+  });
+
+  it("tracing - a container deploy is one span, and the builder call carries its context (the build span is its child)", async () => {
+    const sent: (string | undefined)[] = [];
+    const builder: ImageBuildClient = {
+      async build(_request, options) {
+        sent.push(options.traceparent);
+        return { result: { image: "kumo/traced-fake:1", codeDigest: "", cached: true }, codeTar: undefined };
+      },
+      async fetchGit() {
+        throw new Error("not used");
+      },
+    };
+    const gw = await startTestGateway({ builder });
+    try {
+      const tenant = await gw.tenant();
+      const created = await gw.call("POST", "/v1/functions", {
+        key: tenant.key,
+        body: { name: "built", runtime: "node" },
+      });
+      expect(created.status, created.body).toBe(201);
+      const dep = await gw.call("POST", "/v1/functions/built/deployments", {
+        key: tenant.key,
+        body: { files: { "index.mjs": NODE_FN } },
+      });
+      expect(dep.status, dep.body).toBe(202);
+      const deploymentId = dep.json.id as string;
+      const span = await waitFor("the deploy span", async () => {
+        await telemetry.flush();
+        return receiver.spans.find(
+          (s) => s.name === "deploy built" && s.attributes["kumo.deployment.id"] === deploymentId,
+        );
+      });
+      expect(span.kind).toBe(SPAN_KIND.CLIENT);
+      expect(span.error).toBe(false);
+      expect(span.attributes).toMatchObject({
+        "faas.name": "built",
+        "faas.version": "1",
+        "kumo.runtime": "node",
+      });
+      expect(sent).toEqual([`00-${span.traceId}-${span.spanId}-01`]);
+    } finally {
+      await gw.close();
+    }
   });
 });

@@ -54,7 +54,7 @@ export {
   type QueueEventMessage,
   queueInvocation,
 } from "./queue-invocation.ts";
-export { streamReplicas } from "./replicas.ts";
+export { PULL_EXPIRES_MS, streamReplicas } from "./replicas.ts";
 export { type StreamAck, StreamPublisher, type StreamPublisherOptions } from "./stream-publisher.ts";
 export { headers, queueNameOfSubject, streams, subjects } from "./subjects.ts";
 export {

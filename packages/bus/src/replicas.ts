@@ -14,3 +14,11 @@ export function streamReplicas(nc: NatsConnection): number {
   if (!info?.cluster) return 1;
   return Math.max(1, Math.min(MAX_REPLICAS, info.connect_urls?.length ?? 1));
 }
+
+/**
+ * `expires` of the pull requests behind a long-lived `consume()`. nats.js sends idle heartbeats at
+ * half of it and re-pulls after two are missed; with its default (30 s) a consumer whose server died
+ * or whose stream leader moved sat idle for ~30 s (seen in the cluster test: async work stalled 33 s
+ * after a NATS node was killed). 5 s bounds that to ~5 s, for one small pull request per 5 s when idle.
+ */
+export const PULL_EXPIRES_MS = 5_000;

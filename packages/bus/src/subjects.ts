@@ -87,12 +87,16 @@ export const headers = {
   error: "kumo-error",
   version: "kumo-version",
   coldStart: "kumo-cold-start",
+  /** Shim → autoscaler: what the invocation used (`cpu=<ms>;rss=<bytes>`); never passed on. */
+  usage: "kumo-usage",
   /** 202 answers to a repeated idempotency key carry this, with the first invocation's id. */
   idempotentReplay: "kumo-idempotent-replay",
   /** Path parameters of the tenant route that matched, as JSON. */
   routeParams: "kumo-route-params",
   /** The verified claims of the caller's JWT, as JSON (functions with `httpAuth: { jwt }`). */
   authClaims: "kumo-auth-claims",
+  /** Step runs: an end user's JWT, verified with the function's `httpAuth.jwt`; its claims become `context.auth`. */
+  authToken: "kumo-auth-token",
   traceparent: "traceparent",
   /** On invocation responses while tracing is on: the trace to look the invocation up by. */
   traceId: "kumo-trace-id",

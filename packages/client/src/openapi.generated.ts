@@ -291,7 +291,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit log of the tenant (admins): filter by action, actor, target and time; cursor paged */
+        /** Audit log of the tenant (admins; the platform admin: ?tenant= or all): filter by action, actor, target, outcome and time; cursor paged */
         get: {
             parameters: {
                 query?: {
@@ -300,10 +300,14 @@ export interface paths {
                     actor?: string;
                     cursor?: string;
                     limit?: number;
+                    /** @description "ok", or the refused ("denied") and failed ("failed") attempts */
+                    outcome?: "ok" | "denied" | "failed";
                     /** @description entries at or after this time */
                     since?: string;
                     /** @description the target, e.g. "function/orders" or "function/*": exact, or a prefix ending in "*" */
                     target?: string;
+                    /** @description platform admin: one tenant's log (absent: every tenant's, each entry naming its tenant) */
+                    tenant?: string;
                     /** @description entries before this time */
                     until?: string;
                 };
@@ -1414,7 +1418,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A function's metrics as a time series: invocations, errors by code, duration avg/p50/p95/p99, cold starts by kind, throttles, async queue age */
+        /** A function's metrics as a time series: invocations, errors by code, duration avg/p50/p95/p99, cold starts by kind, throttles, concurrency (average and peak in flight), async queue age, CPU and memory per invocation */
         get: {
             parameters: {
                 query?: {
@@ -3072,6 +3076,116 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenant}/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A tenant's quotas: its own, and those in force (platform admin, or the tenant's admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    tenant: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        /** Set a tenant's quotas (platform admin); each absent or null one is the installation's default */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    tenant: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description build minutes per UTC day; null or absent: the installation's default (KUMO_QUOTA_*, unlimited unless set) */
+                        buildMinutesPerDay?: number | null;
+                        /** @description invocations running at once across the installation (sync); null or absent: the installation's default (KUMO_QUOTA_*, unlimited unless set) */
+                        concurrency?: number | null;
+                        /** @description functions the tenant may have; null or absent: the installation's default (KUMO_QUOTA_*, unlimited unless set) */
+                        functions?: number | null;
+                        /** @description invocations per UTC day; null or absent: the installation's default (KUMO_QUOTA_*, unlimited unless set) */
+                        invocationsPerDay?: number | null;
+                        /** @description bytes stored: sources, builds and logs; null or absent: the installation's default (KUMO_QUOTA_*, unlimited unless set) */
+                        storedBytes?: number | null;
+                        /** @description versions kept per function (older ones are pruned to make room); null or absent: the installation's default (KUMO_QUOTA_*, unlimited unless set) */
+                        versionsPerFunction?: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's use against each quota (platform admin: ?tenant=<name>) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description platform admin: the tenant to report on */
+                    tenant?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;

@@ -26,6 +26,17 @@ export interface InvocationHead {
   coldStart: ColdStartKind;
   /** Time the request waited for capacity before the handler started. */
   queueMs: number;
+  /** What the invocation used, when its runtime measured it. */
+  usage?: InvocationUsage;
+}
+
+/**
+ * Resources of one invocation as its runtime measured them: an isolate's CPU time delta and heap
+ * (sampled), a container shim's process CPU delta and rss at the response.
+ */
+export interface InvocationUsage {
+  cpuMs?: number;
+  memoryBytes?: number;
 }
 
 export interface InvocationResult extends InvocationHead {
@@ -77,6 +88,7 @@ export function fromShimResponse(head: InvocationHead, body: Uint8Array): Invoca
     queueMs: head.queueMs,
     logs: [],
   };
+  if (head.usage) result.usage = head.usage;
   for (const [name, code] of head.headers) {
     if (name === ERROR_HEADER && isErrorCode(code)) {
       result.error = { code, message: envelopeMessage(body) ?? "the function failed" };

@@ -9,7 +9,8 @@ export {
 export type { AliasesRepo } from "./aliases-repo.ts";
 export type { ApiKeysRepo } from "./api-keys-repo.ts";
 export type { ArtifactsRepo } from "./artifacts-repo.ts";
-export type { AuditRepo } from "./audit-repo.ts";
+export type { AuditContext, AuditFilter, AuditRepo } from "./audit-repo.ts";
+export { type PurgeAuditOptions, type PurgeAuditResult, purgeAudit } from "./audit-retention.ts";
 export { decodeCursor, encodeCursor, type Page, type PageOptions } from "./cursor.ts";
 export type { DeploymentsRepo } from "./deployments-repo.ts";
 export type { DomainsRepo } from "./domains-repo.ts";
@@ -62,6 +63,7 @@ export {
   QueueTriggers,
 } from "./queue-triggers.ts";
 export { notQueuedInvocation, type QueuedTarget, queuedInvocation } from "./queued-invocation.ts";
+export { QUOTA_NAMES, type QuotaLimits, type QuotaName, type QuotasRepo } from "./quotas-repo.ts";
 export type { LogOwner, RejectedRecord } from "./record-writer.ts";
 export {
   invocationLogRows,
@@ -82,6 +84,7 @@ export { openServiceDatabase, type ServiceDatabase, type ServiceDatabaseConfig }
 export { parseVersionSelector, targetVersion, type VersionLookups } from "./target-version.ts";
 export type { TenantStore } from "./tenant-store.ts";
 export type { NewTrigger, TriggerPatch, TriggersRepo } from "./triggers-repo.ts";
+export type { StoredBytes, UsageRepo } from "./usage-repo.ts";
 export {
   edgeScript,
   openTenantSecret,

@@ -24,6 +24,15 @@ export interface MetricAggregate {
   duration: DDSketch;
   /** Async invocations: ms from queued to started (the queue's age when it was taken). */
   queue: DDSketch;
+  /** CPU ms per invocation, where the runtime measured it (since 0016). */
+  cpu: DDSketch;
+  /** Memory bytes per invocation (isolate heap, container rss), where measured (since 0016). */
+  memory: DDSketch;
+  /**
+   * The most invocations running at once. One writer's minute is exact for that writer; merged
+   * aggregates take the largest (PeakInFlight adds the peaks of rows of the same minute first).
+   */
+  maxInFlight: number;
 }
 
 export function newAggregate(): MetricAggregate {
@@ -36,6 +45,9 @@ export function newAggregate(): MetricAggregate {
     deadLetters: 0,
     duration: newSketch(),
     queue: newSketch(),
+    cpu: newSketch(),
+    memory: newSketch(),
+    maxInFlight: 0,
   };
 }
 
@@ -49,6 +61,38 @@ export function mergeAggregate(into: MetricAggregate, from: MetricAggregate): vo
   into.deadLetters += from.deadLetters;
   into.duration.merge(from.duration);
   into.queue.merge(from.queue);
+  into.cpu.merge(from.cpu);
+  into.memory.merge(from.memory);
+  into.maxInFlight = Math.max(into.maxInFlight, from.maxInFlight);
+}
+
+/**
+ * Peak concurrency of merged rows. Rows of the same minute come from different writers (or
+ * versions) running at the same time, so their peaks add; the peak over several minutes is the
+ * largest of those sums. A sum of peaks is an upper bound of the true peak (exact when one writer
+ * served the minute, and close when the writers peaked together, as under a round-robin load
+ * balancer); an hour row holds the largest minute of its (version, trigger).
+ */
+export class PeakInFlight {
+  readonly #sums = new Map<string, Map<number, number>>();
+
+  /** A row of `group` (a bucket, a function) at `at` (its minute or hour) with its own peak. */
+  add(group: string, at: number, peak: number): void {
+    if (peak <= 0) return;
+    let byTime = this.#sums.get(group);
+    if (!byTime) {
+      byTime = new Map();
+      this.#sums.set(group, byTime);
+    }
+    byTime.set(at, (byTime.get(at) ?? 0) + peak);
+  }
+
+  /** The group's peak: the largest sum of one instant; 0 when it had no rows. */
+  peakOf(group: string): number {
+    let peak = 0;
+    for (const sum of this.#sums.get(group)?.values() ?? []) peak = Math.max(peak, sum);
+    return peak;
+  }
 }
 
 export function addCounts(into: Record<string, number>, from: Readonly<Record<string, number>>): void {
@@ -59,6 +103,8 @@ export function addCounts(into: Record<string, number>, from: Readonly<Record<st
 export function aggregateColumns(a: MetricAggregate): FunctionMetricsColumns {
   const duration = sketchStats(a.duration);
   const queue = sketchStats(a.queue);
+  const cpu = sketchStats(a.cpu);
+  const memory = sketchStats(a.memory);
   return {
     invocations: a.invocations,
     errors: JSON.stringify(a.errors),
@@ -76,6 +122,17 @@ export function aggregateColumns(a: MetricAggregate): FunctionMetricsColumns {
     queue_min: queue.min,
     queue_max: queue.max,
     queue_sketch: queue.count > 0 ? encodeSketch(a.queue) : null,
+    cpu_count: cpu.count,
+    cpu_sum: cpu.sum,
+    cpu_min: cpu.min,
+    cpu_max: cpu.max,
+    cpu_sketch: cpu.count > 0 ? encodeSketch(a.cpu) : null,
+    memory_count: memory.count,
+    memory_sum: memory.sum,
+    memory_min: memory.min,
+    memory_max: memory.max,
+    memory_sketch: memory.count > 0 ? encodeSketch(a.memory) : null,
+    max_in_flight: a.maxInFlight,
   };
 }
 
@@ -97,6 +154,17 @@ export interface StoredMetricColumns {
   queue_min: number | null;
   queue_max: number | null;
   queue_sketch: Uint8Array | null;
+  cpu_count: number;
+  cpu_sum: number;
+  cpu_min: number | null;
+  cpu_max: number | null;
+  cpu_sketch: Uint8Array | null;
+  memory_count: number;
+  memory_sum: number;
+  memory_min: number | null;
+  memory_max: number | null;
+  memory_sketch: Uint8Array | null;
+  max_in_flight: number;
 }
 
 /** A rollup row back as an aggregate (its sketches decoded). */
@@ -124,6 +192,23 @@ export function aggregateOfRow(row: StoredMetricColumns): MetricAggregate {
           max: row.queue_max,
         })
       : newSketch(),
+    cpu: row.cpu_sketch
+      ? decodeSketch(row.cpu_sketch, {
+          count: row.cpu_count,
+          sum: row.cpu_sum,
+          min: row.cpu_min,
+          max: row.cpu_max,
+        })
+      : newSketch(),
+    memory: row.memory_sketch
+      ? decodeSketch(row.memory_sketch, {
+          count: row.memory_count,
+          sum: row.memory_sum,
+          min: row.memory_min,
+          max: row.memory_max,
+        })
+      : newSketch(),
+    maxInFlight: row.max_in_flight,
   };
 }
 
@@ -145,6 +230,17 @@ const METRIC_COLUMNS = [
   "queue_min",
   "queue_max",
   "queue_sketch",
+  "cpu_count",
+  "cpu_sum",
+  "cpu_min",
+  "cpu_max",
+  "cpu_sketch",
+  "memory_count",
+  "memory_sum",
+  "memory_min",
+  "memory_max",
+  "memory_sketch",
+  "max_in_flight",
 ] as const satisfies readonly (keyof FunctionMetricsColumns)[];
 
 /** An upsert's SET replacing every measure column with the row being inserted (`excluded`). */

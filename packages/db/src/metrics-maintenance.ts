@@ -4,6 +4,7 @@ import {
   aggregateOfRow,
   type MetricAggregate,
   mergeAggregate,
+  PeakInFlight,
   replacedMetricColumns,
 } from "./metric-aggregate.ts";
 import type { Database } from "./schema.ts";
@@ -107,9 +108,12 @@ export async function compactMetrics(
           aggregate: MetricAggregate;
         }
       >();
+      // Writers' peaks of one minute add; the hour keeps its largest minute.
+      const peaks = new PeakInFlight();
       for (const row of rows) {
         const hour = Math.floor(row.minute.getTime() / HOUR_MS) * HOUR_MS;
         const key = `${row.tenant_id}\u0000${row.function_id}\u0000${hour}\u0000${row.version}\u0000${row.trigger}`;
+        peaks.add(key, row.minute.getTime(), row.max_in_flight);
         const into = merged.get(key);
         if (into) mergeAggregate(into.aggregate, aggregateOfRow(row));
         else
@@ -122,6 +126,7 @@ export async function compactMetrics(
             aggregate: aggregateOfRow(row),
           });
       }
+      for (const [key, m] of merged) m.aggregate.maxInFlight = peaks.peakOf(key);
       const hourRows = [...merged.values()].map((m) =>
         Object.assign(
           {

@@ -5,6 +5,7 @@ import {
   type MetricAggregate,
   mergeAggregate,
   newAggregate,
+  PeakInFlight,
   type StoredMetricColumns,
 } from "./metric-aggregate.ts";
 import { COMPACTED_WATERMARK } from "./metrics-maintenance.ts";
@@ -90,12 +91,20 @@ export class MetricsRepo {
     }
     if (to > minutesFrom)
       rows.push(...(await this.#load("function_metrics_minute", q, [[new Date(minutesFrom), q.to]])));
+    const peaks = new PeakInFlight();
     for (const row of rows) {
-      const point = points[Math.floor((row.at - from) / q.stepMs)];
+      const index = Math.floor((row.at - from) / q.stepMs);
+      const point = points[index];
       if (!point) continue;
       mergeAggregate(point, row.aggregate);
       mergeAggregate(total, row.aggregate);
+      peaks.add(String(index), row.at, row.aggregate.maxInFlight);
+      peaks.add("total", row.at, row.aggregate.maxInFlight);
     }
+    points.forEach((point, index) => {
+      point.maxInFlight = peaks.peakOf(String(index));
+    });
+    total.maxInFlight = peaks.peakOf("total");
     return { points, total };
   }
 
@@ -125,16 +134,26 @@ export class MetricsRepo {
     }
     if (to > minutesFrom)
       rows.push(...(await this.#load("function_metrics_minute", filter, [[new Date(minutesFrom), q.to]])));
+    const peaks = new PeakInFlight();
     for (const row of rows) {
       let series = result.get(row.functionId);
       if (!series) {
         series = { points: Array.from({ length: count }, newAggregate), total: newAggregate() };
         result.set(row.functionId, series);
       }
-      const point = series.points[Math.floor((row.at - from) / q.stepMs)];
+      const index = Math.floor((row.at - from) / q.stepMs);
+      const point = series.points[index];
       if (!point) continue;
       mergeAggregate(point, row.aggregate);
       mergeAggregate(series.total, row.aggregate);
+      peaks.add(`${row.functionId}\u0000${index}`, row.at, row.aggregate.maxInFlight);
+      peaks.add(row.functionId, row.at, row.aggregate.maxInFlight);
+    }
+    for (const [functionId, series] of result) {
+      series.points.forEach((point, index) => {
+        point.maxInFlight = peaks.peakOf(`${functionId}\u0000${index}`);
+      });
+      series.total.maxInFlight = peaks.peakOf(functionId);
     }
     return result;
   }
@@ -159,11 +178,14 @@ export class MetricsRepo {
       rows.push(...(await this.#load("function_metrics_minute", {}, [[window.from, window.to]])));
     }
     const byFunction = new Map<string, MetricAggregate>();
+    const peaks = new PeakInFlight();
     for (const row of rows) {
       const into = byFunction.get(row.functionId);
       if (into) mergeAggregate(into, row.aggregate);
       else byFunction.set(row.functionId, row.aggregate);
+      peaks.add(row.functionId, row.at, row.aggregate.maxInFlight);
     }
+    for (const [functionId, aggregate] of byFunction) aggregate.maxInFlight = peaks.peakOf(functionId);
     if (byFunction.size === 0) return [];
     const names = await this.#db
       .selectFrom("functions")

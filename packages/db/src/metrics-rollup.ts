@@ -29,6 +29,16 @@ interface Cell {
   trigger: string;
   minute: number;
   aggregate: MetricAggregate;
+  /**
+   * Run intervals of this writer's invocations overlapping the minute (clipped to it), as sorted
+   * independently starts and ends; the cell's peak in flight is swept from them when it is written.
+   */
+  starts: number[];
+  ends: number[];
+  /** Intervals were added since the peak was last swept. */
+  peakOwed: boolean;
+  /** When the peak was last swept. */
+  peakAt: number;
   /** Changed since it was last written. */
   dirty: boolean;
   /**
@@ -39,11 +49,18 @@ interface Cell {
 }
 
 const MINUTE_MS = 60_000;
-/** Rows per upsert statement: 22 parameters each, far under PostgreSQL's limit. */
+/** Rows per upsert statement: 33 parameters each, far under PostgreSQL's limit. */
 const ROWS_PER_STATEMENT = 500;
 /** An invocation that failed with no code was a 5xx answer of the function: a runtime error. */
 const UNCODED_FAILURE = "FN_004";
 const THROTTLED = "FN_007";
+/** An invocation counts in flight in at most this many minutes before the one it finished in. */
+const MAX_SPAN_MINUTES = 60;
+/**
+ * The peak of a minute still going is swept at most this often (each sweep sorts the minute's
+ * intervals); an ended minute's is swept at its next flush, so stored peaks are exact after it.
+ */
+const PEAK_EVERY_MS = 10_000;
 
 function cellKey(
   minute: number,
@@ -71,6 +88,8 @@ export class MetricsRollup {
   /** Minutes before this may have left memory. */
   #evictedBefore = Number.NEGATIVE_INFINITY;
   #dirty = 0;
+  /** Cells whose peak is owed (see Cell.peakOwed). */
+  #owed = 0;
   #dropped = 0;
 
   constructor(options: MetricsRollupOptions = {}) {
@@ -82,7 +101,7 @@ export class MetricsRollup {
 
   /** Whether observed records wait to be written. */
   get dirty(): boolean {
-    return this.#dirty > 0;
+    return this.#dirty > 0 || this.#owed > 0;
   }
 
   /** Observations dropped because too many cells were held; read and reset. */
@@ -101,36 +120,14 @@ export class MetricsRollup {
     const at = finished instanceof Date ? finished.getTime() : Date.parse(finished);
     if (Number.isNaN(at)) return;
     const minute = at - (at % MINUTE_MS);
-    const version = record.version ?? 0;
-    const key = cellKey(minute, record.tenant_id, record.function_id, version, record.trigger);
-    let cell = this.#cells.get(key);
-    if (!cell) {
-      if (this.#cells.size >= this.#maxCells) {
-        this.#dropped++;
-        return;
-      }
-      cell = {
-        key,
-        tenantId: record.tenant_id,
-        functionId: record.function_id,
-        version,
-        trigger: record.trigger,
-        minute,
-        aggregate: newAggregate(),
-        dirty: false,
-        merge: minute < this.#evictedBefore,
-      };
-      this.#cells.set(key, cell);
-    }
-    if (!cell.dirty) {
-      cell.dirty = true;
-      this.#dirty++;
-    }
+    const cell = this.#cell(record, minute);
+    if (!cell) return;
     const a = cell.aggregate;
     if (retry) {
       a.retries++;
       return;
     }
+    this.#inFlight(record, cell, at);
     a.invocations++;
     if (status === "failed") {
       const code = record.error_code ?? UNCODED_FAILURE;
@@ -144,6 +141,81 @@ export class MetricsRollup {
     // Only async records (record_seq > 0) waited in the work queue; a sync queue_ms is a pool wait.
     if ((record.record_seq ?? 0) > 0 && record.queue_ms != null && record.queue_ms >= 0)
       a.queue.accept(record.queue_ms);
+    if (record.cpu_ms != null && record.cpu_ms >= 0) a.cpu.accept(record.cpu_ms);
+    if (record.memory_bytes != null && record.memory_bytes >= 0) a.memory.accept(record.memory_bytes);
+  }
+
+  /** The cell of the record's series in `minute`, marked changed; undefined when too many are held. */
+  #cell(record: NewInvocation, minute: number): Cell | undefined {
+    const version = record.version ?? 0;
+    const key = cellKey(minute, record.tenant_id, record.function_id, version, record.trigger);
+    let cell = this.#cells.get(key);
+    if (!cell) {
+      if (this.#cells.size >= this.#maxCells) {
+        this.#dropped++;
+        return undefined;
+      }
+      cell = {
+        key,
+        tenantId: record.tenant_id,
+        functionId: record.function_id,
+        version,
+        trigger: record.trigger,
+        minute,
+        aggregate: newAggregate(),
+        starts: [],
+        ends: [],
+        peakOwed: false,
+        peakAt: Number.NEGATIVE_INFINITY,
+        dirty: false,
+        merge: minute < this.#evictedBefore,
+      };
+      this.#cells.set(key, cell);
+    }
+    if (!cell.dirty) {
+      cell.dirty = true;
+      this.#dirty++;
+    }
+    return cell;
+  }
+
+  /**
+   * The record's run [start, end) joins the in-flight intervals of every minute it overlaps. A sync
+   * record's run is from started_at for its exact duration (finished_at is whole ms, so
+   * back-to-back sub-millisecond invocations do not count as concurrent); an async record's
+   * started_at is when it was queued, so its run is the duration before finished_at.
+   */
+  #inFlight(record: NewInvocation, cell: Cell, finished: number): void {
+    const duration = record.duration_ms;
+    if (duration == null || duration < 0) return;
+    let start: number;
+    let end: number;
+    if ((record.record_seq ?? 0) > 0) {
+      end = finished;
+      start = finished - duration;
+    } else {
+      const startedAt = record.started_at;
+      start = startedAt instanceof Date ? startedAt.getTime() : Date.parse(startedAt);
+      if (Number.isNaN(start) || start > finished) return;
+      end = start + Math.max(duration, 0.001);
+    }
+    let minute = cell.minute;
+    let into: Cell | undefined = cell;
+    for (let n = 0; into && n <= MAX_SPAN_MINUTES; n++) {
+      const to = Math.min(end, minute + MINUTE_MS);
+      const from = Math.max(start, minute);
+      if (to > from) {
+        into.starts.push(from);
+        into.ends.push(to);
+        if (!into.peakOwed) {
+          into.peakOwed = true;
+          this.#owed++;
+        }
+      }
+      if (start >= minute) return;
+      minute -= MINUTE_MS;
+      into = this.#cell(record, minute);
+    }
   }
 
   /**
@@ -151,15 +223,25 @@ export class MetricsRollup {
    * then forgets written cells older than keepMinutes. A failed write leaves the cells changed for
    * the next flush. Callers run one flush at a time.
    */
-  async flush(db: Kysely<Database>): Promise<void> {
+  async flush(db: Kysely<Database>, options: { final?: boolean } = {}): Promise<void> {
     const now = this.#now();
+    const final = options.final === true;
     const horizon = now - (now % MINUTE_MS) - this.#keepMs;
-    const cells = [...this.#cells.values()].filter((c) => c.dirty);
+    const due = (c: Cell) =>
+      c.peakOwed && (final || c.minute + MINUTE_MS <= now || now - c.peakAt >= PEAK_EVERY_MS);
+    const cells = [...this.#cells.values()].filter((c) => c.dirty || due(c));
     if (cells.length > 0) {
       await this.#mergeStored(
         db,
         cells.filter((c) => c.merge),
       );
+      for (const c of cells) {
+        if (!due(c)) continue;
+        c.aggregate.maxInFlight = Math.max(c.aggregate.maxInFlight, peakOf(c));
+        c.peakOwed = false;
+        c.peakAt = now;
+        this.#owed--;
+      }
       const rows = cells.map((c) =>
         Object.assign(
           {
@@ -175,8 +257,11 @@ export class MetricsRollup {
         ),
       );
       // Observations during the write mark their cell changed again.
-      for (const c of cells) c.dirty = false;
-      this.#dirty -= cells.length;
+      for (const c of cells) {
+        if (!c.dirty) continue;
+        c.dirty = false;
+        this.#dirty--;
+      }
       try {
         for (let at = 0; at < rows.length; at += ROWS_PER_STATEMENT) {
           await db
@@ -204,7 +289,7 @@ export class MetricsRollup {
       }
     }
     for (const [key, cell] of this.#cells) {
-      if (!cell.dirty && cell.minute < horizon) this.#cells.delete(key);
+      if (!cell.dirty && !cell.peakOwed && cell.minute < horizon) this.#cells.delete(key);
     }
     this.#evictedBefore = Math.max(this.#evictedBefore, horizon);
   }
@@ -240,3 +325,25 @@ export class MetricsRollup {
     }
   }
 }
+
+/** The most of the cell's intervals that overlap at one instant (an end before a start at a tie). */
+function peakOf(cell: Cell): number {
+  const { starts, ends } = cell;
+  // Appended in about finishing order, so each sort after the first is nearly linear (TimSort).
+  starts.sort(byValue);
+  ends.sort(byValue);
+  let running = 0;
+  let peak = 0;
+  let j = 0;
+  for (const start of starts) {
+    while (j < ends.length && (ends[j] as number) <= start) {
+      running--;
+      j++;
+    }
+    running++;
+    if (running > peak) peak = running;
+  }
+  return peak;
+}
+
+const byValue = (a: number, b: number) => a - b;

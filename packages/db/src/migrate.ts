@@ -13,6 +13,8 @@ import * as functionMetrics from "./migrations/0011-function-metrics.ts";
 import * as logSearch from "./migrations/0012-log-search.ts";
 import * as alertRules from "./migrations/0013-alert-rules.ts";
 import * as scopedKeys from "./migrations/0014-scoped-keys.ts";
+import * as tenantQuotas from "./migrations/0015-tenant-quotas.ts";
+import * as invocationUsage from "./migrations/0016-invocation-usage.ts";
 
 /** Migrations are compiled in, so a running service never depends on a migrations folder on disk. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -30,6 +32,8 @@ const MIGRATIONS: Record<string, Migration> = {
   "0012-log-search": logSearch,
   "0013-alert-rules": alertRules,
   "0014-scoped-keys": scopedKeys,
+  "0015-tenant-quotas": tenantQuotas,
+  "0016-invocation-usage": invocationUsage,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

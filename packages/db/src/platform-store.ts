@@ -2,11 +2,12 @@ import { randomBytes } from "node:crypto";
 import { newId } from "@kumo/core";
 import { type Kysely, sql } from "kysely";
 import { AlertRuleEvaluations } from "./alert-rules-repo.ts";
+import { type AuditContext, type AuditFilter, listAudit } from "./audit-repo.ts";
 import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
 import { QueueTriggers } from "./queue-triggers.ts";
 import { ReplicationSlots } from "./replication-slots.ts";
 import { ScheduledTriggers } from "./scheduled-triggers.ts";
-import type { ApiKeyRow, Database, DomainRow, RolloutRow, TenantRow } from "./schema.ts";
+import type { ApiKeyRow, AuditEventRow, Database, DomainRow, RolloutRow, TenantRow } from "./schema.ts";
 import { TenantStore } from "./tenant-store.ts";
 
 /**
@@ -107,8 +108,14 @@ export class PlatformStore {
   }
 
   /** A store whose every query is scoped to this tenant. */
-  tenant(tenantId: string): TenantStore {
-    return new TenantStore(this.#db, tenantId);
+  /** `auditContext`: what the store's audit entries carry (the request's client address). */
+  tenant(tenantId: string, auditContext?: AuditContext): TenantStore {
+    return new TenantStore(this.#db, tenantId, auditContext);
+  }
+
+  /** The audit log across tenants (the platform admin's view), newest first; entries carry tenant_id. */
+  audit(page: PageOptions, filter: AuditFilter = {}): Promise<Page<AuditEventRow>> {
+    return listAudit(this.#db, null, page, filter);
   }
 
   async createTenant(name: string): Promise<TenantRow> {

@@ -194,6 +194,8 @@ const INVOCATION_COLUMNS = [
   "idempotency_key",
   "dead_letter_seq",
   "trigger_id",
+  "cpu_ms",
+  "memory_bytes",
 ] as const satisfies readonly (keyof NewInvocation)[];
 
 /** What a later write of an invocation changes (the rest keep their first value or are merged). */
@@ -202,6 +204,7 @@ const UPSERT = `on conflict ("id") do update set
   "error_message" = excluded."error_message", "status_code" = excluded."status_code",
   "duration_ms" = excluded."duration_ms", "cold_start" = excluded."cold_start",
   "queue_ms" = excluded."queue_ms", "response_bytes" = excluded."response_bytes",
+  "cpu_ms" = excluded."cpu_ms", "memory_bytes" = excluded."memory_bytes",
   "version_id" = excluded."version_id", "version" = excluded."version",
   "finished_at" = excluded."finished_at", "attempts" = excluded."attempts",
   "record_seq" = excluded."record_seq", "result" = excluded."result",

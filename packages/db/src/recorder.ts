@@ -99,10 +99,11 @@ export class Recorder {
   /** Writes buffered records, then the metrics rollups now (shutdown, tests). */
   async drain(): Promise<void> {
     await this.flush();
-    await this.#writeRollups();
+    await this.#writeRollups(true);
   }
 
-  #writeRollups(): Promise<void> {
+  /** `final`: every peak in flight is swept now, including those of minutes still going. */
+  #writeRollups(final = false): Promise<void> {
     if (this.#rollupTimer) {
       clearTimeout(this.#rollupTimer);
       this.#rollupTimer = undefined;
@@ -111,7 +112,7 @@ export class Recorder {
     if (!rollup) return Promise.resolve();
     this.#rollupWriting = this.#rollupWriting.then(async () => {
       try {
-        await rollup.flush(this.#options.db);
+        await rollup.flush(this.#options.db, { final });
       } catch (error) {
         this.#options.onError(error);
       }

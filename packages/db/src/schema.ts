@@ -170,6 +170,10 @@ export interface InvocationsTable {
   dead_letter_seq: ColumnType<string | null, number | string | null | undefined, number | string | null>;
   /** The trigger that started it (cron, ...), null for HTTP and API calls. Since 0007. */
   trigger_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** CPU time the invocation used, as its runtime measured it; null when unknown. Since 0016. */
+  cpu_ms: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Memory it held (isolate heap, container rss) when it ended; null when unknown. Since 0016. */
+  memory_bytes: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface LogsTable {
@@ -195,6 +199,27 @@ export interface AuditEventsTable {
   target: string;
   details: Json<unknown>;
   at: CreatedAt;
+  /** The client's address (after trusted proxies); null for entries older than 0015 or without a request. */
+  address: ColumnType<string | null, string | null | undefined, string | null>;
+  /** "ok", or for refused and failed management actions "denied" / "failed" (details.code says why). Since 0015. */
+  outcome: ColumnType<AuditOutcome, AuditOutcome | undefined, AuditOutcome>;
+}
+
+export const AUDIT_OUTCOMES = ["ok", "denied", "failed"] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/** A tenant's quotas (since 0015); a null column: the installation's default. */
+export interface TenantQuotasTable {
+  tenant_id: string;
+  functions: number | null;
+  versions_per_function: number | null;
+  concurrency: number | null;
+  /** bigint: read as a string by pg. */
+  invocations_per_day: ColumnType<string | null, number | null, number | null>;
+  build_minutes_per_day: number | null;
+  stored_bytes: ColumnType<string | null, number | null, number | null>;
+  updated_by: string | null;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export const ROLLOUT_STATUSES = ["running", "completed", "rolled_back", "cancelled"] as const;
@@ -408,6 +433,7 @@ export interface Database {
   invocations: InvocationsTable;
   logs: LogsTable;
   audit_events: AuditEventsTable;
+  tenant_quotas: TenantQuotasTable;
   rollouts: RolloutsTable;
   routes: RoutesTable;
   domains: DomainsTable;
@@ -477,6 +503,20 @@ export interface FunctionMetricsColumns {
   queue_max: number | null;
   /** DDSketch protobuf bytes of async queue ages (ms). */
   queue_sketch: Uint8Array | null;
+  /** CPU ms per invocation (since 0016), as durations. */
+  cpu_count: number;
+  cpu_sum: number;
+  cpu_min: number | null;
+  cpu_max: number | null;
+  cpu_sketch: Uint8Array | null;
+  /** Memory bytes per invocation (since 0016), as durations. */
+  memory_count: number;
+  memory_sum: number;
+  memory_min: number | null;
+  memory_max: number | null;
+  memory_sketch: Uint8Array | null;
+  /** The most invocations this row's writer had running at once (since 0016). */
+  max_in_flight: number;
 }
 
 type MetricsMeasures = {

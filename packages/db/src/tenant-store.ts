@@ -3,7 +3,7 @@ import { AlertRulesRepo } from "./alert-rules-repo.ts";
 import { AliasesRepo } from "./aliases-repo.ts";
 import { ApiKeysRepo } from "./api-keys-repo.ts";
 import { ArtifactsRepo } from "./artifacts-repo.ts";
-import { AuditRepo } from "./audit-repo.ts";
+import { type AuditContext, AuditRepo } from "./audit-repo.ts";
 import { DeploymentsRepo } from "./deployments-repo.ts";
 import { DomainsRepo } from "./domains-repo.ts";
 import { EnvRepo } from "./env-repo.ts";
@@ -12,11 +12,13 @@ import { FunctionsRepo } from "./functions-repo.ts";
 import { InvocationsRepo } from "./invocations-repo.ts";
 import { LogsRepo } from "./logs-repo.ts";
 import { MetricsRepo } from "./metrics-repo.ts";
+import { QuotasRepo } from "./quotas-repo.ts";
 import { RolloutsRepo } from "./rollouts-repo.ts";
 import { RoutesRepo } from "./routes-repo.ts";
 import type { Database } from "./schema.ts";
 import { SecretsRepo } from "./secrets-repo.ts";
 import { TriggersRepo } from "./triggers-repo.ts";
+import { UsageRepo } from "./usage-repo.ts";
 import { VersionsRepo } from "./versions-repo.ts";
 
 /**
@@ -43,11 +45,16 @@ export class TenantStore {
   readonly events: EventsRepo;
   readonly metrics: MetricsRepo;
   readonly alertRules: AlertRulesRepo;
+  readonly quotas: QuotasRepo;
+  readonly usage: UsageRepo;
   readonly #db: Kysely<Database>;
+  readonly #auditContext: AuditContext;
 
-  constructor(db: Kysely<Database>, tenantId: string) {
+  /** `auditContext`: what every audit entry this store records carries (the request's client address). */
+  constructor(db: Kysely<Database>, tenantId: string, auditContext: AuditContext = {}) {
     this.#db = db;
     this.tenantId = tenantId;
+    this.#auditContext = auditContext;
     this.functions = new FunctionsRepo(db, tenantId);
     this.versions = new VersionsRepo(db, tenantId);
     this.artifacts = new ArtifactsRepo(db, tenantId);
@@ -58,7 +65,7 @@ export class TenantStore {
     this.invocations = new InvocationsRepo(db, tenantId);
     this.logs = new LogsRepo(db, tenantId);
     this.keys = new ApiKeysRepo(db, tenantId);
-    this.audit = new AuditRepo(db, tenantId);
+    this.audit = new AuditRepo(db, tenantId, auditContext);
     this.rollouts = new RolloutsRepo(db, tenantId);
     this.routes = new RoutesRepo(db, tenantId);
     this.domains = new DomainsRepo(db, tenantId);
@@ -66,10 +73,14 @@ export class TenantStore {
     this.events = new EventsRepo(db, tenantId);
     this.metrics = new MetricsRepo(db, tenantId);
     this.alertRules = new AlertRulesRepo(db, tenantId);
+    this.quotas = new QuotasRepo(db, tenantId);
+    this.usage = new UsageRepo(db, tenantId);
   }
 
   /** Runs `work` in one transaction with a store bound to the same tenant. */
   async transaction<T>(work: (store: TenantStore) => Promise<T>): Promise<T> {
-    return this.#db.transaction().execute((trx) => work(new TenantStore(trx, this.tenantId)));
+    return this.#db
+      .transaction()
+      .execute((trx) => work(new TenantStore(trx, this.tenantId, this.#auditContext)));
   }
 }

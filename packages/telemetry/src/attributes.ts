@@ -33,6 +33,9 @@ export const ATTR = {
   triggerKind: "kumo.trigger.kind",
   nodeId: "kumo.node.id",
   runtime: "kumo.runtime",
+  eventId: "kumo.event.id",
+  eventType: "kumo.event.type",
+  deploymentId: "kumo.deployment.id",
 } as const;
 
 /** OpenTelemetry's faas.trigger values for Kumo's trigger kinds (@kumo/core TRIGGER_KINDS). */

@@ -1,11 +1,45 @@
 import { createHash } from "node:crypto";
-import { posix } from "node:path";
+import { builtinModules } from "node:module";
+import { isAbsolute, posix, relative } from "node:path";
 import { KumoError } from "@kumo/core";
-import { build, type Loader, type Message, type Plugin } from "esbuild";
+import { build, type Loader, type Message, type Metafile, type Plugin } from "esbuild";
 
 export interface BundleOptions {
   /** Entry file in `files`; default: the first of ENTRY_CANDIDATES present. */
   entry?: string;
+  /**
+   * A directory holding `node_modules` (the function's installed npm dependencies): bare imports
+   * resolve there, as for a browser or worker (exports conditions worker/browser, package.json
+   * `browser` field). Without it, bare imports are refused.
+   */
+  nodeModulesDir?: string;
+  /** Largest bundle accepted, in bytes; default DEFAULT_MAX_BUNDLE_BYTES. */
+  maxBytes?: number;
+}
+
+/** 10 MiB: isolates load the whole bundle per version, and a bigger one is usually a mistake. */
+export const DEFAULT_MAX_BUNDLE_BYTES = 10 * 1024 * 1024;
+
+/** A package (or the function's own code) that imports a Node built-in edge isolates lack. */
+interface RefusedBuiltin {
+  /** The npm package name, or undefined for the function's own files. */
+  pkg: string | undefined;
+  module: string;
+  importer: string;
+}
+
+const NODE_BUILTINS = new Set(builtinModules);
+const isNodeBuiltin = (path: string) =>
+  path.startsWith("node:") || NODE_BUILTINS.has(path) || NODE_BUILTINS.has(path.split("/")[0] ?? "");
+
+/** The package a file in node_modules belongs to (the innermost one): "dayjs", "@scope/name". */
+export function packageOfPath(path: string): string | undefined {
+  const parts = path.replace(/\\/g, "/").split("/");
+  const at = parts.lastIndexOf("node_modules");
+  if (at < 0) return undefined;
+  const first = parts[at + 1];
+  if (!first) return undefined;
+  return first.startsWith("@") && parts[at + 2] ? `${first}/${parts[at + 2]}` : first;
 }
 
 export interface EdgeBundle {
@@ -46,25 +80,86 @@ const LOADERS: Record<string, Loader> = {
 };
 const RESOLVE_EXTENSIONS = ["", ".ts", ".tsx", ".js", ".mjs", ".jsx", ".json", "/index.ts", "/index.js"];
 const NAMESPACE = "kumo-files";
+/** Node built-ins a package's `browser` field maps to false: an empty module, as bundlers for browsers do. */
+const DISABLED = "kumo-disabled";
 
 const normalize = (path: string) => posix.normalize(path.replace(/\\/g, "/")).replace(/^(\.\/|\/)+/, "");
 
-function filesPlugin(files: Map<string, string>): Plugin {
+function filesPlugin(
+  files: Map<string, string>,
+  nodeModulesDir: string | undefined,
+  refused: RefusedBuiltin[],
+): Plugin {
   return {
     name: "kumo-files",
     setup(b) {
-      b.onResolve({ filter: /.*/ }, (args) => {
-        if (args.kind === "entry-point") return { path: normalize(args.path), namespace: NAMESPACE };
+      b.onResolve({ filter: /.*/ }, (args) =>
+        args.kind === "entry-point" ? { path: normalize(args.path), namespace: NAMESPACE } : undefined,
+      );
+      const refuse = (module: string, importer: string, pkg: string | undefined) => {
+        refused.push({ pkg, module, importer });
+        return {
+          errors: [
+            {
+              text: `${pkg ? `package "${pkg}"` : importer} imports the Node built-in "${module}", which edge functions do not have`,
+            },
+          ],
+        };
+      };
+      // Files on disk are dependencies: esbuild resolves their imports itself, except Node built-ins,
+      // which it is asked about first only to honour a package's own `browser` replacement for them.
+      b.onResolve({ filter: /.*/, namespace: "file" }, async (args) => {
+        if (args.pluginData?.probe === true || !isNodeBuiltin(args.path)) return undefined;
+        const mapped = await b.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: { probe: true },
+        });
+        if (mapped.errors.length === 0) {
+          // A `browser` field that maps the module to a file of the package, or to false (nothing).
+          return isAbsolute(mapped.path)
+            ? { path: mapped.path, sideEffects: mapped.sideEffects }
+            : { path: args.path, namespace: DISABLED };
+        }
+        // Named from node_modules on, not by where this gateway keeps installs.
+        const importer = nodeModulesDir ? relative(nodeModulesDir, args.importer) : args.importer;
+        return refuse(args.path, importer, packageOfPath(args.importer));
+      });
+      b.onResolve({ filter: /.*/, namespace: NAMESPACE }, async (args) => {
         const relative =
           args.path.startsWith("./") || args.path.startsWith("../") || args.path.startsWith("/");
         if (!relative) {
-          return {
-            errors: [
-              {
-                text: `import of "${args.path}" is not supported: edge functions may only import their own files for now (bundle npm packages into your source)`,
-              },
-            ],
-          };
+          const builtin = isNodeBuiltin(args.path);
+          if (builtin && (nodeModulesDir === undefined || args.path.startsWith("node:")))
+            return refuse(args.path, args.importer, undefined);
+          if (nodeModulesDir === undefined) {
+            return {
+              errors: [
+                {
+                  text: `import of "${args.path}" is not supported without dependencies: add it to "dependencies" in package.json`,
+                },
+              ],
+            };
+          }
+          const found = await b.resolve(args.path, {
+            kind: args.kind,
+            resolveDir: nodeModulesDir,
+            pluginData: { probe: true },
+          });
+          // "buffer", "events", "util"...: npm has browser versions of these; an installed one is used.
+          if (found.errors.length === 0 && isAbsolute(found.path)) return found;
+          if (builtin) return refuse(args.path, args.importer, undefined);
+          if (found.errors.length > 0) {
+            return {
+              errors: [
+                {
+                  text: `cannot find package "${args.path}" imported from ${args.importer}: is it in "dependencies" in package.json?`,
+                },
+              ],
+            };
+          }
+          return found;
         }
         const base = args.path.startsWith("/")
           ? args.path
@@ -78,6 +173,10 @@ function filesPlugin(files: Map<string, string>): Plugin {
         if (files.has(swapped)) return { path: swapped, namespace: NAMESPACE };
         return { errors: [{ text: `cannot find "${args.path}" imported from ${args.importer}` }] };
       });
+      b.onLoad({ filter: /.*/, namespace: DISABLED }, () => ({
+        contents: "module.exports = {};",
+        loader: "js",
+      }));
       b.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => {
         const contents = files.get(args.path);
         if (contents === undefined) return { errors: [{ text: `file not found: ${args.path}` }] };
@@ -114,6 +213,8 @@ export async function bundleEdgeFunction(
         : `entry file ${options.entry} is not among the uploaded files`,
     );
   }
+  const refused: RefusedBuiltin[] = [];
+  const withDependencies = options.nodeModulesDir !== undefined;
   let result: Awaited<ReturnType<typeof build>>;
   try {
     result = await build({
@@ -121,15 +222,22 @@ export async function bundleEdgeFunction(
       bundle: true,
       write: false,
       format: "cjs",
-      platform: "neutral",
+      // Dependencies are resolved as a worker bundler does (the browser field, worker/browser
+      // conditions); code without them keeps the neutral platform it always had.
+      platform: withDependencies ? "browser" : "neutral",
+      ...(withDependencies
+        ? { conditions: ["workerd", "worker", "browser"], absWorkingDir: options.nodeModulesDir }
+        : {}),
       target: "es2022",
-      mainFields: ["module", "main"],
-      plugins: [filesPlugin(map)],
+      mainFields: withDependencies ? ["browser", "module", "main"] : ["module", "main"],
+      plugins: [filesPlugin(map, options.nodeModulesDir, refused)],
       logLevel: "silent",
       sourcemap: false,
       charset: "utf8",
+      metafile: withDependencies,
     });
   } catch (error) {
+    if (refused.length > 0) throw refusedBuiltins(refused);
     const errors = (error as { errors?: Message[] }).errors ?? [];
     const first = errors[0];
     if (!first) throw new KumoError("FN_005", `build failed: ${(error as Error).message}`);
@@ -143,9 +251,57 @@ export async function bundleEdgeFunction(
     });
   }
   const code = result.outputFiles?.[0]?.text ?? "";
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+  const bytes = Buffer.byteLength(code);
+  if (bytes > maxBytes) {
+    const biggest = biggestPackages(result.metafile);
+    throw new KumoError(
+      "FN_005",
+      `the bundle is ${mib(bytes)}, over the ${mib(maxBytes)} limit for edge functions${biggest.length > 0 ? ` (largest parts: ${biggest.map(([name, size]) => `${name} ${mib(size)}`).join(", ")})` : ""}: import less (a package's submodules rather than its index), or use the node runtime`,
+      { details: { bytes, maxBytes, largest: Object.fromEntries(biggest) } },
+    );
+  }
   return {
     code,
     digest: createHash("sha256").update(code).digest("hex"),
     warnings: result.warnings.map(describe),
   };
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+function refusedBuiltins(refused: RefusedBuiltin[]): KumoError {
+  // Grouped by who needs them: `package "graceful-fs" needs "fs", "util"`.
+  const byNeeder = new Map<string, Set<string>>();
+  for (const r of refused) {
+    const needer = r.pkg ? `package "${r.pkg}"` : r.importer;
+    byNeeder.set(needer, (byNeeder.get(needer) ?? new Set()).add(`"${r.module}"`));
+  }
+  const said = [...byNeeder]
+    .slice(0, 5)
+    .map(([needer, modules]) => `${needer} needs ${[...modules].join(", ")}`)
+    .join("; ");
+  return new KumoError(
+    "FN_005",
+    `build failed: ${said}: edge functions run in an isolate without Node built-in modules (fs, net, child_process, ...); use a package made for browsers or workers, or the node runtime`,
+    {
+      details: {
+        builtins: refused
+          .slice(0, 50)
+          .map((r) => ({ package: r.pkg ?? null, module: r.module, importer: r.importer })),
+      },
+    },
+  );
+}
+
+/** Output bytes per package (the function's own files as "(your code)"), largest first. */
+function biggestPackages(metafile: Metafile | undefined): [string, number][] {
+  const sizes = new Map<string, number>();
+  for (const output of Object.values(metafile?.outputs ?? {})) {
+    for (const [path, input] of Object.entries(output.inputs)) {
+      const name = packageOfPath(path) ?? "(your code)";
+      sizes.set(name, (sizes.get(name) ?? 0) + input.bytesInOutput);
+    }
+  }
+  return [...sizes.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3);
 }

@@ -102,10 +102,11 @@ describe("edge provider - handler shapes", () => {
     expect(stack).not.toMatch(/bootstrap|node:|isolated-vm/);
   });
 
-  it("shapes - a module without a handler export is FN_006", async () => {
+  it("shapes - a module without a handler export is FN_005 naming the accepted shapes", async () => {
     const target = await edgeTarget(`export const nothing = 1;`);
     const res = await invokeEdge(provider, target);
-    expect(res.result.error?.code).toBe("FN_006");
+    expect(res.result.error?.code).toBe("FN_005");
+    expect(res.result.error?.message).toMatch(/Kumo accepts: export default \{ fetch \} \(Workers\)/);
   });
 });
 
@@ -326,7 +327,8 @@ describe("edge provider - fetch bridge (operator allows localhost)", () => {
         console.log("after fetch " + n);
         return new Response(n);
       } };`,
-      { config: { egress: true } },
+      // CPU is counted per isolate and 30 invocations share it: a loaded machine must not fail them.
+      { config: { egress: true, cpuMs: 2000 } },
     );
     const runs = await Promise.all(
       Array.from({ length: 30 }, (_, n) =>

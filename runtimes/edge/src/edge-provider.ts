@@ -111,11 +111,22 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     const coldStart = wire.cold ? "cold" : "warm";
     if (wire.cold) coldStarts++;
     const logs = wire.logs;
-    if (wire.error) {
-      return errorResult(wire.error, coldStart, 0, logs);
+    const result: InvocationResult = wire.error
+      ? errorResult(wire.error, coldStart, 0, logs)
+      : {
+          status: wire.status,
+          headers: headerPairsOf(wire.headers),
+          body: typeof wire.body === "string" ? encoder.encode(wire.body) : wire.body,
+          coldStart,
+          queueMs: 0,
+          logs,
+        };
+    if (wire.cpuMs !== undefined || wire.heapBytes !== undefined) {
+      result.usage = {};
+      if (wire.cpuMs !== undefined) result.usage.cpuMs = wire.cpuMs;
+      if (wire.heapBytes !== undefined) result.usage.memoryBytes = wire.heapBytes;
     }
-    const body = typeof wire.body === "string" ? encoder.encode(wire.body) : wire.body;
-    return { status: wire.status, headers: headerPairsOf(wire.headers), body, coldStart, queueMs: 0, logs };
+    return result;
   }
 
   /** Derived once per target object: the gateway keeps its DeployedVersions, so this is per version. */

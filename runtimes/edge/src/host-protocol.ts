@@ -75,6 +75,10 @@ export interface WireResult {
   error?: ErrorBody;
   cold: boolean;
   logs: FunctionLogLine[];
+  /** CPU ms the isolate spent during the invocation (absent when it did not complete normally). */
+  cpuMs?: number;
+  /** The isolate's heap bytes, sampled at most once a second. */
+  heapBytes?: number;
 }
 
 export type FromHost =

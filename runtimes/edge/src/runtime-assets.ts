@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -32,6 +32,37 @@ const slimUrl: Plugin = {
   },
 };
 
+/**
+ * fetch-blob (Blob/File) starts with a top-level `await import("node:stream/web")` for Node without
+ * stream globals; the isolate has its own streams (lazy globals), and a script cannot await at
+ * top level, so that prelude is cut. formdata-polyfill's nested older copy (which would pull in
+ * Node's `buffer`) is replaced by the same one, through its default exports.
+ */
+const isolateBlob: Plugin = {
+  name: "kumo-isolate-blob",
+  setup(b) {
+    const blobDir = dirname(require.resolve("fetch-blob/package.json"));
+    const files = { "fetch-blob": "index.js", "fetch-blob/file.js": "file.js" } as const;
+    b.onResolve({ filter: /^fetch-blob(\/file\.js)?$/ }, (args) => {
+      const file = files[args.path as keyof typeof files];
+      if (args.importer.includes("formdata-polyfill")) return { path: file, namespace: "kumo-blob-default" };
+      return { path: join(blobDir, file) };
+    });
+    b.onLoad({ filter: /.*/, namespace: "kumo-blob-default" }, (args) => ({
+      contents: `export { ${args.path === "index.js" ? "Blob" : "File"} as default } from ${JSON.stringify(join(blobDir, args.path))};`,
+      loader: "js",
+      resolveDir: blobDir,
+    }));
+    b.onLoad({ filter: /fetch-blob[\\/]index\.js$/ }, async (args) => {
+      const text = await readFile(args.path, "utf8");
+      const prelude = /^if \(!globalThis\.ReadableStream\) \{[\s\S]*?\n\}\n/m;
+      if (!prelude.test(text))
+        throw new Error(`fetch-blob changed: no stream prelude to remove in ${args.path}`);
+      return { contents: text.replace(prelude, ""), loader: "js" };
+    });
+  },
+};
+
 let cached: Promise<RuntimeAssets> | null = null;
 
 /** Bundles the bootstrap and the host entry once per process (esbuild, ~100 ms). */
@@ -56,7 +87,7 @@ async function buildAssets(): Promise<RuntimeAssets> {
       minify: true,
       legalComments: "none",
       define: { global: "globalThis" },
-      plugins: [slimUrl],
+      plugins: [slimUrl, isolateBlob],
       logLevel: "silent",
     }),
     build({

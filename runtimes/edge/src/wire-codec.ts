@@ -105,7 +105,7 @@ export function readInvoke(id: number, f: FrameFields): InvokeMessage {
 const COLD = 1;
 const EXTRA = 2;
 
-/** Status, counters and headers as fields; error and logs (rare) as JSON; the body last, raw. */
+/** Status, counters, usage and headers as fields; error and logs (rare) as JSON; the body last, raw. */
 export function writeResult(
   writer: FrameWriter,
   id: number,
@@ -120,6 +120,8 @@ export function writeResult(
     .u8((result.cold ? COLD : 0) | (extra ? EXTRA : 0))
     .u32(warm)
     .u32(spare)
+    .f64(result.cpuMs ?? -1)
+    .f64(result.heapBytes ?? -1)
     .str(result.headers);
   if (extra) writer.str(JSON.stringify({ error: result.error, logs: result.logs }));
   if (typeof result.body === "string") writer.str(result.body);
@@ -132,10 +134,14 @@ export function readResult(f: FrameFields): { result: WireResult; warm: number; 
   const flags = f.u8();
   const warm = f.u32();
   const spare = f.u32();
+  const cpuMs = f.f64();
+  const heapBytes = f.f64();
   const headers = f.str();
   const extra = flags & EXTRA ? (JSON.parse(f.str()) as Pick<WireResult, "error" | "logs">) : null;
   const body = f.bytes() ?? new Uint8Array(0);
   const result: WireResult = { status, headers, body, cold: (flags & COLD) !== 0, logs: extra?.logs ?? [] };
   if (extra?.error) result.error = extra.error;
+  if (cpuMs >= 0) result.cpuMs = cpuMs;
+  if (heapBytes >= 0) result.heapBytes = heapBytes;
   return { result, warm, spare };
 }

@@ -14,6 +14,7 @@ import {
   natsHeaders,
   type ObjectStore,
   Objm,
+  PULL_EXPIRES_MS,
   streamReplicas,
   streams,
   subjects,
@@ -121,7 +122,10 @@ export class AsyncWorker {
     await ensureInvocationConsumer(jsm, { namespace, ackWaitMs: this.#options.ackWaitMs });
     this.#js = jetstream(nc);
     const consumer = await this.#js.consumers.get(streams.invocations(namespace), streams.invocationConsumer);
-    this.#messages = await consumer.consume({ max_messages: Math.min(this.#options.concurrency, 512) });
+    this.#messages = await consumer.consume({
+      max_messages: Math.min(this.#options.concurrency, 512),
+      expires: PULL_EXPIRES_MS,
+    });
     this.#sweeper = setInterval(() => this.#sweep(), 100);
     this.#sweeper.unref();
     const messages = this.#messages;
@@ -317,6 +321,8 @@ export class AsyncWorker {
       finished_at: new Date(),
       error_code: outcome.error?.code ?? null,
       error_message: outcome.error?.message ?? null,
+      cpu_ms: outcome.result.usage?.cpuMs ?? null,
+      memory_bytes: outcome.result.usage?.memoryBytes ?? null,
     });
     if (!outcome.error) {
       this.#options.recorder.record(

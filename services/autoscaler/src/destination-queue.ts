@@ -7,6 +7,7 @@ import {
   jetstream,
   jetstreamManager,
   type NatsConnection,
+  PULL_EXPIRES_MS,
   streamReplicas,
   streams,
   subjects,
@@ -60,7 +61,10 @@ export class DestinationQueue {
       streams.destinations(namespace),
       streams.destinationConsumer,
     );
-    this.#messages = await consumer.consume({ max_messages: this.#options.concurrency });
+    this.#messages = await consumer.consume({
+      max_messages: this.#options.concurrency,
+      expires: PULL_EXPIRES_MS,
+    });
     const messages = this.#messages;
     this.#loop = (async () => {
       for await (const msg of messages) {

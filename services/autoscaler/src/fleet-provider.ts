@@ -23,6 +23,7 @@ import {
 } from "@kumo/telemetry";
 import type { Fleet } from "./fleet.ts";
 import { messageOf } from "./instance.ts";
+import { takeUsage } from "./invocation-usage.ts";
 import type { Lease } from "./pool.ts";
 import type { VersionSpec } from "./version-catalog.ts";
 
@@ -99,6 +100,7 @@ export class FleetProvider implements CapacityProvider {
         coldStart: open.coldStart,
         queueMs: open.queueMs,
         logs: open.logs,
+        ...(open.usage ? { usage: open.usage } : {}),
       };
     } catch (error) {
       return errorResult(await open.failure(error), open.coldStart, open.queueMs);
@@ -226,6 +228,7 @@ export class FleetProvider implements CapacityProvider {
       finish();
       return errorResult(problem, coldStart, queueMs);
     }
+    const usage = takeUsage(headers);
     return {
       status: response.statusCode ?? 502,
       headers,
@@ -233,6 +236,7 @@ export class FleetProvider implements CapacityProvider {
       coldStart,
       queueMs,
       logs: [],
+      ...(usage ? { usage } : {}),
       failure,
       finish,
     };

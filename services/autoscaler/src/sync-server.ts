@@ -216,6 +216,7 @@ export class SyncServer {
         end: false,
         cancel,
       };
+      if (run.usage) head.usage = run.usage;
       const length = res.headers["content-length"];
       const max = this.#options.framePayload;
       try {

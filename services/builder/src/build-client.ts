@@ -4,12 +4,20 @@ import {
   type BuildEventMessage,
   type BuildRequestMessage,
   type BuildResultMessage,
+  type EdgeDependenciesEventMessage,
+  type EdgeDependenciesRequestMessage,
+  type EdgeDependenciesResultMessage,
   type FetchEventMessage,
   loadBuildService,
   MAX_MESSAGE_BYTES,
 } from "./build-messages.ts";
 
-export type { BuildRequestMessage, BuildResultMessage } from "./build-messages.ts";
+export type {
+  BuildRequestMessage,
+  BuildResultMessage,
+  EdgeDependenciesRequestMessage,
+  EdgeDependenciesResultMessage,
+} from "./build-messages.ts";
 
 export interface BuildOutcome {
   result: BuildResultMessage;
@@ -21,6 +29,8 @@ export interface BuildCallOptions {
   /** Each build log line as it streams. */
   onLog?: (line: string) => void;
   signal?: AbortSignal;
+  /** The caller's trace context, sent as call metadata: the builder's span is its child. */
+  traceparent?: string;
 }
 
 /**
@@ -42,7 +52,12 @@ export class BuildClient {
   }
 
   build(request: BuildRequestMessage, options: BuildCallOptions = {}): Promise<BuildOutcome> {
-    const call = this.#call("Build", request, options.signal) as grpc.ClientReadableStream<BuildEventMessage>;
+    const call = this.#call(
+      "Build",
+      request,
+      options.signal,
+      options.traceparent,
+    ) as grpc.ClientReadableStream<BuildEventMessage>;
     const chunks: Buffer[] = [];
     let result: BuildResultMessage | undefined;
     let failure: KumoError | undefined;
@@ -74,6 +89,31 @@ export class BuildClient {
     });
   }
 
+  /** An edge function's node_modules (a tar of regular files, paths under node_modules/), installed or cached. */
+  installEdgeDependencies(
+    request: EdgeDependenciesRequestMessage,
+    options: BuildCallOptions = {},
+  ): Promise<{ result: EdgeDependenciesResultMessage; tar: Buffer }> {
+    const call = this.#call(
+      "InstallEdgeDependencies",
+      request,
+      options.signal,
+    ) as grpc.ClientReadableStream<EdgeDependenciesEventMessage>;
+    const chunks: Buffer[] = [];
+    let result: EdgeDependenciesResultMessage | undefined;
+    let failure: KumoError | undefined;
+    return this.#consume(call, (event) => {
+      if (event.event === "log") options.onLog?.(event.log);
+      else if (event.event === "nodeModulesTarChunk") chunks.push(event.nodeModulesTarChunk);
+      else if (event.event === "result") result = event.result;
+      else failure = toError(event.error.code, event.error.message, event.error.logTail);
+    }).then(() => {
+      if (failure) throw failure;
+      if (!result) throw new KumoError("FN_500", "the builder ended the install without a result");
+      return { result, tar: Buffer.concat(chunks) };
+    });
+  }
+
   close(): void {
     this.#client.close();
   }
@@ -82,10 +122,13 @@ export class BuildClient {
     method: string,
     request: unknown,
     signal: AbortSignal | undefined,
+    traceparent?: string,
   ): grpc.ClientReadableStream<unknown> {
     const fn = this.#client[method];
     if (!fn) throw new KumoError("FN_500", `the BuildService has no method ${method}`);
-    const call = fn.call(this.#client, request);
+    const metadata = new grpc.Metadata();
+    if (traceparent) metadata.set("traceparent", traceparent);
+    const call = fn.call(this.#client, request, metadata);
     if (signal) {
       if (signal.aborted) call.cancel();
       else signal.addEventListener("abort", () => call.cancel(), { once: true });

@@ -3,6 +3,8 @@ import type {
   BuildErrorMessage,
   BuildRequestMessage,
   BuildResultMessage,
+  EdgeDependenciesRequestMessage,
+  EdgeDependenciesResultMessage,
   GitSourceMessage,
 } from "./build-messages.ts";
 import { loadBuildService, protoFieldNames } from "./build-messages.ts";
@@ -27,6 +29,20 @@ const result: Record<keyof BuildResultMessage, true> = {
 };
 const error: Record<keyof BuildErrorMessage, true> = { code: true, message: true, logTail: true };
 const git: Record<keyof GitSourceMessage, true> = { url: true, ref: true };
+const edgeRequest: Record<keyof EdgeDependenciesRequestMessage, true> = {
+  tenantId: true,
+  functionName: true,
+  manifestsTar: true,
+  deploymentId: true,
+  cachedOnly: true,
+};
+const edgeResult: Record<keyof EdgeDependenciesResultMessage, true> = {
+  digest: true,
+  cached: true,
+  installMs: true,
+  files: true,
+  bytes: true,
+};
 
 describe("build proto", () => {
   it("build proto - the TypeScript message shapes match proto/build.proto", () => {
@@ -36,11 +52,20 @@ describe("build proto", () => {
     expect(protoFieldNames("GitSource").sort()).toEqual(Object.keys(git).sort());
     expect(protoFieldNames("BuildEvent").sort()).toEqual(["codeTarChunk", "error", "log", "result"]);
     expect(protoFieldNames("FetchEvent").sort()).toEqual(["error", "result", "tarChunk"]);
+    expect(protoFieldNames("EdgeDependenciesRequest").sort()).toEqual(Object.keys(edgeRequest).sort());
+    expect(protoFieldNames("EdgeDependenciesResult").sort()).toEqual(Object.keys(edgeResult).sort());
+    expect(protoFieldNames("EdgeDependenciesEvent").sort()).toEqual([
+      "error",
+      "log",
+      "nodeModulesTarChunk",
+      "result",
+    ]);
   });
 
-  it("build proto - the service has the Build and FetchGit server-streaming methods", () => {
+  it("build proto - the service has the Build, FetchGit and InstallEdgeDependencies server-streaming methods", () => {
     const { definition } = loadBuildService();
-    expect(Object.keys(definition).sort()).toEqual(["Build", "FetchGit"]);
+    expect(Object.keys(definition).sort()).toEqual(["Build", "FetchGit", "InstallEdgeDependencies"]);
+    expect(definition.InstallEdgeDependencies?.responseStream).toBe(true);
     expect(definition.Build?.responseStream).toBe(true);
     expect(definition.FetchGit?.responseStream).toBe(true);
   });

@@ -55,6 +55,28 @@ export type FetchEventMessage =
   | { event: "result"; result: { commit: string } }
   | { event: "error"; error: BuildErrorMessage };
 
+export interface EdgeDependenciesRequestMessage {
+  tenantId: string;
+  functionName: string;
+  manifestsTar: Buffer;
+  deploymentId: string;
+  cachedOnly: boolean;
+}
+
+export interface EdgeDependenciesResultMessage {
+  digest: string;
+  cached: boolean;
+  installMs: number;
+  files: number;
+  bytes: number;
+}
+
+export type EdgeDependenciesEventMessage =
+  | { event: "log"; log: string }
+  | { event: "nodeModulesTarChunk"; nodeModulesTarChunk: Buffer }
+  | { event: "result"; result: EdgeDependenciesResultMessage }
+  | { event: "error"; error: BuildErrorMessage };
+
 const LOADER_OPTIONS = {
   keepCase: false,
   longs: Number,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { localRequirementPaths, planBuild } from "./build-plan.ts";
+import { localRequirementPaths, planBuild, planEdgeDependencies } from "./build-plan.ts";
 
 const files = (paths: Record<string, string>) =>
   new Map(Object.entries(paths).map(([p, c]) => [p, Buffer.from(c)]));
@@ -37,5 +37,36 @@ describe("build plan", () => {
     ).toEqual(["wheels/a-1.0-py3-none-any.whl", "vendor/lib"]);
     expect(localRequirementPaths("-r other.txt\n")).toBeUndefined();
     expect(localRequirementPaths("./../escape.whl\n")).toBeUndefined();
+  });
+
+  it("build plan - an edge dependency install is the node dependency stage with install scripts off", () => {
+    const input = {
+      images: base.images,
+      withCa: true,
+      labels: { "dev.kumo.build": "1" },
+      imageLabels: { "dev.kumo.function": "f" },
+    };
+    const locked = planEdgeDependencies({
+      ...input,
+      files: files({ "package.json": "{}", "package-lock.json": "{}" }),
+    });
+    const lines = locked.dockerfile.split("\n");
+    expect(lines[0]).toBe("FROM kumo/build-node:def AS deps");
+    expect(lines).toContain('COPY ["src/package.json","src/package-lock.json","/build/"]');
+    const run = lines.find((l) => l.startsWith("RUN ")) ?? "";
+    expect(JSON.parse(run.slice(4))).toEqual([
+      "/usr/local/bin/node",
+      "/opt/kumo/npm/bin/npm-cli.js",
+      "ci",
+      "--omit=dev",
+      "--no-audit",
+      "--no-fund",
+      "--ignore-scripts",
+    ]);
+    expect(locked.dockerfile).toContain("NODE_EXTRA_CA_CERTS=/kumo-build/ca.pem");
+    expect(lines.filter((l) => l.startsWith("FROM "))).toHaveLength(1);
+    const unlocked = planEdgeDependencies({ ...input, files: files({ "package.json": "{}" }) });
+    expect(unlocked.dockerfile).toContain('"install"');
+    expect(unlocked.summary).toMatch(/no lockfile.*install scripts off/);
   });
 });

@@ -51,14 +51,7 @@ export function planBuild(input: PlanInput): BuildPlan {
   const label = labelLine(input.labels);
   const handlerEnv = input.handler ? ` KUMO_HANDLER=${JSON.stringify(input.handler)}` : "";
   const has = (path: string) => input.files.has(path);
-  const src = (paths: string[]) => paths.filter(has).map((p) => `${CONTEXT_SOURCE_DIR}/${p}`);
-  const ca = (envs: string[]) =>
-    input.withCa
-      ? [
-          `COPY ["kumo/ca.pem", "${CA_PATH_IN_STAGE}"]`,
-          `ENV ${envs.map((e) => `${e}=${CA_PATH_IN_STAGE}`).join(" ")}`,
-        ]
-      : [];
+  const ca = (envs: string[]) => caLines(input.withCa, envs);
   const finalStage = (copies: string[]) => [
     `FROM ${input.images.run}`,
     label,
@@ -76,25 +69,14 @@ export function planBuild(input: PlanInput): BuildPlan {
       if (!has("package.json") && !has("deno.json") && !has("deno.jsonc")) {
         return { dockerfile: join(finalStage([])), hasCodeTree: true, summary: "no package.json: code only" };
       }
-      const { manifests, command, summary, env } = jsInstall(input.runtime, has);
-      const deps = [
-        `FROM ${input.images.build ?? input.images.run} AS deps`,
-        label,
-        "USER 0:0",
-        "WORKDIR /build/node_modules",
-        "WORKDIR /build",
-        ...ca(["NODE_EXTRA_CA_CERTS", "DENO_CERT", "SSL_CERT_FILE"]),
-        env ? `ENV ${env}` : "",
-        `COPY ${JSON.stringify([...src(manifests), "/build/"])}`,
-        `RUN ${JSON.stringify(command)}`,
-      ];
+      const install = jsInstall(input.runtime, has);
       return {
         dockerfile: join([
-          ...deps,
+          ...jsDependencyStage(input, install),
           ...finalStage(["COPY --from=deps /build/node_modules /var/task/node_modules"]),
         ]),
         hasCodeTree: true,
-        summary,
+        summary: install.summary,
       };
     }
     case "python": {
@@ -172,6 +154,52 @@ export function planBuild(input: PlanInput): BuildPlan {
   }
 }
 
+/** Where an edge dependency image keeps the install (`node_modules` inside it). */
+export const EDGE_DEPENDENCIES_DIR = "/build";
+
+/**
+ * The Dockerfile of an edge function's dependency install: the node runtime's dependency stage
+ * alone (the same npm, CA and retry settings), with install scripts off, since nothing a script
+ * builds (native addons, downloaded binaries) can run in an isolate. The image is only a cache of
+ * the install; the builder copies node_modules out of it.
+ */
+export function planEdgeDependencies(
+  input: Pick<PlanInput, "files" | "images" | "withCa" | "labels" | "imageLabels">,
+): BuildPlan {
+  const has = (path: string) => input.files.has(path);
+  const install = jsInstall("node", has);
+  const stage = jsDependencyStage(input, {
+    ...install,
+    command: [...install.command, "--ignore-scripts"],
+  });
+  return {
+    dockerfile: `${[...stage, labelLine(input.imageLabels)].filter(Boolean).join("\n")}\n`,
+    hasCodeTree: false,
+    summary: `${install.summary.replace("dependencies: ", "edge dependencies: ")}, install scripts off`,
+  };
+}
+
+/** The `deps` build stage of the JS runtimes: manifests in, `npm|bun|deno install` into /build/node_modules. */
+function jsDependencyStage(
+  input: Pick<PlanInput, "files" | "images" | "withCa" | "labels">,
+  install: { manifests: string[]; command: string[]; env?: string },
+): string[] {
+  const present = install.manifests
+    .filter((p) => input.files.has(p))
+    .map((p) => `${CONTEXT_SOURCE_DIR}/${p}`);
+  return [
+    `FROM ${input.images.build ?? input.images.run} AS deps`,
+    labelLine(input.labels),
+    "USER 0:0",
+    "WORKDIR /build/node_modules",
+    "WORKDIR /build",
+    ...caLines(input.withCa, ["NODE_EXTRA_CA_CERTS", "DENO_CERT", "SSL_CERT_FILE"]),
+    install.env ? `ENV ${install.env}` : "",
+    `COPY ${JSON.stringify([...present, "/build/"])}`,
+    `RUN ${JSON.stringify(install.command)}`,
+  ].filter(Boolean);
+}
+
 function jsInstall(
   runtime: "node" | "bun" | "deno",
   has: (path: string) => boolean,
@@ -228,6 +256,15 @@ export function localRequirementPaths(text: string): string[] | undefined {
     paths.push(path.replace(/\/$/, ""));
   }
   return paths;
+}
+
+/** Copies the CA bundle into a build stage and points the tools' variables at it. */
+function caLines(withCa: boolean, envs: string[]): string[] {
+  if (!withCa) return [];
+  return [
+    `COPY ["kumo/ca.pem", "${CA_PATH_IN_STAGE}"]`,
+    `ENV ${envs.map((e) => `${e}=${CA_PATH_IN_STAGE}`).join(" ")}`,
+  ];
 }
 
 function labelLine(labels: Record<string, string>): string {

@@ -5,11 +5,14 @@ import { ATTR, contextOf, endSpan, SpanKind, tracerFor } from "@kumo/telemetry";
 import {
   type BuildEventMessage,
   type BuildRequestMessage,
+  type EdgeDependenciesEventMessage,
+  type EdgeDependenciesRequestMessage,
   type FetchEventMessage,
   type GitSourceMessage,
   loadBuildService,
   MAX_MESSAGE_BYTES,
 } from "./build-messages.ts";
+import type { EdgeDependencyBuilder } from "./edge-dependency-builder.ts";
 import type { GitFetcher } from "./git-fetcher.ts";
 import type { ImageBuilder } from "./image-builder.ts";
 
@@ -29,6 +32,7 @@ export async function serveBuildService(
   listen: string,
   deps: {
     builder: ImageBuilder;
+    edgeDependencies: EdgeDependencyBuilder;
     git: GitFetcher;
     onError?: (error: unknown) => void;
     /** Each finished build: succeeded, or failed with its Kumo code, and how long it took. */
@@ -130,9 +134,24 @@ export async function serveBuildService(
     (error) => ({ event: "error", error }),
   );
 
+  const installEdgeDependencies = streamed<EdgeDependenciesRequestMessage, EdgeDependenciesEventMessage>(
+    async (request, send, signal) => {
+      const { result, tar } = await deps.edgeDependencies.install(
+        request,
+        (line) => send({ event: "log", log: line }),
+        signal,
+      );
+      for (let at = 0; at < tar.length; at += CHUNK_BYTES)
+        send({ event: "nodeModulesTarChunk", nodeModulesTarChunk: tar.subarray(at, at + CHUNK_BYTES) });
+      send({ event: "result", result });
+    },
+    (error) => ({ event: "error", error }),
+  );
+
   server.addService(definition, {
     Build: build,
     FetchGit: fetchGit,
+    InstallEdgeDependencies: installEdgeDependencies,
   } as unknown as grpc.UntypedServiceImplementation);
   // A socket file left by a previous run would refuse the bind.
   if (listen.startsWith("unix:"))

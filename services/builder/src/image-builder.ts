@@ -1,24 +1,15 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { rootCertificates } from "node:tls";
 import { KumoError } from "@kumo/core";
 import { readSourceArchive, type SourceFiles, sourceDigest } from "@kumo/source";
-import type Docker from "dockerode";
-import { pack } from "tar-stream";
-import { BuildLimiter } from "./build-limiter.ts";
 import type { BuildRequestMessage, BuildResultMessage } from "./build-messages.ts";
-import { type BuildPlan, CONTEXT_SOURCE_DIR, isBuildRuntime, planBuild } from "./build-plan.ts";
+import { type BuildPlan, isBuildRuntime, planBuild } from "./build-plan.ts";
 import type { BuilderConfig } from "./config.ts";
+import type { ImageEngine } from "./image-engine.ts";
 import type { ImageResolver } from "./runtime-images.ts";
-import { plainLine, stepErrorLines } from "./step-error-lines.ts";
 
 /** Bumped when generated Dockerfiles change meaning without their text changing. */
-const BUILDER_RECIPE = "kumo-builder/1";
+export const BUILDER_RECIPE = "kumo-builder/1";
 export const FUNCTION_IMAGE_REPO = "kumo/fn";
-const LOG_TAIL_LINES = 30;
-/** Engine bookkeeping that says nothing to the person reading a build log. */
-const NOISE = /^( ---> Running in [0-9a-f]+|Removing intermediate container [0-9a-f]+)\s*$/;
-const STEP = /^Step \d+\/\d+ : /;
 
 export interface BuildOutput {
   result: BuildResultMessage;
@@ -27,11 +18,8 @@ export interface BuildOutput {
 }
 
 export interface ImageBuilderOptions {
-  docker: Docker;
-  config: Pick<
-    BuilderConfig,
-    "hostCaFile" | "extraCaCertsFile" | "buildTimeoutMs" | "buildMemoryMb" | "buildConcurrency" | "labels"
-  >;
+  engine: ImageEngine;
+  config: Pick<BuilderConfig, "labels">;
   resolveImages: ImageResolver;
 }
 
@@ -41,33 +29,20 @@ export interface ImageBuilderOptions {
  * input never builds twice. Secrets are never an input: they are injected when containers start.
  */
 export class ImageBuilder {
-  readonly #docker: Docker;
+  readonly #engine: ImageEngine;
   readonly #options: ImageBuilderOptions;
-  readonly #limiter: BuildLimiter;
 
   constructor(options: ImageBuilderOptions) {
-    this.#docker = options.docker;
+    this.#engine = options.engine;
     this.#options = options;
-    this.#limiter = new BuildLimiter(options.config.buildConcurrency);
   }
 
-  async build(
+  build(
     request: BuildRequestMessage,
     emit: (line: string) => void,
     signal: AbortSignal,
   ): Promise<BuildOutput> {
-    const tail: string[] = [];
-    const log = (line: string) => {
-      tail.push(line);
-      if (tail.length > LOG_TAIL_LINES) tail.shift();
-      emit(line);
-    };
-    try {
-      return await this.#build(request, log, signal);
-    } catch (error) {
-      const failure = asBuildError(error, this.#options.config.buildTimeoutMs, signal);
-      throw new KumoError(failure.code, failure.message, { details: { logTail: tail.join("\n") } });
-    }
+    return this.#engine.logged(emit, signal, (log) => this.#build(request, log, signal));
   }
 
   async #build(
@@ -88,7 +63,7 @@ export class ImageBuilder {
       throw new KumoError("FN_005", 'runtime "container" needs a Dockerfile at the root of the source');
     }
     const images = await this.#options.resolveImages(runtime, log);
-    const ca = this.#caBundle();
+    const ca = this.#engine.caBundle();
     // Build-stage images carry only these; configured labels (dev.kumo.test=1) go on the function image
     // alone, since a `docker image prune --filter label=...` elsewhere would delete dangling stages mid-build.
     const stableLabels = { "dev.kumo.build": "1", "dev.kumo.tenant": request.tenantId };
@@ -112,17 +87,13 @@ export class ImageBuilder {
     log(`runtime ${runtime}: ${plan.summary}`);
 
     let cached = false;
-    const existing = await this.#docker
-      .getImage(tag)
-      .inspect()
-      .catch(() => undefined);
-    if (existing) {
+    if (await this.#engine.exists(tag)) {
       cached = true;
       log(`image ${tag} exists (same source, runtime image and settings): nothing to build`);
     } else {
-      await this.#limiter.run(async () => {
+      await this.#engine.limited(async () => {
         log(`building ${tag}`);
-        await this.#dockerBuild(
+        await this.#engine.build(
           tag,
           plan,
           files,
@@ -134,8 +105,8 @@ export class ImageBuilder {
         );
       }, signal);
     }
-    const image = await this.#docker.getImage(tag).inspect();
-    const codeTar = plan.hasCodeTree ? await this.#codeTree(tag) : undefined;
+    const image = await this.#engine.inspect(tag);
+    const codeTar = plan.hasCodeTree ? await this.#engine.archive(tag, "/var/task/.") : undefined;
     const codeDigest = codeTar ? `sha256:${createHash("sha256").update(codeTar).digest("hex")}` : "";
     const buildMs = Math.round(performance.now() - started);
     log(`image ${tag} (${(image.Size / 1e6).toFixed(1)} MB) ready in ${(buildMs / 1000).toFixed(1)} s`);
@@ -143,105 +114,6 @@ export class ImageBuilder {
       result: { image: tag, imageId: image.Id, codeDigest, cached, imageBytes: image.Size, buildMs, runtime },
       codeTar,
     };
-  }
-
-  /**
-   * What dependency installs trust: the host's CA bundle (so a TLS-intercepting proxy the host trusts
-   * works with no setting), or Node's bundled roots on a host without one, plus the extra CA
-   * certificates. A whole bundle, not only the additions, since pip and SSL_CERT_FILE replace the
-   * trust store rather than add to it. Read per build: a changed bundle changes the image digest.
-   */
-  #caBundle(): Buffer | undefined {
-    const { hostCaFile, extraCaCertsFile } = this.#options.config;
-    if (!hostCaFile && !extraCaCertsFile) return undefined;
-    const base = hostCaFile ? readFileSync(hostCaFile, "utf8") : rootCertificates.join("\n");
-    const extra = extraCaCertsFile ? readFileSync(extraCaCertsFile, "utf8") : "";
-    return Buffer.from(`${base}\n${extra}\n`);
-  }
-
-  async #dockerBuild(
-    tag: string,
-    plan: BuildPlan,
-    files: SourceFiles,
-    ca: Buffer | undefined,
-    runtime: string,
-    labels: Record<string, string>,
-    log: (line: string) => void,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const custom = runtime === "container";
-    const context = await packContext(files, custom ? undefined : { dockerfile: plan.dockerfile, ca });
-    const timeout = AbortSignal.timeout(this.#options.config.buildTimeoutMs);
-    const abort = AbortSignal.any([signal, timeout]);
-    const memory = this.#options.config.buildMemoryMb * 1024 * 1024;
-    const stream = await this.#docker.buildImage(
-      context as unknown as NodeJS.ReadableStream,
-      {
-        t: tag,
-        dockerfile: custom ? "Dockerfile" : "kumo/Dockerfile",
-        ...(custom ? { labels } : {}),
-        rm: true,
-        forcerm: true,
-        memory,
-        memswap: memory,
-        abortSignal: abort,
-      } as Docker.ImageBuildOptions,
-    );
-    await new Promise<void>((resolve, reject) => {
-      let failure: string | undefined;
-      // The output of the step that is running: when it fails, its tool's own error lines name the cause.
-      let stepOutput: string[] = [];
-      const onAbort = () => {
-        (stream as unknown as { destroy?: (e: Error) => void }).destroy?.(new Error("aborted"));
-        reject(abort.reason);
-      };
-      abort.addEventListener("abort", onAbort, { once: true });
-      this.#docker.modem.followProgress(
-        stream,
-        (error: Error | null) => {
-          abort.removeEventListener("abort", onAbort);
-          if (abort.aborted) return reject(abort.reason);
-          if (error) return reject(new KumoError("FN_005", `build failed: ${error.message}`));
-          if (failure) {
-            const said = stepErrorLines(stepOutput);
-            return reject(
-              new KumoError("FN_005", `build failed: ${said.length > 0 ? said.join("; ") : failure}`),
-            );
-          }
-          resolve();
-        },
-        (event: { stream?: string; error?: string; status?: string }) => {
-          if (event.error) {
-            failure = event.error.trim();
-            log(`error: ${failure}`);
-          }
-          for (const raw of (event.stream ?? "").split("\n")) {
-            const line = plainLine(raw);
-            if (!line.trim() || NOISE.test(line)) continue;
-            if (STEP.test(line)) stepOutput = [];
-            else stepOutput.push(line);
-            log(line);
-          }
-        },
-      );
-    });
-  }
-
-  /** /var/task of the image as a tar with paths relative to it (for stem cells and downloads). */
-  async #codeTree(tag: string): Promise<Buffer> {
-    const container = await this.#docker.createContainer({
-      Image: tag,
-      Labels: { "dev.kumo.build": "1", ...this.#options.config.labels },
-      NetworkDisabled: true,
-    });
-    try {
-      const archive = await container.getArchive({ path: "/var/task/." });
-      const chunks: Buffer[] = [];
-      for await (const chunk of archive) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks);
-    } finally {
-      await container.remove({ force: true }).catch(() => {});
-    }
   }
 }
 
@@ -265,46 +137,4 @@ function withoutBuildLeftovers(
   if (dropped > 0)
     log(`left out ${dropped} files (.git, node_modules, __pycache__: the build makes its own)`);
   return out;
-}
-
-async function packContext(
-  files: SourceFiles,
-  generated: { dockerfile: string; ca: Buffer | undefined } | undefined,
-): Promise<Buffer> {
-  const tar = pack();
-  const chunks: Buffer[] = [];
-  tar.on("data", (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise<void>((resolve, reject) => {
-    tar.on("end", () => resolve());
-    tar.on("error", reject);
-  });
-  const prefix = generated ? `${CONTEXT_SOURCE_DIR}/` : "";
-  const add = (name: string, content: Uint8Array) =>
-    tar.entry({ name, size: content.byteLength, mode: 0o644, mtime: new Date(0) }, Buffer.from(content));
-  if (generated) {
-    tar.entry({ name: `${CONTEXT_SOURCE_DIR}/`, type: "directory", mode: 0o755, mtime: new Date(0) });
-    add("kumo/Dockerfile", Buffer.from(generated.dockerfile));
-    if (generated.ca) add("kumo/ca.pem", generated.ca);
-  }
-  for (const path of [...files.keys()].sort()) add(`${prefix}${path}`, files.get(path) ?? new Uint8Array());
-  tar.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
-
-function asBuildError(
-  error: unknown,
-  timeoutMs: number,
-  signal: AbortSignal,
-): { code: KumoError["code"]; message: string } {
-  if (error instanceof KumoError) return { code: error.code, message: error.message };
-  if (signal.aborted) return { code: "FN_005", message: "the build was cancelled" };
-  const name = error instanceof Error ? error.name : "";
-  if (name === "TimeoutError" || name === "AbortError")
-    return {
-      code: "FN_005",
-      message: `the build took longer than ${Math.round(timeoutMs / 1000)} s and was stopped`,
-    };
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: "FN_500", message: `builder error: ${message}` };
 }

@@ -4,13 +4,16 @@ import Docker from "dockerode";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import { serveBuildService } from "./build-server.ts";
 import type { BuilderConfig } from "./config.ts";
+import { EdgeDependencyBuilder } from "./edge-dependency-builder.ts";
 import { GitFetcher } from "./git-fetcher.ts";
 import { ImageBuilder } from "./image-builder.ts";
+import { ImageEngine } from "./image-engine.ts";
 import { createImageResolver, type EnsureImages, type ImageResolver } from "./runtime-images.ts";
 
 export { type BuildCallOptions, BuildClient, type BuildOutcome } from "./build-client.ts";
 export { BUILD_RUNTIMES, type BuildRuntime } from "./build-plan.ts";
 export { type BuilderConfig, loadBuilderConfig } from "./config.ts";
+export { EDGE_DEPENDENCIES_IMAGE_REPO } from "./edge-dependency-builder.ts";
 export { FUNCTION_IMAGE_REPO } from "./image-builder.ts";
 export type { EnsureImages, ImageResolver } from "./runtime-images.ts";
 
@@ -34,20 +37,21 @@ export interface Builder {
 
 /**
  * The image builder service: the gRPC BuildService (source tar or git URL -> function image through
- * the local Docker engine), plus health and metrics. Edge functions are bundled by the gateway.
+ * the local Docker engine), edge functions' npm installs (node_modules back to the gateway, which
+ * bundles edge functions), plus health and metrics.
  */
 export async function start(config: BuilderConfig, deps: BuilderDeps = {}): Promise<Builder> {
   const nc = deps.nats ?? (await connectBus({ url: config.natsUrl, name: "kumo-builder" }));
   const docker = deps.docker ?? new Docker({ socketPath: config.dockerSocket });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "kumo_builder_" });
-  const builder = new ImageBuilder({
-    docker,
-    config,
-    resolveImages:
-      deps.resolveImages ??
-      createImageResolver({ docker, ...(deps.ensureImages ? { ensureImages: deps.ensureImages } : {}) }),
-  });
+  // One engine (and so one limit on concurrent builds) for function images and edge installs.
+  const engine = new ImageEngine({ docker, config });
+  const resolveImages =
+    deps.resolveImages ??
+    createImageResolver({ docker, ...(deps.ensureImages ? { ensureImages: deps.ensureImages } : {}) });
+  const builder = new ImageBuilder({ engine, config, resolveImages });
+  const edgeDependencies = new EdgeDependencyBuilder({ engine, config, resolveImages });
   const git = new GitFetcher({
     allowFile: config.gitAllowFile,
     allowPrivate: config.gitAllowPrivate,
@@ -69,6 +73,7 @@ export async function start(config: BuilderConfig, deps: BuilderDeps = {}): Prom
   });
   const grpcServer = await serveBuildService(config.listen, {
     builder,
+    edgeDependencies,
     git,
     onError: (error) => deps.log?.(`builder: ${String(error)}`),
     onBuild: ({ ok, code, seconds }) => {

@@ -4,6 +4,7 @@ import { KumoError } from "@kumo/core";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type { GatewayContext } from "./context.ts";
+import { auditFailures } from "./http/audit-failures.ts";
 import { handleError } from "./http/error-handler.ts";
 import { refuseNulInInput, refuseNulInParams } from "./http/refuse-nul.ts";
 import { traceRequests, traceStep } from "./http/request-tracing.ts";
@@ -27,6 +28,7 @@ import { logRoutes } from "./routes/logs.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { queueRoutes } from "./routes/queues.ts";
+import { quotaRoutes } from "./routes/quotas.ts";
 import { rolloutRoutes } from "./routes/rollouts.ts";
 import { routedInvokeRoutes, TENANT_HOST_PREFIX } from "./routes/routed-invoke.ts";
 import { secretRoutes } from "./routes/secrets.ts";
@@ -77,6 +79,7 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
     );
   });
   app.decorateRequest("principal", undefined);
+  app.decorateRequest("clientAddress", undefined);
   refuseNulInParams(app);
   traceRequests(app);
 
@@ -114,7 +117,9 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
     // The management API speaks JSON only; plain text would reach validation as a string.
     v1.removeContentTypeParser("text/plain");
     refuseNulInInput(v1);
+    auditFailures(v1, ctx);
     v1.addHook("onRequest", async (request) => {
+      request.clientAddress = ctx.guard.clientAddress(request);
       if (!request.url.startsWith("/v1/schema/"))
         request.principal = await ctx.auth.authenticate(request.headers.authorization);
     });
@@ -141,6 +146,7 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
       queueRoutes,
       alertRoutes,
       auditRoutes,
+      quotaRoutes,
     ]) {
       await v1.register(routes(ctx));
     }

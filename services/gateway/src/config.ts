@@ -1,6 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { booleanFlag, durationMs, parseCidr, parseOrThrow, portEnv, sharedEnv } from "@kumo/core";
+import type { QuotaLimits } from "@kumo/db";
 import { z } from "zod";
+
+const quotaEnv = z.coerce.number().int().min(0).optional();
 
 /** Gateway configuration from the environment; durations normalized to ms; every problem listed at startup. */
 export const gatewayConfigSchema = z.object({
@@ -31,6 +34,12 @@ export const gatewayConfigSchema = z.object({
   KUMO_EDGE_HOSTS: z.coerce.number().int().min(1).max(64).optional(),
   KUMO_EDGE_ALLOW_PRIVATE_FETCH: sharedEnv.KUMO_EDGE_ALLOW_PRIVATE_FETCH,
   KUMO_EDGE_HOST_NODE_ARGS: sharedEnv.KUMO_EDGE_HOST_NODE_ARGS,
+  /** Largest edge bundle (code plus bundled npm dependencies) a deploy accepts. */
+  KUMO_EDGE_BUNDLE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(10 * 1024 * 1024),
   KUMO_RECORD_FLUSH: durationMs.default(250),
   KUMO_VERSION_RETENTION: z.coerce.number().int().min(1).max(100_000).default(50),
   KUMO_APPS_DOMAIN: z
@@ -84,6 +93,17 @@ export const gatewayConfigSchema = z.object({
   KUMO_JWKS_MIN_REFRESH: durationMs.pipe(z.number().min(0)).default(30_000),
   /** How often gateways exchange rate-limit counts over NATS: the staleness of each one's view. */
   KUMO_RATE_LIMIT_SYNC: durationMs.pipe(z.number().min(10).max(10_000)).default(100),
+  /** Installation-wide default tenant quotas (a tenant's own, set by the platform admin, wins); unset: unlimited. */
+  KUMO_QUOTA_FUNCTIONS: quotaEnv,
+  KUMO_QUOTA_VERSIONS_PER_FUNCTION: quotaEnv,
+  KUMO_QUOTA_CONCURRENCY: quotaEnv,
+  KUMO_QUOTA_INVOCATIONS_PER_DAY: quotaEnv,
+  KUMO_QUOTA_BUILD_MINUTES_PER_DAY: quotaEnv,
+  KUMO_QUOTA_STORED_BYTES: quotaEnv,
+  /** How long a gateway trusts its copy of a tenant's quotas and its invocations-per-day count from the rollups. */
+  KUMO_QUOTA_REFRESH: durationMs.pipe(z.number().min(100).max(600_000)).default(10_000),
+  /** Audit entries are kept this long; purged in batches every KUMO_LOG_PURGE_INTERVAL. */
+  KUMO_AUDIT_RETENTION: durationMs.pipe(z.number().min(86_400_000)).default(365 * 86_400_000),
 });
 
 export interface GatewayConfig {
@@ -106,6 +126,7 @@ export interface GatewayConfig {
   edgeAllowPrivateFetch: boolean;
   /** Extra node flags of the isolate host processes (profiling). */
   edgeHostNodeArgs: string[];
+  edgeBundleMaxBytes: number;
   recordFlushMs: number;
   /** Versions kept per function; older ones that nothing points at are pruned after each deploy. */
   versionRetention: number;
@@ -138,6 +159,10 @@ export interface GatewayConfig {
   jwksCacheTtlMs: number;
   jwksMinRefreshMs: number;
   rateLimitSyncMs: number;
+  /** Quotas of tenants that have none of their own (null: unlimited). */
+  defaultQuotas: QuotaLimits;
+  quotaRefreshMs: number;
+  auditRetentionMs: number;
 }
 
 export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
@@ -161,6 +186,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     edgeHosts: c.KUMO_EDGE_HOSTS,
     edgeAllowPrivateFetch: c.KUMO_EDGE_ALLOW_PRIVATE_FETCH,
     edgeHostNodeArgs: c.KUMO_EDGE_HOST_NODE_ARGS.split(/\s+/).filter(Boolean),
+    edgeBundleMaxBytes: c.KUMO_EDGE_BUNDLE_MAX_BYTES,
     recordFlushMs: c.KUMO_RECORD_FLUSH,
     versionRetention: c.KUMO_VERSION_RETENTION,
     appsDomain: c.KUMO_APPS_DOMAIN,
@@ -184,5 +210,15 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     jwksCacheTtlMs: c.KUMO_JWKS_CACHE_TTL,
     jwksMinRefreshMs: c.KUMO_JWKS_MIN_REFRESH,
     rateLimitSyncMs: c.KUMO_RATE_LIMIT_SYNC,
+    defaultQuotas: {
+      functions: c.KUMO_QUOTA_FUNCTIONS ?? null,
+      versionsPerFunction: c.KUMO_QUOTA_VERSIONS_PER_FUNCTION ?? null,
+      concurrency: c.KUMO_QUOTA_CONCURRENCY ?? null,
+      invocationsPerDay: c.KUMO_QUOTA_INVOCATIONS_PER_DAY ?? null,
+      buildMinutesPerDay: c.KUMO_QUOTA_BUILD_MINUTES_PER_DAY ?? null,
+      storedBytes: c.KUMO_QUOTA_STORED_BYTES ?? null,
+    },
+    quotaRefreshMs: c.KUMO_QUOTA_REFRESH,
+    auditRetentionMs: c.KUMO_AUDIT_RETENTION,
   };
 }

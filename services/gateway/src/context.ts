@@ -9,6 +9,7 @@ import type { AsyncQueue } from "./invoke/async-queue.ts";
 import type { FunctionResolver } from "./invoke/function-resolver.ts";
 import type { Invoker } from "./invoke/invoker.ts";
 import type { LiveLogs } from "./invoke/live-logs.ts";
+import type { TenantQuotas } from "./limits/tenant-quotas.ts";
 import type { DomainVerifier } from "./routing/domain-verifier.ts";
 import type { HostTable } from "./routing/host-table.ts";
 import type { RouteTable } from "./routing/route-table.ts";
@@ -20,6 +21,8 @@ export interface GatewayContext {
   auth: Authenticator;
   /** Who may invoke a function over HTTP and how often: CORS, IP allowlist, key or JWT, rate limit. */
   guard: InvocationGuard;
+  /** Tenant quotas in force (cached) and the runtime ones' counters: concurrency, invocations per day. */
+  quotas: TenantQuotas;
   secretBox: SecretBox;
   deployer: Deployer;
   resolver: FunctionResolver;

@@ -6,6 +6,7 @@ import {
   compactMetrics,
   type DatabaseHandle,
   openServiceDatabase,
+  purgeAudit,
   purgeLogs,
   purgeMetrics,
   Recorder,
@@ -30,6 +31,7 @@ import { LiveLogs } from "./invoke/live-logs.ts";
 import { cidrList } from "./limits/client-address.ts";
 import { RateLimitGossip } from "./limits/rate-limit-gossip.ts";
 import { RateLimiter } from "./limits/rate-limiter.ts";
+import { TenantQuotas } from "./limits/tenant-quotas.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { RolloutDriver } from "./rollouts/rollout-driver.ts";
 import { DomainVerifier, type TxtResolver } from "./routing/domain-verifier.ts";
@@ -169,6 +171,13 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       onError: (error) => log(`purging logs past retention failed: ${String(error)}`),
     }).start();
     cleanup.push(() => logPurger.stop());
+    // Audit entries past KUMO_AUDIT_RETENTION, in the same batches, on the same schedule.
+    const auditPurger = new Periodic({
+      everyMs: config.logPurgeIntervalMs,
+      pass: (now) => purgeAudit(database.db, { now, retentionMs: config.auditRetentionMs }),
+      onError: (error) => log(`purging audit entries past retention failed: ${String(error)}`),
+    }).start();
+    cleanup.push(() => auditPurger.stop());
     const asyncQueue = nc
       ? new AsyncQueue({
           nc,
@@ -183,6 +192,14 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     await queues?.start();
     if (queues) cleanup.push(async () => queues.stop());
 
+    // Tenant quotas: limits cached per tenant, runtime counters in process (see TenantQuotas).
+    const quotas = new TenantQuotas({
+      platform,
+      defaults: config.defaultQuotas,
+      refreshMs: config.quotaRefreshMs,
+      staleMs: Math.max(1000, 20 * config.rateLimitSyncMs),
+      onError: (e) => log(`loading tenant quotas or usage failed: ${String(e)}`),
+    });
     const routes = new RouteTable({ platform });
     const hosts = new HostTable({
       platform,
@@ -202,6 +219,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     // Changes made through any gateway evict the routing caches of all of them.
     const announce = (tenantId: string, functionId?: string) => {
       resolver.evict(tenantId, functionId);
+      if (functionId === undefined) quotas.evict(tenantId);
       nc?.publish(subjects.changes(tenantId, namespace), JSON.stringify({ functionId: functionId ?? null }));
     };
     const announceRouting = (tenantId: string, what: "routes" | "domains"): Promise<void> => {
@@ -218,7 +236,10 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
             routing?: "routes" | "domains";
           }>();
           if (routing === "routes" || routing === "domains") void dropRouting(tenantId, routing);
-          else resolver.evict(tenantId, functionId ?? undefined);
+          else {
+            resolver.evict(tenantId, functionId ?? undefined);
+            if (functionId === null) quotas.evict(tenantId);
+          }
         },
       });
       cleanup.push(async () => sub.unsubscribe());
@@ -238,6 +259,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
         nc,
         namespace,
         limiter,
+        quotas,
         syncMs: config.rateLimitSyncMs,
         onError: (e) => log(`rate-limit gossip failed: ${String(e)}`),
       }).start();
@@ -261,6 +283,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
       platform,
       auth,
       guard,
+      quotas,
       secretBox,
       deployer: new Deployer({
         bundleEdge,
@@ -268,6 +291,8 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
         onChange: (tenantId, functionId) => announce(tenantId, functionId),
         versionRetention: config.versionRetention,
         onError: (error) => log(`pruning old versions failed: ${String(error)}`),
+        edgeDependencyCacheDir: join(config.dataDir, "edge-deps"),
+        edgeBundleMaxBytes: config.edgeBundleMaxBytes,
       }),
       resolver,
       changed: announce,

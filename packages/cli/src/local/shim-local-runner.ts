@@ -19,6 +19,9 @@ import { CliError, EXIT_CODES, invalidLocalInput } from "../errors.ts";
 import type { LocalFunction } from "./local-function.ts";
 import type { LocalResult, LocalRunner } from "./local-runner.ts";
 
+/** Framing headers, and the shim's per-invocation CPU/memory report (`kumo-usage`, which the platform's autoscaler strips too). */
+const SHIM_ONLY_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP_HEADERS, "kumo-usage"]);
+
 // The shims are run from this checkout, the same files the runtime images copy (deploy/images/).
 const NODE_SHIM = fileURLToPath(new URL("../../../../runtimes/node/shim/main.mjs", import.meta.url));
 const PYTHON_SHIM = fileURLToPath(new URL("../../../../runtimes/python/shim/kumo_shim.py", import.meta.url));
@@ -164,7 +167,7 @@ export class ShimLocalRunner implements LocalRunner {
       const result = fromShimResponse(
         {
           status: answer.status,
-          headers: headerPairs(answer.rawHeaders, HOP_BY_HOP_HEADERS),
+          headers: headerPairs(answer.rawHeaders, SHIM_ONLY_HEADERS),
           coldStart: "warm",
           queueMs: 0,
         },

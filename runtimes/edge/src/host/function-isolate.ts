@@ -5,6 +5,7 @@ import type ivm from "isolated-vm";
 import type { FetchPolicy, IsolateLimits, WireRequest, WireResult } from "../host-protocol.ts";
 import { headerPairsOf } from "../wire-codec.ts";
 import { type BridgeRequest, bridgeFetch, type FetchBudget } from "./fetch-bridge.ts";
+import { SubtleBridge, subtleFailure } from "./subtle-bridge.ts";
 
 type Ivm = typeof ivm;
 type Ref = ivm.Reference<Record<string, unknown>>;
@@ -58,6 +59,8 @@ interface Holder {
 export type IsolateState = "spare" | "ready" | "disposed";
 
 const MAX_HOST_TIMERS = 1000;
+/** The isolate's heap is read at most this often for the per-invocation memory figure (a locked call). */
+const HEAP_SAMPLE_MS = 1000;
 /**
  * A synchronous entry into the isolate blocks the host's event loop (and so every other function on
  * this host) while it runs. An isolate whose handler took longer than this is entered off-thread
@@ -107,7 +110,11 @@ export class FunctionIsolate {
   #fireTimer: Ref;
   #install: Ref;
   #timers = new Map<number, NodeJS.Timeout>();
+  /** crypto.subtle keys and calls beyond digest/HMAC (see subtle-bridge.ts). */
+  #subtle = new SubtleBridge();
   #offThreadCalls = 0;
+  #heapSampledAt = Number.NEGATIVE_INFINITY;
+  #heapSample = 0;
   #violation: { code: ErrorCode; message: string } | null = null;
 
   private constructor(
@@ -209,6 +216,16 @@ export class FunctionIsolate {
       ),
     );
     bridge.setSync(
+      "subtle",
+      ignored((callId: number, method: string, args: unknown[]) =>
+        slot.self ? slot.self.#subtleCall(callId, method, args) : undefined,
+      ),
+    );
+    bridge.setSync(
+      "dropKey",
+      ignored((id: number) => (slot.self ? slot.self.#subtle.drop(id) : undefined)),
+    );
+    bridge.setSync(
       "settled",
       ignored((invocationId: string, outcome: DispatchOutcome | string) =>
         slot.self ? slot.self.#settled(invocationId, outcome) : undefined,
@@ -272,8 +289,9 @@ export class FunctionIsolate {
         { timeout: initTimeout },
       );
     } catch (error) {
-      const body = this.#classifyThrown(error, "no handler");
-      throw body.code === "FN_004" ? { code: "FN_006", message: body.message } : body;
+      // install() refuses a module no handler shape fits (its message lists the accepted shapes).
+      const body = this.#classifyThrown(error, "unsupported module");
+      throw body.code === "FN_004" ? { code: "FN_005", message: body.message } : body;
     } finally {
       exportsRef.release();
     }
@@ -409,8 +427,20 @@ export class FunctionIsolate {
       clearTimeout(record.wallTimer);
       this.inflight.delete(record.invocationId);
     }
-    this.lastUsed = Date.now();
-    return this.#toResult(outcome, limits);
+    const now = Date.now();
+    this.lastUsed = now;
+    const result = this.#toResult(outcome, limits);
+    // Usage: the isolate's CPU time since the invocation began (concurrent invocations of this
+    // isolate share it), and its heap as last sampled.
+    if (!this.disposed) {
+      result.cpuMs = Number(this.isolate.cpuTime - record.cpuStart) / 1e6;
+      if (now - this.#heapSampledAt >= HEAP_SAMPLE_MS) {
+        this.#heapSampledAt = now;
+        this.#heapSample = this.heapBytes();
+      }
+      result.heapBytes = this.#heapSample;
+    }
+    return result;
   }
 
   #settled(invocationId: string, outcome: DispatchOutcome | string): void {
@@ -575,18 +605,7 @@ export class FunctionIsolate {
 
   #fetch(callId: number, invocationId: string, req: BridgeRequest): void {
     const record = this.inflight.get(invocationId);
-    const reply = (ok: boolean, value: unknown) => {
-      if (this.disposed) return;
-      const { ivm } = this.#hooks;
-      this.#deliver
-        .apply(undefined, [callId, ok, new ivm.ExternalCopy(value).copyInto()], {
-          timeout: this.#entryTimeout(),
-        })
-        .catch((error: unknown) => {
-          const body = this.#classifyThrown(error, "fetch result");
-          this.kill(body.code === "FN_004" ? "FN_500" : body.code, body.message);
-        });
-    };
+    const reply = (ok: boolean, value: unknown) => this.#reply(callId, ok, value, "fetch result");
     if (!record) {
       reply(false, { message: "fetch() is only available while handling a request" });
       return;
@@ -600,6 +619,32 @@ export class FunctionIsolate {
     bridgeFetch(req, this.#hooks.fetchPolicy, record.budget).then(
       (response) => reply(true, response),
       (error: unknown) => reply(false, { message: error instanceof Error ? error.message : String(error) }),
+    );
+  }
+
+  /** Answers a host call the isolate is waiting on (fetch, crypto.subtle) through its `deliver` entry. */
+  #reply(callId: number, ok: boolean, value: unknown, what: string): void {
+    if (this.disposed) return;
+    const { ivm } = this.#hooks;
+    let copy: unknown;
+    try {
+      copy = new ivm.ExternalCopy(value).copyInto();
+    } catch (error) {
+      copy = new ivm.ExternalCopy({ name: "OperationError", message: String(error) }).copyInto();
+      ok = false;
+    }
+    this.#deliver
+      .apply(undefined, [callId, ok, copy], { timeout: this.#entryTimeout() })
+      .catch((error: unknown) => {
+        const body = this.#classifyThrown(error, what);
+        this.kill(body.code === "FN_004" ? "FN_500" : body.code, body.message);
+      });
+  }
+
+  #subtleCall(callId: number, method: string, args: unknown[]): void {
+    this.#subtle.call(method, Array.isArray(args) ? args : []).then(
+      (value) => this.#reply(callId, true, value, "crypto result"),
+      (error: unknown) => this.#reply(callId, false, subtleFailure(error), "crypto result"),
     );
   }
 

@@ -3,10 +3,13 @@ const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const LOOKUP = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 
+/** The platform's DOMException (installed by the bootstrap before any tenant code runs). */
 function invalidCharacter(name) {
-  const error = new Error(`The string to be ${name} contains invalid characters.`);
-  error.name = "InvalidCharacterError";
-  return error;
+  const DOMExceptionClass = /** @type {any} */ (globalThis).DOMException;
+  return new DOMExceptionClass(
+    `The string to be ${name} contains invalid characters.`,
+    "InvalidCharacterError",
+  );
 }
 
 export function btoa(input) {

@@ -1,6 +1,10 @@
 // Headers, Request and Response over byte bodies. Hand-written on purpose: whatwg-fetch needs
 // Blob/FileReader/XMLHttpRequest to read text bodies as bytes, and undici needs Node. Bodies are
-// held as a string or a Uint8Array; streams are not offered yet (`body` is null or the bytes).
+// held as a string or a Uint8Array, and as a ReadableStream only when one is asked for (`body`) or
+// given (a stream, Blob or FormData body): the common string/bytes path never loads the streams.
+import { parseFormBody } from "./form-body.js";
+import { loadBlob, loadFormData, loadStreams } from "./web-modules.js";
+
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function normalizeName(name) {
@@ -138,7 +142,74 @@ export function headerPairs(headers) {
 }
 
 const encoder = () => new TextEncoder();
-const decoder = () => new TextDecoder();
+// fast-text-encoding's UTF-8 decoder, installed before this module runs: bodies are UTF-8 only,
+// and it costs nothing to start. The global TextDecoder becomes the full one on first use
+// (web-platform.js), which a POST handler's first `request.json()` should not have to load.
+const Utf8Decoder = TextDecoder;
+const decoder = () => new Utf8Decoder();
+
+const isStream = (value) =>
+  value != null && typeof value === "object" && typeof value.getReader === "function";
+const tagOf = (value) => (value != null && typeof value === "object" ? value[Symbol.toStringTag] : undefined);
+const isBlob = (value) =>
+  (tagOf(value) === "Blob" || tagOf(value) === "File") && typeof value.stream === "function";
+const isFormData = (value) => tagOf(value) === "FormData" && typeof value.append === "function";
+
+function chunkBytes(chunk) {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError(
+    `Body stream chunks must be Uint8Array (got ${typeof chunk}): encode text with TextEncoder or pipe through a TextEncoderStream`,
+  );
+}
+
+/** Reads a stream to its end into one Uint8Array; `tooLarge(size)` makes the error past `max` bytes. */
+export async function readAllBytes(stream, max = Number.POSITIVE_INFINITY, tooLarge = null) {
+  const reader = stream.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const bytes = chunkBytes(value);
+    size += bytes.byteLength;
+    if (size > max) {
+      reader.cancel().catch(() => undefined);
+      throw tooLarge ? tooLarge(size) : new RangeError(`Body of over ${max} bytes`);
+    }
+    chunks.push(bytes);
+  }
+  if (chunks.length === 1) return chunks[0].slice();
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+/** A byte stream over a string or bytes body; `onPull` marks the body disturbed when it is read. */
+function bytesStream(body, onPull) {
+  let sent = false;
+  return new (loadStreams().ReadableStream)({
+    type: "bytes",
+    pull(controller) {
+      onPull();
+      if (!sent) {
+        sent = true;
+        const bytes = typeof body === "string" ? encoder().encode(body) : body.slice();
+        if (bytes.byteLength > 0) {
+          controller.enqueue(bytes);
+          return;
+        }
+      }
+      controller.close();
+      controller.byobRequest?.respond(0);
+    },
+  });
+}
 
 /** Turns a BodyInit into a string or Uint8Array plus its implied content type. */
 export function extractBody(init) {
@@ -155,34 +226,77 @@ export function extractBody(init) {
   if (typeof URLSearchParams === "function" && init instanceof URLSearchParams) {
     return { body: init.toString(), type: "application/x-www-form-urlencoded;charset=UTF-8" };
   }
+  if (isStream(init)) {
+    if (init.locked) throw new TypeError("The body ReadableStream is locked (already being read)");
+    return { body: init, type: null };
+  }
+  if (isBlob(init)) return { body: init.stream(), type: init.type || null };
+  if (isFormData(init)) {
+    const blob = loadFormData().formDataToBlob(init, loadBlob().Blob);
+    return { body: blob.stream(), type: blob.type };
+  }
   return { body: String(init), type: "text/plain;charset=UTF-8" };
 }
 
 class Body {
+  /** A string, a Uint8Array, a ReadableStream or null. */
   #body;
   #used = false;
+  #disturbed = false;
 
   _initBody(body) {
     this.#body = body;
   }
 
+  /** The body as held; a stream until `_settleBody` read it (callers that need bytes do that first). */
   _rawBody() {
     return this.#body;
   }
 
+  _hasStream() {
+    return isStream(this.#body);
+  }
+
+  /** Reads a stream body into bytes so it can leave the isolate (responses are not streamed out). */
+  async _settleBody(max, tooLarge) {
+    if (!isStream(this.#body)) return;
+    if (this.#body.locked) throw new TypeError("The body ReadableStream is locked (already being read)");
+    this.#body = await readAllBytes(this.#body, max, tooLarge);
+  }
+
+  /** The body for a copy (clone, new Request(request)): a stream is teed, bytes are shared. */
+  _cloneBody() {
+    if (!isStream(this.#body)) return this.#body;
+    const [mine, theirs] = this.#body.tee();
+    this.#body = mine;
+    return theirs;
+  }
+
   get bodyUsed() {
-    return this.#used;
+    return this.#used || this.#disturbed;
   }
 
   get body() {
     if (this.#body == null) return null;
-    return typeof this.#body === "string" ? encoder().encode(this.#body) : this.#body;
+    if (!isStream(this.#body)) {
+      this.#body = bytesStream(this.#body, () => {
+        this.#disturbed = true;
+      });
+    }
+    return this.#body;
   }
 
   #consume() {
-    if (this.#used) return Promise.reject(new TypeError("Body has already been used"));
+    if (this.bodyUsed) return Promise.reject(new TypeError("Body has already been used"));
+    const body = this.#body;
+    if (isStream(body)) {
+      if (body.locked)
+        return Promise.reject(new TypeError("The body ReadableStream is locked (already being read)"));
+      this.#used = true;
+      return readAllBytes(body);
+    }
     this.#used = true;
-    return Promise.resolve(this.#body);
+    return Promise.resolve(body);
   }
 
   text() {
@@ -201,6 +315,19 @@ class Body {
     return this.#consume().then((b) =>
       b == null ? new Uint8Array(0) : typeof b === "string" ? encoder().encode(b) : b.slice(),
     );
+  }
+
+  /** The content type, from the subclass's headers. */
+  #contentType() {
+    return /** @type {{ headers: Headers }} */ (/** @type {unknown} */ (this)).headers.get("content-type");
+  }
+
+  blob() {
+    return this.bytes().then((b) => new (loadBlob().Blob)([b], { type: this.#contentType() ?? "" }));
+  }
+
+  formData() {
+    return this.bytes().then((b) => parseFormBody(b, this.#contentType()));
   }
 }
 
@@ -223,6 +350,7 @@ export class Request extends Body {
   /** Incoming header names and values alternating; turned into Headers on first use only. */
   #flat = null;
   #redirect;
+  #signal = null;
 
   constructor(input, init = {}) {
     super();
@@ -244,7 +372,8 @@ export class Request extends Body {
     this.#method = String(method);
     this.#headers = new Headers(init.headers ?? source?.headers);
     this.#redirect = init.redirect ?? source?.redirect ?? "follow";
-    const bodyInit = init.body !== undefined ? init.body : source ? source._rawBody() : null;
+    this.#signal = init.signal ?? (source ? source.#signal : null);
+    const bodyInit = init.body !== undefined ? init.body : source ? source._cloneBody() : null;
     if (bodyInit != null && (this.#method === "GET" || this.#method === "HEAD")) {
       throw new TypeError("Request with GET/HEAD method cannot have body.");
     }
@@ -272,8 +401,15 @@ export class Request extends Body {
   get redirect() {
     return this.#redirect;
   }
+  /** The signal given to the constructor (or the source request's), null when none was. */
+  _givenSignal() {
+    return this.#signal;
+  }
+
+  /** The request's AbortSignal; one that never aborts unless given (made on first use). */
   get signal() {
-    return undefined;
+    this.#signal ??= new globalThis.AbortController().signal;
+    return this.#signal;
   }
 
   clone() {
@@ -372,7 +508,7 @@ export class Response extends Body {
     copy.#statusText = this.#statusText;
     copy.#url = this.#url;
     copy.#redirected = this.#redirected;
-    copy._initBody(this._rawBody());
+    copy._initBody(this._cloneBody());
     return copy;
   }
 

@@ -21,6 +21,10 @@ interface KumoHostBridge {
   timer(id: number, ms: number): void;
   clearTimer(id: number): void;
   fetch(callId: number, invocationId: string, req: KumoBridgeRequest): void;
+  /** A crypto.subtle method run by the host's WebCrypto; answered through `deliver` (src/host/subtle-bridge.ts). */
+  subtle(callId: number, method: string, args: unknown[]): void;
+  /** Frees the host's handle of a CryptoKey the isolate collected. */
+  dropKey(id: number): void;
   settled(invocationId: string, outcome: unknown): void;
   waitDone(invocationId: string, logs: [number, string, string][]): void;
 }
@@ -29,7 +33,8 @@ declare var __kumo_host: KumoHostBridge | undefined;
 /** Set by the bootstrap as its completion value, then taken off the global. */
 declare var __kumo_internal: Record<string, unknown> | undefined;
 
-// Installed by "fast-text-encoding" (imported first by the bootstrap).
+// TextEncoder from "fast-text-encoding" (imported first by the bootstrap); TextDecoder replaced on
+// first use by @exodus/bytes (inside/web-platform.js).
 declare class TextEncoder {
   readonly encoding: string;
   encode(input?: string): Uint8Array;
@@ -63,3 +68,6 @@ declare class URL {
 
 /** esbuild resolves require() when it bundles the bootstrap: whatwg-url is evaluated on first use. */
 declare function require(id: "whatwg-url"): { URL: typeof URL; URLSearchParams: typeof URLSearchParams };
+/** The lazily evaluated parts of the web platform (inside/web-modules.js, inside/web-platform.js). */
+// biome-ignore lint/suspicious/noExplicitAny: untyped JS libraries bundled by esbuild; the inside code is checked against the isolate's globals only
+declare function require(id: string): any;

@@ -13,6 +13,8 @@ export interface TenantAccess {
 declare module "fastify" {
   interface FastifyRequest {
     principal: Principal | undefined;
+    /** The client's address (after trusted proxies), set for /v1 requests: what audit entries record. */
+    clientAddress: string | undefined;
   }
 }
 
@@ -38,7 +40,7 @@ export function tenantAccess(platform: PlatformStore, request: FastifyRequest, a
   if (principal.functions && action !== "invoke") {
     throw denied("this key is limited to invoking named functions; it cannot read or change anything");
   }
-  return { principal, store: platform.tenant(principal.tenantId) };
+  return { principal, store: platform.tenant(principal.tenantId, { address: request.clientAddress }) };
 }
 
 export function requirePlatformAdmin(request: FastifyRequest): void {
@@ -59,13 +61,21 @@ export async function namedTenantAccess(
   if (principal.kind === "platform-admin") {
     const tenant = await platform.tenantByName(tenantName);
     if (!tenant) throw notFound(`tenant "${tenantName}"`);
-    return { tenantId: tenant.id, store: platform.tenant(tenant.id), actor: "platform-admin" };
+    return {
+      tenantId: tenant.id,
+      store: platform.tenant(tenant.id, { address: request.clientAddress }),
+      actor: "platform-admin",
+    };
   }
   if (principal.tenantName !== tenantName) throw notFound(`tenant "${tenantName}"`);
   if (!roleAllows(principal.role, "manage-keys")) {
     throw denied(`the ${principal.role} role cannot manage API keys; only a tenant admin can`);
   }
-  return { tenantId: principal.tenantId, store: platform.tenant(principal.tenantId), actor: principal.keyId };
+  return {
+    tenantId: principal.tenantId,
+    store: platform.tenant(principal.tenantId, { address: request.clientAddress }),
+    actor: principal.keyId,
+  };
 }
 
 function describe(action: Action): string {

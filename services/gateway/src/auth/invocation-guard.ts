@@ -1,6 +1,13 @@
 import type { BlockList } from "node:net";
 import { headers as H } from "@kumo/bus";
-import { type FunctionConfig, KumoError, notFound, RATE_WINDOWS, type RateLimit } from "@kumo/core";
+import {
+  type FunctionConfig,
+  type JwtSettings,
+  KumoError,
+  notFound,
+  RATE_WINDOWS,
+  type RateLimit,
+} from "@kumo/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { JWTPayload } from "jose";
 import { traceStep } from "../http/request-tracing.ts";
@@ -63,7 +70,7 @@ export class InvocationGuard {
     }
     let address: string | undefined;
     if (config.ipAllowlist) {
-      address = this.#address(request);
+      address = this.clientAddress(request);
       if (!listHas(this.#allowlist(config.ipAllowlist), address))
         throw new KumoError("FN_009", "this function does not accept requests from your address", {
           status: 403,
@@ -97,6 +104,11 @@ export class InvocationGuard {
     }
     if (config.rateLimit) this.#limit(config.rateLimit, request, reply, resolved, claims, address);
     return { stripAuthorization, headers };
+  }
+
+  /** Verifies a JWT with a function's settings (step runs' kumo-auth-token); 401 FN_009 saying why not. */
+  verifyToken(token: string, settings: JwtSettings): Promise<JWTPayload> {
+    return this.#options.jwt.verify(token, settings);
   }
 
   #requireInvoker(principal: Principal | undefined, resolved: ResolvedFunction): void {
@@ -152,10 +164,11 @@ export class InvocationGuard {
       if (value !== undefined)
         return `c:${typeof value === "string" ? value : JSON.stringify(value)}`.slice(0, 300);
     }
-    return `a:${address ?? this.#address(request)}`;
+    return `a:${address ?? this.clientAddress(request)}`;
   }
 
-  #address(request: FastifyRequest): string {
+  /** The client's address: the socket's peer, or X-Forwarded-For's when the peer is a trusted proxy. */
+  clientAddress(request: FastifyRequest): string {
     return clientAddress(
       request.raw.socket?.remoteAddress,
       request.headers["x-forwarded-for"],
@@ -189,7 +202,7 @@ function bearerToken(request: FastifyRequest): string {
 }
 
 /** JSON with every non-ASCII character escaped, so it is a valid header value whatever the claims hold. */
-function asciiJson(value: unknown): string {
+export function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(
     /[\u007f-\uffff]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,

@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   type FunctionConfig,
   functionConfigSchema,
@@ -14,14 +16,28 @@ import {
   type SourceFiles,
   sourceDigest,
 } from "@kumo/source";
+import { ATTR, contextOf, endSpan, SpanKind, traceparentOf, tracerFor } from "@kumo/telemetry";
 import { DeploymentLog } from "./deployment-log.ts";
+import {
+  EdgeDependencies,
+  type EdgeDependencyInstaller,
+  type EdgeDependencySet,
+  edgeDependencySet,
+  type NodeModulesOptions,
+} from "./edge-dependencies.ts";
 import { pruneVersions } from "./prune-versions.ts";
 import { releaseVersion } from "./release-version.ts";
 
 /** Bundles edge code; injected so the gateway does not care how. */
 export type EdgeBundler = (
   files: Record<string, string>,
-  options: { entry?: string },
+  options: {
+    entry?: string;
+    /** A directory with the function's installed node_modules, for its bare imports. */
+    nodeModulesDir?: string;
+    /** Largest bundle accepted, in bytes (the bundler's default without it). */
+    maxBytes?: number;
+  },
 ) => Promise<{ code: string; digest: string; warnings: string[] }>;
 
 /** What the Deployer needs of the builder service (BuildClient over gRPC, in production). */
@@ -35,10 +51,16 @@ export interface ImageBuildClient {
       sourceTar: Buffer;
       deploymentId: string;
     },
-    options: { onLog?: (line: string) => void },
+    options: {
+      onLog?: (line: string) => void;
+      /** The deploy span's context: the builder's build span is its child. */
+      traceparent?: string;
+    },
   ): Promise<{ result: { image: string; codeDigest: string; cached: boolean }; codeTar: Buffer | undefined }>;
   /** A shallow fetch of a git ref, as a tar of its tree. */
   fetchGit(url: string, ref: string): Promise<{ tar: Buffer; commit: string }>;
+  /** Installs an edge function's npm dependencies; without it, such functions are refused (FN_006). */
+  installEdgeDependencies?: EdgeDependencyInstaller["installEdgeDependencies"];
 }
 
 export interface DeployerOptions {
@@ -51,6 +73,10 @@ export interface DeployerOptions {
   versionRetention?: number;
   /** Reports a failed pruning (the deploy itself succeeded). */
   onError?: (error: unknown) => void;
+  /** Where installed edge dependencies are kept (a directory per dependency set); default: none kept. */
+  edgeDependencyCacheDir?: string;
+  /** Largest edge bundle accepted, in bytes (the bundler's default, 10 MiB, without it). */
+  edgeBundleMaxBytes?: number;
 }
 
 export interface DeployInput {
@@ -63,6 +89,8 @@ export interface DeployInput {
   onLog?: (line: string) => void;
   /** First lines of the log (e.g. which commit a git source is). */
   note?: string;
+  /** The deploying request's trace context: the deploy span joins it (a trace of its own without one). */
+  traceparent?: string | undefined;
 }
 
 export interface DeployOutcome {
@@ -75,14 +103,23 @@ export interface DeployOutcome {
 
 /**
  * Turns source into an immutable version and points "live" at it. Edge functions are bundled here
- * (milliseconds) before deploy() returns; container runtimes are built by the builder service in the
+ * (milliseconds, plus the builder's npm install the first time a dependency set is seen) before
+ * deploy() returns; container runtimes are built by the builder service in the
  * background: deploy() returns the queued deployment at once, and the build log streams into it.
  */
 export class Deployer {
   readonly #options: DeployerOptions;
+  readonly #dependencies: EdgeDependencies;
 
   constructor(options: DeployerOptions) {
     this.#options = options;
+    const installer = options.builder?.installEdgeDependencies
+      ? { installEdgeDependencies: options.builder.installEdgeDependencies.bind(options.builder) }
+      : undefined;
+    this.#dependencies = new EdgeDependencies({
+      cacheDir: options.edgeDependencyCacheDir ?? join(tmpdir(), "kumo-edge-deps"),
+      installer,
+    });
   }
 
   /**
@@ -97,15 +134,45 @@ export class Deployer {
         `draft runs need the edge runtime; runtime "${config.runtime}" is built into an image, so deploy it and test it through an alias that takes no traffic (PUT /v1/functions/${fn.name}/aliases/preview)`,
       );
     }
-    return { config, code: await this.bundleCode(config, files) };
+    return { config, code: await this.bundleCode(config, files, fn.tenant_id) };
   }
 
-  /** Bundles edge source with a configuration already decided (`POST /v1/run`, which has no function). */
-  async bundleCode(config: FunctionConfig, files: SourceFiles): Promise<string> {
+  /**
+   * Bundles edge source with a configuration already decided (`POST /v1/run`, which has no function).
+   * npm dependencies come from an install a deploy made (this gateway's cache or the builder's);
+   * a draft never starts an install: FN_006 says to deploy first.
+   */
+  async bundleCode(config: FunctionConfig, files: SourceFiles, tenantId?: string): Promise<string> {
+    const bundle = await this.#bundle(config, files, (set) => {
+      if (tenantId === undefined)
+        throw new KumoError(
+          "FN_006",
+          "draft runs with npm dependencies need a tenant's installed dependencies",
+        );
+      return this.#dependencies.nodeModules(tenantId, set, {
+        functionName: "draft",
+        deploymentId: "draft",
+        install: false,
+      });
+    });
+    return bundle.code;
+  }
+
+  /** Bundles edge source; `nodeModules` is asked for a directory only when package.json has dependencies. */
+  async #bundle(
+    config: FunctionConfig,
+    files: SourceFiles,
+    nodeModules: (set: EdgeDependencySet) => Promise<{ dir: string }>,
+  ): Promise<Awaited<ReturnType<EdgeBundler>>> {
+    const set = edgeDependencySet(files);
+    const nodeModulesDir = set ? (await nodeModules(set)).dir : undefined;
     const sources: Record<string, string> = {};
     for (const [path, content] of files) sources[path] = Buffer.from(content).toString("utf8");
-    const bundle = await this.#options.bundleEdge(sources, config.handler ? { entry: config.handler } : {});
-    return bundle.code;
+    return this.#options.bundleEdge(sources, {
+      ...(config.handler ? { entry: config.handler } : {}),
+      ...(nodeModulesDir ? { nodeModulesDir } : {}),
+      ...(this.#options.edgeBundleMaxBytes ? { maxBytes: this.#options.edgeBundleMaxBytes } : {}),
+    });
   }
 
   /** Fetches a git source through the builder (which owns git access); FN_006 when it cannot. */
@@ -148,10 +215,24 @@ export class Deployer {
       await store.deployments.setStatus(deployment.id, "building", { sourceDigest: digest });
       // Kept beside the bundle so the console's editor opens what was written, not what esbuild made of it.
       await store.artifacts.put(digest, "source-tar", await packSourceArchive(files));
-      const sources: Record<string, string> = {};
-      for (const [path, content] of files) sources[path] = Buffer.from(content).toString("utf8");
-      const started = performance.now();
-      const bundle = await this.#options.bundleEdge(sources, config.handler ? { entry: config.handler } : {});
+      let started = performance.now();
+      const bundle = await this.#bundle(config, files, async (set) => {
+        const options: NodeModulesOptions = {
+          functionName: fn.name,
+          deploymentId: deployment.id,
+          install: true,
+          onLog: (line) => {
+            log.push(`  ${line}`);
+            input.onLog?.(line);
+          },
+        };
+        const got = await this.#dependencies.nodeModules(store.tenantId, set, options);
+        log.push(
+          `dependencies: ${set.count} packages (${set.lockfile ?? "no lockfile"}) from the ${got.source === "installed" ? "builder (installed now)" : got.source} in ${(performance.now() - started).toFixed(0)} ms`,
+        );
+        started = performance.now();
+        return got;
+      });
       log.push(`bundled ${bundle.code.length} bytes in ${(performance.now() - started).toFixed(1)} ms`);
       for (const warning of bundle.warnings) log.push(`warning: ${warning}`);
       await store.artifacts.put(bundle.digest, "edge-bundle", Buffer.from(bundle.code));
@@ -202,6 +283,20 @@ export class Deployer {
     const builder = this.#options.builder;
     const log = new DeploymentLog(store, deployment.id, input.onLog);
     if (input.note) log.line(input.note);
+    // While tracing is on, one span per container deploy; the builder's build span is its child.
+    const span = tracerFor(input.traceparent)?.startSpan(
+      `deploy ${fn.name}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          [ATTR.tenantId]: store.tenantId,
+          [ATTR.faasName]: fn.name,
+          [ATTR.runtime]: config.runtime,
+          [ATTR.deploymentId]: deployment.id,
+        },
+      },
+      contextOf(input.traceparent),
+    );
     try {
       if (!builder) throw new KumoError("FN_006", "no builder configured");
       const digest = sourceDigest(files);
@@ -221,7 +316,7 @@ export class Deployer {
           sourceTar,
           deploymentId: deployment.id,
         },
-        { onLog: (line) => log.line(line) },
+        { onLog: (line) => log.line(line), ...(span ? { traceparent: traceparentOf(span) } : {}) },
       );
       if (codeTar && result.codeDigest) await store.artifacts.put(result.codeDigest, "code-tar", codeTar);
       const version = await releaseVersion({
@@ -245,9 +340,17 @@ export class Deployer {
           this.#options.onError?.(error),
         );
       }
+      if (span) {
+        span.setAttributes({
+          [ATTR.faasVersion]: String(version.version),
+          "kumo.build.cached": result.cached,
+        });
+        endSpan(span);
+      }
       return done ?? deployment;
     } catch (error) {
       const failure = error instanceof KumoError ? error : toKumoError(error);
+      if (span) endSpan(span, failure);
       if (failure.code === "FN_500") this.#options.onError?.(error);
       const code = failure.code === "FN_006" ? "FN_006" : "FN_005";
       log.line(`error ${code}: ${failure.message}`);

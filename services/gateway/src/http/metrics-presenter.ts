@@ -21,10 +21,19 @@ export interface PresentedMetrics {
   throttles: number;
   retries: number;
   deadLetters: number;
-  /** Average invocations running at once: their summed run time over the bucket's length (Little's law). */
-  concurrency: { avg: number };
+  /**
+   * Invocations running at once. `avg`: their summed run time over the bucket's length (Little's
+   * law). `max`: the peak in flight, in any minute of the bucket, of the processes that recorded
+   * them (gateways for sync calls, autoscaler nodes for async ones), their peaks of one minute
+   * added: exact with one such process, an upper bound of the true peak with several.
+   */
+  concurrency: { avg: number; max: number };
   /** Async invocations: how long they waited in the queue before a node took them. */
   queueMs: PresentedDistribution;
+  /** CPU time per invocation (isolate cpuTime; container process CPU), of those whose runtime measured it. */
+  cpuMs: PresentedDistribution;
+  /** Memory per invocation at its end (isolate heap; container rss), of those whose runtime measured it. */
+  memoryBytes: PresentedDistribution;
 }
 
 /** One time bucket (or a whole range) of a function's metrics, as the API returns it. */
@@ -55,13 +64,15 @@ export function presentMetrics(a: MetricAggregate, spanMs: number): PresentedMet
     throttles: a.throttles,
     retries: a.retries,
     deadLetters: a.deadLetters,
-    concurrency: { avg: round(spanMs > 0 ? duration.sum / spanMs : 0, 4) },
+    concurrency: { avg: round(spanMs > 0 ? duration.sum / spanMs : 0, 4), max: a.maxInFlight },
     queueMs: distribution(sketchSummary(a.queue)),
+    cpuMs: distribution(sketchSummary(a.cpu)),
+    memoryBytes: distribution(sketchSummary(a.memory), 0),
   };
 }
 
-function distribution(s: SketchSummary): PresentedDistribution {
-  const r = (v: number | null) => (v === null ? null : round(v, 3));
+function distribution(s: SketchSummary, digits = 3): PresentedDistribution {
+  const r = (v: number | null) => (v === null ? null : round(v, digits));
   return { count: s.count, avg: r(s.avg), p50: r(s.p50), p95: r(s.p95), p99: r(s.p99), max: r(s.max) };
 }
 

@@ -96,6 +96,8 @@ export const presentInvocation = (i: InvocationRow, functionName: string) => ({
   durationMs: i.duration_ms,
   coldStart: i.cold_start,
   queueMs: i.queue_ms,
+  cpuMs: i.cpu_ms,
+  memoryBytes: i.memory_bytes,
   requestBytes: i.request_bytes,
   responseBytes: i.response_bytes,
   traceId: i.trace_id,

@@ -142,6 +142,7 @@ export class ContainerProvider implements CapacityProvider {
               coldStart: m.coldStart,
               queueMs: m.queueMs,
               logs: [],
+              ...(m.usage ? { usage: m.usage } : {}),
             });
             return;
           }

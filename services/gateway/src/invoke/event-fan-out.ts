@@ -1,6 +1,17 @@
 import { eventInvocation } from "@kumo/bus";
 import { type FunctionConfig, KumoError, matchesEventPattern } from "@kumo/core";
 import type { NewEventDelivery, TenantStore } from "@kumo/db";
+import {
+  ATTR,
+  childOf,
+  contextOf,
+  endSpan,
+  type Span,
+  SpanKind,
+  type Tracer,
+  traceparentOf,
+  tracerFor,
+} from "@kumo/telemetry";
 import type { GatewayContext } from "../context.ts";
 import type { ResolvedFunction } from "./function-resolver.ts";
 
@@ -10,6 +21,8 @@ export interface PublishedEvent {
   type: string;
   data: unknown;
   publishedAt: Date;
+  /** The publisher's trace context: the event's span joins it (a trace of its own without one). */
+  traceparent?: string | undefined;
 }
 
 export interface FanOutResult {
@@ -43,6 +56,22 @@ export async function fanOutEvent(
       "publishing events needs NATS with JetStream, which this gateway runs without",
     );
   }
+  // While tracing is on: one span for the event, and under it one per delivery, linked to it; each
+  // delivery's invocation (its publish to the stream and every attempt) continues from its span.
+  const tracer = tracerFor(event.traceparent);
+  const eventSpan = tracer?.startSpan(
+    `publish event ${event.type}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        [ATTR.tenantId]: store.tenantId,
+        [ATTR.eventId]: event.id,
+        [ATTR.eventType]: event.type,
+        "kumo.event.subscribers": matching.length,
+      },
+    },
+    contextOf(event.traceparent),
+  );
   const sent = await Promise.allSettled(
     matching.map(async (trigger) => {
       let resolved: ResolvedFunction;
@@ -64,6 +93,7 @@ export async function fanOutEvent(
         return;
       }
       const deployed = await ctx.resolver.target(resolved);
+      const delivery = deliverySpan(tracer, eventSpan, event, trigger.id, trigger.function_name);
       const { request, msgId } = eventInvocation(
         {
           triggerId: trigger.id,
@@ -74,11 +104,22 @@ export async function fanOutEvent(
         },
         (resolved.version.config as FunctionConfig).timeoutMs,
       );
-      const queued = await queue.enqueue(resolved, deployed, request, undefined, {
-        msgId,
-        triggerId: trigger.id,
-        recordQueued: false,
-      });
+      if (delivery) request.traceparent = traceparentOf(delivery);
+      let queued: Awaited<ReturnType<typeof queue.enqueue>>;
+      try {
+        queued = await queue.enqueue(resolved, deployed, request, undefined, {
+          msgId,
+          triggerId: trigger.id,
+          recordQueued: false,
+        });
+      } catch (error) {
+        if (delivery) endSpan(delivery, error);
+        throw error;
+      }
+      if (delivery) {
+        delivery.setAttribute(ATTR.faasInvocationId, queued.invocationId);
+        endSpan(delivery);
+      }
       result.deliveries.push({
         triggerId: trigger.id,
         functionId: trigger.function_id,
@@ -88,6 +129,10 @@ export async function fanOutEvent(
     }),
   );
   const failed = sent.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (eventSpan) {
+    eventSpan.setAttribute("kumo.event.deliveries", result.deliveries.length);
+    endSpan(eventSpan, failed?.reason);
+  }
   if (failed) {
     const reason: unknown = failed.reason;
     throw reason instanceof KumoError
@@ -98,4 +143,29 @@ export async function fanOutEvent(
   }
   result.deliveries.sort((a, b) => a.triggerId.localeCompare(b.triggerId));
   return result;
+}
+
+/** One delivery of an event: a child of the event's span that also links to it (the fan-out's edge). */
+function deliverySpan(
+  tracer: Tracer | undefined,
+  eventSpan: Span | undefined,
+  event: PublishedEvent,
+  triggerId: string,
+  functionName: string,
+): Span | undefined {
+  if (!tracer || !eventSpan) return undefined;
+  return tracer.startSpan(
+    `deliver event ${event.type}`,
+    {
+      kind: SpanKind.PRODUCER,
+      links: [{ context: eventSpan.spanContext(), attributes: { [ATTR.eventId]: event.id } }],
+      attributes: {
+        [ATTR.eventId]: event.id,
+        [ATTR.eventType]: event.type,
+        [ATTR.triggerId]: triggerId,
+        [ATTR.faasInvokedName]: functionName,
+      },
+    },
+    childOf(eventSpan),
+  );
 }

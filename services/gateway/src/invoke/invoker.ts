@@ -77,8 +77,9 @@ export class Invoker {
       result.logs,
       logCapBytes,
     );
+    const record = invocationRecord(resolved, request, started);
     recorder.record(
-      Object.assign(invocationRecord(resolved, request, started), {
+      Object.assign(record, {
         status: failed ? ("failed" as const) : ("succeeded" as const),
         error_code: code,
         error_message: result.error?.message ?? null,
@@ -86,6 +87,8 @@ export class Invoker {
         duration_ms: Math.round(durationMs * 1000) / 1000,
         cold_start: result.coldStart,
         queue_ms: result.queueMs,
+        cpu_ms: result.usage?.cpuMs ?? null,
+        memory_bytes: result.usage?.memoryBytes ?? null,
         response_bytes: responseBytes,
         finished_at: new Date(started + durationMs),
       }),
@@ -97,9 +100,10 @@ export class Invoker {
       outcome: failed ? "failed" : "succeeded",
       code: code ?? "",
     });
-    metrics.invocationSeconds.observe(
+    metrics.observeInvocation(
       { function_id: resolved.fn.id, cold: result.coldStart },
       durationMs / 1000,
+      record.trace_id,
     );
   }
 }

@@ -1,7 +1,8 @@
-import type { AuditEventRow } from "@kumo/db";
+import { notFound, resourceName } from "@kumo/core";
+import { AUDIT_OUTCOMES, type AuditEventRow } from "@kumo/db";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { tenantAccess } from "../auth/access.ts";
+import { principalOf, tenantAccess } from "../auth/access.ts";
 import type { GatewayContext } from "../context.ts";
 import { pageQuery } from "../http/pagination.ts";
 
@@ -23,6 +24,13 @@ const auditQuery = pageQuery.extend({
   target: pattern('the target, e.g. "function/orders" or "function/*"').optional(),
   since: time.optional().describe("entries at or after this time"),
   until: time.optional().describe("entries before this time"),
+  outcome: z
+    .enum(AUDIT_OUTCOMES)
+    .optional()
+    .describe('"ok", or the refused ("denied") and failed ("failed") attempts'),
+  tenant: resourceName
+    .optional()
+    .describe("platform admin: one tenant's log (absent: every tenant's, each entry naming its tenant)"),
 });
 
 const presentAudit = (e: AuditEventRow) => ({
@@ -31,12 +39,15 @@ const presentAudit = (e: AuditEventRow) => ({
   actor: e.actor,
   action: e.action,
   target: e.target,
+  outcome: e.outcome,
+  address: e.address,
   details: e.details,
 });
 
 /**
  * The tenant's audit log for its admins: who (key id, or the platform admin) did what to which
- * thing, newest first. Entries never hold secret or env values, only their names.
+ * thing, from which address, and how it ended, newest first. Entries never hold secret or env
+ * values, only their names. The platform admin reads one tenant's (`?tenant=`) or every tenant's.
  */
 export function auditRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   return async (app) => {
@@ -45,24 +56,40 @@ export function auditRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       {
         schema: {
           tags: ["audit"],
-          summary: "Audit log of the tenant (admins): filter by action, actor, target and time; cursor paged",
+          summary:
+            "Audit log of the tenant (admins; the platform admin: ?tenant= or all): filter by action, actor, target, outcome and time; cursor paged",
           querystring: auditQuery,
         },
       },
       async (request) => {
-        const { store } = tenantAccess(ctx.platform, request, "manage-keys");
         const q = request.query;
-        const page = await store.audit.list(
-          { limit: q.limit, cursor: q.cursor },
-          {
-            action: q.action,
-            actor: q.actor,
-            target: q.target,
-            since: q.since ? new Date(q.since) : undefined,
-            until: q.until ? new Date(q.until) : undefined,
-          },
-        );
-        return { items: page.items.map(presentAudit), nextCursor: page.nextCursor };
+        const page = { limit: q.limit, cursor: q.cursor };
+        const filter = {
+          action: q.action,
+          actor: q.actor,
+          target: q.target,
+          outcome: q.outcome,
+          since: q.since ? new Date(q.since) : undefined,
+          until: q.until ? new Date(q.until) : undefined,
+        };
+        if (principalOf(request).kind === "platform-admin") {
+          if (!q.tenant) {
+            const all = await ctx.platform.audit(page, filter);
+            return {
+              items: all.items.map((e) => ({ ...presentAudit(e), tenantId: e.tenant_id })),
+              nextCursor: all.nextCursor,
+            };
+          }
+          const tenant = await ctx.platform.tenantByName(q.tenant);
+          if (!tenant) throw notFound(`tenant "${q.tenant}"`);
+          const one = await ctx.platform.tenant(tenant.id).audit.list(page, filter);
+          return { items: one.items.map(presentAudit), nextCursor: one.nextCursor };
+        }
+        const { store, principal } = tenantAccess(ctx.platform, request, "manage-keys");
+        // Another tenant's name is "not found", as if it did not exist.
+        if (q.tenant && q.tenant !== principal.tenantName) throw notFound(`tenant "${q.tenant}"`);
+        const own = await store.audit.list(page, filter);
+        return { items: own.items.map(presentAudit), nextCursor: own.nextCursor };
       },
     );
   };

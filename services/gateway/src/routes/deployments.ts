@@ -9,6 +9,7 @@ import type { GatewayContext } from "../context.ts";
 import { pageQuery } from "../http/pagination.ts";
 import { presentDeployment } from "../http/presenters.ts";
 import { openSse } from "../http/sse.ts";
+import { checkDeployQuotas } from "../limits/management-quotas.ts";
 import { functionParams, loadFunction } from "./function-lookup.ts";
 
 const ARCHIVE_TYPES = [
@@ -55,6 +56,7 @@ export function deploymentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { store, principal } = tenantAccess(ctx.platform, request, "write");
         const fn = await loadFunction(store, request.params.name);
+        await checkDeployQuotas(await ctx.quotas.limits(store.tenantId), store, fn, actorOf(principal));
         const { files, kind, note } = await sourceOf(request.body, ctx);
         const outcome = await ctx.deployer.deploy({
           store,
@@ -62,6 +64,7 @@ export function deploymentRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           files,
           sourceKind: kind,
           actor: actorOf(principal),
+          traceparent: request.trace?.traceparent,
           ...(note ? { note } : {}),
         });
         return reply.status(202).send(presentDeployment(outcome.deployment, true));

@@ -185,7 +185,7 @@ export function domainRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           );
         }
         if (domain.status === "verified") return present(domain);
-        const store = ctx.platform.tenant(domain.tenant_id);
+        const store = ctx.platform.tenant(domain.tenant_id, { address: request.clientAddress });
         return present(await verify(store, domain, "platform-admin", "platform-admin"));
       },
     );

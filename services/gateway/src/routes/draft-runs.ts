@@ -123,7 +123,7 @@ export function draftRunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const cacheKey = BundleCache.key(store.tenantId, body.handler, files);
         let code = bundles.get(cacheKey);
         if (code === undefined) {
-          code = await ctx.deployer.bundleCode(config, files);
+          code = await ctx.deployer.bundleCode(config, files, store.tenantId);
           bundles.set(cacheKey, code);
         }
         const env = { ...config.env };

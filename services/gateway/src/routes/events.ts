@@ -44,7 +44,10 @@ export function eventRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           data: body.data ?? null,
           publishedAt: new Date(),
         };
-        const { deliveries, skipped } = await fanOutEvent(ctx, store, principal.tenantName, event);
+        const { deliveries, skipped } = await fanOutEvent(ctx, store, principal.tenantName, {
+          ...event,
+          traceparent: request.trace?.traceparent,
+        });
         await store.events.record({ ...event, publishedBy: actorOf(principal) }, deliveries);
         return reply.status(202).send({
           eventId: event.id,

@@ -6,6 +6,7 @@ import { actorOf } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { pageQuery } from "../http/pagination.ts";
 import { presentFunction } from "../http/presenters.ts";
+import { checkFunctionQuota } from "../limits/management-quotas.ts";
 import { functionParams, loadFunction } from "./function-lookup.ts";
 
 const configObject = z.record(z.string(), z.unknown());
@@ -72,6 +73,7 @@ export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
             { status: 409 },
           );
         }
+        await checkFunctionQuota(await ctx.quotas.limits(store.tenantId), store);
         const fn = await store.functions.create({ name, runtime, config });
         await store.audit.record(actorOf(principal), "function.create", `function/${name}`, { runtime });
         return reply.status(201).send(presentFunction(fn, urlOf(principal.tenantName, name), null));

@@ -8,6 +8,7 @@ import type { GatewayContext } from "../context.ts";
 import { GitRepos } from "../git/git-repos.ts";
 import { FLUSH_PKT, parseReceiveCommands, pktLine, sidebandProgress } from "../git/pkt-line.ts";
 import { handleError } from "../http/error-handler.ts";
+import { checkDeployQuotas } from "../limits/management-quotas.ts";
 
 const SERVICES = ["git-receive-pack", "git-upload-pack"] as const;
 type GitService = (typeof SERVICES)[number];
@@ -198,6 +199,12 @@ async function deployCommit(
   },
 ): Promise<DeployResult> {
   try {
+    await checkDeployQuotas(
+      await ctx.quotas.limits(input.store.tenantId),
+      input.store,
+      input.fn,
+      input.actor,
+    );
     const files = await readSourceArchive(await repos.archive(input.repo, input.commit));
     const outcome = await ctx.deployer.deploy({
       store: input.store,

@@ -12,6 +12,8 @@ import { acceptRawBodies } from "../http/raw-bodies.ts";
 import { traceStep } from "../http/request-tracing.ts";
 import type { ResolvedFunction } from "../invoke/function-resolver.ts";
 import { toInvocationRequest } from "../invoke/to-invocation-request.ts";
+import { admitInvocation } from "../limits/admit-invocation.ts";
+import type { Release } from "../limits/tenant-quotas.ts";
 
 const ADDRESS = /^[a-z][a-z0-9-]{0,62}(@[a-z0-9][a-z0-9-]{0,62})?$/;
 const RESPONSE_SKIP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
@@ -97,6 +99,40 @@ export async function invoke(
   if (invocationType !== undefined && invocationType !== "async" && invocationType !== "sync") {
     throw invalid(`${H.invocationType} must be "sync" or "async", not "${String(invocationType)}"`);
   }
+  // Tenant quotas: invocations per day for every invocation, a concurrency slot for sync ones.
+  const admitted = admitInvocation(ctx.quotas, reply, resolved.tenantId, invocationType !== "async");
+  const release = admitted instanceof Promise ? await admitted : admitted;
+  try {
+    return await invokeAdmitted(
+      ctx,
+      request,
+      reply,
+      resolved,
+      trigger,
+      path,
+      stripAuthorization,
+      extraHeaders,
+      release,
+    );
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+/** The invocation after its tenant quotas admitted it; `release` frees its concurrency slot. */
+async function invokeAdmitted(
+  ctx: GatewayContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  resolved: ResolvedFunction,
+  trigger: "api" | "http",
+  path: string,
+  stripAuthorization: boolean,
+  extraHeaders: Record<string, string> | undefined,
+  release: Release,
+): Promise<FastifyReply> {
+  const invocationType = request.headers[H.invocationType];
   const queryAt = request.url.indexOf("?");
   const trace = request.trace;
   const invocation = toInvocationRequest({
@@ -164,6 +200,9 @@ export async function invoke(
   // The response's "close" before it finished is the caller leaving (a request's "close" fires once
   // its body was read, long before): the invocation is cancelled.
   const result = await ctx.invoker.invoke(resolved, invocation, callerGone(reply));
+  // A streamed body holds the slot until the response ends.
+  if (result.body instanceof Uint8Array) release();
+  else reply.raw.once("close", release);
   if (trace?.recording) {
     trace.span.setAttribute(ATTR.faasColdstart, result.coldStart !== "warm");
     trace.span.setAttribute(ATTR.coldStartKind, result.coldStart);

@@ -20,9 +20,10 @@ export function metaRoutes(_ctx: GatewayContext, deps: MetaRouteDeps): FastifyPl
       return reply.status(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", checks });
     });
 
-    app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
-      reply.header("content-type", deps.metrics.registry.contentType);
-      return deps.metrics.registry.metrics();
+    app.get("/metrics", { schema: { hide: true } }, async (request, reply) => {
+      const { contentType, body } = await deps.metrics.exposer.scrape(request.headers.accept);
+      reply.header("content-type", contentType);
+      return body;
     });
 
     app.get(

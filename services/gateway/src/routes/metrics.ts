@@ -30,7 +30,7 @@ export function metricsRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         schema: {
           tags: ["metrics"],
           summary:
-            "A function's metrics as a time series: invocations, errors by code, duration avg/p50/p95/p99, cold starts by kind, throttles, async queue age",
+            "A function's metrics as a time series: invocations, errors by code, duration avg/p50/p95/p99, cold starts by kind, throttles, concurrency (average and peak in flight), async queue age, CPU and memory per invocation",
           params: functionParams,
           querystring: functionMetricsQuery,
         },

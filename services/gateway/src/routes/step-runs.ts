@@ -8,13 +8,18 @@ import {
   STEP_EVENT_TYPE,
   stepOutcome,
 } from "@kumo/core";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type { JWTPayload } from "jose";
 import { z } from "zod";
 import { tenantAccess } from "../auth/access.ts";
+import { asciiJson } from "../auth/invocation-guard.ts";
 import type { GatewayContext } from "../context.ts";
 import { callerGone } from "../http/caller-gone.ts";
+import type { ResolvedFunction } from "../invoke/function-resolver.ts";
 import { readWholeBody } from "../invoke/read-whole-body.ts";
 import { toInvocationRequest } from "../invoke/to-invocation-request.ts";
+import { admitInvocation } from "../limits/admit-invocation.ts";
 import { stickyKeyOf } from "./invoke.ts";
 
 const ADDRESS = /^[a-z][a-z0-9-]{0,62}(@[a-z0-9][a-z0-9-]{0,62})?$/;
@@ -102,79 +107,118 @@ export function stepRunRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           request.params.name,
           stickyKeyOf(request),
         );
-        const version = resolved.version.version;
-        const { input = null, context = {} } = request.body;
-        const body = Buffer.from(
-          JSON.stringify({ input, context: { ...context, function: resolved.fn.name, version } }),
-        );
-        const invocation = toInvocationRequest({
-          trigger: "step",
-          method: "POST",
-          path: "/",
-          query: "",
-          // The caller's headers (its key above all) are not the step's: only what describes the body.
-          headers: { host: request.headers.host ?? "localhost", "content-type": "application/json" },
-          body,
-          config: resolved.version.config as FunctionConfig,
-          stripAuthorization: true,
-          traceparent: request.trace?.traceparent,
-        });
-        invocation.headers[H.eventType] = STEP_EVENT_TYPE;
-        if (invocationType === "async") {
-          if (!ctx.asyncQueue) {
-            throw new KumoError(
-              "FN_008",
-              "async runs need NATS with JetStream, which this gateway runs without",
-            );
-          }
-          const key = request.headers[H.idempotencyKey];
-          if (typeof key === "string" && (key.length === 0 || key.length > 256)) {
-            throw invalid(`${H.idempotencyKey} must be 1 to 256 characters`);
-          }
-          const target = await ctx.resolver.target(resolved);
-          const queued = await ctx.asyncQueue.enqueue(
-            resolved,
-            target,
-            invocation,
-            typeof key === "string" ? key : undefined,
-          );
-          reply.header(H.invocationId, queued.invocationId).header(H.version, String(version));
-          if (queued.replay) reply.header(H.idempotentReplay, "true");
-          return reply
-            .status(202)
-            .send({ invocationId: queued.invocationId, status: "queued" as const, replay: queued.replay });
+        const release = await admitInvocation(ctx.quotas, reply, store.tenantId, invocationType !== "async");
+        try {
+          return await runStep(ctx, request, reply, resolved, invocationType === "async", request.body);
+        } finally {
+          release();
         }
-        const t0 = performance.now();
-        const result = await ctx.invoker.invoke(resolved, invocation, callerGone(reply));
-        const bytes = await readWholeBody(result.body, ctx.config.bodyLimitBytes);
-        const durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
-        const outcome = stepOutcome(result, bytes);
-        if (outcome.error && !isFunctionFault(outcome.error.code)) {
-          throw new KumoError(outcome.error.code, outcome.error.message, {
-            status: httpStatusOfCode(outcome.error.code),
-          });
-        }
-        const answer: z.infer<typeof stepRunResult> = {
-          output: outcome.output,
-          nextPath: outcome.nextPath,
-          ...(outcome.error ? { error: outcome.error } : {}),
-          logs: outcome.logs.map((l) => ({
-            ts: new Date(l.ts).toISOString(),
-            level: l.level,
-            message: l.message,
-          })),
-          durationMs,
-          invocationId: invocation.invocationId,
-          version,
-        };
-        // The schema documents the answer; this hot path skips the schema serializer's second pass
-        // over a value built here to the same type (about 0.05 ms a step run).
-        return reply
-          .header(H.invocationId, invocation.invocationId)
-          .header(H.version, String(version))
-          .serializer(JSON.stringify)
-          .send(answer);
       },
     );
   };
+}
+
+async function runStep(
+  ctx: GatewayContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  resolved: ResolvedFunction,
+  queue: boolean,
+  given: z.infer<typeof stepRunBody>,
+): Promise<FastifyReply> {
+  const version = resolved.version.version;
+  const { input = null, context = {} } = given;
+  const auth = await stepClaims(ctx, request, resolved);
+  const body = Buffer.from(
+    JSON.stringify({ input, context: { ...context, function: resolved.fn.name, version, auth } }),
+  );
+  const invocation = toInvocationRequest({
+    trigger: "step",
+    method: "POST",
+    path: "/",
+    query: "",
+    // The caller's headers (its key above all) are not the step's: only what describes the body.
+    headers: { host: request.headers.host ?? "localhost", "content-type": "application/json" },
+    body,
+    config: resolved.version.config as FunctionConfig,
+    stripAuthorization: true,
+    traceparent: request.trace?.traceparent,
+  });
+  invocation.headers[H.eventType] = STEP_EVENT_TYPE;
+  // A function without step() reads them as an HTTP function would.
+  if (auth) invocation.headers[H.authClaims] = asciiJson(auth);
+  if (queue) {
+    if (!ctx.asyncQueue) {
+      throw new KumoError("FN_008", "async runs need NATS with JetStream, which this gateway runs without");
+    }
+    const key = request.headers[H.idempotencyKey];
+    if (typeof key === "string" && (key.length === 0 || key.length > 256)) {
+      throw invalid(`${H.idempotencyKey} must be 1 to 256 characters`);
+    }
+    const target = await ctx.resolver.target(resolved);
+    const queued = await ctx.asyncQueue.enqueue(
+      resolved,
+      target,
+      invocation,
+      typeof key === "string" ? key : undefined,
+    );
+    reply.header(H.invocationId, queued.invocationId).header(H.version, String(version));
+    if (queued.replay) reply.header(H.idempotentReplay, "true");
+    return reply
+      .status(202)
+      .send({ invocationId: queued.invocationId, status: "queued" as const, replay: queued.replay });
+  }
+  const t0 = performance.now();
+  const result = await ctx.invoker.invoke(resolved, invocation, callerGone(reply));
+  const bytes = await readWholeBody(result.body, ctx.config.bodyLimitBytes);
+  const durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
+  const outcome = stepOutcome(result, bytes);
+  if (outcome.error && !isFunctionFault(outcome.error.code)) {
+    throw new KumoError(outcome.error.code, outcome.error.message, {
+      status: httpStatusOfCode(outcome.error.code),
+    });
+  }
+  const answer: z.infer<typeof stepRunResult> = {
+    output: outcome.output,
+    nextPath: outcome.nextPath,
+    ...(outcome.error ? { error: outcome.error } : {}),
+    logs: outcome.logs.map((l) => ({
+      ts: new Date(l.ts).toISOString(),
+      level: l.level,
+      message: l.message,
+    })),
+    durationMs,
+    invocationId: invocation.invocationId,
+    version,
+  };
+  // The schema documents the answer; this hot path skips the schema serializer's second pass
+  // over a value built here to the same type (about 0.05 ms a step run).
+  return reply
+    .header(H.invocationId, invocation.invocationId)
+    .header(H.version, String(version))
+    .serializer(JSON.stringify)
+    .send(answer);
+}
+
+/**
+ * The verified claims of the end user's JWT a step run carries in kumo-auth-token (the caller's API key
+ * stays in Authorization), for `context.auth`; null without one. Verified with the function's
+ * `httpAuth.jwt`, exactly as its HTTP requests are.
+ */
+async function stepClaims(
+  ctx: GatewayContext,
+  request: FastifyRequest,
+  resolved: ResolvedFunction,
+): Promise<JWTPayload | null> {
+  const token = request.headers[H.authToken];
+  if (token === undefined) return null;
+  const httpAuth = (resolved.version.config as FunctionConfig).httpAuth;
+  if (typeof httpAuth !== "object" || !httpAuth.jwt) {
+    throw invalid(
+      `${H.authToken}: function "${resolved.fn.name}" verifies no JWTs (its httpAuth has no jwt); drop the header or configure httpAuth.jwt`,
+    );
+  }
+  if (typeof token !== "string" || token.length === 0)
+    throw new KumoError("FN_009", `${H.authToken} must hold one JWT`, { status: 401 });
+  return ctx.guard.verifyToken(token, httpAuth.jwt);
 }

@@ -41,7 +41,7 @@ export function tenantRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         }
         const tenant = await ctx.platform.createTenant(request.body.name);
         const key = generateApiKey();
-        const store = ctx.platform.tenant(tenant.id);
+        const store = ctx.platform.tenant(tenant.id, { address: request.clientAddress });
         const row = await store.keys.create({
           name: "admin",
           role: "admin",
@@ -78,7 +78,7 @@ export function tenantRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const updated = await ctx.platform.setLogRetention(tenant.id, request.body.logRetentionDays);
         if (!updated) throw notFound(`tenant "${request.params.tenant}"`);
         await ctx.platform
-          .tenant(tenant.id)
+          .tenant(tenant.id, { address: request.clientAddress })
           .audit.record("platform-admin", "tenant.update", `tenant/${tenant.name}`, request.body);
         return { tenant: presentTenant(updated) };
       },

@@ -27,7 +27,14 @@ export function Chart(props: { title: string; times: number[]; series: ChartSeri
         axes: [{}, { values: (_u, ticks) => ticks.map((t) => `${t}${props.unit ?? ""}`), size: 60 }],
         series: [
           {},
-          ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true })),
+          ...props.series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 1.5,
+            spanGaps: true,
+            // A lone value (a single minute with invocations) draws no line: show it as a dot.
+            points: { show: true, size: 5, fill: s.color, filter: lonePoints },
+          })),
         ],
       },
       [props.times, ...props.series.map((s) => s.values)],
@@ -48,4 +55,15 @@ export function Chart(props: { title: string; times: number[]; series: ChartSeri
       <div ref={box} />
     </figure>
   );
+}
+
+/** Indices of values with no value on either side: the only ones a line cannot show. */
+function lonePoints(u: uPlot, seriesIdx: number): number[] {
+  const values = u.data[seriesIdx] ?? [];
+  const lone: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] == null) continue;
+    if (values[i - 1] == null && values[i + 1] == null) lone.push(i);
+  }
+  return lone;
 }

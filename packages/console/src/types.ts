@@ -39,7 +39,10 @@ export interface Metrics {
   durationMs: Distribution;
   coldStarts: Record<string, number>;
   throttles: number;
-  concurrency: { avg: number };
+  /** avg: Little's law over the bucket; max: peak in flight (an upper bound with several gateways or nodes). */
+  concurrency: { avg: number; max: number };
+  cpuMs: Distribution;
+  memoryBytes: Distribution;
 }
 
 export interface FunctionMetrics {

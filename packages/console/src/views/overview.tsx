@@ -47,8 +47,22 @@ export function Overview({ fn }: { fn: FunctionInfo }) {
       ],
       cold: [
         { label: "isolate", color: "#5f3dc4", values: series.map((p) => p.coldStarts.isolate ?? 0) },
-        { label: "container", color: "#0b7285", values: series.map((p) => p.coldStarts.newContainer ?? 0) },
+        {
+          label: "new container",
+          color: "#0b7285",
+          values: series.map((p) => p.coldStarts.newContainer ?? 0),
+        },
+        { label: "stem cell", color: "#2f9e44", values: series.map((p) => p.coldStarts.stemCell ?? 0) },
+        { label: "paused", color: "#868e96", values: series.map((p) => p.coldStarts.paused ?? 0) },
         { label: "throttles", color: "#e8590c", values: series.map((p) => p.throttles) },
+      ],
+      concurrency: [
+        { label: "average", color: "#1c7ed6", values: series.map((p) => p.concurrency.avg) },
+        { label: "peak", color: "#c2255c", values: series.map((p) => p.concurrency.max) },
+      ],
+      cpu: [
+        { label: "CPU p50", color: "#2b8a3e", values: series.map((p) => p.cpuMs.p50) },
+        { label: "CPU p95", color: "#f08c00", values: series.map((p) => p.cpuMs.p95) },
       ],
     };
   }, [metrics.data]);
@@ -62,7 +76,15 @@ export function Overview({ fn }: { fn: FunctionInfo }) {
           <Stat label="p50" value={fmtMs(s?.durationMs.p50)} />
           <Stat label="p95" value={fmtMs(s?.durationMs.p95)} />
           <Stat label="p99" value={fmtMs(s?.durationMs.p99)} />
-          <Stat label="Concurrency" value={s ? s.concurrency.avg.toFixed(2) : "–"} />
+          <Stat
+            label="Concurrency (avg / peak)"
+            value={s ? `${s.concurrency.avg.toFixed(2)} / ${s.concurrency.max}` : "–"}
+          />
+          <Stat label="CPU p95" value={fmtMs(s?.cpuMs.p95)} />
+          <Stat
+            label="Memory p95"
+            value={s?.memoryBytes.p95 == null ? "–" : `${(s.memoryBytes.p95 / 1048576).toFixed(1)} MB`}
+          />
         </div>
         <nav class="segmented" aria-label="Time range">
           {RANGES.map((r) => (
@@ -77,6 +99,8 @@ export function Overview({ fn }: { fn: FunctionInfo }) {
         <Chart title="Invocations and errors" times={charts.times} series={charts.invocations} />
         <Chart title="Duration" times={charts.times} series={charts.duration} unit=" ms" />
         <Chart title="Cold starts and throttles" times={charts.times} series={charts.cold} />
+        <Chart title="Concurrency" times={charts.times} series={charts.concurrency} />
+        <Chart title="CPU per invocation" times={charts.times} series={charts.cpu} unit=" ms" />
       </div>
     </div>
   );

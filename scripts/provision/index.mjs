@@ -6,6 +6,7 @@ import { ensureChromium } from "./chromium.mjs";
 import { ensureConsole } from "./console.mjs";
 import { ensureDeps } from "./deps.mjs";
 import { ensureDocker } from "./docker.mjs";
+import { ensureDocs } from "./docs.mjs";
 import { ensureHaproxy } from "./haproxy.mjs";
 import { skip } from "./log.mjs";
 import { ensureNats } from "./nats.mjs";
@@ -44,6 +45,7 @@ export async function provision(settings, needs) {
   ensureDeps(settings.repoRoot);
   // Like node_modules, part of the checkout rather than a service: built even when services are skipped.
   ensureConsole(settings.repoRoot);
+  ensureDocs(settings.repoRoot);
   if (settings.skipProvision) {
     skip("services", "KUMO_SKIP_PROVISION=1: NATS, PostgreSQL, Docker and images not checked");
     return;

@@ -790,6 +790,9 @@ const NOT_TENANT_ROUTES = [
   "GET /functions",
   "GET /functions/*",
   "GET /assets/:file",
+  // The guide (docs/, built by VitePress): static pages, the same for everyone.
+  "GET /guide",
+  "GET /guide/*",
   "GET /healthz",
   "GET /readyz",
   "GET /metrics",

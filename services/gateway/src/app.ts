@@ -22,6 +22,7 @@ import { envRoutes } from "./routes/env.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { functionRoutes } from "./routes/functions.ts";
 import { gitRoutes } from "./routes/git.ts";
+import { guideRoutes } from "./routes/guide.ts";
 import { invocationRoutes } from "./routes/invocations.ts";
 import { invokeRoutes } from "./routes/invoke.ts";
 import { logRoutes } from "./routes/logs.ts";
@@ -111,6 +112,7 @@ export async function buildApp(ctx: GatewayContext, options: BuildAppOptions): P
 
   await app.register(metaRoutes(ctx, { metrics: options.metrics, readiness: options.readiness }));
   await app.register(consoleRoutes(ctx));
+  await app.register(guideRoutes(ctx));
 
   // Management API: every route needs a key; authentication runs before the body is read.
   await app.register(async (v1) => {

@@ -69,6 +69,8 @@ export const gatewayConfigSchema = z.object({
   KUMO_LOG_PURGE_INTERVAL: durationMs.pipe(z.number().min(1000)).default(300_000),
   /** The built web console served at `/`; default this checkout's packages/console/dist. */
   KUMO_CONSOLE_DIR: z.string().min(1).optional(),
+  /** The built guide (docs/, VitePress) served at `/guide`; default this checkout's docs/.vitepress/dist. */
+  KUMO_DOCS_DIR: z.string().min(1).optional(),
   /** Draft runs (`POST /v1/run`, `…/draft-runs`) per tenant and minute, per gateway; and the burst. */
   KUMO_DRAFT_RATE: z.coerce.number().min(1).max(1_000_000).default(120),
   KUMO_DRAFT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(20),
@@ -150,6 +152,8 @@ export interface GatewayConfig {
   logPurgeIntervalMs: number;
   /** Directory of the built console (index.html, assets/). */
   consoleDir: string;
+  /** Directory of the built guide (index.html, assets/), served at /guide. */
+  docsDir: string;
   /** Draft runs a tenant may start per minute on this gateway, and at once. */
   draftRatePerMinute: number;
   draftBurst: number;
@@ -203,6 +207,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     logPurgeIntervalMs: c.KUMO_LOG_PURGE_INTERVAL,
     consoleDir:
       c.KUMO_CONSOLE_DIR ?? fileURLToPath(new URL("../../../packages/console/dist", import.meta.url)),
+    docsDir: c.KUMO_DOCS_DIR ?? fileURLToPath(new URL("../../../docs/.vitepress/dist", import.meta.url)),
     draftRatePerMinute: c.KUMO_DRAFT_RATE,
     draftBurst: c.KUMO_DRAFT_BURST,
     trustedProxies: c.KUMO_TRUSTED_PROXIES,

@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { GatewayContext } from "../context.ts";
-import { type ConsoleAsset, ConsoleAssets } from "../http/console-assets.ts";
+import { ConsoleAssets } from "../http/console-assets.ts";
+import { escapeHtml, sendAsset } from "../http/send-asset.ts";
 
 /**
  * The console's own client-side routes: each serves index.html, so a deep link or a reload lands
@@ -50,7 +51,7 @@ export function consoleRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
       reply.header("content-security-policy", CONTENT_SECURITY_POLICY);
       reply.header("x-frame-options", "DENY");
       reply.header("referrer-policy", "no-referrer");
-      return send(request, reply, index, "no-cache");
+      return sendAsset(request, reply, index, "no-cache");
     };
     for (const path of CONSOLE_PAGES) app.get(path, { schema: { hide: true } }, page);
 
@@ -64,18 +65,9 @@ export function consoleRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           .header("cache-control", "no-cache")
           .send({ error: { code: "FN_001", message: `console asset "${path}" not found` } });
       }
-      return send(request, reply, asset, "public, max-age=31536000, immutable");
+      return sendAsset(request, reply, asset, "public, max-age=31536000, immutable");
     });
   };
-}
-
-function send(request: FastifyRequest, reply: FastifyReply, asset: ConsoleAsset, cache: string) {
-  reply.type(asset.type).header("cache-control", cache).header("x-content-type-options", "nosniff");
-  reply.header("vary", "accept-encoding");
-  const accepts = /\bgzip\b/.test(String(request.headers["accept-encoding"] ?? ""));
-  const gz = accepts ? asset.gzipped() : undefined;
-  if (gz) return reply.header("content-encoding", "gzip").send(gz);
-  return reply.send(asset.body);
 }
 
 function notBuiltPage(url: string, dir: string): string {
@@ -85,8 +77,4 @@ function notBuiltPage(url: string, dir: string): string {
 <code>npm start</code> builds it; or run <code>npm run build -w @kumo/console</code>.</p>
 <ul><li><a href="/docs">API reference (OpenAPI)</a></li><li>Functions at <code>${escapeHtml(url)}/fn/&lt;tenant&gt;/&lt;function&gt;/</code></li></ul>
 </body></html>`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -39,6 +39,9 @@ export function stepCall(payload, platform) {
   const version = platform.version ?? given.version;
   context.version = version === undefined || version === null ? null : Number(version);
   context.deadline = platform.deadline;
+  // The verified claims of the end user's JWT (the gateway verified kumo-auth-token); null without one.
+  // A platform field: the gateway's step-run schema refuses an `auth` from the caller.
+  context.auth = isPlainObject(given.auth) ? given.auth : null;
   context.getRemainingTimeInMillis = () => Math.max(0, platform.deadline - Date.now());
   return { input: body.input === undefined ? null : body.input, context };
 }

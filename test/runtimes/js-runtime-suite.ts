@@ -68,12 +68,13 @@ export async function step(input, context) {
   "lambda.ts": `
 interface HttpEvent { rawPath?: string; rawQueryString?: string; body?: string; isBase64Encoded?: boolean;
   requestContext?: { http: { method: string } }; headers?: Record<string, string> }
-interface Context { invocationId: string; eventType?: string; getRemainingTimeInMillis(): number }
+interface Context { invocationId: string; eventType?: string; auth: unknown; getRemainingTimeInMillis(): number }
 export async function handler(event: HttpEvent, context: Context): Promise<unknown> {
   console.error("lambda got", event.rawPath ?? "event");
   if (context.eventType) return { eventType: context.eventType, event };
   if (event.rawPath === "/throw") throw new TypeError("kaboom from lambda");
   if (event.rawPath === "/text") return "plain text";
+  if (event.rawPath === "/auth") return { auth: context.auth };
   if (event.rawPath === "/status") return { statusCode: JSON.parse(new URLSearchParams(event.rawQueryString).get("s") ?? "200"), body: "x" };
   if (event.rawPath === "/binary") {
     // atob/btoa rather than Buffer: edge isolates have no Node globals.
@@ -340,6 +341,25 @@ export function describeJsRuntime(lang: JsLang): void {
       expect(fields.deadline).toBeGreaterThan(Date.now());
       const line = await waitForLog(workers, (l) => l.invocationId === "inv-step-1");
       expect(line).toMatchObject({ level: "info", message: 'step got {"n":21}' });
+    });
+
+    it("context.auth - the gateway's verified claims: Lambda context.auth from kumo-auth-claims, step context.auth from the body", async () => {
+      const claims = { sub: "user-7", aud: "kumo", roles: ["buyer"] };
+      const lambdaAuth = await lambda.request({
+        path: "/invoke/auth",
+        headers: { "kumo-auth-claims": JSON.stringify(claims) },
+      });
+      expect(lambdaAuth.status).toBe(200);
+      expect(lambdaAuth.json()).toEqual({ auth: claims });
+      const none = await lambda.request({ path: "/invoke/auth" });
+      expect(none.json()).toEqual({ auth: null });
+      const step = await workers.request(
+        stepRequest("inv-step-auth", { input: { n: 1 }, context: { auth: claims } }),
+      );
+      expect(step.status).toBe(200);
+      expect((step.json() as { output: { context: { auth: unknown } } }).output.context.auth).toEqual(claims);
+      const anonymous = await workers.request(stepRequest("inv-step-anon", { input: { n: 1 } }));
+      expect((anonymous.json() as { output: { context: { auth: unknown } } }).output.context.auth).toBeNull();
     });
 
     it("step shape - { output, nextPath } chooses the branch; undefined is a null output", async () => {

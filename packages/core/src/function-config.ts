@@ -14,6 +14,25 @@ import {
 
 /** Runtimes a function can declare. "edge" runs in V8 isolates; the rest run in containers. */
 export const RUNTIMES = ["edge", "node", "bun", "deno", "python", "go", "container"] as const;
+
+/**
+ * Handler shapes a function's module may have (runtimes/shared/handler-shape.mjs for JavaScript,
+ * runtimes/python/shim/kumo_shapes.py for Python); detected unless kumo.json names one.
+ */
+export const HANDLER_SHAPES = [
+  "workers",
+  "deno-serve",
+  "web",
+  "lambda",
+  "node-http",
+  "node-app",
+  "openfaas",
+  "knative",
+  "wsgi",
+  "asgi",
+  "step",
+] as const;
+export type HandlerShape = (typeof HANDLER_SHAPES)[number];
 export type Runtime = (typeof RUNTIMES)[number];
 
 export const isEdgeRuntime = (runtime: Runtime): boolean => runtime === "edge";
@@ -111,6 +130,11 @@ export const functionConfigSchema = z.strictObject({
   name: resourceName.optional(),
   runtime: z.enum(RUNTIMES),
   handler: z.string().min(1).max(200).optional(),
+  /**
+   * The handler shape, when detection from the module guesses wrong: read by the container shims from
+   * kumo.json in the code (see the README's "Handler shapes").
+   */
+  handlerShape: z.enum(HANDLER_SHAPES).optional(),
   memoryMb: z.number().int().min(PLATFORM_LIMITS.memoryMb.min).max(PLATFORM_LIMITS.memoryMb.max).default(128),
   timeoutMs: durationMs
     .pipe(z.number().min(PLATFORM_LIMITS.timeoutMs.min).max(PLATFORM_LIMITS.timeoutMs.max))

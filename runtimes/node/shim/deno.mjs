@@ -227,5 +227,6 @@ export function denoFs() {
       }
     },
     fileUrl: (path) => `file://${path.split("/").map(encodeURIComponent).join("/")}`,
+    readText: (path) => Deno.readTextFileSync(path),
   };
 }

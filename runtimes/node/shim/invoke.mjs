@@ -2,8 +2,14 @@
 // Workers shape: fetch(Request, env, ctx) -> Response. Lambda shape: handler(event, context) where an
 // HTTP event is API-Gateway-v2-like and the result is {statusCode, headers, body, isBase64Encoded},
 // a string, or any JSON value. Event invocations (header kumo-event-type) pass the JSON event as is.
+// Web shapes (a default-exported (request, context) function, a Deno.serve handler) get a Request
+// and answer a Response (anything else by the Lambda result rules); OpenFaaS and Knative handlers
+// run through runtimes/shared/foreign-handlers.mjs; Node (req, res) shapes through their loopback
+// server (node-http-handler.mjs).
 // The Lambda event, context and result rules are shared with the edge runtime (runtimes/shared,
 // copied next to this folder in the runtime images).
+import { serveInfo } from "../../shared/deno-serve.mjs";
+import { runKnative, runOpenFaas } from "../../shared/foreign-handlers.mjs";
 import { lambdaContext } from "../../shared/lambda-context.mjs";
 import { lambdaEventPayload, lambdaHttpEvent } from "../../shared/lambda-event.mjs";
 import { finalStatus, lambdaResponse } from "../../shared/lambda-result.mjs";
@@ -18,7 +24,7 @@ const base64 = {
 };
 
 /**
- * @param {{ kind: string, target: any, step?: Function }} handler
+ * @param {{ kind: string, target: any, step?: Function, run?: Function }} handler
  * @param {{ method: string, path: string, headers: Record<string, string | string[]>, body: Buffer,
  *   invocationId: string, deadline: number, eventType: string | undefined }} inv
  * @param {import("node:http").ServerResponse} res
@@ -30,22 +36,65 @@ export async function invoke(handler, inv, res) {
       "this function exports only step(input, context): call it as a workflow step (POST /v1/functions/:name/run)",
     );
   }
-  if (handler.kind === "workers") return invokeWorkers(handler.target, inv, res);
-  return invokeLambda(handler.target, inv, res);
+  switch (handler.kind) {
+    case "workers":
+      return invokeWorkers(handler.target, inv, res);
+    case "web":
+    case "deno-serve":
+      return invokeWeb(handler, inv, res);
+    case "openfaas":
+      return writeResponse(await runOpenFaas(handler.target, webRequest(inv), bufferBodies), res);
+    case "knative":
+      return writeResponse(await runKnative(handler.target, webRequest(inv), bufferBodies), res);
+    case "node-http":
+    case "node-app":
+      return handler.run(inv, res);
+    default:
+      return invokeLambda(handler.target, inv, res);
+  }
 }
 
-async function invokeWorkers(target, inv, res) {
+/** OpenFaaS and Knative handlers on Node get binary bodies as Buffer, as their templates give them. */
+const bufferBodies = {
+  bytes: (/** @type {Uint8Array} */ bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+};
+
+/** The invocation as a web Request. */
+function webRequest(inv) {
   const headers = new Headers();
   for (const [name, value] of Object.entries(inv.headers)) {
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
   const host = headers.get("host") || "localhost";
   const hasBody = inv.method !== "GET" && inv.method !== "HEAD";
-  const request = new Request(`http://${host}${inv.path}`, {
+  return new Request(`http://${host}${inv.path}`, {
     method: inv.method,
     headers,
     body: hasBody ? inv.body : undefined,
   });
+}
+
+/**
+ * A default-exported web handler gets (request, context): Netlify's and Vercel's context is an
+ * object with waitUntil, here also the env. A Deno.serve handler gets (request, info).
+ */
+async function invokeWeb(handler, inv, res) {
+  const pending = [];
+  const waitUntil = (promise) => pending.push(Promise.resolve(promise).catch(() => {}));
+  const request = webRequest(inv);
+  const second =
+    handler.kind === "deno-serve"
+      ? serveInfo(headerValue(inv.headers["x-forwarded-for"])?.split(",")[0]?.trim())
+      : { env: process.env, waitUntil, invocationId: inv.invocationId, deadline: inv.deadline };
+  const result = await handler.target(request, second);
+  if (typeof result?.arrayBuffer === "function" && result instanceof Response)
+    await writeResponse(result, res);
+  else writeLambdaResponse(lambdaResponse(result, base64), res);
+  await Promise.all(pending);
+}
+
+async function invokeWorkers(target, inv, res) {
+  const request = webRequest(inv);
   const pending = [];
   const ctx = {
     invocationId: inv.invocationId,
@@ -189,6 +238,7 @@ async function invokeLambda(target, inv, res) {
     deadline: inv.deadline,
     eventType: inv.eventType,
     traceparent: headerValue(inv.headers.traceparent),
+    authClaims: headerValue(inv.headers["kumo-auth-claims"]),
     env: process.env,
     waitUntil: (promise) => pending.push(Promise.resolve(promise).catch(() => {})),
   });

@@ -4,6 +4,7 @@
 //   POST /init     {codeDir, handler, env}: specializes a stem cell (409 once initialized)
 //   ANY /invoke/…  one invocation
 // A container with its code baked in sets KUMO_CODE_DIR and is initialized at start.
+import { reportUsage } from "../../shared/invocation-usage.mjs";
 import { invoke, warmUp } from "./invoke.mjs";
 import { loadHandler } from "./load-handler.mjs";
 import { captureOutput, deno, emit, getEnv, invocationScope, isDeno, nodeRequire } from "./logs.mjs";
@@ -79,7 +80,7 @@ async function handleInit(body, res) {
     );
     sendJson(res, 200, { state, kind: handler.kind });
   } catch (err) {
-    sendError(res, "FN_008", err);
+    sendError(res, err?.kumoCode ?? "FN_008", err);
   }
 }
 
@@ -98,6 +99,7 @@ async function handleInvoke(req, path, body, res) {
     deadline: Number(headerValue(req.headers["kumo-deadline-ms"])) || Date.now() + 300_000,
     eventType: headerValue(req.headers["kumo-event-type"]),
   };
+  if (!isDeno) reportUsage(res);
   await invocationScope.run({ invocationId }, async () => {
     try {
       await invoke(handler, inv, res);

@@ -24,6 +24,7 @@ declare namespace Deno {
   function removeSync(path: string): void;
   function chmodSync(path: string, mode: number): void;
   function statSync(path: string): FileInfo;
+  function readTextFileSync(path: string): string;
   function cwd(): string;
   function exit(code?: number): never;
   function addSignalListener(signal: string, handler: () => void): void;

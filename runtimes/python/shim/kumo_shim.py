@@ -3,7 +3,8 @@
 GET /healthz (200 once ready), POST /init {codeDir, handler, env} (stem-cell specialization, 409 once
 initialized), ANY /invoke/... (one invocation). Handlers are `def handler(event, context)`: sync ones run
 on the connection's thread, async ones on one event-loop thread started the first time it is needed
-(asyncio is imported lazily: it alone costs ~50 ms of cold start). Standard library only.
+(asyncio is imported lazily: it alone costs ~50 ms of cold start). WSGI and ASGI apps and OpenFaaS
+`handle` functions are detected and run too (kumo_shapes.py). Standard library only.
 """
 
 import time
@@ -22,6 +23,8 @@ import socket  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 import traceback  # noqa: E402
+
+import kumo_shapes  # noqa: E402 - beside this file; imported before the code dir joins sys.path
 
 SOCKET_PATH = os.environ.get("KUMO_SOCKET") or "/run/kumo/rt.sock"
 TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))", re.I)
@@ -104,7 +107,9 @@ class Shim:
     def __init__(self):
         self.state = "stem-cell"  # stem-cell | initializing | ready | failed
         self.handler = None
+        self.shape = "lambda"
         self.step = None
+        self.lifespan_done = False
         self.init_error = None
         self.loop = None
         self.lock = threading.Lock()
@@ -114,9 +119,9 @@ class Shim:
         try:
             os.environ.update({k: str(v) for k, v in (env or {}).items()})
             os.environ.update(KUMO_CODE_DIR=code_dir, KUMO_HANDLER=spec)
-            self.handler, self.step = load_handler(code_dir, spec)
+            self.shape, self.handler, self.step = load_handler(code_dir, spec)
             self.state, self.init_error = "ready", None
-            emit("info", f'loaded handler "{spec}" from {code_dir}')
+            emit("info", f'loaded {self.shape} handler "{spec}" from {code_dir}')
         except BaseException as err:  # noqa: BLE001 - a broken module may raise anything
             self.state, self.init_error = ("failed" if baked else "stem-cell"), err
             emit("error", f'cannot load handler "{spec}" from {code_dir}: {err!r}')
@@ -148,8 +153,8 @@ class Shim:
         try:
             self.initialize(code_dir, spec, params.get("env"))
         except BaseException as err:  # noqa: BLE001
-            return error_response("FN_008", err)
-        return json_response(200, {"state": self.state})
+            return error_response(getattr(err, "kumo_code", "FN_008"), err)
+        return json_response(200, {"state": self.state, "kind": self.shape})
 
     def invoke(self, method, path, headers, body):
         if self.state != "ready":
@@ -167,6 +172,8 @@ class Shim:
             if self.handler is None:
                 raise TypeError("this function defines only step(input, context): call it as a workflow step "
                                 "(POST /v1/functions/:name/run)")
+            if self.shape != "lambda":
+                return self.invoke_shape(method, path, headers, body, context)
             event = event_payload(body) if event_type else http_event(method, path, headers, body, inv_id)
             result = self.handler(event, context)
             if hasattr(result, "__await__"):
@@ -178,6 +185,19 @@ class Shim:
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
+
+    def invoke_shape(self, method, path, headers, body, context):
+        """WSGI, ASGI and OpenFaaS handlers (kumo_shapes.py): the request in, their response out."""
+        if self.shape == "wsgi":
+            return kumo_shapes.run_wsgi(self.handler, method, path, headers, body)
+        if self.shape == "asgi":
+            if not self.lifespan_done:
+                self.run_async(kumo_shapes.asgi_lifespan(self.handler))
+                self.lifespan_done = True
+            return self.run_async(kumo_shapes.run_asgi(self.handler, method, path, headers, body))
+        if self.shape == "openfaas":
+            return kumo_shapes.run_openfaas(self.handler, method, path, headers, body, context, lambda_response)
+        raise TypeError(f'this function has only a {self.shape} handler: call it as a workflow step')
 
     def invoke_step(self, inv_id, deadline, body):
         """A workflow step (runtimes/shared/step.mjs): {input, context} in, {output, nextPath, logs} out.
@@ -238,17 +258,21 @@ def load_handler(code_dir, spec):
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
         attr = "handler"
+        explicit = False
     else:
         module_name, _, attr = spec.rpartition(".") if "." in spec else (spec, "", "handler")
+        explicit = "." in spec
         module = importlib.import_module(module_name)
-    handler = getattr(module, attr, None)
+    shape, handler = kumo_shapes.find_shape(module, attr, explicit, kumo_shapes.declared_shape(code_dir))
     step = getattr(module, "step", None)
     step = step if callable(step) else None
-    if attr == "step" or not callable(handler):
+    if shape in (None, "step"):
         if step is None:
-            raise AttributeError(f'handler "{spec}": module has no callable "{attr}" (nor a "step")')
-        handler = None
-    return handler, step
+            raise kumo_shapes.UnsupportedShape(
+                f'handler "{spec}": module has no callable "{attr}" (nor a "step") and no other handler shape. '
+                f"Kumo accepts: {kumo_shapes.ACCEPTED}")
+        shape, handler = "step", None
+    return shape, handler, step
 
 
 def step_outcome(value):

@@ -3,6 +3,14 @@
 // platform, and completes with the internal object the host keeps references to (never a global).
 import "fast-text-encoding";
 import structuredCloneImpl from "@ungap/structured-clone";
+import { capturingServe, serveInfo } from "../../../shared/deno-serve.mjs";
+import { runKnative, runOpenFaas } from "../../../shared/foreign-handlers.mjs";
+import {
+  acceptedShapes,
+  detectShape,
+  NODE_ONLY_SHAPES,
+  noShapeError,
+} from "../../../shared/handler-shape.mjs";
 import { lambdaContext } from "../../../shared/lambda-context.mjs";
 import { lambdaEventPayload, lambdaHttpEvent } from "../../../shared/lambda-event.mjs";
 import { finalStatus, lambdaResponse } from "../../../shared/lambda-result.mjs";
@@ -11,6 +19,7 @@ import { atob, base64ToBytes, btoa, bytesToBase64 } from "./base64.js";
 import { createConsole } from "./console.js";
 import { flatHeaders, Headers, headerPairs, Request, Response, requestFromHost } from "./fetch-api.js";
 import { createCrypto } from "./web-crypto.js";
+import { defineWebPlatform } from "./web-platform.js";
 
 const host = globalThis.__kumo_host;
 delete globalThis.__kumo_host;
@@ -34,7 +43,8 @@ function defineLazyGlobal(name, get) {
     enumerable: false,
     get() {
       const value = get();
-      defineGlobal(name, value);
+      // Undefined while its module is still loading (see web-platform.js): asked again later.
+      if (value !== undefined) defineGlobal(name, value);
       return value;
     },
     set(value) {
@@ -46,7 +56,7 @@ function defineLazyGlobal(name, get) {
 defineLazyGlobal("URL", () => loadUrl().URL);
 defineLazyGlobal("URLSearchParams", () => loadUrl().URLSearchParams);
 
-const { crypto, CryptoKey, DOMException } = createCrypto(host);
+const { crypto, CryptoKey, DOMException } = createCrypto(host, (method, args) => callSubtle(method, args));
 defineGlobal("crypto", crypto);
 defineGlobal("CryptoKey", CryptoKey);
 defineGlobal("DOMException", DOMException);
@@ -62,6 +72,7 @@ defineGlobal("queueMicrotask", (callback) => {
     .catch((error) => writeLog("error", `Uncaught exception in microtask: ${error?.stack ?? error}`));
 });
 defineGlobal("self", globalThis);
+defineWebPlatform(defineGlobal, defineLazyGlobal);
 
 // --- invocations and logs ------------------------------------------------------------------------
 
@@ -112,7 +123,16 @@ function deliver(callId, ok, value) {
   calls.delete(callId);
   current = call.inv;
   if (ok) call.resolve(value);
-  else call.reject(new TypeError(value?.message ?? "fetch failed"));
+  else call.reject(value);
+}
+
+/** A crypto.subtle method run by the host; settles through `deliver` like a fetch. */
+function callSubtle(method, args) {
+  return new Promise((resolve, reject) => {
+    const callId = ++callSeq;
+    calls.set(callId, { inv: activeInvocation(), resolve, reject });
+    host.subtle(callId, method, args);
+  });
 }
 
 function fetch(input, init) {
@@ -124,6 +144,9 @@ function fetch(input, init) {
   }
   const inv = activeInvocation();
   if (!inv) return Promise.reject(new TypeError("fetch() can only be called while handling a request"));
+  // Only a signal that was given can abort (reading request.signal would make one).
+  const signal = request._givenSignal();
+  if (signal?.aborted) return Promise.reject(signal.reason);
   if (++inv.subrequests > limits.maxSubrequests) {
     return Promise.reject(
       new TypeError(`Too many subrequests (limit ${limits.maxSubrequests} per invocation)`),
@@ -131,15 +154,34 @@ function fetch(input, init) {
   }
   return new Promise((resolve, reject) => {
     const callId = ++callSeq;
-    calls.set(callId, { inv, resolve: (result) => resolve(Response._fromHost(result)), reject });
-    const body = request._rawBody();
-    host.fetch(callId, inv.id, {
-      method: request.method,
-      url: request.url,
-      headers: headerPairs(request.headers),
-      body: body == null ? null : body,
-      redirect: request.redirect,
-    });
+    const onAbort = () => {
+      // The host's reply finds no call and is dropped.
+      if (calls.delete(callId)) reject(signal.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const settle = (fn) => (value) => {
+      signal?.removeEventListener("abort", onAbort);
+      fn(value);
+    };
+    const send = () => {
+      if (signal?.aborted) return;
+      calls.set(callId, {
+        inv,
+        resolve: settle((result) => resolve(Response._fromHost(result))),
+        reject: settle((value) => reject(new TypeError(value?.message ?? "fetch failed"))),
+      });
+      const body = request._rawBody();
+      host.fetch(callId, inv.id, {
+        method: request.method,
+        url: request.url,
+        headers: headerPairs(request.headers),
+        body: body == null ? null : body,
+        redirect: request.redirect,
+      });
+    };
+    // A stream body is read to its end first: requests leave the isolate whole.
+    if (request._hasStream()) request._settleBody().then(send, reject);
+    else send();
   });
 }
 defineGlobal("fetch", fetch);
@@ -185,6 +227,7 @@ defineGlobal("clearInterval", clearTimer);
 
 // --- the tenant's module -------------------------------------------------------------------------
 
+/** The handler shape (runtimes/shared/handler-shape.mjs) and what it calls. */
 let mode = null;
 let entry = null;
 /** The module's `step(input, context)`, when it exports one: step invocations call it. */
@@ -192,31 +235,54 @@ let stepEntry = null;
 let env = Object.freeze({});
 let meta = {};
 
+// Deno Deploy and Supabase modules call Deno.serve(handler) at the top: the handler is kept, not
+// served. `Deno` has only serve and env here, so libraries that look for Deno's other APIs do not
+// take the isolate for Deno.
+const denoServe = capturingServe();
+defineGlobal(
+  "Deno",
+  Object.freeze({
+    serve: denoServe.serve,
+    env: Object.freeze({
+      get: (name) => env[name],
+      has: (name) => Object.hasOwn(env, name),
+      toObject: () => ({ ...env }),
+    }),
+  }),
+);
+
+/** Node shapes named for the edge refusal. */
+const NODE_SHAPE_NAMES = {
+  "node-http": "a Node (req, res) handler",
+  "node-app": "an exported Node app (Express, Koa, Fastify or http.Server)",
+};
+
 function install(exports, envVars, info) {
   meta = info;
   limits = { ...limits, ...info.limits };
   env = Object.freeze({ ...envVars });
   defineGlobal("process", Object.freeze({ env: Object.freeze({ ...envVars }) }));
-  const main = exports?.default;
-  const step = exports?.step ?? (main && typeof main === "object" ? main.step : undefined);
+  // A CommonJS entry's module.exports is its default export, as Node's import of it gives it
+  // (`module.exports = async (event, context) => ...`, `module.exports = { handle }`).
+  const module =
+    exports && (typeof exports === "function" || typeof exports === "object") && !exports.__esModule
+      ? { ...exports, default: exports }
+      : (exports ?? {});
+  const step =
+    module.step ?? (module.default && typeof module.default === "object" ? module.default.step : undefined);
   stepEntry = typeof step === "function" ? step : null;
-  if (main && typeof main === "object" && typeof main.fetch === "function") {
-    mode = "fetch";
-    entry = main;
-  } else if (typeof main === "function") {
-    mode = "default";
-    entry = main;
-  } else if (typeof exports?.handler === "function") {
-    mode = "lambda";
-    entry = exports.handler;
-  } else if (stepEntry) {
-    mode = "step";
-    entry = stepEntry;
-  } else {
-    throw new TypeError(
-      "No handler found: export `default { fetch(request, env, ctx) }`, a default function, `handler(event, context)` or `step(input, context)`",
+  const found = detectShape(module, { served: denoServe.captured() });
+  if (!found) throw noShapeError("the function's module", {}, false);
+  if (NODE_ONLY_SHAPES.includes(found.shape)) {
+    /** @type {TypeError & { kumoCode?: string }} */
+    const error = new TypeError(
+      `the module exports ${NODE_SHAPE_NAMES[found.shape]}, which needs Node's http module: edge isolates have none. Deploy it with runtime "node", "bun" or "deno", or export a web handler. Edge accepts: ${acceptedShapes(false)}`,
     );
+    error.kumoCode = "FN_005";
+    throw error;
   }
+  mode = found.shape;
+  entry = found.target;
   return mode;
 }
 
@@ -366,8 +432,23 @@ async function run(req) {
       throw new TypeError(
         "this function exports only step(input, context): call it as a workflow step (POST /v1/functions/:name/run)",
       );
-    } else if (mode === "fetch") pending = entry.fetch(incomingRequest(req), env, ctx);
-    else if (mode === "default") pending = entry(incomingRequest(req), env, ctx);
+    } else if (mode === "workers") pending = entry.fetch(incomingRequest(req), env, ctx);
+    else if (mode === "web") {
+      const context = {
+        env,
+        waitUntil: ctx.waitUntil,
+        passThroughOnException() {},
+        invocationId: req.id,
+        deadline: req.deadline,
+      };
+      pending = entry(incomingRequest(req), context);
+    } else if (mode === "deno-serve") {
+      pending = entry(
+        incomingRequest(req),
+        serveInfo(headerOf(req, "x-forwarded-for")?.split(",")[0]?.trim()),
+      );
+    } else if (mode === "openfaas") pending = runOpenFaas(entry, incomingRequest(req));
+    else if (mode === "knative") pending = runKnative(entry, incomingRequest(req));
     else {
       const http = req.trigger === "http" || req.trigger === "api";
       const context = lambdaContext({
@@ -377,12 +458,17 @@ async function run(req) {
         deadline: req.deadline,
         eventType: http ? undefined : (headerOf(req, "kumo-event-type") ?? req.trigger),
         traceparent: headerOf(req, "traceparent"),
+        authClaims: headerOf(req, "kumo-auth-claims"),
         env,
         waitUntil: ctx.waitUntil,
       });
       pending = entry(lambdaEvent(req), context);
     }
     const value = await pending;
+    // A stream body is collected here: the response leaves the isolate whole, not streamed.
+    if (value instanceof Response && value._hasStream()) {
+      await value._settleBody(req.maxBody, (size) => tooLarge(size, req.maxBody));
+    }
     outcome = { ok: true, ...toResult(value, req.maxBody) };
   } catch (error) {
     outcome = { ok: false, error: describeError(error) };

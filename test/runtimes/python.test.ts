@@ -31,6 +31,8 @@ def handler(event, context):
     if path == "/cookies":
         return {"statusCode": "202", "headers": {"X-Upper": "v", "x-null": None},
                 "multiValueHeaders": {"x-multi": ["a", "b"]}, "cookies": ["s=1; Path=/", "t=2"], "body": {"ok": True}}
+    if path == "/auth":
+        return {"statusCode": 200, "body": json.dumps({"auth": context.auth})}
     if path == "/bad-base64":
         return {"statusCode": 200, "body": "not base64!", "isBase64Encoded": True}
     return {"statusCode": 201, "headers": {"x-dep": shout("dep"), "x-env": os.environ.get("GREETING", "")},
@@ -126,7 +128,22 @@ describe("runtime python - shim", () => {
       version: 2,
     });
     expect(body.output.context.deadline).toBeGreaterThan(Date.now());
+    expect(body.output.context.auth).toBeNull();
     expect(body.logs).toEqual([expect.objectContaining({ level: "info", message: "step got {'n': 5}" })]);
+  });
+
+  it("context.auth - the gateway's verified claims: context.auth from kumo-auth-claims, step context['auth'] from the body", async () => {
+    const claims = { sub: "user-7", scope: "orders:read" };
+    const lambda = await sync.request({
+      path: "/invoke/auth",
+      headers: { "kumo-auth-claims": JSON.stringify(claims) },
+    });
+    expect(lambda.json()).toEqual({ auth: claims });
+    expect((await sync.request({ path: "/invoke/auth" })).json()).toEqual({ auth: null });
+    const step = await steps.request(
+      stepRequest("inv-ps-auth", { input: { n: 1 }, context: { auth: claims } }),
+    );
+    expect((step.json() as { output: { context: { auth: unknown } } }).output.context.auth).toEqual(claims);
   });
 
   it("step shape - an exception is FN_004 on the error path, or on its own next_path; async steps choose a path", async () => {

@@ -89,15 +89,28 @@ def capture_output():
     logging.basicConfig(level=logging.INFO, handlers=[Handler()], force=True)
 
 
+def claims_of(header):
+    """The kumo-auth-claims header as a dict (the gateway drops kumo-* headers clients send), else None."""
+    if not header:
+        return None
+    try:
+        claims = json.loads(header)
+    except ValueError:
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
 class Context:
     """Lambda-style context passed as the handler's second argument."""
 
-    def __init__(self, inv_id, deadline_ms, event_type, traceparent):
+    def __init__(self, inv_id, deadline_ms, event_type, traceparent, auth=None):
         self.aws_request_id = self.invocation_id = inv_id
         self.function_name = os.environ.get("KUMO_FUNCTION_NAME", "")
         self.deadline_ms = deadline_ms
         self.event_type = event_type
         self.traceparent = traceparent
+        # The claims the gateway verified (httpAuth.jwt), or None: runtimes/shared/lambda-context.mjs.
+        self.auth = auth
 
     def get_remaining_time_in_millis(self):
         return max(0, self.deadline_ms - int(time.time() * 1000))
@@ -164,7 +177,9 @@ class Shim:
         invocation_id.set(inv_id)  # route() runs in a fresh contextvars.Context per request
         deadline = int(headers.get("kumo-deadline-ms") or 0) or int(time.time() * 1000) + 300_000
         event_type = headers.get("kumo-event-type")
-        context = Context(inv_id, deadline, event_type, headers.get("traceparent"))
+        context = Context(
+            inv_id, deadline, event_type, headers.get("traceparent"), claims_of(headers.get("kumo-auth-claims"))
+        )
         path = path if path.startswith("/") else "/" + path
         if event_type == "step" and self.step is not None:
             return self.invoke_step(inv_id, deadline, body)
@@ -216,6 +231,8 @@ class Shim:
         context["function"] = os.environ.get("KUMO_FUNCTION_NAME") or given.get("function") or ""
         context["version"] = given.get("version")
         context["deadline"] = deadline
+        # The verified claims of the end user's JWT (the gateway refuses an `auth` from the caller).
+        context["auth"] = given.get("auth") if isinstance(given.get("auth"), dict) else None
         try:
             result = self.step(payload.get("input"), context)
             if hasattr(result, "__await__"):

@@ -231,7 +231,8 @@ describe("console in a browser", () => {
     await page.getByRole("form", { name: "Weights of live" }).getByRole("combobox").first().selectOption("2");
     await page.getByRole("button", { name: "Save weights" }).click();
     await expect.poll(() => page.getByTestId("live-version").textContent()).toBe("live v2");
-    expect(await page.getByTestId("aliases").textContent()).toContain("v2 100%");
+    // The function header and the aliases table reload separately: wait for both.
+    await expect.poll(() => page.getByTestId("aliases").textContent()).toContain("v2 100%");
 
     // A gradual rollout back to v1 shows its progress, and cancelling it leaves live on v2.
     await page.getByLabel("Roll out").selectOption("1");
@@ -308,6 +309,13 @@ describe("console in a browser", () => {
     await expect.poll(() => page.getByTestId("routes").textContent()).toContain("/hello-route");
     await page.getByRole("button", { name: "Remove route ANY /hello-route" }).click();
     await page.getByText("No custom routes point at this function.").waitFor();
+
+    // A custom domain is claimed here; the page shows the TXT record to publish (verifying needs DNS).
+    await page.getByLabel("Hostname").fill("shop.example.com");
+    await page.getByRole("button", { name: "Claim domain" }).click();
+    await expect.poll(() => page.getByTestId("domains").textContent()).toContain("pending");
+    expect(await page.getByTestId("domains").textContent()).toContain("shop.example.com");
+    expect(await page.getByRole("button", { name: "Verify shop.example.com" }).count()).toBe(1);
 
     // The Test payload is kept per function in this browser.
     await page.getByRole("link", { name: "Code" }).click();

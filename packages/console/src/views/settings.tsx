@@ -21,6 +21,8 @@ interface RouteInfo {
 interface DomainInfo {
   hostname: string;
   status: string;
+  verification: { type: "TXT"; name: string; value: string };
+  expiresAt: string | null;
 }
 type Config = Record<string, unknown>;
 
@@ -28,7 +30,7 @@ type Config = Record<string, unknown>;
  * The function's settings: env vars (they take effect on the next invocation), what the live
  * version's kumo.json says about secrets, limits, scaling and access (editable by saving a new
  * version, see ConfigEditor), and the tenant routes that point at the function (added and removed
- * here; custom domains are claimed and verified under the tenant's domains).
+ * here), and the tenant's custom domains (claimed here, verified by their DNS TXT record).
  */
 export function Settings({ fn, onDeployed }: { fn: FunctionInfo; onDeployed(): void }) {
   const { api, who } = useSession();
@@ -50,7 +52,8 @@ export function Settings({ fn, onDeployed }: { fn: FunctionInfo; onDeployed(): v
         env: env.items,
         config: version.config,
         routes: mine,
-        domains: domains.items.filter((d) => hosts.has(d.hostname)),
+        domains: domains.items,
+        routedHosts: hosts,
       };
     },
     [api, base, fn.liveVersion],
@@ -122,7 +125,7 @@ export function Settings({ fn, onDeployed }: { fn: FunctionInfo; onDeployed(): v
         </details>
       )}
       <section aria-labelledby="s-routes">
-        <h2 id="s-routes">Routes and domains</h2>
+        <h2 id="s-routes">Routes</h2>
         <p>
           <a href={fn.url}>{fn.url}</a>
         </p>
@@ -148,12 +151,13 @@ export function Settings({ fn, onDeployed }: { fn: FunctionInfo; onDeployed(): v
           </table>
         )}
         {writer && <AddRoute fn={fn} onAdded={data.reload} />}
-        {data.data.domains.map((d) => (
-          <p key={d.hostname}>
-            <code>{d.hostname}</code> <span class="tag">{d.status}</span>
-          </p>
-        ))}
       </section>
+      <Domains
+        domains={data.data.domains}
+        routedHosts={data.data.routedHosts}
+        writer={writer}
+        onChanged={data.reload}
+      />
     </div>
   );
 }
@@ -325,6 +329,99 @@ function AddRoute({ fn, onAdded }: { fn: FunctionInfo; onAdded(): void }) {
       <button type="submit">Add route</button>
       <ErrorNote error={error} />
     </form>
+  );
+}
+
+/**
+ * The tenant's custom domains: a claim answers with a TXT record to publish; Verify checks it. A
+ * verified domain serves the tenant's routes that name it as their host.
+ */
+function Domains(props: {
+  domains: DomainInfo[];
+  routedHosts: Set<string | null>;
+  writer: boolean;
+  onChanged(): void;
+}) {
+  const { api } = useSession();
+  const [hostname, setHostname] = useState("");
+  const [error, setError] = useState<ApiError>();
+  const run = (method: string, path: string, body?: unknown) => {
+    setError(undefined);
+    return api.send(method, path, body).then(
+      () => {
+        props.onChanged();
+        return true;
+      },
+      (e: unknown) => {
+        setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+        return false;
+      },
+    );
+  };
+  return (
+    <section aria-labelledby="s-domains">
+      <h2 id="s-domains">Custom domains</h2>
+      {props.domains.length === 0 ? (
+        <p class="muted">No custom domains. Claim one, publish its TXT record, then verify it.</p>
+      ) : (
+        <table class="grid" data-testid="domains">
+          <tbody>
+            {props.domains.map((d) => (
+              <tr key={d.hostname}>
+                <td>
+                  <code>{d.hostname}</code>
+                  {props.routedHosts.has(d.hostname) && (
+                    <span class="muted small"> (used by this function)</span>
+                  )}
+                </td>
+                <td>
+                  <span class="tag">{d.status}</span>
+                </td>
+                <td>
+                  {d.status === "pending" && (
+                    <span class="small">
+                      TXT <code>{d.verification.name}</code> = <code>{d.verification.value}</code>
+                    </span>
+                  )}
+                </td>
+                <td>
+                  {props.writer && d.status === "pending" && (
+                    <button
+                      type="button"
+                      onClick={() => void run("POST", `/v1/domains/${seg(d.hostname)}/verify`)}
+                    >
+                      Verify {d.hostname}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.writer && (
+        <form
+          class="inline-form"
+          aria-label="Claim a domain"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void run("POST", "/v1/domains", { hostname }).then((ok) => ok && setHostname(""));
+          }}
+        >
+          <label>
+            Hostname{" "}
+            <input
+              required
+              placeholder="api.example.com"
+              value={hostname}
+              onInput={(e) => setHostname(e.currentTarget.value)}
+            />
+          </label>
+          <button type="submit">Claim domain</button>
+        </form>
+      )}
+      <ErrorNote error={error} />
+    </section>
   );
 }
 

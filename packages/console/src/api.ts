@@ -111,3 +111,8 @@ function safeJson(text: string): unknown {
 
 /** Path segment escaping for names and ids put into API URLs. */
 export const seg = encodeURIComponent;
+
+/** Any failure as an ApiError: a coded one as it is, anything else (a bug, a network error) as CLIENT. */
+export function asApiError(error: unknown): ApiError {
+  return error instanceof ApiError ? error : new ApiError(0, "CLIENT", String(error));
+}

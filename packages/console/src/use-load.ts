@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { ApiError } from "./api.ts";
+import { type ApiError, asApiError } from "./api.ts";
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -21,7 +21,7 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: read
       },
       (error: unknown) => {
         if (abort.signal.aborted) return;
-        const e = error instanceof ApiError ? error : new ApiError(0, "CLIENT", String(error));
+        const e = asApiError(error);
         setState({ error: e, loading: false });
       },
     );

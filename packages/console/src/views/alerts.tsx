@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { ApiError, seg } from "../api.ts";
+import { type ApiError, asApiError, seg } from "../api.ts";
 import { Confirm, ErrorNote, fmtMs, fmtPct, fmtTime, Loading, NotFound } from "../components.tsx";
 import { canWrite, useSession } from "../session.ts";
 import type { AlertRule, Page } from "../types.ts";
@@ -23,7 +23,7 @@ export function Alerts() {
   const location = useLocation();
   const list = useLoad((signal) => api.get<Page<AlertRule>>("/v1/alerts", signal), [api]);
   const [error, setError] = useState<ApiError>();
-  const fail = (e: unknown) => setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+  const fail = (e: unknown) => setError(asApiError(e));
   const writer = canWrite(who.role);
   if (location.query.rule) return <AlertView id={location.query.rule} />;
   return (
@@ -135,7 +135,7 @@ function NewRule({ onCreated }: { onCreated(): void }) {
       setForm({ ...form, name: "" });
       onCreated();
     } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+      setError(asApiError(e));
     }
   };
   return (
@@ -263,7 +263,7 @@ function AlertView({ id }: { id: string }) {
           setConfirm(false);
           api.send("DELETE", `/v1/alerts/${seg(r.id)}`).then(
             () => location.route("/alerts"),
-            (e: unknown) => setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e))),
+            (e: unknown) => setError(asApiError(e)),
           );
         }}
         onCancel={() => setConfirm(false)}

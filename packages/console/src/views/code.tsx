@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, seg } from "../api.ts";
+import { ApiError, asApiError, seg } from "../api.ts";
 import { ErrorNote, fmtMs, Loading } from "../components.tsx";
 import { deployFiles } from "../deploy-files.ts";
 import type { EditorHandle } from "../editor/monaco.ts";
@@ -75,7 +75,7 @@ export function CodeView({ fn, onDeployed }: { fn: FunctionInfo; onDeployed(): v
     };
   }, [source.data, writer]);
 
-  const fail = (e: unknown) => setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+  const fail = (e: unknown) => setError(asApiError(e));
   const test = async () => {
     const files = editor.current?.files();
     if (!files || busy) return;

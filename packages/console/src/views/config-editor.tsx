@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { ApiError, seg } from "../api.ts";
+import { ApiError, asApiError, seg } from "../api.ts";
 import { ErrorNote } from "../components.tsx";
 import { deployFiles } from "../deploy-files.ts";
 import { useSession } from "../session.ts";
@@ -135,7 +135,7 @@ export function ConfigEditor(props: { fn: FunctionInfo; config: Config; onDeploy
       const status = await deployFiles(api, fn.name, files, setDeployment);
       if (status.status === "succeeded") props.onDeployed();
     } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+      setError(asApiError(e));
     } finally {
       setBusy(false);
     }

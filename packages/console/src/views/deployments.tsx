@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, seg } from "../api.ts";
+import { type ApiError, asApiError, seg } from "../api.ts";
 import { ErrorNote, fmtTime, Loading, NotFound } from "../components.tsx";
 import { useSession } from "../session.ts";
 import type { Deployment, DeploymentListItem, FunctionInfo, Page } from "../types.ts";
@@ -70,7 +70,7 @@ function DeploymentView({ fn, id }: { fn: FunctionInfo; id: string }) {
         }
       })
       .catch((e: unknown) => {
-        if (!abort.signal.aborted) setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+        if (!abort.signal.aborted) setError(asApiError(e));
       });
     return () => abort.abort();
   }, [api, url, building, dep.reload]);

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { ApiError, seg } from "../api.ts";
+import { type ApiError, asApiError, seg } from "../api.ts";
 import { Confirm, ErrorNote, fmtTime, Loading } from "../components.tsx";
 import { useSession } from "../session.ts";
 import type { ApiKey, Page, Role } from "../types.ts";
@@ -28,7 +28,7 @@ export function Keys() {
   const [issued, setIssued] = useState<{ name: string; key: string }>();
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const [error, setError] = useState<ApiError>();
-  const fail = (e: unknown) => setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+  const fail = (e: unknown) => setError(asApiError(e));
   if (!tenant) return <p class="muted">Pick a tenant on the Tenants page.</p>;
   const issue = async (event: Event) => {
     event.preventDefault();

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, seg } from "../api.ts";
+import { type ApiError, asApiError, seg } from "../api.ts";
 import { ErrorNote } from "../components.tsx";
 import { useSession } from "../session.ts";
 import type { LogLine, Page } from "../types.ts";
@@ -49,7 +49,7 @@ export function LogTail(props: {
     setState(live ? "connecting" : "paused");
     const fail = (e: unknown) => {
       if (abort.signal.aborted) return;
-      setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+      setError(asApiError(e));
       setState("ended");
     };
     // The stream first, so no line written between the two requests is lost; a line in both is shown once.

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { ApiError, seg } from "../api.ts";
+import { type ApiError, asApiError, seg } from "../api.ts";
 import { ErrorNote } from "../components.tsx";
 import { useSession } from "../session.ts";
 import { TEMPLATES } from "../templates.ts";
@@ -25,7 +25,7 @@ export function NewFunction() {
       await api.send<Deployment>("POST", `/v1/functions/${seg(name)}/deployments`, { files: chosen.files });
       location.route(`/functions/${seg(name)}/code`);
     } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+      setError(asApiError(e));
       setBusy(false);
     }
   };

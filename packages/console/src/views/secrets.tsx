@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { ApiError, seg } from "../api.ts";
+import { type ApiError, asApiError, seg } from "../api.ts";
 import { ErrorNote, fmtTime, Loading } from "../components.tsx";
 import { canWrite, useSession } from "../session.ts";
 import type { Page, Secret } from "../types.ts";
@@ -23,7 +23,7 @@ export function Secrets() {
       setValue("");
       list.reload();
     } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+      setError(asApiError(e));
     }
   };
   return (

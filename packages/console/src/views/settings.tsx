@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { ApiError, seg } from "../api.ts";
+import { type ApiError, asApiError, seg } from "../api.ts";
 import { ErrorNote, fmtMs, fmtTime, Loading } from "../components.tsx";
 import { canWrite, useSession } from "../session.ts";
 import type { FunctionInfo, Page } from "../types.ts";
@@ -174,7 +174,7 @@ function EnvVars(props: { base: string; vars: EnvVar[]; writer: boolean; onChang
       props.onChanged();
       return true;
     } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+      setError(asApiError(e));
       return false;
     }
   };
@@ -253,9 +253,7 @@ function RemoveRoute({ route, onRemoved }: { route: RouteInfo; onRemoved(): void
           setError(undefined);
           api
             .send("DELETE", `/v1/routes/${seg(route.id)}`)
-            .then(onRemoved, (e: unknown) =>
-              setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e))),
-            );
+            .then(onRemoved, (e: unknown) => setError(asApiError(e)));
         }}
       >
         Remove route {route.method} {route.path}
@@ -289,7 +287,7 @@ function AddRoute({ fn, onAdded }: { fn: FunctionInfo; onAdded(): void }) {
             setHost("");
             onAdded();
           },
-          (err: unknown) => setError(err instanceof ApiError ? err : new ApiError(0, "CLIENT", String(err))),
+          (err: unknown) => setError(asApiError(err)),
         );
       }}
     >
@@ -353,7 +351,7 @@ function Domains(props: {
         return true;
       },
       (e: unknown) => {
-        setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+        setError(asApiError(e));
         return false;
       },
     );

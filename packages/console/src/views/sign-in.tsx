@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import type { Api } from "../api.ts";
-import { ApiError } from "../api.ts";
+import { type ApiError, asApiError } from "../api.ts";
 import { ErrorNote } from "../components.tsx";
 import { signIn, storeKey } from "../session.ts";
 import type { WhoAmI } from "../types.ts";
@@ -19,7 +19,7 @@ export function SignIn({ onSignedIn }: { onSignedIn(session: { api: Api; who: Wh
       storeKey(key.trim());
       onSignedIn(session);
     } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+      setError(asApiError(e));
     } finally {
       setBusy(false);
     }

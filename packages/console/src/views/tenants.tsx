@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { ApiError, seg } from "../api.ts";
+import { type ApiError, asApiError, seg } from "../api.ts";
 import { ErrorNote, fmtTime, Loading } from "../components.tsx";
 import { useSession } from "../session.ts";
 import type { Page, Tenant } from "../types.ts";
@@ -12,7 +12,7 @@ export function Tenants() {
   const [name, setName] = useState("");
   const [created, setCreated] = useState<{ tenant: string; key: string }>();
   const [error, setError] = useState<ApiError>();
-  const fail = (e: unknown) => setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+  const fail = (e: unknown) => setError(asApiError(e));
   const create = async (event: Event) => {
     event.preventDefault();
     setError(undefined);

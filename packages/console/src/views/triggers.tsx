@@ -1,6 +1,6 @@
 import { Fragment } from "preact";
 import { useState } from "preact/hooks";
-import { ApiError, seg } from "../api.ts";
+import { type ApiError, asApiError, seg } from "../api.ts";
 import { ErrorNote, fmtTime, Loading, NotFound } from "../components.tsx";
 import { describeCron } from "../cron-description.ts";
 import { canInvoke, canWrite, useSession } from "../session.ts";
@@ -102,7 +102,7 @@ function TriggerView({ fn, id }: { fn: FunctionInfo; id: string }) {
       trigger.reload();
       next.reload();
     } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+      setError(asApiError(e));
     }
   };
   if (trigger.error?.status === 404 || trigger.error?.status === 400)

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, seg } from "../api.ts";
+import { type ApiError, asApiError, seg } from "../api.ts";
 import { Confirm, ErrorNote, fmtPct, fmtTime, Loading } from "../components.tsx";
 import { canWrite, useSession } from "../session.ts";
 import type { Alias, FunctionInfo, Page, Rollout, Version } from "../types.ts";
@@ -32,7 +32,7 @@ export function Versions({ fn, onChanged }: { fn: FunctionInfo; onChanged(): voi
   const [editing, setEditing] = useState<string | null>(null);
   const [error, setError] = useState<ApiError>();
   const [note, setNote] = useState("");
-  const fail = (e: unknown) => setError(e instanceof ApiError ? e : new ApiError(0, "CLIENT", String(e)));
+  const fail = (e: unknown) => setError(asApiError(e));
   const changed = (message: string) => {
     setNote(message);
     data.reload();

@@ -15,3 +15,23 @@ export function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: C
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+/**
+ * The Content-Security-Policy of the gateway's own pages (console, guide): everything from this
+ * origin, inline styles allowed (Monaco, uPlot, VitePress), inline scripts only by the hashes given.
+ */
+export function pageSecurityPolicy(options: { scriptHashes?: string[]; workers?: boolean } = {}): string {
+  const scripts = ["'self'", ...(options.scriptHashes ?? []).map((h) => `'sha256-${h}'`)].join(" ");
+  return [
+    "default-src 'self'",
+    `script-src ${scripts}`,
+    ...(options.workers ? ["worker-src 'self' blob:"] : []),
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join("; ");
+}

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { GatewayContext } from "../context.ts";
 import { ConsoleAssets } from "../http/console-assets.ts";
-import { escapeHtml, sendAsset } from "../http/send-asset.ts";
+import { escapeHtml, pageSecurityPolicy, sendAsset } from "../http/send-asset.ts";
 
 /**
  * The console's own client-side routes: each serves index.html, so a deep link or a reload lands
@@ -25,18 +25,7 @@ export const CONSOLE_PAGES = [
  * Everything it loads comes from this gateway: Monaco's workers run from same-origin blobs or
  * files, styles are inline (Monaco, uPlot), and the API is same-origin.
  */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "worker-src 'self' blob:",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-].join("; ");
+const CONTENT_SECURITY_POLICY = pageSecurityPolicy({ workers: true });
 
 /** The web console (packages/console, built by Vite) at `/`, with its hashed assets cached forever. */
 export function consoleRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { GatewayContext } from "../context.ts";
 import { type ConsoleAsset, ConsoleAssets } from "../http/console-assets.ts";
-import { escapeHtml, sendAsset } from "../http/send-asset.ts";
+import { escapeHtml, pageSecurityPolicy, sendAsset } from "../http/send-asset.ts";
 
 /** The prefix the guide is built for (VitePress `base` in docs/.vitepress/config.mts). */
 export const GUIDE_PREFIX = "/guide";
@@ -72,23 +72,12 @@ function pageOrFile(assets: ConsoleAssets, path: string): ConsoleAsset | undefin
  * is allowed by its hash, so no other inline script runs.
  */
 function contentSecurityPolicy(html: string): string {
-  const hashes = [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map(
-    (m) =>
-      `'sha256-${createHash("sha256")
-        .update(m[1] ?? "")
-        .digest("base64")}'`,
+  const scriptHashes = [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) =>
+    createHash("sha256")
+      .update(m[1] ?? "")
+      .digest("base64"),
   );
-  return [
-    "default-src 'self'",
-    `script-src 'self' ${hashes.join(" ")}`.trim(),
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-  ].join("; ");
+  return pageSecurityPolicy({ scriptHashes });
 }
 
 function notBuiltPage(dir: string): string {

@@ -49,6 +49,8 @@ export const gatewayConfigSchema = z.object({
       "must be a lowercase DNS name such as apps.example.com",
     )
     .default("kumo.localhost"),
+  /** `<function>.<tenant>.<apps domain>` serves the function's live alias at `/` (presented as `hostUrl`). */
+  KUMO_FUNCTION_HOSTS: booleanFlag.default(true),
   KUMO_ROLLOUT_TICK: durationMs.default(1000),
   KUMO_DOMAIN_REFRESH: durationMs.default(30_000),
   /** An unverified custom-domain claim expires after this long; it never blocks other tenants. */
@@ -134,6 +136,8 @@ export interface GatewayConfig {
   versionRetention: number;
   /** `<tenant>.<appsDomain>` serves the tenant's routes. */
   appsDomain: string;
+  /** `<function>.<tenant>.<appsDomain>` serves the function's live alias at "/". */
+  functionHosts: boolean;
   /** How often the rollout driver looks for due steps. */
   rolloutTickMs: number;
   /** Bound on how long another gateway's domain verification takes to reach this one. */
@@ -194,6 +198,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     recordFlushMs: c.KUMO_RECORD_FLUSH,
     versionRetention: c.KUMO_VERSION_RETENTION,
     appsDomain: c.KUMO_APPS_DOMAIN,
+    functionHosts: c.KUMO_FUNCTION_HOSTS,
     rolloutTickMs: Math.max(10, c.KUMO_ROLLOUT_TICK),
     domainRefreshMs: Math.max(100, c.KUMO_DOMAIN_REFRESH),
     domainClaimTtlMs: c.KUMO_DOMAIN_CLAIM_TTL,

@@ -204,6 +204,7 @@ export async function start(config: GatewayConfig, deps: GatewayDeps = {}): Prom
     const hosts = new HostTable({
       platform,
       appsDomain: config.appsDomain,
+      functionHosts: config.functionHosts,
       refreshMs: config.domainRefreshMs,
       onError: (error) => log(`loading custom domains failed: ${String(error)}`),
     });

@@ -38,7 +38,13 @@ export const presentKey = (k: ApiKeyRow) => ({
   expiresAt: k.expires_at?.toISOString() ?? null,
 });
 
-export const presentFunction = (f: FunctionRow, url: string, liveVersion: number | null) => ({
+/** `hostUrl`: the function's own host (`<function>.<tenant>.<apps domain>`), when function hosts are on. */
+export const presentFunction = (
+  f: FunctionRow,
+  url: string,
+  liveVersion: number | null,
+  hostUrl?: string | undefined,
+) => ({
   id: f.id,
   name: f.name,
   runtime: f.runtime,
@@ -46,8 +52,23 @@ export const presentFunction = (f: FunctionRow, url: string, liveVersion: number
   createdAt: f.created_at.toISOString(),
   updatedAt: f.updated_at.toISOString(),
   url,
+  ...(hostUrl === undefined ? {} : { hostUrl }),
   liveVersion,
 });
+
+/**
+ * The URL of a function's own host: the public URL's scheme and port, with the host
+ * `<function>.<tenant>.<apps domain>` (served by the gateway when KUMO_FUNCTION_HOSTS is on).
+ */
+export function functionHostUrl(
+  publicUrl: string,
+  appsDomain: string,
+  tenantName: string,
+  fnName: string,
+): string {
+  const base = new URL(publicUrl);
+  return `${base.protocol}//${fnName}.${tenantName}.${appsDomain}${base.port ? `:${base.port}` : ""}/`;
+}
 
 export const presentVersion = (v: VersionRow) => ({
   id: v.id,

@@ -33,14 +33,31 @@ export function clientAddress(
   forwardedFor: string | string[] | undefined,
   trusted: BlockList | undefined,
 ): string {
-  let address = normalizeAddress(socketAddress ?? "");
+  const address = normalizeAddress(socketAddress ?? "");
   if (!trusted || !listHas(trusted, address) || forwardedFor === undefined) return address;
+  return forwardedHops(address, forwardedFor, trusted)[0] ?? address;
+}
+
+/**
+ * The addresses a request came through, client first and the socket's peer last: the peer alone
+ * unless it is a trusted proxy; then X-Forwarded-For from the right, up to and including the first
+ * address no trusted proxy vouches for (its first element is `clientAddress`). What lies left of
+ * that address, its client wrote.
+ */
+export function forwardedHops(
+  socketAddress: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  trusted: BlockList | undefined,
+): string[] {
+  const peer = normalizeAddress(socketAddress ?? "");
+  if (!trusted || !listHas(trusted, peer) || forwardedFor === undefined) return [peer];
   const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor).split(",");
+  const chain = [peer];
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = normalizeAddress((hops[i] ?? "").trim());
-    if (isIP(hop) === 0) return address;
-    address = hop;
-    if (!listHas(trusted, hop)) return hop;
+    if (isIP(hop) === 0) break;
+    chain.push(hop);
+    if (!listHas(trusted, hop)) break;
   }
-  return address;
+  return chain.reverse();
 }

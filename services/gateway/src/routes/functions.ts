@@ -5,7 +5,7 @@ import { tenantAccess } from "../auth/access.ts";
 import { actorOf } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { pageQuery } from "../http/pagination.ts";
-import { presentFunction } from "../http/presenters.ts";
+import { functionHostUrl, presentFunction } from "../http/presenters.ts";
 import { checkFunctionQuota } from "../limits/management-quotas.ts";
 import { functionParams, loadFunction } from "./function-lookup.ts";
 
@@ -13,6 +13,10 @@ const configObject = z.record(z.string(), z.unknown());
 
 export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
   const urlOf = (tenantName: string, fnName: string) => `${ctx.publicUrl()}/fn/${tenantName}/${fnName}/`;
+  const hostUrlOf = (tenantName: string, fnName: string) =>
+    ctx.config.functionHosts
+      ? functionHostUrl(ctx.publicUrl(), ctx.config.appsDomain, tenantName, fnName)
+      : undefined;
 
   return async (app) => {
     app.get(
@@ -35,7 +39,12 @@ export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const page = await store.functions.list(request.query);
         return {
           items: page.items.map((f) =>
-            presentFunction(f, urlOf(principal.tenantName, f.name), f.live_version),
+            presentFunction(
+              f,
+              urlOf(principal.tenantName, f.name),
+              f.live_version,
+              hostUrlOf(principal.tenantName, f.name),
+            ),
           ),
           nextCursor: page.nextCursor,
         };
@@ -76,7 +85,16 @@ export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         await checkFunctionQuota(await ctx.quotas.limits(store.tenantId), store);
         const fn = await store.functions.create({ name, runtime, config });
         await store.audit.record(actorOf(principal), "function.create", `function/${name}`, { runtime });
-        return reply.status(201).send(presentFunction(fn, urlOf(principal.tenantName, name), null));
+        return reply
+          .status(201)
+          .send(
+            presentFunction(
+              fn,
+              urlOf(principal.tenantName, name),
+              null,
+              hostUrlOf(principal.tenantName, name),
+            ),
+          );
       },
     );
 
@@ -87,7 +105,12 @@ export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         const { store, principal } = tenantAccess(ctx.platform, request, "read");
         const fn = await loadFunction(store, request.params.name);
         const live = await store.aliases.liveVersions([fn.id]);
-        return presentFunction(fn, urlOf(principal.tenantName, fn.name), live.get(fn.id) ?? null);
+        return presentFunction(
+          fn,
+          urlOf(principal.tenantName, fn.name),
+          live.get(fn.id) ?? null,
+          hostUrlOf(principal.tenantName, fn.name),
+        );
       },
     );
 
@@ -116,7 +139,12 @@ export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         });
         ctx.changed(store.tenantId, fn.id);
         const live = await store.aliases.liveVersions([fn.id]);
-        return presentFunction(updated, urlOf(principal.tenantName, fn.name), live.get(fn.id) ?? null);
+        return presentFunction(
+          updated,
+          urlOf(principal.tenantName, fn.name),
+          live.get(fn.id) ?? null,
+          hostUrlOf(principal.tenantName, fn.name),
+        );
       },
     );
 

@@ -10,6 +10,7 @@ import type { GatewayContext } from "../context.ts";
 import { callerGone } from "../http/caller-gone.ts";
 import { acceptRawBodies } from "../http/raw-bodies.ts";
 import { traceStep } from "../http/request-tracing.ts";
+import { setForwardedHeaders } from "../invoke/forwarded-headers.ts";
 import type { ResolvedFunction } from "../invoke/function-resolver.ts";
 import { toInvocationRequest } from "../invoke/to-invocation-request.ts";
 import { admitInvocation } from "../limits/admit-invocation.ts";
@@ -75,6 +76,7 @@ export function invokeRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
         path,
         admitted.stripAuthorization,
         admitted.headers,
+        `/fn/${tenant}/${fn}`,
       );
     };
     const publicRoute = { bodyLimit: ctx.config.bodyLimitBytes, schema: { hide: true } };
@@ -94,6 +96,8 @@ export async function invoke(
   stripAuthorization: boolean,
   /** Headers the platform adds (after the client's kumo-* headers were dropped). */
   extraHeaders?: Record<string, string>,
+  /** The part of the client's path the function does not see (X-Forwarded-Prefix); "" for none. */
+  prefix = "",
 ): Promise<FastifyReply> {
   const invocationType = request.headers[H.invocationType];
   if (invocationType !== undefined && invocationType !== "async" && invocationType !== "sync") {
@@ -112,6 +116,7 @@ export async function invoke(
       path,
       stripAuthorization,
       extraHeaders,
+      prefix,
       release,
     );
   } catch (error) {
@@ -130,6 +135,7 @@ async function invokeAdmitted(
   path: string,
   stripAuthorization: boolean,
   extraHeaders: Record<string, string> | undefined,
+  prefix: string,
   release: Release,
 ): Promise<FastifyReply> {
   const invocationType = request.headers[H.invocationType];
@@ -158,6 +164,7 @@ async function invokeAdmitted(
     trace.span.setAttribute(ATTR.faasInvokedName, resolved.fn.name);
     trace.span.setAttribute(ATTR.faasInvocationId, invocation.invocationId);
   }
+  setForwardedHeaders(invocation.headers, request, ctx.config.trustedProxies, prefix);
   if (extraHeaders) Object.assign(invocation.headers, extraHeaders);
   if (invocationType === "async") {
     if (!ctx.asyncQueue)

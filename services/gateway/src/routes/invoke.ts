@@ -1,6 +1,13 @@
 import { Readable } from "node:stream";
 import { headers as H } from "@kumo/bus";
-import { type FunctionConfig, invalid, KumoError, notFound, RESOURCE_NAME } from "@kumo/core";
+import {
+  type FunctionConfig,
+  type InvocationRequest,
+  invalid,
+  KumoError,
+  notFound,
+  RESOURCE_NAME,
+} from "@kumo/core";
 import { ATTR, invocationAttributes } from "@kumo/telemetry";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
@@ -10,6 +17,7 @@ import type { GatewayContext } from "../context.ts";
 import { callerGone } from "../http/caller-gone.ts";
 import { acceptRawBodies } from "../http/raw-bodies.ts";
 import { traceStep } from "../http/request-tracing.ts";
+import type { Enqueued } from "../invoke/async-queue.ts";
 import { setForwardedHeaders } from "../invoke/forwarded-headers.ts";
 import type { ResolvedFunction } from "../invoke/function-resolver.ts";
 import { toInvocationRequest } from "../invoke/to-invocation-request.ts";
@@ -167,22 +175,7 @@ async function invokeAdmitted(
   setForwardedHeaders(invocation.headers, request, ctx.config.trustedProxies, prefix);
   if (extraHeaders) Object.assign(invocation.headers, extraHeaders);
   if (invocationType === "async") {
-    if (!ctx.asyncQueue)
-      throw new KumoError(
-        "FN_008",
-        "async invocations need NATS with JetStream, which this gateway runs without",
-      );
-    const key = request.headers[H.idempotencyKey];
-    if (typeof key === "string" && (key.length === 0 || key.length > 256)) {
-      throw invalid(`${H.idempotencyKey} must be 1 to 256 characters`);
-    }
-    const target = await ctx.resolver.target(resolved);
-    const queued = await ctx.asyncQueue.enqueue(
-      resolved,
-      target,
-      invocation,
-      typeof key === "string" ? key : undefined,
-    );
+    const queued = await enqueueAsync(ctx, request, resolved, invocation, "async invocations");
     // Written straight to the socket, as sync responses are: fastify's reply pipeline was a tenth
     // of the gateway's CPU per queued invocation.
     const json = JSON.stringify({
@@ -259,4 +252,26 @@ export function stickyKeyOf(request: FastifyRequest): string | undefined {
   if (!cookie) return undefined;
   const match = /(?:^|;\s*)kumo-sticky=([^;]+)/.exec(cookie);
   return match?.[1];
+}
+
+/**
+ * Queues an invocation on the async stream with the caller's idempotency key (`kumo-idempotency-key`,
+ * 1–256 characters); shared by async HTTP invocations and async step runs.
+ */
+export async function enqueueAsync(
+  ctx: GatewayContext,
+  request: FastifyRequest,
+  resolved: ResolvedFunction,
+  invocation: InvocationRequest,
+  what: string,
+): Promise<Enqueued> {
+  if (!ctx.asyncQueue) {
+    throw new KumoError("FN_008", `${what} need NATS with JetStream, which this gateway runs without`);
+  }
+  const key = request.headers[H.idempotencyKey];
+  if (typeof key === "string" && (key.length === 0 || key.length > 256)) {
+    throw invalid(`${H.idempotencyKey} must be 1 to 256 characters`);
+  }
+  const target = await ctx.resolver.target(resolved);
+  return ctx.asyncQueue.enqueue(resolved, target, invocation, typeof key === "string" ? key : undefined);
 }

@@ -20,7 +20,7 @@ import type { ResolvedFunction } from "../invoke/function-resolver.ts";
 import { readWholeBody } from "../invoke/read-whole-body.ts";
 import { toInvocationRequest } from "../invoke/to-invocation-request.ts";
 import { admitInvocation } from "../limits/admit-invocation.ts";
-import { stickyKeyOf } from "./invoke.ts";
+import { enqueueAsync, stickyKeyOf } from "./invoke.ts";
 
 const ADDRESS = /^[a-z][a-z0-9-]{0,62}(@[a-z0-9][a-z0-9-]{0,62})?$/;
 const ID = z.string().min(1).max(256);
@@ -148,20 +148,7 @@ async function runStep(
   // A function without step() reads them as an HTTP function would.
   if (auth) invocation.headers[H.authClaims] = asciiJson(auth);
   if (queue) {
-    if (!ctx.asyncQueue) {
-      throw new KumoError("FN_008", "async runs need NATS with JetStream, which this gateway runs without");
-    }
-    const key = request.headers[H.idempotencyKey];
-    if (typeof key === "string" && (key.length === 0 || key.length > 256)) {
-      throw invalid(`${H.idempotencyKey} must be 1 to 256 characters`);
-    }
-    const target = await ctx.resolver.target(resolved);
-    const queued = await ctx.asyncQueue.enqueue(
-      resolved,
-      target,
-      invocation,
-      typeof key === "string" ? key : undefined,
-    );
+    const queued = await enqueueAsync(ctx, request, resolved, invocation, "async runs");
     reply.header(H.invocationId, queued.invocationId).header(H.version, String(version));
     if (queued.replay) reply.header(H.idempotentReplay, "true");
     return reply

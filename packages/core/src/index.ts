@@ -5,6 +5,7 @@ export * from "./duration.ts";
 export * from "./errors.ts";
 export * from "./event-pattern.ts";
 export * from "./function-config.ts";
+export * from "./function-container.ts";
 export * from "./function-templates.ts";
 export * from "./ids.ts";
 export * from "./invocation-policy.ts";

@@ -31,6 +31,20 @@ describe("invocation result", () => {
     const body = Buffer.from(JSON.stringify({ code: "FN_004", message: "Error: x", stack: "" }));
     const shim = fromShimResponse(head(500, [["kumo-error", "FN_004"]]), body);
     expect(shim.error).toEqual({ code: "FN_004", message: "Error: x" });
+    const withStack = Buffer.from(
+      JSON.stringify({ code: "FN_004", message: "x", stack: "Error: x\n  at f" }),
+    );
+    const thrown = fromShimResponse(head(500, [["kumo-error", "FN_004"]]), withStack);
+    expect(JSON.parse(text(thrown.body as Uint8Array))).toEqual({ error: { code: "FN_004", message: "x" } });
+    expect(thrown.error).toEqual({ code: "FN_004", message: "x", details: { stack: "Error: x\n  at f" } });
+    const step = fromShimResponse(
+      head(500, [
+        ["kumo-error", "FN_004"],
+        ["kumo-step", "1"],
+      ]),
+      withStack,
+    );
+    expect(step.body).toBe(withStack);
     const plain = fromShimResponse(head(503), Buffer.from("down"));
     expect(plain.error).toBeUndefined();
     expect(failureOf(plain, Buffer.from("down"))).toEqual({

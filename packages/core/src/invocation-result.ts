@@ -76,8 +76,11 @@ export function errorResult(
 }
 
 /**
- * A whole response from a runtime shim: its error envelope (header `kumo-error`) is recorded with
- * its code, and returned as the shim wrote it.
+ * A whole response from a runtime shim: its error envelope (header `kumo-error`, the shim's
+ * `{ code, message, stack }`) is recorded with its code, the stack kept in the error's details for
+ * the record, and answered as the documented `{ error: { code, message } }` envelope, so a public
+ * caller never sees the function's stack. A step's envelope (header `kumo-step`) is read by
+ * stepOutcome and passes as the shim wrote it.
  */
 export function fromShimResponse(head: InvocationHead, body: Uint8Array): InvocationResult {
   const result: InvocationResult = {
@@ -89,13 +92,34 @@ export function fromShimResponse(head: InvocationHead, body: Uint8Array): Invoca
     logs: [],
   };
   if (head.usage) result.usage = head.usage;
-  for (const [name, code] of head.headers) {
-    if (name === ERROR_HEADER && isErrorCode(code)) {
-      result.error = { code, message: envelopeMessage(body) ?? "the function failed" };
-      break;
-    }
+  const code = head.headers.find(([name]) => name === ERROR_HEADER)?.[1];
+  if (code === undefined || !isErrorCode(code)) return result;
+  const envelope = shimEnvelope(body);
+  const message = typeof envelope?.message === "string" ? envelope.message : "the function failed";
+  const stack = typeof envelope?.stack === "string" && envelope.stack !== "" ? envelope.stack : undefined;
+  result.error = stack ? { code, message, details: { stack } } : { code, message };
+  if (!head.headers.some(([name]) => name === STEP_HEADER_NAME)) {
+    result.headers = [
+      ...head.headers.filter(([name]) => name !== "content-type"),
+      ["content-type", "application/json; charset=utf-8"],
+    ];
+    result.body = Buffer.from(JSON.stringify({ error: { code, message } }));
   }
   return result;
+}
+
+/** The step envelope's header (step-result.ts's STEP_HEADER, which imports this module). */
+const STEP_HEADER_NAME = "kumo-step";
+
+function shimEnvelope(body: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(
+      Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"),
+    );
+    return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -136,6 +136,8 @@ if (bakedDir) {
   await initialize(bakedDir, getEnv("KUMO_HANDLER") || "index", {}).catch(() => {});
 }
 platform.listen(socketPath, handleRequest, () => {
+  // "shim ready" with its state and the "cannot load handler" line are read by the builder's
+  // deploy-time load check (services/builder/src/load-check.ts): keep their wording.
   emit("info", "shim ready", { runtime, readyMs: Math.round(performance.now() * 10) / 10, state });
   if (runtime === "node") setImmediate(() => warmUp().catch(() => {}));
 });

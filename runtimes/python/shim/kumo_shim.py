@@ -496,6 +496,8 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     ready_ms = round((time.perf_counter() - STARTED) * 1000, 1)
+    # "shim ready" with its state and the "cannot load handler" line are read by the builder's
+    # deploy-time load check (services/builder/src/load-check.ts): keep their wording.
     emit("info", "shim ready", runtime="python", readyMs=ready_ms, state=shim.state)
     while True:
         conn, _ = server.accept()

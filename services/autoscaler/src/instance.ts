@@ -3,13 +3,11 @@ import { chownSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import type { ColdStartKind } from "@kumo/core";
-import { KumoError } from "@kumo/core";
+import { FUNCTION_USER, functionHostConfig, KumoError } from "@kumo/core";
 import type { LogOwner } from "@kumo/db";
 import type Docker from "dockerode";
 import { containerLabels } from "./container-labels.ts";
 import { ShimClient } from "./shim-client.ts";
-
-const FUNCTION_USER = 10001;
 
 export type InstanceState = "starting" | "ready" | "paused" | "draining" | "stopped";
 
@@ -136,7 +134,6 @@ export class Instance {
       mkdirSync(code, { mode: 0o755 });
       binds.push(`${code}:/code:ro`);
     }
-    const memory = options.memoryMb * 1024 * 1024;
     let container: Docker.Container;
     try {
       container = await options.docker.createContainer({
@@ -152,19 +149,12 @@ export class Instance {
           [containerLabels.runtime]: options.runtime,
           ...(options.versionId ? { [containerLabels.versionId]: options.versionId } : {}),
         },
-        HostConfig: {
-          Binds: binds,
-          ReadonlyRootfs: true,
-          Tmpfs: { "/tmp": "rw,nosuid,nodev,size=64m" },
-          CapDrop: ["ALL"],
-          SecurityOpt: ["no-new-privileges"],
-          PidsLimit: 128,
-          Memory: memory,
-          MemorySwap: memory,
-          NanoCpus: Math.round(options.cpus * 1e9),
-          NetworkMode: options.egress ? "bridge" : "none",
-          LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "2" } },
-        },
+        HostConfig: functionHostConfig({
+          binds,
+          memoryMb: options.memoryMb,
+          cpus: options.cpus,
+          egress: options.egress,
+        }),
       });
     } catch (error) {
       rmSync(socketDir, { recursive: true, force: true });

@@ -17,6 +17,7 @@ const request: Record<keyof BuildRequestMessage, true> = {
   handler: true,
   sourceTar: true,
   deploymentId: true,
+  env: true,
 };
 const result: Record<keyof BuildResultMessage, true> = {
   image: true,

@@ -21,6 +21,8 @@ export interface BuildRequestMessage {
   handler: string;
   sourceTar: Buffer;
   deploymentId: string;
+  /** The function's plain environment for the load check's container (never secrets, not in the image). */
+  env?: Record<string, string>;
 }
 
 export interface BuildResultMessage {

@@ -5,6 +5,7 @@ import type { BuildRequestMessage, BuildResultMessage } from "./build-messages.t
 import { type BuildPlan, isBuildRuntime, planBuild } from "./build-plan.ts";
 import type { BuilderConfig } from "./config.ts";
 import type { ImageEngine } from "./image-engine.ts";
+import type { LoadCheck } from "./load-check.ts";
 import type { ImageResolver } from "./runtime-images.ts";
 
 /** Bumped when generated Dockerfiles change meaning without their text changing. */
@@ -21,6 +22,8 @@ export interface ImageBuilderOptions {
   engine: ImageEngine;
   config: Pick<BuilderConfig, "labels">;
   resolveImages: ImageResolver;
+  /** Starts each built image once and fails the build when its handler does not load. */
+  loadCheck?: LoadCheck;
 }
 
 /**
@@ -106,7 +109,11 @@ export class ImageBuilder {
       }, signal);
     }
     const image = await this.#engine.inspect(tag);
-    const codeTar = plan.hasCodeTree ? await this.#engine.archive(tag, "/var/task/.") : undefined;
+    // The load check starts the image while the code tree is read out of it: neither waits on the other.
+    const [codeTar] = await Promise.all([
+      plan.hasCodeTree ? this.#engine.archive(tag, "/var/task/.") : undefined,
+      this.#options.loadCheck?.check(image.Id, runtime, request.env ?? {}, log, signal),
+    ]);
     const codeDigest = codeTar ? `sha256:${createHash("sha256").update(codeTar).digest("hex")}` : "";
     const buildMs = Math.round(performance.now() - started);
     log(`image ${tag} (${(image.Size / 1e6).toFixed(1)} MB) ready in ${(buildMs / 1000).toFixed(1)} s`);

@@ -78,7 +78,11 @@ export class ImageEngine {
       return await work(log);
     } catch (error) {
       const failure = asBuildError(error, this.#config.buildTimeoutMs, signal);
-      throw new KumoError(failure.code, failure.message, { details: { logTail: tail.join("\n") } });
+      // A failure that says which lines tell its cause (the load check: the container's) keeps them.
+      const own =
+        error instanceof KumoError ? (error.details as { logTail?: unknown } | undefined) : undefined;
+      const logTail = typeof own?.logTail === "string" ? own.logTail : tail.join("\n");
+      throw new KumoError(failure.code, failure.message, { details: { logTail } });
     }
   }
 

@@ -8,6 +8,7 @@ import { EdgeDependencyBuilder } from "./edge-dependency-builder.ts";
 import { GitFetcher } from "./git-fetcher.ts";
 import { ImageBuilder } from "./image-builder.ts";
 import { ImageEngine } from "./image-engine.ts";
+import { LoadCheck } from "./load-check.ts";
 import { createImageResolver, type EnsureImages, type ImageResolver } from "./runtime-images.ts";
 
 export { type BuildCallOptions, BuildClient, type BuildOutcome } from "./build-client.ts";
@@ -50,7 +51,12 @@ export async function start(config: BuilderConfig, deps: BuilderDeps = {}): Prom
   const resolveImages =
     deps.resolveImages ??
     createImageResolver({ docker, ...(deps.ensureImages ? { ensureImages: deps.ensureImages } : {}) });
-  const builder = new ImageBuilder({ engine, config, resolveImages });
+  const loadCheck = new LoadCheck({
+    docker,
+    labels: { "dev.kumo.build": "1", ...config.labels },
+    memoryMb: config.buildMemoryMb,
+  });
+  const builder = new ImageBuilder({ engine, config, resolveImages, loadCheck });
   const edgeDependencies = new EdgeDependencyBuilder({ engine, config, resolveImages });
   const git = new GitFetcher({
     allowFile: config.gitAllowFile,

@@ -50,6 +50,8 @@ export interface ImageBuildClient {
       handler: string;
       sourceTar: Buffer;
       deploymentId: string;
+      /** The function's plain env, for the builder's load check (never secrets). */
+      env?: Record<string, string>;
     },
     options: {
       onLog?: (line: string) => void;
@@ -315,6 +317,7 @@ export class Deployer {
           handler: config.handler ?? "",
           sourceTar,
           deploymentId: deployment.id,
+          env: config.env ?? {},
         },
         { onLog: (line) => log.line(line), ...(span ? { traceparent: traceparentOf(span) } : {}) },
       );

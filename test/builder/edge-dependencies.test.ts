@@ -36,7 +36,7 @@ import { z } from "zod";
 import { chunk, groupBy, sortBy } from "lodash-es";
 import { Hono } from "hono";
 import { Router, json } from "itty-router";
-import { SignJWT, jwtVerify } from "jose";
+import { SignJWT, generateKeyPair, jwtVerify } from "jose";
 import { nanoid, customAlphabet } from "nanoid";
 
 dayjs.extend(utc);
@@ -100,7 +100,19 @@ export default {
         const wrong = await jwtVerify(token, new TextEncoder().encode("another-secret-another-secret-xx"))
           .then(() => "accepted")
           .catch((e) => e.code);
-        return Response.json({ sub: payload.sub, role: payload.role, alg: protectedHeader.alg, wrong });
+        // RS256 and ES256 through crypto.subtle (the host's WebCrypto), as a JWKS-verifying API does.
+        const asymmetric = {};
+        for (const alg of ["RS256", "ES256"]) {
+          const keys = await generateKeyPair(alg);
+          const signed = await new SignJWT({ sub: "user-2" }).setProtectedHeader({ alg }).sign(keys.privateKey);
+          const verified = await jwtVerify(signed, keys.publicKey);
+          const other = await generateKeyPair(alg);
+          asymmetric[alg] = {
+            sub: verified.payload.sub,
+            wrong: await jwtVerify(signed, other.publicKey).then(() => "accepted").catch((e) => e.code),
+          };
+        }
+        return Response.json({ sub: payload.sub, role: payload.role, alg: protectedHeader.alg, wrong, asymmetric });
       }
       case "nanoid":
         return Response.json({ id: nanoid(), short: customAlphabet("abc", 8)() });
@@ -186,14 +198,16 @@ describe("edge dependencies", () => {
     expect(res.json).toEqual({ id: "42", q: "blue" });
   });
 
-  it("edge deps - jose signs and verifies an HS256 JWT and refuses the wrong key", async () => {
+  it("edge deps - jose signs and verifies HS256, RS256 and ES256 JWTs and refuses the wrong key", async () => {
     const res = await get("/jose");
     expect(res.status, res.body).toBe(200);
+    const refused = "ERR_JWS_SIGNATURE_VERIFICATION_FAILED";
     expect(res.json).toEqual({
       sub: "user-1",
       role: "admin",
       alg: "HS256",
-      wrong: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
+      wrong: refused,
+      asymmetric: { RS256: { sub: "user-2", wrong: refused }, ES256: { sub: "user-2", wrong: refused } },
     });
   });
 

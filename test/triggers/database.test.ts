@@ -374,16 +374,16 @@ describe("triggers - database", () => {
       key: plane.tenant.key,
     });
     expect(res.status, res.body).toBe(204);
-    await waitFor("slot and publication dropped", async () => {
+    // The slot, the publication and the slot's registration go in that order, not at once.
+    await waitFor("slot, publication and registration dropped", async () => {
       const left = await slotAndPublication(ordersTrigger);
-      return !left.slot && !left.publication;
+      const registered = await plane.gw.gateway.database.db
+        .selectFrom("trigger_slots")
+        .select("trigger_id")
+        .where("trigger_id", "=", ordersTrigger)
+        .execute();
+      return !left.slot && !left.publication && registered.length === 0;
     });
-    const registered = await plane.gw.gateway.database.db
-      .selectFrom("trigger_slots")
-      .select("trigger_id")
-      .where("trigger_id", "=", ordersTrigger)
-      .execute();
-    expect(registered).toEqual([]);
   });
 
   it("database - deleting the function drops the slots of its triggers (rows gone by cascade)", async () => {

@@ -136,9 +136,9 @@ describe("invocation plane - sync", () => {
     const address = await gatewayUrl();
     // A 1xx reaching the client leaves it waiting for a response that never comes: a short timeout
     // turns such a hang into a failure here.
-    const get = async (path: string) => {
+    const get = async (path: string, timeoutMs = 3000) => {
       const res = await fetch(`${address}/fn/${plane.tenant.name}/${path}`, {
-        signal: AbortSignal.timeout(3000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.text();
       // The shim's FN_004 envelope is passed on as it wrote it; the platform's own is { error }.
@@ -149,12 +149,15 @@ describe("invocation plane - sync", () => {
       };
       return { status: res.status, text, ...(body.error ?? body) };
     };
+    await get("statuses/?s=200", 30_000); // started before the timed calls, as the custom image below
     for (const status of [100, 101, 102, 103, 199, 600, 1000, "1e3", -1, 200.5]) {
       const res = await get(`statuses/?s=${encodeURIComponent(JSON.stringify(status))}`);
       expect([res.status, res.code], String(status)).toEqual([500, "FN_004"]);
       expect(res.message).toContain(`statusCode ${JSON.stringify(status)} `);
     }
-    // A custom image's own server, with no shim to refuse it, is checked by the autoscaler.
+    // A custom image's own server, with no shim to refuse it, is checked by the autoscaler. Its
+    // container is started first, so a slow cold start on a loaded machine is not taken for a hang.
+    expect((await get("raw/?status=201", 30_000)).status).toBe(201);
     for (const status of [101, 600]) {
       const res = await get(`raw/?status=${status}`);
       expect([res.status, res.code], String(status)).toEqual([500, "FN_004"]);

@@ -95,16 +95,19 @@ describe("observability - alert rules", () => {
       received.find((r) => r.path === "/rules" && r.body.kind === "resolved"),
     );
     expect(resolved.body.value).toBeCloseTo(8 / 40, 5);
+    // The delivery is written to the history after the webhook answered: poll for it.
+    const historyOf = async () => {
+      const rule = await plane.gw.call("GET", `/v1/alerts/${id}`, { key: plane.tenant.key });
+      expect(rule.status, rule.body).toBe(200);
+      return rule.json.history.map((e: { kind: string; delivered: boolean }) => [e.kind, e.delivered]);
+    };
+    await expect.poll(historyOf, { timeout: 10_000 }).toEqual([
+      ["resolved", true],
+      ["firing", true],
+    ]);
     const rule = await plane.gw.call("GET", `/v1/alerts/${id}`, { key: plane.tenant.key });
-    expect(rule.status, rule.body).toBe(200);
     expect(rule.json.state).toMatchObject({ status: "ok" });
     expect(rule.json.webhook.url).toBe(`${hookUrl}/…`);
-    expect(rule.json.history.map((e: { kind: string; delivered: boolean }) => [e.kind, e.delivered])).toEqual(
-      [
-        ["resolved", true],
-        ["firing", true],
-      ],
-    );
   });
 
   it("alert rules - a failed deploy fires a tenant-wide rule in Slack's shape", async () => {

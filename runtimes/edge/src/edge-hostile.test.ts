@@ -307,7 +307,9 @@ describe("edge hostile code", () => {
       { config: { memoryMb: 4096, cpuMs: 30_000, timeoutMs: 60_000 } },
     );
     const res = await invokeEdge(provider, target);
-    expect(["FN_003", "FN_500"]).toContain(res.result.error?.code);
+    // FN_002 when V8's collector over the growing heap spends the 30 s CPU maximum first (loaded CI
+    // machines); either way only this invocation fails and the hosts serve on.
+    expect(["FN_002", "FN_003", "FN_500"]).toContain(res.result.error?.code);
     await expect.poll(() => provider.stats().hostsAlive, { timeout: 20_000 }).toBe(2);
   }, 60_000);
 });

@@ -67,7 +67,7 @@ function startServer(
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
     child.once("exit", (code) => reject(new Error(`${name} exited (${code}): ${out}`)));
-    setTimeout(() => reject(new Error(`${name} did not start: ${out}`)), 30_000).unref();
+    setTimeout(() => reject(new Error(`${name} did not start: ${out}`)), 120_000).unref();
   });
 }
 
@@ -277,7 +277,18 @@ async function main() {
     )),
     path: "/fn/bench/hello/",
   };
-  const servers: Started[] = [raw, workerd, kumo, gateway];
+  // What users run first: `npm start` (every service under one command, embedded PGlite), measured
+  // as started by a user, with its own launcher and isolate host in the process tree.
+  const allInOne = {
+    ...(await startServer(
+      "npm-start",
+      process.execPath,
+      ["--import", "tsx", join(here, "support/all-in-one-server.ts"), "edge"],
+      /PORT (\d+)/,
+    )),
+    path: "/fn/dev/hello/",
+  };
+  const servers: Started[] = [raw, workerd, kumo, gateway, allInOne];
   const latency: Record<string, { p50: number; p99: number }> = {};
   const samples: Record<string, Awaited<ReturnType<typeof loadRound>>[]> = {};
   for (const server of servers) {
@@ -291,7 +302,7 @@ async function main() {
       list.push(sample);
       samples[server.name] = list;
       console.log(
-        `round ${round + 1} ${server.name.padEnd(7)} ${sample.rps} req/s, CPU µs/req ${JSON.stringify(sample.cpuUsPerRequest)}`,
+        `round ${round + 1} ${server.name.padEnd(9)} ${sample.rps} req/s, CPU µs/req ${JSON.stringify(sample.cpuUsPerRequest)}`,
       );
     }
   }
@@ -329,10 +340,19 @@ async function main() {
     ratioGatewayToWorkerd: results.gateway
       ? Number((results.gateway.throughput.rps / workerdR.throughput.rps).toFixed(3))
       : null,
+    ratioNpmStartToWorkerd: results["npm-start"]
+      ? Number((results["npm-start"].throughput.rps / workerdR.throughput.rps).toFixed(3))
+      : null,
     ratioKumoToWorkerdPerRound: kumoR.throughput.rounds.map((k, i) =>
       Number((k.rps / (workerdR.throughput.rounds[i]?.rps ?? 1)).toFixed(3)),
     ),
     addedLatencyOverNodeP50Ms: Number((kumoR.latency.p50 - nodeR.latency.p50).toFixed(3)),
+    gatewayAddedLatencyOverNodeP50Ms: results.gateway
+      ? Number((results.gateway.latency.p50 - nodeR.latency.p50).toFixed(3))
+      : null,
+    npmStartAddedLatencyOverNodeP50Ms: results["npm-start"]
+      ? Number((results["npm-start"].latency.p50 - nodeR.latency.p50).toFixed(3))
+      : null,
     coldStartMs: cold,
     coldStartWithoutSparesMs: coldNoSpare,
     warmIsolateMemory: memory,
@@ -348,7 +368,7 @@ async function main() {
       .map(([kind, us]) => `${kind} ${us}`)
       .join(" + ");
     console.log(
-      `| ${name.padEnd(7)} | ${String(r.throughput.rps).padStart(16)} | ${fmt(r.throughput.p50).padStart(6)} | ${fmt(r.throughput.p99).padStart(6)} | ${fmt(r.latency.p50, 3).padStart(13)} | ${fmt(r.latency.p99, 3).padStart(13)} | ${cpu} | ${String(r.throughput.errors + r.throughput.non2xx).padStart(6)} |`,
+      `| ${name.padEnd(9)} | ${String(r.throughput.rps).padStart(16)} | ${fmt(r.throughput.p50).padStart(6)} | ${fmt(r.throughput.p99).padStart(6)} | ${fmt(r.latency.p50, 3).padStart(13)} | ${fmt(r.latency.p99, 3).padStart(13)} | ${cpu} | ${String(r.throughput.errors + r.throughput.non2xx).padStart(6)} |`,
     );
   }
   console.log(
@@ -357,7 +377,12 @@ async function main() {
   console.log(
     `Full gateway/workerd throughput ratio: ${summary.ratioGatewayToWorkerd} (the gateway also records every invocation)`,
   );
-  console.log(`Kumo added latency over raw Node (serial p50): ${summary.addedLatencyOverNodeP50Ms} ms`);
+  console.log(
+    `npm start (one command, embedded PGlite)/workerd throughput ratio: ${summary.ratioNpmStartToWorkerd}`,
+  );
+  console.log(
+    `Added latency over raw Node (serial p50): isolate path ${summary.addedLatencyOverNodeP50Ms} ms, full gateway ${summary.gatewayAddedLatencyOverNodeP50Ms} ms, npm start ${summary.npmStartAddedLatencyOverNodeP50Ms} ms`,
+  );
   console.log(
     `Cold start (new version, spare isolates ready): p50 ${cold.p50} ms, p99 ${cold.p99} ms over ${cold.samples}`,
   );

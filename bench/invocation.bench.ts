@@ -342,6 +342,42 @@ async function main(): Promise<void> {
         targetRps: 5000,
       };
       console.log("warm throughput", results.warmThroughput);
+
+      // The same load through `npm start` (every service under one command, embedded PGlite), as a
+      // user starts it; the bare socket above is its ceiling too.
+      const aio = spawn(
+        process.execPath,
+        ["--import", "tsx", join(here, "support", "all-in-one-server.ts"), "node"],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      try {
+        let aioOut = "";
+        const aioPort = await new Promise<number>((resolvePort, reject) => {
+          aio.stdout?.on("data", (d: Buffer) => {
+            aioOut += d.toString();
+            const match = /PORT (\d+)/.exec(aioOut);
+            if (match) resolvePort(Number(match[1]));
+          });
+          aio.once("exit", (code) => reject(new Error(`npm start contender exited (${code})`)));
+        });
+        const aioUrl = `http://127.0.0.1:${aioPort}/fn/dev/hello/`;
+        await load({ url: aioUrl, connections, duration: 2 }); // warm-up
+        const all = await load({ url: aioUrl, connections, duration });
+        const aioRps = round(all.result.requests.average, 0);
+        results.npmStartThroughput = {
+          rps: aioRps,
+          p50Ms: all.result.latency.p50,
+          p99Ms: all.result.latency.p99,
+          non2xx: all.result.non2xx,
+          errors: all.result.errors + all.result.timeouts,
+          ratioToDirectSocket: round(aioRps / Math.max(1, direct.result.requests.average)),
+          ratioToSeparateProcesses: round(aioRps / Math.max(1, rps)),
+        };
+        console.log("npm start throughput", results.npmStartThroughput);
+      } finally {
+        aio.kill("SIGTERM");
+        await new Promise((r) => (aio.exitCode === null ? aio.once("exit", r) : r(null)));
+      }
     }
 
     if (phases.has("concurrent")) {

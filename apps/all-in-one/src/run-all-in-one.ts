@@ -1,7 +1,6 @@
 import { rm } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import { resolve } from "node:path";
-import { loadAutoscalerConfig, start as startAutoscaler } from "@kumo/autoscaler";
 import { type EnsureImages, loadBuilderConfig, start as startBuilder } from "@kumo/builder";
 import { connectBus } from "@kumo/bus";
 import { KumoError } from "@kumo/core";
@@ -10,6 +9,7 @@ import { loadSchedulerConfig, start as startScheduler } from "@kumo/scheduler";
 import { startTelemetry } from "@kumo/telemetry";
 import { DEV_TENANT, type DevTenantKey, ensureDevTenant } from "./dev-tenant.ts";
 import { interrupted, LaunchError } from "./launch-error.ts";
+import { startAutoscalerThread } from "./start-autoscaler-thread.ts";
 import { watchStopRequests } from "./stop-requests.ts";
 
 export interface AllInOneOptions {
@@ -95,9 +95,18 @@ export async function runAllInOne(options: AllInOneOptions): Promise<void> {
       // The launcher runs from a checkout: missing runtime images are built from its recipes on demand.
       const { ensureImages } = (await import(IMAGES_SCRIPT)) as { ensureImages: EnsureImages };
       started("builder", await startBuilder(loadBuilderConfig(internal), { nats, ensureImages }));
+      // The autoscaler proxies every container invocation: a thread of its own keeps that work off the
+      // gateway's event loop (measured in bench/invocation.bench.ts's npm start figures).
       started(
         "autoscaler",
-        await startAutoscaler(loadAutoscalerConfig(internal), { log: say, nats, database: gateway.database }),
+        await startAutoscalerThread(
+          {
+            env: internal,
+            databasePort: gateway.database.shareThreadPort?.(),
+            databaseLocation: gateway.database.location,
+          },
+          say,
+        ),
       );
       started(
         "scheduler",

@@ -53,7 +53,12 @@ export {
 } from "./metrics-repo.ts";
 export { MetricsRollup, type MetricsRollupOptions } from "./metrics-rollup.ts";
 export { migrateToLatest } from "./migrate.ts";
-export { type DatabaseHandle, type OpenDatabaseOptions, openDatabase } from "./open-database.ts";
+export {
+  type DatabaseHandle,
+  type OpenDatabaseOptions,
+  openDatabase,
+  openSharedDatabase,
+} from "./open-database.ts";
 export { PlatformStore } from "./platform-store.ts";
 export {
   type BatchOutcome,

@@ -1,5 +1,7 @@
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
+import { promisify } from "node:util";
 import { type Autoscaler, loadAutoscalerConfig, start as startAutoscaler } from "@kumo/autoscaler";
 import {
   connectBus,
@@ -8,13 +10,17 @@ import {
   type NatsConnection,
   streams,
 } from "@kumo/bus";
+import { functionConfigSchema } from "@kumo/core";
+import { PlatformStore } from "@kumo/db";
 import { loadSchedulerConfig, type Scheduler, start as startScheduler } from "@kumo/scheduler";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testAutoscalerEnv, waitFor } from "../invocation/plane.ts";
-import { startTestGateway, TEST_DATABASE_URL, type TestGateway } from "../support/test-gateway.ts";
+import { DOCKERFILE, testAutoscalerEnv, waitFor } from "../invocation/plane.ts";
+import { ensureRuntimeImages, RuntimeHarness, TEST_LABEL } from "../runtimes/runtime-harness.ts";
+import { startTestGateway, type TestGateway } from "../support/test-gateway.ts";
 import { Haproxy } from "./haproxy.ts";
 import { freePort, NatsCluster } from "./nats-cluster.ts";
+import { PrivatePostgres } from "./private-postgres.ts";
 import { ServiceProcess } from "./service-process.ts";
 import { type Outcome, perBucket, recoveryMs, SteadyLoad } from "./steady-load.ts";
 
@@ -28,9 +34,18 @@ const COUNTED = `export default { async fetch(request) {
   return Response.json(body);
 } };`;
 
+/** The container function of the mix: a node handler echoing its input. */
+const BOXED = `export default { async fetch(request) {
+  const body = await request.text();
+  return new Response(body, { headers: { "content-type": "application/json" } });
+} };`;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const run = promisify(execFile);
 
 let cluster: NatsCluster;
+let postgres: PrivatePostgres;
+const harness = new RuntimeHarness();
 let gw: TestGateway;
 let tenant: { name: string; id: string; key: string };
 const gateways: ServiceProcess[] = [];
@@ -73,6 +88,7 @@ async function startNode(i: number, onVictim: boolean): Promise<Autoscaler> {
         dataDir,
       }),
       NATS_URL: cluster.url,
+      DATABASE_URL: postgres.url,
     }),
     { database: gw.gateway.database, nats: await connectFor(`autoscaler-${i + 1}`, onVictim), log: () => {} },
   );
@@ -94,9 +110,16 @@ async function startLeader(onVictim: boolean): Promise<Scheduler> {
 }
 
 beforeAll(async () => {
-  cluster = await NatsCluster.start(3);
+  // The container function's image is built while the rest starts.
+  const image = ensureRuntimeImages(["node"]).then(() =>
+    harness.buildImage({ Dockerfile: DOCKERFILE("node"), "index.mjs": BOXED }),
+  );
+  image.catch(() => {});
+  // PostgreSQL of this test alone: the restart phase stops it, which the machine's must not be.
+  [cluster, postgres] = await Promise.all([NatsCluster.start(3), PrivatePostgres.start()]);
   gw = await startTestGateway({
     natsUrl: cluster.url,
+    databaseUrl: postgres.url,
     env: { KUMO_BUS_NAMESPACE: namespace, KUMO_MASTER_KEY: masterKey },
   });
   tenant = await gw.tenant();
@@ -110,12 +133,27 @@ beforeAll(async () => {
     body: { files: { "index.ts": COUNTED }, config: { maxRetries: 5 } },
   });
   expect(dep.json?.status, dep.body).toBe("succeeded");
+  // The container function, registered as the builder would (its image built above).
+  const store = new PlatformStore(gw.gateway.database.db).tenant(tenant.id);
+  const config = functionConfigSchema.parse({ runtime: "node" });
+  const boxed = await store.functions.create({ name: "boxed", runtime: "node", config });
+  const artifact = await image;
+  const version = await store.versions.create({
+    functionId: boxed.id,
+    runtime: "node",
+    sourceDigest: artifact,
+    artifact,
+    config,
+    deploymentId: null,
+    createdBy: null,
+  });
+  await store.aliases.put(boxed.id, "live", [{ version: version.version, weight: 100 }], null);
 
   // Two gateway processes on the same database and NATS cluster, behind HAProxy.
   for (let i = 0; i < 2; i++) {
     gateways.push(
       new ServiceProcess("gateway", await freePort(), {
-        DATABASE_URL: TEST_DATABASE_URL,
+        DATABASE_URL: postgres.url,
         KUMO_DATABASE_SCHEMA: gw.schema,
         NATS_URL: cluster.url,
         KUMO_BUS_NAMESPACE: namespace,
@@ -136,7 +174,20 @@ beforeAll(async () => {
   });
   autoscalers.push(await startNode(0, true), await startNode(1, false));
   scheduler = await startLeader(true);
-}, 180_000);
+  // The container function's first call starts its container: done before the load starts.
+  await waitFor(
+    "the container function to answer through the load balancer",
+    async () => {
+      const res = await fetch(`${lb?.url}/fn/${tenant.name}/boxed`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ n: -1 }),
+      }).catch(() => undefined);
+      return res?.status === 200;
+    },
+    60_000,
+  );
+}, 240_000);
 
 afterAll(async () => {
   await load?.stop();
@@ -146,6 +197,26 @@ afterAll(async () => {
   await scheduler?.stop().catch(() => {});
   for (const nc of connections.values()) await nc.close().catch(() => {});
   await gw?.close().catch(() => {});
+  const { stdout } = await run("docker", [
+    "ps",
+    "-aq",
+    "--filter",
+    `label=${TEST_LABEL}`,
+    "--filter",
+    `label=dev.kumo.node=${namespace}-n1`,
+  ]).catch(() => ({ stdout: "" }));
+  const { stdout: second } = await run("docker", [
+    "ps",
+    "-aq",
+    "--filter",
+    `label=${TEST_LABEL}`,
+    "--filter",
+    `label=dev.kumo.node=${namespace}-n2`,
+  ]).catch(() => ({ stdout: "" }));
+  const leftovers = `${stdout}\n${second}`.split("\n").filter((id) => id.trim() !== "");
+  if (leftovers.length > 0) await run("docker", ["rm", "-f", ...leftovers]).catch(() => {});
+  await harness.cleanup();
+  await postgres?.stop();
   if (cluster) {
     await cluster.waitReady().catch(() => {});
     const nc = await connectBus({ url: cluster.url, name: "cluster-cleanup" }).catch(() => undefined);
@@ -188,22 +259,32 @@ const codes = (outcomes: Outcome[]) => {
   return [...counts].map(([code, n]) => `${n}× ${code}`).join(", ") || "-";
 };
 
-describe("cluster - three NATS nodes, two gateways behind HAProxy, two autoscaler nodes, a scheduler", () => {
-  it("cluster - stopping and restarting one NATS node, one gateway, one autoscaler and the scheduler in turn under load loses and duplicates nothing", async () => {
+/** How late a cron slot may fire after any one stop (what the scheduler's recovery is held to). */
+const CRON_LATE_BOUND_MS = 15_000;
+
+describe("cluster - three NATS nodes, two gateways behind HAProxy, two autoscaler nodes, a scheduler, PostgreSQL", () => {
+  it("cluster - stopping and restarting one NATS node, one gateway, one autoscaler, the scheduler and PostgreSQL in turn under load loses and duplicates nothing", async () => {
     const nc = await connectBus({ url: cluster.url, name: "cluster-check" });
     const info = await (await jetstreamManager(nc)).streams.info(streams.invocations(namespace));
     expect(info.config.num_replicas).toBe(3);
     await nc.close();
 
-    // A cron trigger firing every second: the scheduler's work, checked for missed and doubled slots.
+    // A cron trigger firing every second: the scheduler's work, checked for missed, late and doubled
+    // slots. Overlap "allow": each slot fires even while the previous run is still queued (async work
+    // slowed by a stop), so a missing slot is the scheduler's doing, not the default "skip" policy's.
     const trigger = await gw.call("POST", "/v1/functions/counted/triggers", {
       key: tenant.key,
-      body: { schedule: "* * * * * *" },
+      body: { schedule: "* * * * * *", overlap: "allow" },
     });
     expect(trigger.status, trigger.body).toBe(201);
     const triggerId = trigger.json.id as string;
 
-    load = new SteadyLoad({ url: `${lb?.url}/fn/${tenant.name}/counted`, syncWorkers: 3, asyncWorkers: 2 });
+    load = new SteadyLoad({
+      url: `${lb?.url}/fn/${tenant.name}/counted`,
+      syncWorkers: 3,
+      asyncWorkers: 2,
+      container: { url: `${lb?.url}/fn/${tenant.name}/boxed`, workers: 2 },
+    });
     const t0 = Date.now();
     load.start();
     await sleep(6000);
@@ -247,6 +328,13 @@ describe("cluster - three NATS nodes, two gateways behind HAProxy, two autoscale
         async () => {
           scheduler = await startLeader(false);
         },
+      ),
+    );
+    phases.push(
+      await phase(
+        "PostgreSQL (fast stop, start)",
+        () => postgres.stopServer(),
+        () => postgres.startServer(),
       ),
     );
     await load.stop();
@@ -298,32 +386,8 @@ describe("cluster - three NATS nodes, two gateways behind HAProxy, two autoscale
     const syncBase = perBucket(syncOk, ...warm);
     const asyncBase = perBucket(asyncDone, ...warm);
 
-    const table = phases.map((p) => {
-      const within = outcomes.filter((o) => o.at >= p.from && o.at < p.to);
-      const sync = within.filter((o) => o.kind === "sync");
-      const async = within.filter((o) => o.kind === "async");
-      const phaseIds = async.filter((o) => o.ok).map((o) => o.invocationId as string);
-      const back = [
-        recoveryMs(syncOk, syncBase, p.from, p.to),
-        recoveryMs(asyncDone, asyncBase, p.from, p.to),
-      ];
-      return {
-        component: p.component,
-        "down→ready ms": p.up - p.from,
-        "sync ok": sync.filter((o) => o.ok).length,
-        "sync failed": codes(sync.filter((o) => !o.ok)),
-        "async accepted": phaseIds.length,
-        "async refused": codes(async.filter((o) => !o.ok)),
-        "async lost": phaseIds.filter((id) => !done.has(id)).length,
-        "duplicated records": phaseIds.filter((id) => (recordsPerId.get(id) ?? 0) > 1).length,
-        "re-executed": phaseIds.filter((id) => (executions.get(id) ?? 0) > 1).length,
-        "full throughput after ms": back.some((b) => b === null)
-          ? "not in window"
-          : Math.max(...(back as number[])),
-      };
-    });
-
-    // The scheduler's cron slots: none fired twice; slots missed between the first and the last are counted.
+    // The scheduler's cron slots: none fired twice, none missed between the first and the last, and
+    // none fired later than the bound (the scheduler recovers from any one stop within it).
     const cronRows = async () =>
       db
         .selectFrom("invocations")
@@ -337,12 +401,16 @@ describe("cluster - three NATS nodes, two gateways behind HAProxy, two autoscale
       30_000,
     ).catch(() => undefined);
     const cron = await cronRows();
-    const slots = cron
+    // Each run echoes its cron event: the slot, and when the scheduler fired it.
+    const firings = cron
       .filter((r) => r.result)
-      .map((r) =>
-        Date.parse(JSON.parse(Buffer.from(r.result as Buffer).toString("utf8")).scheduledAt as string),
-      )
-      .sort((a, b) => a - b);
+      .map((r) => {
+        const event = JSON.parse(Buffer.from(r.result as Buffer).toString("utf8"));
+        const slot = Date.parse(event.scheduledAt as string);
+        return { slot, late: Date.parse(event.firedAt as string) - slot };
+      })
+      .sort((a, b) => a.slot - b.slot);
+    const slots = firings.map((f) => f.slot);
     const distinct = [...new Set(slots)];
     const first = distinct[0] ?? 0;
     const last = distinct.at(-1) ?? 0;
@@ -358,6 +426,36 @@ describe("cluster - three NATS nodes, two gateways behind HAProxy, two autoscale
         `cron: missing slots at ${missing.map(when).join("; ")}; statuses ${codes(cron.map((r) => ({ status: 0, code: r.status }) as Outcome))}`,
       );
     }
+    const table = phases.map((p) => {
+      const within = outcomes.filter((o) => o.at >= p.from && o.at < p.to);
+      const sync = within.filter((o) => o.kind === "sync");
+      const async = within.filter((o) => o.kind === "async");
+      const boxed = within.filter((o) => o.kind === "container");
+      const late = firings.filter((f) => f.slot >= p.from && f.slot < p.to).map((f) => f.late);
+      const phaseIds = async.filter((o) => o.ok).map((o) => o.invocationId as string);
+      const back = [
+        recoveryMs(syncOk, syncBase, p.from, p.to),
+        recoveryMs(asyncDone, asyncBase, p.from, p.to),
+      ];
+      return {
+        component: p.component,
+        "down→ready ms": p.up - p.from,
+        "sync ok": sync.filter((o) => o.ok).length,
+        "sync failed": codes(sync.filter((o) => !o.ok)),
+        "container ok": boxed.filter((o) => o.ok).length,
+        "container failed": codes(boxed.filter((o) => !o.ok)),
+        "async accepted": phaseIds.length,
+        "async refused": codes(async.filter((o) => !o.ok)),
+        "async lost": phaseIds.filter((id) => !done.has(id)).length,
+        "duplicated records": phaseIds.filter((id) => (recordsPerId.get(id) ?? 0) > 1).length,
+        "re-executed": phaseIds.filter((id) => (executions.get(id) ?? 0) > 1).length,
+        "cron latest ms": late.length > 0 ? Math.max(...late) : "none fired",
+        "full throughput after ms": back.some((b) => b === null)
+          ? "not in window"
+          : Math.max(...(back as number[])),
+      };
+    });
+
     // Per second of the run: sync answered / async accepted / async finished.
     const perSecond = (times: number[]) => {
       const out: number[] = [];
@@ -396,20 +494,27 @@ describe("cluster - three NATS nodes, two gateways behind HAProxy, two autoscale
       const within = outcomes.filter((o) => o.at >= row.from && o.at < row.to);
       const failed = within.filter((o) => !o.ok);
       // Losing a NATS node that leads a stream refuses requests (503 FN_008) until JetStream elects a
-      // new leader, seconds on this machine (last stop measured ~1,760 refusals in one such run): that
-      // phase may refuse up to a quarter of its requests, with codes; the others at most 2 %.
-      const share = row.component.startsWith("NATS node") ? 0.25 : 0.02;
+      // new leader, seconds on this machine (last stop measured ~1,760 refusals in one such run), and
+      // requests that need PostgreSQL while it restarts fail: those two phases may refuse up to a
+      // quarter of their requests, with codes; the others at most 2 %.
+      const outage = row.component.startsWith("NATS node") || row.component.startsWith("PostgreSQL");
+      const share = outage ? 0.25 : 0.02;
       expect(failed.length, row.component).toBeLessThanOrEqual(Math.max(3, within.length * share));
+      // While PostgreSQL is down, a request whose path reads it fails as what it is, an internal
+      // platform fault: FN_500. Anywhere else FN_500 is a bug.
+      const coded = row.component.startsWith("PostgreSQL") ? /^FN_(0\d\d|500)$/ : /^FN_0\d\d$/;
       for (const o of failed.filter((f) => f.status > 0)) {
         if (![502, 503, 504].includes(o.status) || o.code.startsWith("FN_"))
-          expect(o.code).toMatch(/^FN_0\d\d$/);
+          expect(o.code, row.component).toMatch(coded);
       }
     }
     expect(slots.length - distinct.length, "cron slots fired twice").toBe(0);
-    // Missed cron slots and how long async processing takes to come back are printed, not asserted:
-    // runs on this machine have missed a few slots (and once, after the scheduler's NATS node died,
-    // every slot until the scheduler restarted) and have seen async processing stall for about 30 s
-    // after a NATS node's death, intermittently (reported as open problems in the issue).
     expect(distinct.length).toBeGreaterThan(10);
-  }, 240_000);
+    // Every slot fired (overlap "allow", late slots within the 30 s misfire grace still fire), and
+    // none later than the bound: a scheduler whose lease or NATS connection did not recover would
+    // leave a gap here (one run once fired nothing for ~38 s after its NATS node died).
+    expect(missing.map(when), "cron slots never fired").toEqual([]);
+    const latest = firings.reduce((max, f) => (f.late > max.late ? f : max), { slot: 0, late: 0 });
+    expect(latest.late, `latest cron slot, at ${when(latest.slot)}`).toBeLessThanOrEqual(CRON_LATE_BOUND_MS);
+  }, 270_000);
 });

@@ -1,6 +1,7 @@
 /** One request of a steady load: when it was sent, how it ended. */
 export interface Outcome {
-  kind: "sync" | "async";
+  /** A sync call of the edge function, an async one, or a sync call of the container function. */
+  kind: "sync" | "async" | "container";
   /** Epoch ms when the request was sent. */
   at: number;
   ok: boolean;
@@ -20,6 +21,8 @@ export interface SteadyLoadOptions {
   url: string;
   syncWorkers: number;
   asyncWorkers: number;
+  /** Sync calls to a second function (a container one), each worker on its own. */
+  container?: { url: string; workers: number };
   /** Pause between one worker's requests. */
   pauseMs?: number;
   /** A request without an answer after this long counts as a hang. */
@@ -33,7 +36,7 @@ export interface SteadyLoadOptions {
  */
 export class SteadyLoad {
   readonly outcomes: Outcome[] = [];
-  readonly #options: Required<SteadyLoadOptions>;
+  readonly #options: Required<Omit<SteadyLoadOptions, "container">> & Pick<SteadyLoadOptions, "container">;
   #running = false;
   #workers: Promise<void>[] = [];
   #n = 0;
@@ -44,10 +47,11 @@ export class SteadyLoad {
 
   start(): void {
     this.#running = true;
-    const { syncWorkers, asyncWorkers } = this.#options;
+    const { syncWorkers, asyncWorkers, container } = this.#options;
     this.#workers = [
       ...Array.from({ length: syncWorkers }, () => this.#work("sync")),
       ...Array.from({ length: asyncWorkers }, () => this.#work("async")),
+      ...Array.from({ length: container?.workers ?? 0 }, () => this.#work("container")),
     ];
   }
 
@@ -66,7 +70,8 @@ export class SteadyLoad {
   async #send(kind: Outcome["kind"], n: number): Promise<Outcome> {
     const at = Date.now();
     try {
-      const res = await fetch(this.#options.url, {
+      const url = kind === "container" ? (this.#options.container?.url ?? "") : this.#options.url;
+      const res = await fetch(url, {
         method: "POST",
         headers: {
           "content-type": "application/json",
@@ -82,7 +87,7 @@ export class SteadyLoad {
       } catch {
         json = undefined;
       }
-      const ok = kind === "sync" ? res.status === 200 && json?.n === n : res.status === 202;
+      const ok = kind === "async" ? res.status === 202 : res.status === 200 && json?.n === n;
       return {
         kind,
         at,

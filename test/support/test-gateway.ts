@@ -50,6 +50,8 @@ export interface TestGatewayOptions {
   listen?: boolean;
   /** Another NATS (a cluster's comma-separated URLs); the machine's by default. */
   natsUrl?: string;
+  /** Another PostgreSQL (a test's private server); the test database by default. */
+  databaseUrl?: string;
 }
 
 /**
@@ -58,7 +60,11 @@ export interface TestGatewayOptions {
  */
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const schema = `t_${randomBytes(6).toString("hex")}`;
-  const database = await openDatabase({ url: TEST_DATABASE_URL, schema, maxConnections: 5 });
+  const database = await openDatabase({
+    url: options.databaseUrl ?? TEST_DATABASE_URL,
+    schema,
+    maxConnections: 5,
+  });
   const nats: NatsConnection = await connectBus({ url: options.natsUrl ?? TEST_NATS_URL, name: "kumo-test" });
   const adminKey = `kumo_test_admin_${randomBytes(16).toString("hex")}`;
   const config = loadGatewayConfig({

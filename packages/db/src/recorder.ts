@@ -9,6 +9,11 @@ export interface RecorderOptions {
   /** Above this many buffered records a flush starts at once. */
   maxBatch?: number;
   onError: (error: unknown) => void;
+  /**
+   * Records and log lines kept across a database outage (a restart, a failover) and written when
+   * it answers again; beyond this many the oldest are dropped and reported. Default 100,000.
+   */
+  maxRetained?: number;
   /** A record or log line the database refused on its own; the rest of its batch was written. */
   onRejected?: (rejected: RejectedRecord) => void;
   /**
@@ -24,8 +29,9 @@ export interface RecorderOptions {
  * Buffers invocation records and log lines and writes them in batches, off the request path. The
  * gateway (sync records) and every autoscaler (async records, container logs) each run one.
  * A row the database refuses for its data is set aside and reported (see writeRecords); a batch
- * that fails as a whole (an outage) is retried once with the next flush, beyond that it is dropped
- * and reported, so a database outage cannot grow memory without bound.
+ * that fails as a whole (an outage: PostgreSQL restarting, a connection cut) is kept and written
+ * again with the next flush, one at least every second, up to `maxRetained` rows: an async
+ * invocation's outcome outlives a database restart, and an outage cannot grow memory without bound.
  * Finished records also feed this process's per-minute metrics rollups (in memory), written as
  * one batched upsert at most every rollupFlushMs, apart from the records' own writes.
  */
@@ -37,7 +43,9 @@ export class Recorder {
   #flushing: Promise<void> = Promise.resolve();
   /** The write that has not started yet: later flush() calls join it. */
   #next: Promise<void> | undefined;
-  #retry: { invocations: NewInvocation[]; logs: Insertable<LogsTable>[] } | undefined;
+  /** Rows of batches that failed as a whole, oldest first, written again with the next flush. */
+  #retained: { invocations: NewInvocation[]; logs: Insertable<LogsTable>[] } | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
   readonly #rollup: MetricsRollup | undefined;
   #rollupTimer: NodeJS.Timeout | undefined;
   /** Rollup writes, one at a time. */
@@ -99,6 +107,8 @@ export class Recorder {
   /** Writes buffered records, then the metrics rollups now (shutdown, tests). */
   async drain(): Promise<void> {
     await this.flush();
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     await this.#writeRollups(true);
   }
 
@@ -135,10 +145,10 @@ export class Recorder {
     const logs = this.#logs;
     this.#invocations = [];
     this.#logs = [];
-    const retry = this.#retry;
-    this.#retry = undefined;
-    const batchInvocations = retry ? [...retry.invocations, ...invocations] : invocations;
-    const batchLogs = retry ? [...retry.logs, ...logs] : logs;
+    const retained = this.#retained;
+    this.#retained = undefined;
+    const batchInvocations = retained ? [...retained.invocations, ...invocations] : invocations;
+    const batchLogs = retained ? [...retained.logs, ...logs] : logs;
     if (batchInvocations.length === 0 && batchLogs.length === 0) return;
     try {
       await writeRecords(this.#options.db, batchInvocations, batchLogs, {
@@ -146,7 +156,31 @@ export class Recorder {
       });
     } catch (error) {
       this.#options.onError(error);
-      if (!retry) this.#retry = { invocations, logs };
+      this.#retain(batchInvocations, batchLogs);
+    }
+  }
+
+  /** Keeps a failed batch (bounded, oldest dropped) and makes sure it is tried again soon. */
+  #retain(invocations: NewInvocation[], logs: Insertable<LogsTable>[]): void {
+    const max = this.#options.maxRetained ?? 100_000;
+    const over = invocations.length + logs.length - max;
+    if (over > 0) {
+      // Log lines go first: an invocation's record is what says it ran.
+      const fromLogs = Math.min(over, logs.length);
+      logs = logs.slice(fromLogs);
+      invocations = invocations.slice(over - fromLogs);
+      this.#options.onError(new Error(`database unreachable: ${over} buffered record(s) dropped`));
+    }
+    this.#retained = { invocations, logs };
+    if (!this.#retryTimer) {
+      this.#retryTimer = setTimeout(
+        () => {
+          this.#retryTimer = undefined;
+          if (this.#retained) void this.flush();
+        },
+        Math.min(1000, Math.max(100, this.#options.flushMs)),
+      );
+      this.#retryTimer.unref();
     }
   }
 }

@@ -500,9 +500,9 @@ describe("cluster - three NATS nodes, two gateways behind HAProxy, two autoscale
       const outage = row.component.startsWith("NATS node") || row.component.startsWith("PostgreSQL");
       const share = outage ? 0.25 : 0.02;
       expect(failed.length, row.component).toBeLessThanOrEqual(Math.max(3, within.length * share));
-      // While PostgreSQL is down, a request whose path reads it fails as what it is, an internal
-      // platform fault: FN_500. Anywhere else FN_500 is a bug.
-      const coded = row.component.startsWith("PostgreSQL") ? /^FN_(0\d\d|500)$/ : /^FN_0\d\d$/;
+      // While PostgreSQL is down, a request whose path reads it is refused as a dependency being
+      // unavailable (503 FN_008, retry); FN_500 is a bug in every phase.
+      const coded = /^FN_0\d\d$/;
       for (const o of failed.filter((f) => f.status > 0)) {
         if (![502, 503, 504].includes(o.status) || o.code.startsWith("FN_"))
           expect(o.code, row.component).toMatch(coded);

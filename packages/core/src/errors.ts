@@ -19,7 +19,7 @@ export const ERRORS = {
   FN_005: { title: "deployment or build failed", fault: "user", status: 422 },
   FN_006: { title: "invalid configuration or request", fault: "user", status: 400 },
   FN_007: { title: "rate or concurrency limit", fault: "user", status: 429 },
-  FN_008: { title: "cold start failed or timed out", fault: "platform", status: 503 },
+  FN_008: { title: "unavailable: no capacity, or a dependency is down", fault: "platform", status: 503 },
   FN_009: { title: "permission denied", fault: "user", status: 403 },
   FN_010: { title: "payload too large", fault: "user", status: 413 },
   FN_500: { title: "internal platform error", fault: "platform", status: 500 },
@@ -91,9 +91,33 @@ export function httpStatusOfCode(code: ErrorCode): number {
   return ERRORS[code].status;
 }
 
-/** Wraps anything thrown into a KumoError; unknown errors are platform faults (FN_500). */
+/**
+ * Wraps anything thrown into a KumoError; unknown errors are platform faults (FN_500). A database
+ * that cannot be reached (restarting, failing over, connections cut) is FN_008, 503: a dependency
+ * is unavailable for a moment and the request may be retried, not a defect.
+ */
 export function toKumoError(error: unknown): KumoError {
   if (error instanceof KumoError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  if (isDatabaseUnavailable(error)) {
+    return new KumoError("FN_008", `the database is unavailable (${message}); retry shortly`, {
+      cause: error,
+    });
+  }
   return new KumoError("FN_500", `internal error: ${message}`, { cause: error });
+}
+
+/** SQLSTATE classes 08 (connection exception) and 57P (operator intervention: shutdown, starting up). */
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3])/;
+const UNAVAILABLE_ERRNO = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ENOTFOUND", "ETIMEDOUT"]);
+
+/** Whether an error says the database could not be reached or went away (pg's errors carry `code`). */
+function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code))) return true;
+  // node-postgres's own messages when a connection ends under a query or cannot be made.
+  return /^Connection terminated|^timeout exceeded when trying to connect|Client has encountered a connection error/.test(
+    error.message,
+  );
 }

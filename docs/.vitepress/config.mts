@@ -18,6 +18,8 @@ export default defineConfig({
     search: { provider: "local" },
     nav: [
       { text: "Guide", link: "/getting-started" },
+      { text: "Runtimes", link: "/runtimes/" },
+      { text: "Migrating", link: "/migrating/lambda" },
       { text: "Reference", link: "/reference/error-codes" },
     ],
     sidebar: [
@@ -26,11 +28,38 @@ export default defineConfig({
         items: [
           { text: "Getting started", link: "/getting-started" },
           { text: "Concepts", link: "/concepts" },
+          { text: "Deploying", link: "/deploying" },
+          { text: "Traffic and rollouts", link: "/traffic" },
           { text: "Triggers", link: "/triggers" },
           { text: "Observability", link: "/observability" },
           { text: "Security", link: "/security" },
           { text: "Operating Kumo", link: "/operating" },
+          { text: "Capacity and sizing", link: "/capacity" },
           { text: "Troubleshooting", link: "/troubleshooting" },
+        ],
+      },
+      {
+        text: "Runtimes",
+        items: [
+          { text: "Overview", link: "/runtimes/" },
+          { text: "Edge (V8 isolates)", link: "/runtimes/edge" },
+          { text: "Node", link: "/runtimes/node" },
+          { text: "Bun", link: "/runtimes/bun" },
+          { text: "Deno", link: "/runtimes/deno" },
+          { text: "Python", link: "/runtimes/python" },
+          { text: "Go", link: "/runtimes/go" },
+          { text: "Custom images", link: "/runtimes/container" },
+        ],
+      },
+      {
+        text: "Migrating",
+        items: [
+          { text: "From AWS Lambda", link: "/migrating/lambda" },
+          { text: "From Cloudflare Workers", link: "/migrating/workers" },
+          { text: "From Deno Deploy / Supabase", link: "/migrating/deno-deploy" },
+          { text: "From Netlify / Vercel", link: "/migrating/netlify-vercel" },
+          { text: "From OpenFaaS", link: "/migrating/openfaas" },
+          { text: "From Knative", link: "/migrating/knative" },
         ],
       },
       {

@@ -126,10 +126,13 @@ class PageRunner {
     throw new Error(`${where}: the doc tests run "kumo …" and "curl <url>" only; mark other blocks untested`);
   }
 
-  /** The reader's values: the `dev` tenant is the test's, `trg_…`-style ids come from earlier output. */
+  /**
+   * The reader's values: the `dev` tenant (in `/fn/dev/`, `/git/dev/` and `/r/dev/` URLs) is the
+   * test's, `trg_…`-style ids come from earlier output.
+   */
   #substitute(word: string): string {
     const tenant = this.#plane.tenant.name;
-    const replaced = word.replace(/\/fn\/dev\//, `/fn/${tenant}/`).replace(/\/git\/dev\//, `/git/${tenant}/`);
+    const replaced = word.replace(/\/(fn|git|r)\/dev\//, (_, prefix: string) => `/${prefix}/${tenant}/`);
     const placeholder = /^([a-z]+_)…$/.exec(replaced);
     if (!placeholder?.[1]) return replaced;
     const ids = [...this.#outputs.matchAll(new RegExp(`\\b${placeholder[1]}[A-Za-z0-9]+`, "g"))];

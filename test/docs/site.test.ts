@@ -32,6 +32,10 @@ describe("docs - site", () => {
       ["/guide/reference/error-codes", "FN_006"],
       ["/guide/reference/configuration", "KUMO_DOCS_DIR"],
       ["/guide/troubleshooting.html", "Troubleshooting"],
+      ["/guide/runtimes/", "How container functions run"],
+      ["/guide/runtimes/edge", "What does not work on edge"],
+      ["/guide/traffic", "Gradual rollouts with automatic rollback"],
+      ["/guide/migrating/lambda", "Coming from AWS Lambda"],
     ] as const) {
       const res = await t.call("GET", url);
       expect(res.status, url).toBe(200);

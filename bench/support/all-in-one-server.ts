@@ -16,7 +16,6 @@ import { HELLO_WORKER } from "./edge-hello.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const runtime = process.argv[2] === "node" ? "node" : "edge";
-const NODE_HELLO = `export const handler = async () => ({ statusCode: 200, headers: { "content-type": "text/plain" }, body: "Hello World\\n" });\n`;
 
 async function freePort(): Promise<number> {
   const server = http.createServer();
@@ -71,7 +70,7 @@ const call = async (method: string, path: string, body: unknown) => {
 };
 await call("POST", "/v1/functions", { name: "hello", runtime });
 await call("POST", "/v1/functions/hello/deployments", {
-  files: runtime === "node" ? { "index.mjs": NODE_HELLO } : { "index.js": HELLO_WORKER },
+  files: { [runtime === "node" ? "index.mjs" : "index.js"]: HELLO_WORKER },
   ...(runtime === "node" ? { config: { runtime, scaling: { minInstances: 1 } } } : {}),
 });
 // The first call starts the container (node) or the isolate: the contender is warm when measured.

@@ -14,16 +14,28 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const imagesDir = join(repoRoot, "deploy/images");
 const recipes = JSON.parse(fs.readFileSync(join(imagesDir, "recipes.json"), "utf8")).images;
 
-/** Language names accepted by --only, mapped to the images they need (parents are added). */
-export const RUNTIME_LANGS = ["node", "bun", "deno", "python", "go"];
+/** Language names built by default (setup, `npm start`), mapped to the images they need (parents are added). */
+/** "container" is the port bridge that custom images listening on a TCP port run behind. */
+export const RUNTIME_LANGS = ["node", "bun", "deno", "python", "go", "container"];
+/**
+ * Every `lang` of a recipe, accepted by --only: the default ones plus pinned runtime versions
+ * ("node22", "python3.13"), which are built only when asked for (the builder asks on first use).
+ */
+export const ALL_LANGS = [...new Set(Object.values(recipes).flatMap((r) => (r.lang ? [r.lang] : [])))];
 
 const debianKeyring = "[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]";
-const aptSources = [
-  ...["bookworm", "bookworm-updates", "bookworm-backports"].map(
-    (suite) => `deb ${debianKeyring} http://deb.debian.org/debian ${suite} main`,
-  ),
-  `deb ${debianKeyring} http://deb.debian.org/debian-security bookworm-security main`,
-].join("\n");
+/** A Debian release's source list: the release, -updates, -backports and -security. */
+const aptSourcesOf = (release) =>
+  [
+    ...[release, `${release}-updates`, `${release}-backports`].map(
+      (suite) => `deb ${debianKeyring} http://deb.debian.org/debian ${suite} main`,
+    ),
+    `deb ${debianKeyring} http://deb.debian.org/debian-security ${release}-security main`,
+  ].join("\n");
+/** Recipes take .debs from bookworm unless they name another release (`"debian": "trixie"`). */
+const DEFAULT_RELEASE = "bookworm";
+/** Cache folder names of a release: bookworm keeps the names it had before releases were added. */
+const releaseDir = (base, release) => (release === DEFAULT_RELEASE ? base : `${base}-${release}`);
 
 // Paths dropped from every extracted rootfs: docs, manuals, translations, iconv modules.
 const prunePaths = [
@@ -52,7 +64,7 @@ export function imageRef(name, tag = "latest") {
 export async function ensureImages(options = {}) {
   const log = options.log ?? ((line) => process.stdout.write(`[images] ${line}\n`));
   const only = options.only?.length ? options.only : RUNTIME_LANGS;
-  for (const lang of only) if (!RUNTIME_LANGS.includes(lang)) throw new Error(`unknown runtime "${lang}"`);
+  for (const lang of only) if (!ALL_LANGS.includes(lang)) throw new Error(`unknown runtime "${lang}"`);
   const cacheDir = join(
     options.dataDir ?? process.env.KUMO_DATA_DIR ?? join(repoRoot, ".kumo"),
     "images-cache",
@@ -114,7 +126,7 @@ function recipeDigest(name, parentDigests) {
   const hash = createHash("sha256");
   const recipe = recipes[name];
   hash.update(JSON.stringify(recipe));
-  hash.update(fs.readFileSync(join(imagesDir, name, "Dockerfile")));
+  hash.update(fs.readFileSync(dockerfileOf(name)));
   if (recipe.from) hash.update(parentDigests[recipe.from]);
   for (const src of Object.keys(recipe.copy ?? {})) {
     for (const file of listFiles(join(repoRoot, src))) {
@@ -122,10 +134,20 @@ function recipeDigest(name, parentDigests) {
       hash.update(fs.readFileSync(file));
     }
   }
-  if (name === "base" && process.env.KUMO_EXTRA_CA_CERTS)
+  if (isBase(name) && process.env.KUMO_EXTRA_CA_CERTS)
     hash.update(fs.readFileSync(process.env.KUMO_EXTRA_CA_CERTS));
-  if (name !== "base") hash.update(process.env.KUMO_BASE_FROM ?? "");
+  if (!isBase(name)) hash.update(process.env.KUMO_BASE_FROM ?? "");
   return hash.digest("hex").slice(0, 16);
+}
+
+/** A recipe may share another's Dockerfile (`"dockerfile": "runtime-node"` for every Node version). */
+function dockerfileOf(name) {
+  return join(imagesDir, recipes[name].dockerfile ?? name, "Dockerfile");
+}
+
+/** Base images (a Debian rootfs of their own release): "base", "base-trixie". */
+function isBase(name) {
+  return !recipes[name].from;
 }
 
 function listFiles(dir) {
@@ -143,9 +165,9 @@ async function buildImage(name, digests, cacheDir, log) {
   const ctx = join(cacheDir, "ctx", name);
   fs.rmSync(ctx, { recursive: true, force: true });
   fs.mkdirSync(join(ctx, "rootfs"), { recursive: true });
-  fs.copyFileSync(join(imagesDir, name, "Dockerfile"), join(ctx, "Dockerfile"));
+  fs.copyFileSync(dockerfileOf(name), join(ctx, "Dockerfile"));
   if (recipe.debs) {
-    for (const deb of downloadDebs(recipe.debs, cacheDir, log)) {
+    for (const deb of downloadDebs(recipe.debs, recipe.debian ?? DEFAULT_RELEASE, cacheDir, log)) {
       execFileSync("dpkg-deb", ["-x", deb, join(ctx, "rootfs")]);
     }
     for (const path of prunePaths) fs.rmSync(join(ctx, "rootfs", path), { recursive: true, force: true });
@@ -168,9 +190,18 @@ async function buildImage(name, digests, cacheDir, log) {
       filter: (src) => !src.includes("node_modules") && !src.includes("__pycache__"),
     });
   }
-  if (name === "base") prepareBaseRootfs(join(ctx, "rootfs"));
+  // Links a .deb's maintainer scripts would make (dash's /bin/sh), relative to the build context.
+  for (const [link, target] of Object.entries(recipe.symlinks ?? {})) {
+    fs.mkdirSync(dirname(join(ctx, link)), { recursive: true });
+    fs.rmSync(join(ctx, link), { force: true });
+    fs.symlinkSync(target, join(ctx, link));
+  }
+  if (isBase(name)) prepareBaseRootfs(join(ctx, "rootfs"));
   const baseFrom = process.env.KUMO_BASE_FROM || imageRef("base", digests.base);
   const buildArgs = ["--build-arg", `KUMO_BASE_FROM=${baseFrom}`];
+  // The parent recipe's exact image, for Dockerfiles shared by several recipes (FROM ${KUMO_PARENT_FROM}).
+  if (recipe.from)
+    buildArgs.push("--build-arg", `KUMO_PARENT_FROM=${imageRef(recipe.from, digests[recipe.from])}`);
   if (digests["runtime-go-build"]) {
     buildArgs.push(
       "--build-arg",
@@ -213,21 +244,22 @@ function prepareBaseRootfs(rootfs) {
   fs.chmodSync(join(rootfs, "tmp"), 0o1777);
 }
 
-function downloadDebs(names, cacheDir, log) {
-  const debDir = join(cacheDir, "debs");
+function downloadDebs(names, release, cacheDir, log) {
+  const debDir = join(cacheDir, releaseDir("debs", release));
   fs.mkdirSync(debDir, { recursive: true });
   const cached = () => fs.readdirSync(debDir);
   const find = (pkg) => cached().find((f) => f.startsWith(`${pkg}_`) && f.endsWith(".deb"));
   const missing = names.filter((pkg) => !find(pkg));
   if (missing.length > 0) {
-    const opts = aptOptions(cacheDir);
-    const marker = join(cacheDir, "apt/updated");
+    const aptSources = aptSourcesOf(release);
+    const opts = aptOptions(cacheDir, release);
+    const marker = join(cacheDir, releaseDir("apt", release), "updated");
     const listsFresh =
       fs.existsSync(marker) &&
       fs.readFileSync(marker, "utf8") === aptSources &&
       Date.now() - fs.statSync(marker).mtimeMs < 86_400_000;
     if (!listsFresh) {
-      log("apt-get update (private source list: bookworm, -updates, -security, -backports)");
+      log(`apt-get update (private source list: ${release}, -updates, -security, -backports)`);
       execFileSync("apt-get", [...opts, "update"], { stdio: "ignore" });
       fs.writeFileSync(marker, aptSources);
     }
@@ -245,11 +277,11 @@ function downloadDebs(names, cacheDir, log) {
 }
 
 /** apt options that use a private source list and state, leaving the host's apt setup alone. */
-function aptOptions(cacheDir) {
-  const aptDir = join(cacheDir, "apt");
+function aptOptions(cacheDir, release) {
+  const aptDir = join(cacheDir, releaseDir("apt", release));
   fs.mkdirSync(join(aptDir, "lists/partial"), { recursive: true });
   fs.mkdirSync(join(aptDir, "cache/archives/partial"), { recursive: true });
-  fs.writeFileSync(join(aptDir, "sources.list"), `${aptSources}\n`);
+  fs.writeFileSync(join(aptDir, "sources.list"), `${aptSourcesOf(release)}\n`);
   return [
     "-q",
     "-o",

@@ -84,12 +84,13 @@ export const ERROR_GUIDANCE: Record<ErrorCode, ErrorGuidance> = {
     fix: "Retry after the time in `Retry-After`, raise the limit in kumo.json, or ask the platform admin to raise the quota.",
   },
   FN_008: {
-    means: "The platform could not serve the request now: no instance could be started in time, or a dependency it needs (PostgreSQL, NATS JetStream) is unreachable for a moment.",
+    means:
+      "The platform could not serve the request now: no instance could be started in time, or a dependency it needs (PostgreSQL, NATS JetStream) is unreachable for a moment.",
     causes: [
       "No autoscaler node is running, or none has a Docker engine (container runtimes only).",
       "The container did not become healthy within `KUMO_INSTANCE_START_TIMEOUT`.",
       "An async invocation or event could not be queued (NATS JetStream unreachable); retry the request.",
-      "PostgreSQL is restarting or failing over (the message says \"the database is unavailable\"); retry the request.",
+      'PostgreSQL is restarting or failing over (the message says "the database is unavailable"); retry the request.',
     ],
     fix: "Retry with backoff; if it persists, check `/readyz` and the autoscaler's log (`npm start` runs one autoscaler with the local Docker engine).",
   },

@@ -4,8 +4,9 @@
 //
 //   { statusCode, headers?, multiValueHeaders?, cookies?, body?, isBase64Encoded? }
 //       statusCode absent is 200, a three-digit string counts; a body that is not a string is sent
-//       as JSON (content-type application/json unless set); cookies become set-cookie headers
-//   a string             200 text/plain
+//       as JSON; a body without a content-type header is application/json, as API Gateway HTTP APIs
+//       and function URLs answer it; cookies become set-cookie headers
+//   a string             200 application/json, the string as the body (as Lambda does)
 //   a Uint8Array         200 application/octet-stream
 //   null or undefined    204
 //   any other value      200 JSON
@@ -33,7 +34,7 @@ const PADDING = /^[=\t\n\f\r ]*$/;
 export function lambdaResponse(value, codec) {
   if (value === undefined || value === null) return { status: 204, headers: [], body: null };
   if (typeof value === "string") {
-    return { status: 200, headers: [["content-type", "text/plain; charset=utf-8"]], body: value };
+    return { status: 200, headers: [["content-type", "application/json"]], body: value };
   }
   if (value instanceof Uint8Array) {
     return { status: 200, headers: [["content-type", "application/octet-stream"]], body: value };
@@ -63,14 +64,13 @@ function fromResultObject(value, codec) {
   if (Array.isArray(value.cookies)) for (const c of value.cookies) headers.push(["set-cookie", String(c)]);
   let body = value.body;
   if (body == null) body = null;
-  else if (typeof body !== "string") {
-    body = JSON.stringify(body) ?? null;
-    if (!headers.some(([name]) => name === "content-type"))
-      headers.push(["content-type", "application/json"]);
-  } else if (value.isBase64Encoded) {
+  else if (typeof body !== "string") body = JSON.stringify(body) ?? null;
+  else if (value.isBase64Encoded) {
     if (!isBase64(body)) throw new TypeError("the result's body is not base64, but isBase64Encoded is true");
     body = codec.fromBase64(body);
   }
+  if (body !== null && !headers.some(([name]) => name === "content-type"))
+    headers.push(["content-type", "application/json"]);
   return { status, headers, body };
 }
 

@@ -125,6 +125,45 @@ describe("kumo deploy", () => {
     expect(stub.requests.some((r) => r.method === "POST" && r.path === "/v1/functions")).toBe(false);
   });
 
+  it("a failed first deploy removes the function it created; a failed deploy of an existing one does not", async () => {
+    let exists = false;
+    stub.on("GET /v1/functions/hello", (_req, res) =>
+      exists
+        ? sendJson(res, 200, fn(null))
+        : sendJson(res, 404, envelope("FN_001", "function hello not found")),
+    );
+    stub.on("POST /v1/functions", (_req, res) => {
+      exists = true;
+      sendJson(res, 201, fn(null));
+    });
+    stub.on("DELETE /v1/functions/hello", (_req, res) => {
+      exists = false;
+      res.writeHead(204).end();
+    });
+    stub.json("POST /v1/functions/hello/deployments", 202, deployment("queued"));
+    stub.json(
+      "GET /v1/functions/hello/deployments/dep_1",
+      200,
+      deployment("failed", { error: { code: "FN_005", message: "build failed: npm error code E404" } }),
+    );
+    const first = await runKumo(["deploy", dir], { env });
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain("build failed: npm error code E404");
+    expect(first.stderr).toContain("function hello was created by this deploy and has been removed again");
+    expect(exists).toBe(false);
+    expect(stub.requests.filter((r) => r.method === "DELETE").map((r) => r.path)).toEqual([
+      "/v1/functions/hello",
+    ]);
+
+    stub.requests.length = 0;
+    exists = true;
+    const again = await runKumo(["deploy", dir], { env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).not.toContain("removed again");
+    expect(exists).toBe(true);
+    expect(stub.requests.some((r) => r.method === "DELETE")).toBe(false);
+  });
+
   it("validates kumo.json before touching the server", async () => {
     await writeFile(
       join(dir, "kumo.json"),

@@ -68,6 +68,8 @@ describe("kumo init - templates", () => {
     expect(templateFor("a", "go")["go.mod"]).toContain("module a");
     expect(templateFor("a", "container").Dockerfile).toMatch(/FROM \$\{BASE_IMAGE\}/);
     expect(templateFor("a", "container")["server.py"]).toContain('os.environ.get("PORT"');
+    // The server listens on a TCP port: kumo.json names it, so the platform's port bridge forwards to it.
+    expect(JSON.parse(templateFor("a", "container")["kumo.json"] ?? "{}")).toMatchObject({ port: 8080 });
   });
 
   it("creates the directory, refuses to overwrite without --force", async () => {

@@ -2,10 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SETUP_TIMEOUT_MS } from "../runtimes/runtime-harness.ts";
 import { Plane, waitFor } from "./plane.ts";
 
-const JS = `export default {
+/** Also reports the memory limit its container's cgroup holds (v1 or v2), as the kernel enforces it. */
+const JS = `import { readFileSync } from "node:fs";
+const memoryLimit = () => {
+  for (const file of ["/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory.max"]) {
+    try { return Number(readFileSync(file, "utf8").trim()) / 1048576; } catch {}
+  }
+  return null;
+};
+export default {
   async fetch(request, env) {
     const text = await request.text();
-    return new Response(JSON.stringify({ echo: text, greeting: env.GREETING ?? null, secret: env.API_TOKEN ?? null, host: env.HOSTNAME ?? null }), {
+    return new Response(JSON.stringify({ echo: text, greeting: env.GREETING ?? null, secret: env.API_TOKEN ?? null, host: env.HOSTNAME ?? null, memoryLimitMb: memoryLimit() }), {
       headers: { "content-type": "application/json" },
     });
   },
@@ -72,7 +80,12 @@ beforeAll(async () => {
       "zero",
       "node",
       { "index.mjs": JS },
-      { env: { GREETING: "hey" }, secrets: ["API_TOKEN"], scaling: { idleTtlMs: "1s" } },
+      {
+        env: { GREETING: "hey" },
+        secrets: ["API_TOKEN"],
+        scaling: { idleTtlMs: "1s" },
+        memoryMb: 96,
+      },
     ),
     plane.deploy("shared", "node", { "index.mjs": JS }, { scaling: { concurrency: 1, maxInstances: 4 } }),
     plane.deploy(
@@ -108,7 +121,9 @@ describe("invocation plane - runtimes and scaling", () => {
     const first = await plane.invoke("zero", { body: "a" });
     expect(first.status, first.body).toBe(200);
     expect(first.headers["kumo-cold-start"]).toBe("stem-cell");
-    expect(first.json).toMatchObject({ echo: "a", greeting: "hey", secret: "s3cret" });
+    // memoryLimitMb: the function's limit, written to the cell's cgroup (not through the Docker API)
+    // when it took on the version; the cell itself started with 512 MB.
+    expect(first.json).toMatchObject({ echo: "a", greeting: "hey", secret: "s3cret", memoryLimitMb: 96 });
     // The function runs in a container started from the generic runtime image.
     const cells = await plane.containers({ "dev.kumo.role": "stem-cell" });
     expect(cells.length).toBeGreaterThan(0);

@@ -210,6 +210,8 @@ export function describeJsRuntime(lang: JsLang): void {
       });
       expect(res.status).toBe(201);
       expect(res.headers["x-shape"]).toBe("lambda");
+      // The result names no content type: Lambda's default, application/json (and so on every runtime).
+      expect(res.headers["content-type"]).toBe("application/json");
       const { event, remaining } = res.json() as { event: Record<string, unknown>; remaining: boolean };
       expect(remaining).toBe(true);
       expect(event).toMatchObject({
@@ -243,7 +245,7 @@ export function describeJsRuntime(lang: JsLang): void {
       ]);
     });
 
-    it("lambda shape - binary bodies travel base64 both ways; a string result is text", async () => {
+    it("lambda shape - binary bodies travel base64 both ways; a string result is its text, typed application/json as on Lambda", async () => {
       const res = await lambda.request({
         method: "POST",
         path: "/invoke/binary",
@@ -254,7 +256,7 @@ export function describeJsRuntime(lang: JsLang): void {
       expect(Buffer.compare(res.body, binary)).toBe(0);
       const text = await lambda.request({ path: "/invoke/text" });
       expect(text.body.toString()).toBe("plain text");
-      expect(text.headers["content-type"]).toMatch(/^text\/plain/);
+      expect(text.headers["content-type"]).toBe("application/json");
     });
 
     it("lambda shape - event invocation gets the JSON event and kumo-event-type", async () => {

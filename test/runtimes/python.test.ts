@@ -234,6 +234,8 @@ describe("runtime python - shim", () => {
     expect(Buffer.compare(res.body, binary)).toBe(0);
     const text = await sync.request({ path: "/invoke/text" });
     expect(text.body.toString()).toBe("plain text");
+    // As Lambda answers a string result: the text, typed application/json.
+    expect(text.headers["content-type"]).toBe("application/json");
   });
 
   it("handler error - 500 FN_004 with the traceback, and the shim keeps serving", async () => {

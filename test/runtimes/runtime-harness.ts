@@ -31,8 +31,11 @@ interface ImagesModule {
   ensureImages(options: { only: string[]; log?: (line: string) => void }): Promise<EnsureResult>;
 }
 
-/** Builds the runtime images if they are missing (fast when they exist); throws naming what failed. */
-export async function ensureRuntimeImages(langs: Lang[]): Promise<void> {
+/**
+ * Builds the runtime images if they are missing (fast when they exist); throws naming what failed.
+ * "container" is the port bridge's image (deploy/images/recipes.json `port-bridge`).
+ */
+export async function ensureRuntimeImages(langs: (Lang | "container")[]): Promise<void> {
   const href = pathToFileURL(join(repoRoot, "scripts/images.mjs")).href;
   const images = (await import(href)) as ImagesModule;
   const result = await images.ensureImages({ only: langs, log: () => {} });

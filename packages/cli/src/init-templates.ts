@@ -58,7 +58,8 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 }
 `;
 
-const CONTAINER_DOCKERFILE = `# Any image works: Kumo starts it and sends requests to the server listening on $PORT.
+const CONTAINER_DOCKERFILE = `# Any image works: Kumo runs its ENTRYPOINT/CMD behind its port bridge, with PORT set to kumo.json's
+# "port", and sends each request to the server listening there (no Kumo code in the image).
 ARG BASE_IMAGE=python:3.11-slim
 FROM \${BASE_IMAGE}
 WORKDIR /app
@@ -101,6 +102,8 @@ if __name__ == "__main__":
 function kumoJson(name: string, runtime: Runtime, handler?: string): string {
   const config: Record<string, unknown> = { name, runtime };
   if (handler !== undefined) config.handler = handler;
+  // The TCP port the container template's server listens on (the port bridge forwards to it).
+  if (runtime === "container") config.port = 8080;
   config.memoryMb = 128;
   config.timeoutMs = "10s";
   return `${JSON.stringify(config, null, 2)}\n`;

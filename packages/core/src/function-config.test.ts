@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { functionConfigSchema } from "./function-config.ts";
+import { functionConfigSchema, runtimeFamily } from "./function-config.ts";
 import { parseOrThrow } from "./validation.ts";
 
 describe("function config", () => {
@@ -41,5 +41,27 @@ describe("function config", () => {
     expect(() =>
       parseOrThrow(functionConfigSchema, { runtime: "node", secrets: ["../x"] }, "kumo.json"),
     ).toThrow(/secrets/);
+  });
+
+  it("function config - runtime takes a family or a pinned version, and names the accepted ones otherwise", () => {
+    expect(parseOrThrow(functionConfigSchema, { runtime: "node22" }, "kumo.json").runtime).toBe("node22");
+    expect(parseOrThrow(functionConfigSchema, { runtime: "python3.13" }, "kumo.json").runtime).toBe(
+      "python3.13",
+    );
+    expect([runtimeFamily("node20"), runtimeFamily("python3.11"), runtimeFamily("go")]).toEqual([
+      "node",
+      "python",
+      "go",
+    ]);
+    try {
+      parseOrThrow(functionConfigSchema, { runtime: "node18" }, "kumo.json");
+      expect.unreachable();
+    } catch (error) {
+      const { code, message } = error as { code: string; message: string };
+      expect(code).toBe("FN_006");
+      expect(message).toContain(
+        'unknown runtime "node18": use one of edge, node, bun, deno, python, go, container, node20, node22, node24, python3.11, python3.13',
+      );
+    }
   });
 });

@@ -33,9 +33,70 @@ export const HANDLER_SHAPES = [
   "step",
 ] as const;
 export type HandlerShape = (typeof HANDLER_SHAPES)[number];
+
+/** The shapes an edge isolate runs: the others need Node's http module or Python (containers only). */
+export const EDGE_HANDLER_SHAPES = [
+  "workers",
+  "deno-serve",
+  "web",
+  "lambda",
+  "openfaas",
+  "knative",
+  "step",
+] as const;
+
+/**
+ * Opt-in compatibility layers of edge functions. "nodejs": `node:buffer`, `node:events`, `node:util`,
+ * `node:stream`, `node:path`, `node:url`, `node:assert`, `node:string_decoder` and a `node:crypto`
+ * subset resolve to browser implementations, with `Buffer`, `process` and `global` as globals
+ * (as Cloudflare's `nodejs_compat`).
+ */
+export const COMPATIBILITY_FLAGS = ["nodejs"] as const;
+export type CompatibilityFlag = (typeof COMPATIBILITY_FLAGS)[number];
 export type Runtime = (typeof RUNTIMES)[number];
 
-export const isEdgeRuntime = (runtime: Runtime): boolean => runtime === "edge";
+export const isEdgeRuntime = (runtime: Runtime | RuntimeName): boolean => runtime === "edge";
+
+/**
+ * Versions a runtime family can be pinned to (`"runtime": "node22"`); the plain family name is the
+ * default version (node: Node 24, python: Python 3.11), so it moves when the default does. Each
+ * version is a recipe image of its own (deploy/images/recipes.json), built when a function first uses it.
+ */
+export const RUNTIME_VERSIONS = {
+  node: ["node20", "node22", "node24"],
+  python: ["python3.11", "python3.13"],
+} as const satisfies Partial<Record<Runtime, readonly string[]>>;
+export type VersionedRuntime = (typeof RUNTIME_VERSIONS)[keyof typeof RUNTIME_VERSIONS][number];
+/** What `runtime` in kumo.json and the API holds: a family ("node") or a pinned version ("node22"). */
+export type RuntimeName = Runtime | VersionedRuntime;
+
+const VERSIONED: ReadonlyMap<string, Runtime> = new Map(
+  Object.entries(RUNTIME_VERSIONS).flatMap(([family, names]) => names.map((n) => [n, family as Runtime])),
+);
+
+/** Every accepted `runtime` value: the families, then the pinned versions. */
+export const RUNTIME_NAMES: readonly RuntimeName[] = [
+  ...RUNTIMES,
+  ...(VERSIONED.keys() as Iterable<VersionedRuntime>),
+];
+
+export const isRuntimeName = (value: string): value is RuntimeName =>
+  (RUNTIMES as readonly string[]).includes(value) || VERSIONED.has(value);
+
+/**
+ * The family of a runtime name ("node22" -> "node"): metrics, pools and handler shapes go by the
+ * family. A name that is no runtime (a row written by a newer release) comes back as it is.
+ */
+export function runtimeFamily(name: RuntimeName): Runtime;
+export function runtimeFamily(name: string): string;
+export function runtimeFamily(name: string): string {
+  return VERSIONED.get(name) ?? name;
+}
+
+/** The runtime field's schema: a family or a pinned version; anything else is refused listing them. */
+export const runtimeNameSchema = z.enum(RUNTIME_NAMES as [RuntimeName, ...RuntimeName[]], {
+  error: (issue) => `unknown runtime ${JSON.stringify(issue.input)}: use one of ${RUNTIME_NAMES.join(", ")}`,
+});
 
 /** Platform maxima: a function may lower its limits, never raise them past these. */
 export const PLATFORM_LIMITS = {
@@ -125,16 +186,21 @@ const destinationUrl = z
  * kumo.json: the function's configuration, kept next to its code. Strict: an unknown key is a typo
  * the user wants to hear about. Durations accept "30s"-style strings and are normalized to ms here.
  */
-export const functionConfigSchema = z.strictObject({
+const functionConfigObject = z.strictObject({
   $schema: z.string().optional(),
   name: resourceName.optional(),
-  runtime: z.enum(RUNTIMES),
+  runtime: runtimeNameSchema,
   handler: z.string().min(1).max(200).optional(),
   /**
-   * The handler shape, when detection from the module guesses wrong: read by the container shims from
-   * kumo.json in the code (see the README's "Handler shapes").
+   * The handler shape, when detection from the module guesses wrong (see the README's "Handler
+   * shapes"); edge takes workers, deno-serve, web, lambda, openfaas, knative and step.
    */
   handlerShape: z.enum(HANDLER_SHAPES).optional(),
+  /**
+   * Edge only: ["nodejs"] lets code import node:buffer, events, util, stream, path, url, assert,
+   * string_decoder and a node:crypto subset, with Buffer, process and global as globals.
+   */
+  compatibility: z.array(z.enum(COMPATIBILITY_FLAGS)).max(COMPATIBILITY_FLAGS.length).optional(),
   memoryMb: z.number().int().min(PLATFORM_LIMITS.memoryMb.min).max(PLATFORM_LIMITS.memoryMb.max).default(128),
   timeoutMs: durationMs
     .pipe(z.number().min(PLATFORM_LIMITS.timeoutMs.min).max(PLATFORM_LIMITS.timeoutMs.max))
@@ -166,6 +232,22 @@ export const functionConfigSchema = z.strictObject({
     })
     .default({ minInstances: 0, maxInstances: 10, idleTtlMs: 300_000 }),
   egress: z.boolean().default(false),
+  /**
+   * Runtime "container" only: the TCP port the image's server listens on (images made for OpenFaaS,
+   * Knative or Cloud Run). Kumo starts the image's ENTRYPOINT and CMD behind its port bridge with
+   * `PORT` set and sends each request, path and query kept, to that port on the container's loopback.
+   * Unset: the image speaks Kumo's socket protocol itself (runtimes/custom/README.md).
+   */
+  port: z.number().int().min(1).max(65_535).optional(),
+  /**
+   * With `port`: the HTTP path polled until it answers 2xx before the function takes requests (and
+   * again when an invocation times out). Unset: the port accepting a connection means ready.
+   */
+  healthPath: z
+    .string()
+    .max(200)
+    .regex(/^\/[\x21-\x7e]*$/, "must be a path starting with '/', without spaces")
+    .optional(),
   /** Public HTTP access at /fn/... and routes: "public", "key" (an invoker key) or `{ jwt: {...} }`. */
   httpAuth: httpAuthSchema,
   /** Requests per window across all gateways; over it, 429 FN_007. */
@@ -183,6 +265,25 @@ export const functionConfigSchema = z.strictObject({
   destinations: z
     .strictObject({ onSuccess: destinationUrl.optional(), onFailure: destinationUrl.optional() })
     .optional(),
+});
+
+/** kumo.json with the rules that span fields (see functionConfigObject for each field). */
+export const functionConfigSchema = functionConfigObject.superRefine((config, ctx) => {
+  // The port bridge runs custom images only: every other runtime's shim speaks the socket protocol.
+  if (config.port !== undefined && config.runtime !== "container") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["port"],
+      message: `is for runtime "container" (an image whose server listens on a TCP port), not "${config.runtime}": remove it`,
+    });
+  }
+  if (config.healthPath !== undefined && config.port === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["healthPath"],
+      message: "needs port: it is polled on the TCP port the image listens on",
+    });
+  }
 });
 
 export type FunctionConfigInput = z.input<typeof functionConfigSchema>;

@@ -14,6 +14,7 @@ export * from "./key-file.ts";
 export * from "./names.ts";
 export * from "./periodic.ts";
 export * from "./pick-version.ts";
+export * from "./port-bridge.ts";
 export * from "./redact-url.ts";
 export * from "./response-limits.ts";
 export * from "./run-service.ts";

@@ -1,4 +1,4 @@
-import { newId } from "@kumo/core";
+import { newId, RUNTIME_VERSIONS } from "@kumo/core";
 import { type Kysely, sql } from "kysely";
 import { decodeCursor, type Page, type PageOptions, toPage } from "./cursor.ts";
 import type { Database, FunctionRow } from "./schema.ts";
@@ -61,7 +61,7 @@ export class FunctionsRepo {
   /**
    * One page of functions with the main version of each one's "live" alias, in a single round trip
    * (the list is the dashboard's and the CLI's most frequent read). `q` keeps the functions whose
-   * name contains it (case-insensitive; `%` and `_` literal) or whose runtime is it, so a console
+   * name contains it (case-insensitive; `%` and `_` literal) or whose runtime (or its family) is it, so a console
    * searching 10,000 functions reads one page, not all of them.
    */
   async list(page: PageOptions & { q?: string | undefined }): Promise<Page<FunctionWithLive>> {
@@ -90,7 +90,9 @@ export class FunctionsRepo {
     const q = page.q?.trim().toLowerCase();
     if (q) {
       const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      query = query.where((eb) => eb.or([eb("name", "like", pattern), eb("runtime", "=", q)]));
+      // A family finds its pinned versions too ("node" finds node22 functions).
+      const runtimes = [q, ...((RUNTIME_VERSIONS as Record<string, readonly string[]>)[q] ?? [])];
+      query = query.where((eb) => eb.or([eb("name", "like", pattern), eb("runtime", "in", runtimes)]));
     }
     return toPage(
       await query.execute(),

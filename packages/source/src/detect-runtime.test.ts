@@ -22,5 +22,9 @@ describe("runtime detection", () => {
     expect(chooseRuntime("bun", ["package.json"]).runtime).toBe("bun");
     expect(chooseRuntime("node", ["go.mod"]).runtime).toBe("go");
     expect(chooseRuntime("python", ["index.js"]).runtime).toBe("python");
+    // A pinned version stays pinned when the files name its family, and moves when they name another.
+    expect(chooseRuntime("node22", ["package.json"]).runtime).toBe("node22");
+    expect(chooseRuntime("python3.13", ["requirements.txt"]).runtime).toBe("python3.13");
+    expect(chooseRuntime("node20", ["go.mod"]).runtime).toBe("go");
   });
 });

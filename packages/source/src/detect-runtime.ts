@@ -44,7 +44,9 @@ export function chooseRuntime(current: string, paths: Iterable<string>): { runti
   if (current === "edge") return { runtime: current };
   const detected = detectRuntime(paths);
   if (!detected) return { runtime: current };
-  if (detected.runtime === "node" && JS_RUNTIMES.has(current))
+  // A pinned version ("node22", "python3.13") stays pinned when the files name its family.
+  const family = current.replace(/[0-9][0-9.]*$/, "");
+  if (detected.runtime === family || (detected.runtime === "node" && JS_RUNTIMES.has(family)))
     return { runtime: current, file: detected.file };
   return detected;
 }

@@ -1,8 +1,25 @@
 import { createHash } from "node:crypto";
 import { builtinModules } from "node:module";
-import { isAbsolute, posix, relative } from "node:path";
-import { KumoError } from "@kumo/core";
-import { build, type Loader, type Message, type Metafile, type Plugin } from "esbuild";
+import { isAbsolute, join, posix, relative } from "node:path";
+import { EDGE_HANDLER_SHAPES, KumoError } from "@kumo/core";
+import {
+  build,
+  type ImportKind,
+  type Loader,
+  type Message,
+  type Metafile,
+  type OnResolveResult,
+  type Plugin,
+} from "esbuild";
+import { joinEdgeScript } from "./edge-script.ts";
+import {
+  EDGE_PACKAGE_DIR,
+  NODE_COMPAT_DIR,
+  NODE_COMPAT_GLOBALS,
+  NODE_COMPAT_LIST,
+  NODE_COMPAT_MODULES,
+  nodeModuleName,
+} from "./node-compat-modules.ts";
 
 export interface BundleOptions {
   /** Entry file in `files`; default: the first of ENTRY_CANDIDATES present. */
@@ -13,8 +30,12 @@ export interface BundleOptions {
    * `browser` field). Without it, bare imports are refused.
    */
   nodeModulesDir?: string;
-  /** Largest bundle accepted, in bytes; default DEFAULT_MAX_BUNDLE_BYTES. */
+  /** Largest bundle accepted, in bytes (the code, not its source map); default DEFAULT_MAX_BUNDLE_BYTES. */
   maxBytes?: number;
+  /** kumo.json's `compatibility`: with "nodejs", the Node built-ins of NODE_COMPAT_MODULES resolve. */
+  compatibility?: readonly string[];
+  /** kumo.json's `handlerShape`: one a container needs (node-http, wsgi...) is refused with FN_005. */
+  handlerShape?: string;
 }
 
 /** 10 MiB: isolates load the whole bundle per version, and a bigger one is usually a mistake. */
@@ -43,11 +64,17 @@ export function packageOfPath(path: string): string | undefined {
 }
 
 export interface EdgeBundle {
-  /** A CommonJS script (module.exports) the isolate loader wraps and evaluates. */
+  /**
+   * What is stored and loaded: a CommonJS script (module.exports) the isolate loader wraps and
+   * evaluates, with its source map as the last line (edge-script.ts; the host splits it off).
+   */
   code: string;
-  /** sha256 of the code, hex. */
+  /** sha256 of the stored script, hex. */
   digest: string;
   warnings: string[];
+  /** Bytes of the bundled code alone, and of its source map. */
+  codeBytes: number;
+  sourceMapBytes: number;
 }
 
 export const ENTRY_CANDIDATES = [
@@ -89,13 +116,48 @@ function filesPlugin(
   files: Map<string, string>,
   nodeModulesDir: string | undefined,
   refused: RefusedBuiltin[],
+  nodeCompat: boolean,
 ): Plugin {
   return {
     name: "kumo-files",
     setup(b) {
-      b.onResolve({ filter: /.*/ }, (args) =>
-        args.kind === "entry-point" ? { path: normalize(args.path), namespace: NAMESPACE } : undefined,
-      );
+      /** With "compatibility": ["nodejs"], the vetted implementation of a supported built-in. */
+      const compatible = async (
+        specifier: string,
+        kind: ImportKind,
+        importer: string,
+      ): Promise<OnResolveResult | undefined> => {
+        const target = nodeCompat ? NODE_COMPAT_MODULES[nodeModuleName(specifier)] : undefined;
+        if (!target) return undefined;
+        // node-compat/url.js asks for the "url/" package: never itself.
+        if ("file" in target && !importer.startsWith(NODE_COMPAT_DIR)) {
+          return { path: join(NODE_COMPAT_DIR, target.file) };
+        }
+        const pkg = "pkg" in target ? target.pkg : nodeModuleName(specifier);
+        const found = await b.resolve(pkg, {
+          kind,
+          resolveDir: EDGE_PACKAGE_DIR,
+          pluginData: { probe: true },
+        });
+        // Side-effect free (they are: each only defines its module), so the globals injected for
+        // the layer cost nothing in a bundle that does not use them.
+        if (found.errors.length === 0 && isAbsolute(found.path))
+          return { path: found.path, sideEffects: false };
+        return {
+          errors: [
+            {
+              text: `the nodejs compatibility layer misses the npm package "${pkg}" (install @kumo/edge's dependencies)`,
+            },
+          ],
+        };
+      };
+      b.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind !== "entry-point") return undefined;
+        // The Node layer's injected globals file is Kumo's, on disk; the entry is the user's.
+        // Side-effect free, so a bundle that uses none of its globals does not carry them.
+        if (NODE_COMPAT_GLOBALS.includes(args.path)) return { path: args.path, sideEffects: false };
+        return { path: normalize(args.path), namespace: NAMESPACE };
+      });
       const refuse = (module: string, importer: string, pkg: string | undefined) => {
         refused.push({ pkg, module, importer });
         return {
@@ -122,6 +184,8 @@ function filesPlugin(
             ? { path: mapped.path, sideEffects: mapped.sideEffects }
             : { path: args.path, namespace: DISABLED };
         }
+        const compat = await compatible(args.path, args.kind, args.importer);
+        if (compat) return compat;
         // Named from node_modules on, not by where this gateway keeps installs.
         const importer = nodeModulesDir ? relative(nodeModulesDir, args.importer) : args.importer;
         return refuse(args.path, importer, packageOfPath(args.importer));
@@ -131,6 +195,8 @@ function filesPlugin(
           args.path.startsWith("./") || args.path.startsWith("../") || args.path.startsWith("/");
         if (!relative) {
           const builtin = isNodeBuiltin(args.path);
+          const compat = builtin ? await compatible(args.path, args.kind, args.importer) : undefined;
+          if (compat) return compat;
           if (builtin && (nodeModulesDir === undefined || args.path.startsWith("node:")))
             return refuse(args.path, args.importer, undefined);
           if (nodeModulesDir === undefined) {
@@ -205,6 +271,13 @@ export async function bundleEdgeFunction(
   const map = new Map(Object.entries(files).map(([path, content]) => [normalize(path), content]));
   const entry =
     options.entry === undefined ? ENTRY_CANDIDATES.find((c) => map.has(c)) : normalize(options.entry);
+  if (options.handlerShape !== undefined && !isEdgeShape(options.handlerShape)) {
+    throw new KumoError(
+      "FN_005",
+      `handlerShape "${options.handlerShape}" needs a container runtime ("node", "bun", "deno" or "python"): edge functions take ${EDGE_HANDLER_SHAPES.join(", ")}`,
+      { details: { handlerShape: options.handlerShape, edgeShapes: [...EDGE_HANDLER_SHAPES] } },
+    );
+  }
   if (entry === undefined || !map.has(entry)) {
     throw new KumoError(
       "FN_006",
@@ -215,6 +288,10 @@ export async function bundleEdgeFunction(
   }
   const refused: RefusedBuiltin[] = [];
   const withDependencies = options.nodeModulesDir !== undefined;
+  const nodeCompat = options.compatibility?.includes("nodejs") ?? false;
+  // Dependencies and the Node layer are resolved as a worker bundler does (the browser field,
+  // worker/browser conditions); code without them keeps the neutral platform it always had.
+  const browserLike = withDependencies || nodeCompat;
   let result: Awaited<ReturnType<typeof build>>;
   try {
     result = await build({
@@ -222,22 +299,25 @@ export async function bundleEdgeFunction(
       bundle: true,
       write: false,
       format: "cjs",
-      // Dependencies are resolved as a worker bundler does (the browser field, worker/browser
-      // conditions); code without them keeps the neutral platform it always had.
-      platform: withDependencies ? "browser" : "neutral",
-      ...(withDependencies
-        ? { conditions: ["workerd", "worker", "browser"], absWorkingDir: options.nodeModulesDir }
-        : {}),
+      platform: browserLike ? "browser" : "neutral",
+      ...(browserLike ? { conditions: ["workerd", "worker", "browser"] } : {}),
+      ...(withDependencies ? { absWorkingDir: options.nodeModulesDir } : {}),
+      ...(nodeCompat ? { inject: [...NODE_COMPAT_GLOBALS] } : {}),
       target: "es2022",
-      mainFields: withDependencies ? ["browser", "module", "main"] : ["module", "main"],
-      plugins: [filesPlugin(map, options.nodeModulesDir, refused)],
+      mainFields: browserLike ? ["browser", "module", "main"] : ["module", "main"],
+      plugins: [filesPlugin(map, options.nodeModulesDir, refused, nodeCompat)],
       logLevel: "silent",
-      sourcemap: false,
+      // The map stays out of the isolate: the host maps stack frames with it (host/stack-mapper.ts).
+      // Names are kept so stacks and `fn.name` say what the user wrote.
+      outfile: "kumo-bundle.js",
+      sourcemap: "external",
+      sourcesContent: false,
+      keepNames: true,
       charset: "utf8",
-      metafile: withDependencies,
+      metafile: browserLike,
     });
   } catch (error) {
-    if (refused.length > 0) throw refusedBuiltins(refused);
+    if (refused.length > 0) throw refusedBuiltins(refused, nodeCompat);
     const errors = (error as { errors?: Message[] }).errors ?? [];
     const first = errors[0];
     if (!first) throw new KumoError("FN_005", `build failed: ${(error as Error).message}`);
@@ -250,7 +330,9 @@ export async function bundleEdgeFunction(
       },
     });
   }
-  const code = result.outputFiles?.[0]?.text ?? "";
+  const outputs = result.outputFiles ?? [];
+  const code = outputs.find((o) => !o.path.endsWith(".map"))?.text ?? "";
+  const rawMap = outputs.find((o) => o.path.endsWith(".map"))?.text;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
   const bytes = Buffer.byteLength(code);
   if (bytes > maxBytes) {
@@ -261,16 +343,42 @@ export async function bundleEdgeFunction(
       { details: { bytes, maxBytes, largest: Object.fromEntries(biggest) } },
     );
   }
+  const sourceMap = rawMap === undefined ? undefined : userSourceMap(rawMap);
+  const script = sourceMap === undefined ? code : joinEdgeScript(code, sourceMap);
   return {
-    code,
-    digest: createHash("sha256").update(code).digest("hex"),
+    code: script,
+    digest: createHash("sha256").update(script).digest("hex"),
     warnings: result.warnings.map(describe),
+    codeBytes: bytes,
+    sourceMapBytes: sourceMap === undefined ? 0 : Buffer.byteLength(sourceMap),
   };
+}
+
+/** The Node modules the flag enables, as the refusal lists them. */
+const NODE_COMPAT_MODULE_NAMES = `${NODE_COMPAT_LIST.map((name) => `node:${name}`).join(", ")} (crypto: hashes, HMAC, random, webcrypto)`;
+
+const isEdgeShape = (shape: string): boolean => (EDGE_HANDLER_SHAPES as readonly string[]).includes(shape);
+
+/**
+ * The source map with sources named as the user knows them: "src/lib.ts" (not esbuild's
+ * "kumo-files:src/lib.ts"), "node_modules/dayjs/index.js", "kumo:node/crypto.js" for the Node layer.
+ */
+function userSourceMap(raw: string): string {
+  const map = JSON.parse(raw) as { sources?: string[] };
+  map.sources = (map.sources ?? []).map((source) => {
+    const path = source.replace(/\\/g, "/");
+    if (path.startsWith(`${NAMESPACE}:`)) return path.slice(NAMESPACE.length + 1);
+    const compat = path.lastIndexOf("/node-compat/");
+    if (compat >= 0 && !path.includes("/node_modules/")) return `kumo:node/${path.slice(compat + 13)}`;
+    const modules = path.lastIndexOf("node_modules/");
+    return modules >= 0 ? path.slice(modules) : path;
+  });
+  return JSON.stringify(map);
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
-function refusedBuiltins(refused: RefusedBuiltin[]): KumoError {
+function refusedBuiltins(refused: RefusedBuiltin[], nodeCompat: boolean): KumoError {
   // Grouped by who needs them: `package "graceful-fs" needs "fs", "util"`.
   const byNeeder = new Map<string, Set<string>>();
   for (const r of refused) {
@@ -283,7 +391,7 @@ function refusedBuiltins(refused: RefusedBuiltin[]): KumoError {
     .join("; ");
   return new KumoError(
     "FN_005",
-    `build failed: ${said}: edge functions run in an isolate without Node built-in modules (fs, net, child_process, ...); use a package made for browsers or workers, or the node runtime`,
+    `build failed: ${said}: edge functions run in an isolate without Node built-in modules (fs, net, child_process, ...); use a package made for browsers or workers, or the node runtime. ${nodeCompat ? 'With "compatibility": ["nodejs"] edge has only' : '"compatibility": ["nodejs"] in kumo.json enables'} ${NODE_COMPAT_MODULE_NAMES}`,
     {
       details: {
         builtins: refused

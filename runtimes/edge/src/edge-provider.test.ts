@@ -70,14 +70,10 @@ describe("edge provider - handler shapes", () => {
     expect(res.json()).toEqual({ path: "/p", q: "v", m: "PUT", body: "text" });
   });
 
-  it("shapes - a string result is text/plain, an object JSON, undefined is 204; event triggers get the JSON event", async () => {
+  it("shapes - a string result is the body as application/json (as on Lambda), an object JSON, undefined is 204; event triggers get the JSON event", async () => {
     const text = await edgeTarget(`export async function handler() { return "plain"; }`);
     const res = await invokeEdge(provider, text);
-    expect([res.status, res.text, res.header("content-type")]).toEqual([
-      200,
-      "plain",
-      "text/plain; charset=utf-8",
-    ]);
+    expect([res.status, res.text, res.header("content-type")]).toEqual([200, "plain", "application/json"]);
     const json = await edgeTarget(
       `export const handler = async (event: any) => ({ got: event.type, items: [1, 2] });`,
     );
@@ -98,7 +94,8 @@ describe("edge provider - handler shapes", () => {
     expect(res.status).toBe(500);
     expect(res.json()).toEqual({ error: { code: "FN_004", message: "TypeError: boom" } });
     const stack = (res.result.error?.details as { stack: string } | undefined)?.stack;
-    expect(stack).toMatch(/TypeError: boom\n\s+at inner \(kumo:fn\//);
+    // Mapped through the bundle's source map to the user's file (edge-source-map.test.ts).
+    expect(stack).toMatch(/TypeError: boom\n\s+at inner \(index\.ts:1:\d+\)/);
     expect(stack).not.toMatch(/bootstrap|node:|isolated-vm/);
   });
 

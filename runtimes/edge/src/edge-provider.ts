@@ -212,7 +212,11 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
         limits,
         request: wireRequest,
       },
-      async () => ({ code: await target.loadCode(), env: target.env }),
+      async () => ({
+        code: await target.loadCode(),
+        env: target.env,
+        handlerShape: target.config.handlerShape,
+      }),
     );
     const wire = signal ? await abortable(pending, signal) : await pending;
     return toInvocation(wire);

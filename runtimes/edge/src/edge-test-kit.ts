@@ -26,7 +26,11 @@ export async function edgeTarget(
   options: TargetOptions = {},
 ): Promise<DeployedVersion> {
   const files = typeof source === "string" ? { "index.ts": source } : source;
-  const bundle = await bundleEdgeFunction(files);
+  const config = functionConfigSchema.parse({ runtime: "edge", ...options.config });
+  const bundle = await bundleEdgeFunction(files, {
+    ...(config.compatibility ? { compatibility: config.compatibility } : {}),
+    ...(config.handlerShape ? { handlerShape: config.handlerShape } : {}),
+  });
   const env = options.env ?? {};
   const n = ++seq;
   return {
@@ -36,7 +40,7 @@ export async function edgeTarget(
     versionId: options.versionId ?? `ver_${n}_${bundle.digest.slice(0, 8)}`,
     version: 1,
     runtime: "edge",
-    config: functionConfigSchema.parse({ runtime: "edge", ...options.config }),
+    config,
     sourceDigest: bundle.digest,
     artifact: bundle.digest,
     loadCode: async () => bundle.code,

@@ -2,7 +2,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import type { Duplex } from "node:stream";
 import type { ErrorCode, FunctionLogLine } from "@kumo/core";
 import { type FrameFields, FrameWriter, readFrames } from "./frame-channel.ts";
-import type { FromHost, HostSettings, InvokeMessage, ToHost, WireResult } from "./host-protocol.ts";
+import type {
+  FromHost,
+  FunctionCode,
+  HostSettings,
+  InvokeMessage,
+  ToHost,
+  WireResult,
+} from "./host-protocol.ts";
 import type { RuntimeAssets } from "./runtime-assets.ts";
 import { FRAME, readJson, readResult, writeInvoke, writeJson } from "./wire-codec.ts";
 
@@ -16,7 +23,7 @@ export interface HostEvents {
 
 interface Pending {
   message: InvokeMessage;
-  loadCode: () => Promise<{ code: string; env: Record<string, string> }>;
+  loadCode: () => Promise<FunctionCode>;
   resolve(result: WireResult): void;
 }
 
@@ -119,7 +126,7 @@ export class HostProcess {
   /** Sends one invocation; resolves with its result, also when the host dies meanwhile. */
   invoke(
     message: Omit<InvokeMessage, "t" | "id">,
-    loadCode: () => Promise<{ code: string; env: Record<string, string> }>,
+    loadCode: () => Promise<FunctionCode>,
   ): Promise<WireResult> {
     // A ready host takes the invocation in this tick; otherwise it waits for the (re)start.
     if (this.state !== "ready") return this.#ready.then(() => this.#sendInvoke(message, loadCode));
@@ -128,7 +135,7 @@ export class HostProcess {
 
   #sendInvoke(
     message: Omit<InvokeMessage, "t" | "id">,
-    loadCode: () => Promise<{ code: string; env: Record<string, string> }>,
+    loadCode: () => Promise<FunctionCode>,
   ): Promise<WireResult> {
     const writer = this.#writer;
     if (!writer || !this.#channel?.writable)
@@ -196,9 +203,14 @@ export class HostProcess {
     const pending = this.#pending.get(id);
     if (!pending) return;
     pending.loadCode().then(
-      ({ code, env }) => {
+      ({ code, env, handlerShape }) => {
         if (this.#writer && this.#channel?.writable)
-          writeInvoke(this.#writer, { ...pending.message, code, env });
+          writeInvoke(this.#writer, {
+            ...pending.message,
+            code,
+            env,
+            ...(handlerShape ? { handlerShape } : {}),
+          });
       },
       (error: unknown) => {
         this.#pending.delete(id);

@@ -58,6 +58,16 @@ export interface InvokeMessage {
   /** Sent only after the host answered `need-code` for this key. */
   code?: string;
   env?: Record<string, string>;
+  /** kumo.json's handlerShape, sent with the code ("" or absent: detected from the module). */
+  handlerShape?: string;
+}
+
+/** What a cold start needs of a version beyond its limits: loaded by the provider on `need-code`. */
+export interface FunctionCode {
+  /** The stored script: bundle plus source map (edge-script.ts). */
+  code: string;
+  env: Record<string, string>;
+  handlerShape?: string | undefined;
 }
 
 export type ToHost =

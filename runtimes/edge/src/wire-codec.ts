@@ -66,7 +66,8 @@ export function writeInvoke(writer: FrameWriter, message: InvokeMessage): void {
     writer
       .u8(1)
       .str(message.code)
-      .str(JSON.stringify(message.env ?? {}));
+      .str(JSON.stringify(message.env ?? {}))
+      .str(message.handlerShape ?? "");
   writer.end();
 }
 
@@ -98,6 +99,8 @@ export function readInvoke(id: number, f: FrameFields): InvokeMessage {
   if (f.u8() === 1) {
     message.code = f.str();
     message.env = JSON.parse(f.str()) as Record<string, string>;
+    const shape = f.str();
+    if (shape !== "") message.handlerShape = shape;
   }
   return message;
 }

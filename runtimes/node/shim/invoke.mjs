@@ -14,6 +14,7 @@ import { lambdaContext } from "../../shared/lambda-context.mjs";
 import { lambdaEventPayload, lambdaHttpEvent } from "../../shared/lambda-event.mjs";
 import { finalStatus, lambdaResponse } from "../../shared/lambda-result.mjs";
 import { errorPath, STEP_EVENT, STEP_HEADER, stepCall, stepOutcomeJson } from "../../shared/step.mjs";
+import { invokeStreaming, isStreamingHandler } from "./lambda-streaming.mjs";
 import { emit, invocationScope } from "./logs.mjs";
 
 /** Base64 of bodies through Buffer (on Deno it is first touched by readBody, after listening). */
@@ -242,6 +243,11 @@ async function invokeLambda(target, inv, res) {
     env: process.env,
     waitUntil: (promise) => pending.push(Promise.resolve(promise).catch(() => {})),
   });
+  if (isStreamingHandler(target)) {
+    await invokeStreaming(target, event, context, res);
+    await Promise.all(pending);
+    return;
+  }
   const result = await target(event, context);
   // Checked by shape first: on Node the Response global loads undici on first use (see warmUp).
   if (typeof result?.arrayBuffer === "function" && result instanceof Response)

@@ -10,8 +10,10 @@
 // compatibility layer before the socket listens (see runtimes/deno/README.md).
 import { capturingServe } from "../../shared/deno-serve.mjs";
 import { detectShape, NODE_ONLY_SHAPES, noShapeError } from "../../shared/handler-shape.mjs";
+import { defineAwsLambdaGlobal } from "./lambda-streaming.mjs";
 import { deno, getEnv, isDeno, nodeRequire } from "./logs.mjs";
 import { nodeHttpRunner } from "./node-http-handler.mjs";
+import { elideTypeOnlyImports } from "./type-only-imports.mjs";
 
 const { join, resolve, isFile, fileUrl, readText } = isDeno ? deno.denoFs() : nodeFs();
 
@@ -27,6 +29,10 @@ export async function loadHandler(codeDir, spec) {
   const { file, exportName } = resolveSpec(codeDir, spec || "index");
   const declared = declaredShape(codeDir);
   const capture = captureWhileLoading(file);
+  // Lambda code calls awslambda.streamifyResponse at the top of its module.
+  defineAwsLambdaGlobal();
+  // Bun and Deno drop imports used only as types themselves; Node needs the hook.
+  if (!isDeno && globalThis.Bun === undefined && /\.m?ts$/.test(file)) elideTypeOnlyImports();
   let mod;
   try {
     mod = await import(fileUrl(file));

@@ -367,7 +367,8 @@ def lambda_response(result):
     if isinstance(result, (bytes, bytearray)):
         return 200, [("content-type", "application/octet-stream")], bytes(result)
     if isinstance(result, str):
-        return 200, [("content-type", "text/plain; charset=utf-8")], result.encode()
+        # As Lambda answers a string (function URLs, API Gateway HTTP APIs): JSON's content type.
+        return 200, [("content-type", "application/json")], result.encode()
     if isinstance(result, dict) and "statusCode" in result:
         status = lambda_status(result["statusCode"])
         headers = [(str(k).lower(), str(v)) for k, v in (result.get("headers") or {}).items() if v is not None]
@@ -380,8 +381,8 @@ def lambda_response(result):
             body = b""
         elif not isinstance(body, (str, bytes)):
             body = json.dumps(body, separators=(",", ":"))
-            if not any(k == "content-type" for k, _ in headers):
-                headers.append(("content-type", "application/json"))
+        if result.get("body") is not None and not any(k == "content-type" for k, _ in headers):
+            headers.append(("content-type", "application/json"))
         if isinstance(body, str):
             body = decode_base64(body) if result.get("isBase64Encoded") else body.encode()
         return status, headers, body

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
-import type { ColdStartKind } from "@kumo/core";
-import { KumoError } from "@kumo/core";
+import type { ColdStartKind, PortBridge } from "@kumo/core";
+import { KumoError, runtimeFamily } from "@kumo/core";
 import type { LogOwner } from "@kumo/db";
 import type Docker from "dockerode";
 import type { CodeCache } from "./code-cache.ts";
@@ -17,6 +17,8 @@ export interface FleetOptions {
   labels: Record<string, string>;
   stemCells: StemCells;
   codeCache: CodeCache;
+  /** Runs custom images that listen on a TCP port (kumo.json `port`) behind kumo-bridge. */
+  portBridge: PortBridge;
   pauseAfterMs: number;
   queueTimeoutMs: number;
   startTimeoutMs: number;
@@ -33,7 +35,7 @@ export interface FleetOptions {
 
 /** Default per-instance concurrency: Python handlers are often blocking, the rest are async servers. */
 export function defaultConcurrency(runtime: string): number {
-  return runtime === "python" ? 1 : 16;
+  return runtimeFamily(runtime) === "python" ? 1 : 16;
 }
 
 /** Invocations one instance of the version takes at once (scaling.concurrency or the runtime's default). */
@@ -127,7 +129,7 @@ export class Fleet {
 
   /** A request had to wait for an instance to start, be specialized or unpaused. */
   noteColdStart(spec: VersionSpec, kind: ColdStartKind): void {
-    if (kind !== "warm") this.#options.onColdStart?.(spec.runtime, kind);
+    if (kind !== "warm") this.#options.onColdStart?.(runtimeFamily(spec.runtime), kind);
   }
 
   async stop(): Promise<void> {
@@ -136,6 +138,7 @@ export class Fleet {
     this.#pools.clear();
   }
 
+  /** A pinned version ("node22") has no stem cells: they run the family's default image. */
   #stemCellRuntime(spec: VersionSpec): StemRuntime | undefined {
     const runtime = spec.runtime as StemRuntime;
     return STEM_CELL_RUNTIMES.includes(runtime) && !spec.config.egress ? runtime : undefined;
@@ -168,11 +171,12 @@ export class Fleet {
       egress: spec.config.egress,
       concurrency,
       codeMount: false,
+      portBridge: portBridgeOf(spec, this.#options.portBridge),
       labels: this.#options.labels,
+      owner: { tenantId: spec.tenantId, functionId: spec.functionId, version: spec.version },
       startTimeoutMs: this.#options.startTimeoutMs,
       onLog: (i, line) => this.#log(i, line),
     });
-    instance.owner = { tenantId: spec.tenantId, functionId: spec.functionId, version: spec.version };
     instance.startKind = "cold";
     return instance;
   }
@@ -235,6 +239,14 @@ export class Fleet {
       onLog: (i, line) => this.#log(i, line),
     });
   }
+}
+
+/** The bridge and its settings for a custom image with kumo.json `port`; undefined for the rest. */
+function portBridgeOf(spec: VersionSpec, bridge: PortBridge) {
+  const { port, healthPath } = spec.config;
+  return spec.runtime === "container" && port !== undefined
+    ? { bridge, settings: { port, healthPath } }
+    : undefined;
 }
 
 async function readBody(res: IncomingMessage): Promise<string> {

@@ -7,12 +7,13 @@ import {
   streams,
   subjects,
 } from "@kumo/bus";
-import { isEdgeRuntime, serveHealth, serviceSecretBox, succeeds } from "@kumo/core";
+import { isEdgeRuntime, PortBridge, serveHealth, serviceSecretBox, succeeds } from "@kumo/core";
 import { type DatabaseHandle, openServiceDatabase, Recorder } from "@kumo/db";
 import Docker from "dockerode";
 import { AsyncWorker } from "./async-worker.ts";
 import { CodeCache } from "./code-cache.ts";
 import type { AutoscalerConfig } from "./config.ts";
+import { containerLabels } from "./container-labels.ts";
 import { DestinationQueue } from "./destination-queue.ts";
 import { DestinationSender } from "./destination-sender.ts";
 import { Fleet } from "./fleet.ts";
@@ -153,6 +154,10 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       labels,
       stemCells,
       codeCache,
+      portBridge: new PortBridge({
+        docker,
+        labels: { ...labels, [containerLabels.managed]: "true", [containerLabels.node]: config.nodeId },
+      }),
       pauseAfterMs: config.pauseAfterMs,
       queueTimeoutMs: config.queueTimeoutMs,
       startTimeoutMs: config.instanceStartTimeoutMs,

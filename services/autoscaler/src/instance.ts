@@ -2,11 +2,12 @@ import { randomBytes } from "node:crypto";
 import { chownSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import type { ColdStartKind } from "@kumo/core";
+import type { ColdStartKind, PortBridge, PortBridgeSettings } from "@kumo/core";
 import { FUNCTION_USER, functionHostConfig, KumoError } from "@kumo/core";
 import type { LogOwner } from "@kumo/db";
 import type Docker from "dockerode";
 import { containerLabels } from "./container-labels.ts";
+import { type MemoryCgroup, memoryCgroupOf, writeMemoryLimit } from "./memory-cgroup.ts";
 import { ShimClient } from "./shim-client.ts";
 
 export type InstanceState = "starting" | "ready" | "paused" | "draining" | "stopped";
@@ -41,7 +42,14 @@ export interface InstanceOptions {
   concurrency: number;
   /** Mount an (initially empty) host directory read-only at /code, for stem-cell specialization. */
   codeMount: boolean;
+  /** A custom image whose server listens on a TCP port (kumo.json `port`): run behind the bridge. */
+  portBridge?: { bridge: PortBridge; settings: PortBridgeSettings } | undefined;
   labels: Record<string, string>;
+  /**
+   * Whose output the container's lines are, known before it starts for a version's own container,
+   * so what it prints while starting (a server's "listening on", a crash's cause) is kept.
+   */
+  owner?: LogOwner | undefined;
   startTimeoutMs: number;
   onLog: (instance: Instance, line: ContainerLogLine) => void;
 }
@@ -71,6 +79,8 @@ export class Instance {
   exitInfo: ExitInfo | null = null;
   readonly #container: Docker.Container;
   readonly #docker: Docker;
+  /** A stem cell's memory cgroup, looked up once it is ready (limitMemory writes it directly). */
+  #memoryCgroup: Promise<MemoryCgroup | undefined> | undefined;
 
   private constructor(
     options: InstanceOptions,
@@ -83,6 +93,7 @@ export class Instance {
     this.socketDir = socketDir;
     this.codeDir = options.codeMount ? join(socketDir, "code") : null;
     this.versionId = options.versionId;
+    this.owner = options.owner ?? null;
     this.concurrency = options.concurrency;
     this.client = new ShimClient({
       socketPath: join(socketDir, "run", "rt.sock"),
@@ -136,9 +147,14 @@ export class Instance {
     }
     let container: Docker.Container;
     try {
+      const bridged = options.portBridge
+        ? await options.portBridge.bridge.container(options.image, options.portBridge.settings)
+        : undefined;
+      if (bridged) binds.push(bridged.bind);
       container = await options.docker.createContainer({
         name,
         Image: options.image,
+        ...(bridged ? { Entrypoint: bridged.Entrypoint, Cmd: bridged.Cmd } : {}),
         User: `${FUNCTION_USER}:${FUNCTION_USER}`,
         Env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`),
         Labels: {
@@ -168,6 +184,13 @@ export class Instance {
       instance.#followLogs(options.onLog);
       await instance.#waitHealthy(options.startTimeoutMs);
       instance.state = "ready";
+      // A stem cell learns where its memory limit lives while it waits, off the specialization's path.
+      if (options.codeMount) {
+        instance.#memoryCgroup = container.inspect().then(
+          (info) => (info.State.Pid > 0 ? memoryCgroupOf(info.State.Pid) : undefined),
+          () => undefined,
+        );
+      }
       return instance;
     } catch (error) {
       await instance.destroy();
@@ -193,6 +216,17 @@ export class Instance {
   /** Changes the memory limit of a running container (a stem cell taking on a function's limit). */
   async limitMemory(memoryMb: number): Promise<void> {
     const memory = memoryMb * 1024 * 1024;
+    const cgroup = await this.#memoryCgroup;
+    if (cgroup) {
+      try {
+        writeMemoryLimit(cgroup, memory);
+        return;
+      } catch (error) {
+        // Over the new limit already: refused, as `docker update` would refuse it.
+        if ((error as NodeJS.ErrnoException).code === "EBUSY") throw error;
+        // Not writable from here (a read-only /sys, another namespace): through Docker instead.
+      }
+    }
     await this.#container.update({ Memory: memory, MemorySwap: memory });
   }
 
@@ -245,7 +279,12 @@ export class Instance {
           out.end();
           err.end();
         });
-        splitLines(out, (line) => onLog(this, parseLine(line, "info")));
+        splitLines(out, (line) => {
+          const parsed = parseLine(line, "info");
+          // The shim's own readiness line (read by the builder's load check) is not the function's.
+          if (parsed.message === "shim ready" && parsed.invocationId === null) return;
+          onLog(this, parsed);
+        });
         splitLines(err, (line) => onLog(this, parseLine(line, "error")));
       })
       .catch(() => {});

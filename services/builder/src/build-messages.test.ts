@@ -18,6 +18,8 @@ const request: Record<keyof BuildRequestMessage, true> = {
   sourceTar: true,
   deploymentId: true,
   env: true,
+  port: true,
+  healthPath: true,
 };
 const result: Record<keyof BuildResultMessage, true> = {
   image: true,

@@ -23,6 +23,10 @@ export interface BuildRequestMessage {
   deploymentId: string;
   /** The function's plain environment for the load check's container (never secrets, not in the image). */
   env?: Record<string, string>;
+  /** Runtime container: the TCP port the image listens on (kumo.json `port`); 0 or absent: none. */
+  port?: number;
+  /** With `port`: the path whose 2xx means ready (kumo.json `healthPath`); "" or absent: a TCP connect. */
+  healthPath?: string;
 }
 
 export interface BuildResultMessage {

@@ -69,4 +69,48 @@ describe("build plan", () => {
     expect(unlocked.dockerfile).toContain('"install"');
     expect(unlocked.summary).toMatch(/no lockfile.*install scripts off/);
   });
+
+  it("build plan - a node function's file: packages go into the dependency stage, installed as copies", () => {
+    const plan = planBuild({
+      ...base,
+      runtime: "node",
+      withCa: false,
+      files: files({
+        "package.json": JSON.stringify({
+          dependencies: { a: "file:vendor/a", b: "file:./vendor/b/", c: "file:../outside", d: "^1.0.0" },
+          devDependencies: { e: "file:missing" },
+        }),
+        "vendor/a/package.json": "{}",
+        "vendor/b/index.js": "",
+        "index.js": "",
+      }),
+    });
+    const lines = plan.dockerfile.split("\n");
+    const install = lines.findIndex((l) => l.startsWith("RUN "));
+    expect(lines.indexOf('COPY ["src/vendor/a","/build/vendor/a"]')).toBeGreaterThan(-1);
+    expect(lines.indexOf('COPY ["src/vendor/b","/build/vendor/b"]')).toBeLessThan(install);
+    expect(plan.dockerfile).not.toContain("outside");
+    expect(plan.dockerfile).not.toContain("missing");
+    expect(plan.dockerfile).toContain("npm_config_install_links=true");
+  });
+
+  it("build plan - pyproject.toml installs its [project] dependencies with the runtime's interpreter", () => {
+    const plan = planBuild({
+      ...base,
+      images: {
+        run: "kumo/runtime-python3.13:abc",
+        build: "kumo/build-python3.13:def",
+        python: "/usr/bin/python3.13",
+      },
+      runtime: "python",
+      withCa: false,
+      files: files({ "pyproject.toml": "[tool.black]\n", "main.py": "" }),
+    });
+    const run = plan.dockerfile.split("\n").find((l) => l.startsWith("RUN ")) ?? "";
+    const [python, flag, program] = JSON.parse(run.slice("RUN ".length)) as string[];
+    expect([python, flag]).toEqual(["/usr/bin/python3.13", "-c"]);
+    expect(program).toContain("tomllib");
+    expect(program).toContain('"-m", "pip", "install", "--target", "/build/.deps"');
+    expect(plan.dockerfile).not.toContain('"."');
+  });
 });

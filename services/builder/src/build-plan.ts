@@ -13,6 +13,8 @@ export interface PlanImages {
   run: string;
   /** The image dependencies are installed or code compiled in (a build stage), if any. */
   build?: string;
+  /** Python runtimes: the interpreter of both images (default /usr/bin/python3.11). */
+  python?: string;
 }
 
 export interface PlanInput {
@@ -91,7 +93,7 @@ export function planBuild(input: PlanInput): BuildPlan {
           hasCodeTree: true,
           summary: "no requirements.txt: code only",
         };
-      const python = "/usr/bin/python3.11";
+      const python = input.images.python ?? "/usr/bin/python3.11";
       const pip = [python, "-m", "pip", "install", "--target", "/build/.deps"];
       let copies: string[];
       let command: string[];
@@ -110,8 +112,11 @@ export function planBuild(input: PlanInput): BuildPlan {
               ];
         command = [...pip, "-r", "requirements.txt"];
       } else {
+        // pyproject.toml: its [project].dependencies are installed, not the project itself (the code
+        // is copied as it is; building it would need a build backend from PyPI). A pyproject.toml that
+        // declares none (tool settings only) installs nothing. Decided in the stage, by Python's tomllib.
         copies = [`COPY ["${CONTEXT_SOURCE_DIR}/", "/build/"]`];
-        command = [...pip, "."];
+        command = [python, "-c", pyprojectInstall(pip.slice(1))];
       }
       const deps = [
         `FROM ${input.images.build ?? input.images.run} AS deps`,
@@ -127,7 +132,10 @@ export function planBuild(input: PlanInput): BuildPlan {
       return {
         dockerfile: join([...deps, ...finalStage(["COPY --from=deps /build/.deps/ /var/task/"])]),
         hasCodeTree: true,
-        summary: `dependencies: pip install --target (${manifest})`,
+        summary:
+          manifest === "requirements.txt"
+            ? "dependencies: pip install --target (requirements.txt)"
+            : "dependencies: pip install --target ([project] dependencies of pyproject.toml, if any)",
       };
     }
     case "go": {
@@ -152,6 +160,19 @@ export function planBuild(input: PlanInput): BuildPlan {
     case "container":
       return { dockerfile: "", hasCodeTree: false, summary: "custom image: the source's Dockerfile" };
   }
+}
+
+/** A Python program for the build stage: pip installs pyproject.toml's dependencies, if it declares any. */
+function pyprojectInstall(pipArgs: string[]): string {
+  return [
+    "import subprocess, sys, tomllib",
+    'deps = tomllib.load(open("pyproject.toml", "rb")).get("project", {}).get("dependencies") or []',
+    "if not deps:",
+    '    print("pyproject.toml declares no dependencies ([project] dependencies): nothing to install")',
+    "    sys.exit(0)",
+    `print("installing pyproject.toml's dependencies:", ", ".join(deps), flush=True)`,
+    `sys.exit(subprocess.call([sys.executable, ${pipArgs.map((a) => JSON.stringify(a)).join(", ")}, *deps]))`,
+  ].join("\n");
 }
 
 /** Where an edge dependency image keeps the install (`node_modules` inside it). */
@@ -187,6 +208,10 @@ function jsDependencyStage(
   const present = install.manifests
     .filter((p) => input.files.has(p))
     .map((p) => `${CONTEXT_SOURCE_DIR}/${p}`);
+  // Local packages (`"dep": "file:vendor/dep"`) are part of the install's input, so they go in too.
+  const local = localPackagePaths(input.files).map(
+    (p) => `COPY ${JSON.stringify([`${CONTEXT_SOURCE_DIR}/${p}`, `/build/${p}`])}`,
+  );
   return [
     `FROM ${input.images.build ?? input.images.run} AS deps`,
     labelLine(input.labels),
@@ -196,8 +221,43 @@ function jsDependencyStage(
     ...caLines(input.withCa, ["NODE_EXTRA_CA_CERTS", "DENO_CERT", "SSL_CERT_FILE"]),
     install.env ? `ENV ${install.env}` : "",
     `COPY ${JSON.stringify([...present, "/build/"])}`,
+    ...local,
     `RUN ${JSON.stringify(install.command)}`,
   ].filter(Boolean);
+}
+
+const DEPENDENCY_FIELDS = ["dependencies", "optionalDependencies", "devDependencies"] as const;
+
+/**
+ * The folders of package.json's `file:` dependencies inside the source (`file:./vendor/dep`), in a
+ * stable order. Anything else (a tarball, a path outside the upload) is left to the installer's
+ * own error.
+ */
+export function localPackagePaths(files: SourceFiles): string[] {
+  const bytes = files.get("package.json");
+  if (!bytes) return [];
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch {
+    return [];
+  }
+  if (typeof manifest !== "object" || manifest === null) return [];
+  const paths = new Set<string>();
+  for (const field of DEPENDENCY_FIELDS) {
+    const deps = (manifest as Record<string, unknown>)[field];
+    if (typeof deps !== "object" || deps === null) continue;
+    for (const spec of Object.values(deps)) {
+      if (typeof spec !== "string" || !spec.startsWith("file:")) continue;
+      const path = spec
+        .slice("file:".length)
+        .replace(/^(\.\/)+/, "")
+        .replace(/\/+$/, "");
+      if (!SAFE_PATH.test(path) || path.split("/").includes("..")) continue;
+      if ([...files.keys()].some((f) => f.startsWith(`${path}/`))) paths.add(path);
+    }
+  }
+  return [...paths].sort();
 }
 
 function jsInstall(
@@ -224,7 +284,9 @@ function jsInstall(
   return {
     // npm's default backoff (10 s, then 60 s) makes a failing install (a certificate the build does
     // not trust, an unreachable registry) take over a minute; two quick retries still ride out a blip.
-    env: "npm_config_fetch_retries=2 npm_config_fetch_retry_mintimeout=1000 npm_config_fetch_retry_maxtimeout=4000",
+    // install-links: a `file:` package is installed as a copy, not a link to /build/<dir>, so what
+    // its install script writes there reaches the function image with node_modules.
+    env: "npm_config_fetch_retries=2 npm_config_fetch_retry_mintimeout=1000 npm_config_fetch_retry_maxtimeout=4000 npm_config_install_links=true",
     manifests: ["package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc"],
     command: locked
       ? [...npm, "ci", "--omit=dev", "--no-audit", "--no-fund"]

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { KumoError } from "@kumo/core";
+import { KumoError, runtimeFamily } from "@kumo/core";
 import { readSourceArchive, type SourceFiles, sourceDigest } from "@kumo/source";
 import type { BuildRequestMessage, BuildResultMessage } from "./build-messages.ts";
 import { type BuildPlan, isBuildRuntime, planBuild } from "./build-plan.ts";
@@ -54,7 +54,8 @@ export class ImageBuilder {
     signal: AbortSignal,
   ): Promise<BuildOutput> {
     const started = performance.now();
-    const runtime = request.runtime;
+    // A pinned version ("node22") builds like its family on that version's images.
+    const runtime = runtimeFamily(request.runtime);
     if (!isBuildRuntime(runtime)) {
       throw new KumoError(
         "FN_006",
@@ -65,7 +66,7 @@ export class ImageBuilder {
     if (runtime === "container" && !files.has("Dockerfile")) {
       throw new KumoError("FN_005", 'runtime "container" needs a Dockerfile at the root of the source');
     }
-    const images = await this.#options.resolveImages(runtime, log);
+    const images = await this.#options.resolveImages(request.runtime, log);
     const ca = this.#engine.caBundle();
     // Build-stage images carry only these; configured labels (dev.kumo.test=1) go on the function image
     // alone, since a `docker image prune --filter label=...` elsewhere would delete dangling stages mid-build.
@@ -81,13 +82,19 @@ export class ImageBuilder {
     });
     const digest = createHash("sha256")
       .update(
-        JSON.stringify([BUILDER_RECIPE, request.tenantId, runtime, plan.dockerfile, sourceDigest(files)]),
+        JSON.stringify([
+          BUILDER_RECIPE,
+          request.tenantId,
+          request.runtime,
+          plan.dockerfile,
+          sourceDigest(files),
+        ]),
       )
       .update(ca ? createHash("sha256").update(ca).digest("hex") : "no-extra-ca")
       .digest("hex")
       .slice(0, 40);
     const tag = `${FUNCTION_IMAGE_REPO}:${digest}`;
-    log(`runtime ${runtime}: ${plan.summary}`);
+    log(`runtime ${request.runtime}: ${plan.summary}`);
 
     let cached = false;
     if (await this.#engine.exists(tag)) {
@@ -112,13 +119,24 @@ export class ImageBuilder {
     // The load check starts the image while the code tree is read out of it: neither waits on the other.
     const [codeTar] = await Promise.all([
       plan.hasCodeTree ? this.#engine.archive(tag, "/var/task/.") : undefined,
-      this.#options.loadCheck?.check(image.Id, runtime, request.env ?? {}, log, signal),
+      this.#options.loadCheck?.check(image.Id, runtime, request.env ?? {}, log, signal, {
+        port: request.port ?? 0,
+        healthPath: request.healthPath ?? "",
+      }),
     ]);
     const codeDigest = codeTar ? `sha256:${createHash("sha256").update(codeTar).digest("hex")}` : "";
     const buildMs = Math.round(performance.now() - started);
     log(`image ${tag} (${(image.Size / 1e6).toFixed(1)} MB) ready in ${(buildMs / 1000).toFixed(1)} s`);
     return {
-      result: { image: tag, imageId: image.Id, codeDigest, cached, imageBytes: image.Size, buildMs, runtime },
+      result: {
+        image: tag,
+        imageId: image.Id,
+        codeDigest,
+        cached,
+        imageBytes: image.Size,
+        buildMs,
+        runtime: request.runtime,
+      },
       codeTar,
     };
   }

@@ -1,5 +1,5 @@
 import { connectBus, type NatsConnection } from "@kumo/bus";
-import { serveHealth, succeeds } from "@kumo/core";
+import { PortBridge, serveHealth, succeeds } from "@kumo/core";
 import Docker from "dockerode";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import { serveBuildService } from "./build-server.ts";
@@ -51,10 +51,25 @@ export async function start(config: BuilderConfig, deps: BuilderDeps = {}): Prom
   const resolveImages =
     deps.resolveImages ??
     createImageResolver({ docker, ...(deps.ensureImages ? { ensureImages: deps.ensureImages } : {}) });
+  const ensureImages = deps.ensureImages;
   const loadCheck = new LoadCheck({
     docker,
     labels: { "dev.kumo.build": "1", ...config.labels },
     memoryMb: config.buildMemoryMb,
+    portBridge: new PortBridge({
+      docker,
+      labels: { "dev.kumo.build": "1", ...config.labels },
+      // Custom images with `port` need the bridge image ("container" in deploy/images/recipes.json).
+      ...(ensureImages
+        ? {
+            ensureImage: async () => {
+              const result = await ensureImages({ only: ["container"] });
+              if (!result.ok)
+                throw new Error(`the port bridge image failed to build: ${JSON.stringify(result.failed)}`);
+            },
+          }
+        : {}),
+    }),
   });
   const builder = new ImageBuilder({ engine, config, resolveImages, loadCheck });
   const edgeDependencies = new EdgeDependencyBuilder({ engine, config, resolveImages });

@@ -1,4 +1,5 @@
 import { PassThrough } from "node:stream";
+import type { BridgedContainer, PortBridge } from "@kumo/core";
 import { FUNCTION_USER, functionHostConfig, KumoError } from "@kumo/core";
 import type Docker from "dockerode";
 
@@ -15,11 +16,22 @@ export interface LoadCheckOptions {
   labels: Record<string, string>;
   memoryMb: number;
   timeoutMs?: number;
+  /** Starts custom images that listen on a TCP port behind kumo-bridge, as the autoscaler does. */
+  portBridge: PortBridge;
+}
+
+/** kumo.json's `port` and `healthPath` as the build request carries them (0 and "": unset). */
+export interface LoadCheckPort {
+  port: number;
+  healthPath: string;
 }
 
 type LoadOutcome = { ok: true } | { ok: false; reason: string; lines: string[] };
 
-/** What the shims print once listening (runtimes/*\/shim): `state` "failed" when the handler did not load. */
+/**
+ * What the shims print once listening (runtimes/*\/shim), and kumo-bridge once the image's server
+ * answers on its port: `state` "failed" when the handler did not load.
+ */
 interface ShimLine {
   message: string;
   state?: string;
@@ -30,7 +42,10 @@ interface ShimLine {
  * and waits for its shim's "shim ready" line: a baked image loads its handler before that line, so
  * a module that throws at import, has no handler the shim accepts, or does not parse fails the
  * build with FN_005 and the loader's own error, instead of deploying and timing out at the first call.
- * Custom images ("container": their own server, no shim) are not checked.
+ * Custom images with kumo.json `port` start behind kumo-bridge, which says "shim ready" once their
+ * server accepts connections (or its health path answers 2xx): one that never does fails the build
+ * here, rather than every cold start timing out later. Custom images speaking the socket protocol
+ * themselves (no `port`) print no such line, so they are not checked.
  */
 export class LoadCheck {
   readonly #options: LoadCheckOptions;
@@ -46,20 +61,30 @@ export class LoadCheck {
     env: Record<string, string>,
     log: (line: string) => void,
     signal: AbortSignal,
+    tcp: LoadCheckPort = { port: 0, healthPath: "" },
   ): Promise<void> {
-    if (runtime === "container") {
-      log("load check: skipped for custom images (their own server answers at the first call)");
+    const port = runtime === "container" && tcp.port > 0 ? tcp : undefined;
+    if (runtime === "container" && !port) {
+      log(
+        "load check: skipped for custom images on the socket protocol (their server answers at the first call)",
+      );
       return;
     }
-    // The same image may load with one env and not another: both make the key.
-    const key = `${imageId} ${JSON.stringify(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+    // The same image may load with one env (or port) and not another: all make the key.
+    const key = `${imageId} ${JSON.stringify(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)))} ${port ? `${port.port}${port.healthPath}` : ""}`;
     if (this.#passed.has(key)) {
       log("load check: this image passed before");
       return;
     }
     const started = performance.now();
+    let bridged: BridgedContainer | undefined;
+    if (port) {
+      const settings = { port: port.port, ...(port.healthPath ? { healthPath: port.healthPath } : {}) };
+      bridged = await this.#options.portBridge.container(imageId, settings);
+    }
     const container = await this.#options.docker.createContainer({
       Image: imageId,
+      ...(bridged ? { Entrypoint: bridged.Entrypoint, Cmd: bridged.Cmd } : {}),
       User: `${FUNCTION_USER}:${FUNCTION_USER}`,
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       Labels: { ...this.#options.labels },
@@ -67,16 +92,26 @@ export class LoadCheck {
         memoryMb: this.#options.memoryMb,
         cpus: 1,
         egress: false,
+        ...(bridged ? { binds: [bridged.bind] } : {}),
         // The shim binds its socket there; nothing connects to it, the check reads the log.
         tmpfs: { "/run/kumo": `rw,nosuid,nodev,size=1m,uid=${FUNCTION_USER},gid=${FUNCTION_USER}` },
       }),
     });
     try {
-      const outcome = await this.#watch(container, signal);
+      const notReady = port
+        ? port.healthPath
+          ? `GET ${port.healthPath} on its port ${port.port} did not answer 2xx`
+          : `its server did not accept connections on port ${port.port}`
+        : "it did not start";
+      const outcome = await this.#watch(container, signal, notReady);
       const ms = Math.round(performance.now() - started);
       if (outcome.ok) {
         this.#remember(key);
-        log(`load check: the handler loaded (${ms} ms)`);
+        log(
+          port
+            ? `load check: the server answers on port ${port.port} (${ms} ms)`
+            : `load check: the handler loaded (${ms} ms)`,
+        );
         return;
       }
       for (const line of outcome.lines) log(`  ${line}`);
@@ -88,7 +123,7 @@ export class LoadCheck {
     }
   }
 
-  async #watch(container: Docker.Container, signal: AbortSignal): Promise<LoadOutcome> {
+  async #watch(container: Docker.Container, signal: AbortSignal, notReady: string): Promise<LoadOutcome> {
     const lines: string[] = [];
     let loaderError: string | undefined;
     const timeoutMs = this.#options.timeoutMs ?? LOAD_TIMEOUT_MS;
@@ -108,7 +143,7 @@ export class LoadCheck {
         const timer = setTimeout(() => {
           resolve({
             ok: false,
-            reason: loaderError ?? `it did not start within ${timeoutMs / 1000} s`,
+            reason: loaderError ?? `${notReady} within ${timeoutMs / 1000} s`,
             lines: quoted(),
           });
         }, timeoutMs);

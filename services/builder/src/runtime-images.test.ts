@@ -50,4 +50,34 @@ describe("runtime images", () => {
     await resolve("go", () => {});
     expect(asked).toEqual([["go"]]);
   });
+
+  it("runtime images - a pinned version asks for its own recipes; the default version is the family's", async () => {
+    const asked: string[][] = [];
+    const resolve = createImageResolver({
+      docker,
+      ensureImages: async ({ only }) => {
+        asked.push(only);
+        const lang = only[0] ?? "";
+        const suffix = lang === "node" || lang === "python" ? "" : lang.replace(/^(node|python)/, "");
+        const family = lang.startsWith("node") ? "node" : "python";
+        return {
+          ok: true,
+          failed: {},
+          images: {
+            [`runtime-${family}${suffix}`]: `kumo/runtime-${family}${suffix}:0123456789abcdef`,
+            [`build-${family}${suffix}`]: `kumo/build-${family}${suffix}:fedcba9876543210`,
+          },
+        };
+      },
+    });
+    expect((await resolve("node22", () => {})).run).toBe("kumo/runtime-node22:0123456789abcdef");
+    expect((await resolve("node24", () => {})).run).toBe("kumo/runtime-node:0123456789abcdef");
+    expect(await resolve("python3.13", () => {})).toEqual({
+      run: "kumo/runtime-python3.13:0123456789abcdef",
+      build: "kumo/build-python3.13:fedcba9876543210",
+      python: "/usr/bin/python3.13",
+    });
+    expect(asked).toEqual([["node22"], ["node"], ["python3.13"]]);
+    await expect(resolve("node18", () => {})).rejects.toMatchObject({ code: "FN_006" });
+  });
 });

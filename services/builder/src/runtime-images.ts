@@ -1,6 +1,6 @@
 import { KumoError } from "@kumo/core";
 import type Docker from "dockerode";
-import type { BuildRuntime, PlanImages } from "./build-plan.ts";
+import type { PlanImages } from "./build-plan.ts";
 
 /** What builds the runtime images (scripts/images.mjs in a checkout): injected, never imported here. */
 export type EnsureImages = (options: {
@@ -8,19 +8,55 @@ export type EnsureImages = (options: {
   log?: (line: string) => void;
 }) => Promise<{ ok: boolean; images: Record<string, string>; failed: Record<string, string> }>;
 
-/** Recipe images each runtime builds on: the run image and the build stage (toolchain). */
-const IMAGES: Record<Exclude<BuildRuntime, "container">, { run: string; build: string }> = {
-  node: { run: "runtime-node", build: "build-node" },
-  bun: { run: "runtime-bun", build: "runtime-bun" },
-  deno: { run: "runtime-deno", build: "runtime-deno" },
-  python: { run: "runtime-python", build: "build-python" },
-  go: { run: "runtime-go", build: "runtime-go-build" },
+interface RuntimeImages {
+  /** The `lang` of its recipes in deploy/images/recipes.json: what `ensureImages({ only })` takes. */
+  lang: string;
+  run: string;
+  build: string;
+  /** The Python interpreter of the images, for the pip build stage. */
+  python?: string;
+}
+
+const node = (version: string): RuntimeImages => ({
+  lang: `node${version}`,
+  run: `runtime-node${version}`,
+  build: `build-node${version}`,
+});
+const python311 = {
+  lang: "python",
+  run: "runtime-python",
+  build: "build-python",
+  python: "/usr/bin/python3.11",
+};
+
+/**
+ * Recipe images each runtime name builds on: the run image and the build stage (toolchain). A
+ * family's default version is its plain recipe (node = node24 = runtime-node); every other version
+ * has recipes of its own, built the first time a function uses it (so setup builds none of them).
+ */
+const IMAGES: Record<string, RuntimeImages> = {
+  node: node(""),
+  node24: node(""),
+  node22: node("22"),
+  node20: node("20"),
+  bun: { lang: "bun", run: "runtime-bun", build: "runtime-bun" },
+  deno: { lang: "deno", run: "runtime-deno", build: "runtime-deno" },
+  python: python311,
+  "python3.11": python311,
+  "python3.13": {
+    lang: "python3.13",
+    run: "runtime-python3.13",
+    build: "build-python3.13",
+    python: "/usr/bin/python3.13",
+  },
+  go: { lang: "go", run: "runtime-go", build: "runtime-go-build" },
 };
 
 /** A recipe image's pinned tag: `kumo/<name>:<16 hex digits of its recipe digest>`. */
 const PINNED = /^kumo\/[a-z0-9-]+:[0-9a-f]{16}$/;
 
-export type ImageResolver = (runtime: BuildRuntime, log: (line: string) => void) => Promise<PlanImages>;
+/** Resolves a runtime name ("node", "node22", "python3.13", "container") to its images. */
+export type ImageResolver = (runtime: string, log: (line: string) => void) => Promise<PlanImages>;
 
 export interface ImageResolverOptions {
   docker: Docker;
@@ -51,13 +87,15 @@ export function createImageResolver(options: ImageResolverOptions): ImageResolve
 
 async function resolve(
   options: ImageResolverOptions,
-  runtime: Exclude<BuildRuntime, "container">,
+  runtime: string,
   log: (line: string) => void,
 ): Promise<PlanImages> {
   const names = IMAGES[runtime];
+  if (!names) throw new KumoError("FN_006", `the builder has no images for runtime "${runtime}"`);
+  const python = names.python ? { python: names.python } : {};
   if (options.ensureImages) {
     const result = await options.ensureImages({
-      only: [runtime],
+      only: [names.lang],
       log: (line) => log(`runtime images: ${line}`),
     });
     const run = result.images[names.run];
@@ -68,7 +106,7 @@ async function resolve(
         `the ${runtime} runtime images could not be built: ${JSON.stringify(result.failed)}`,
       );
     }
-    return { run, build };
+    return { run, build, ...python };
   }
   const [run, build] = await Promise.all([
     pinnedRef(options.docker, names.run),
@@ -77,10 +115,10 @@ async function resolve(
   if (!run || !build) {
     throw new KumoError(
       "FN_008",
-      `the ${runtime} runtime images are not on this builder's Docker engine; build them with \`node scripts/images.mjs --only ${runtime}\` from a Kumo checkout`,
+      `the ${runtime} runtime images are not on this builder's Docker engine; build them with \`node scripts/images.mjs --only ${names.lang}\` from a Kumo checkout`,
     );
   }
-  return { run, build };
+  return { run, build, ...python };
 }
 
 /** The pinned tag of the image `kumo/<name>:latest` points at, if it exists. */

@@ -31,4 +31,28 @@ describe("step error lines", () => {
     ]);
     expect(stepErrorLines(["Step 3/5 : RUN make", "make: nothing to do"])).toEqual([]);
   });
+
+  it("step error lines - a failed install script ends with the script's own error, not npm's \"command failed\"", () => {
+    const output = [
+      "npm error code 1",
+      "npm error path /build/node_modules/native-thing",
+      "npm error command failed",
+      "npm error command sh -c node build.js",
+      "npm error /build/node_modules/native-thing/build.js:1",
+      'npm error throw new Error("no C compiler found (cc)")',
+      "npm error ^",
+      "npm error",
+      "npm error Error: no C compiler found (cc)",
+      "npm error     at Object.<anonymous> (/build/node_modules/native-thing/build.js:1:7)",
+      "npm error     at Module._compile (node:internal/modules/cjs/loader:1554:14)",
+      "npm error",
+      "npm error Node.js v24.21.0",
+      "npm error A complete log of this run can be found in: /root/.npm/_logs/x.log",
+    ];
+    expect(stepErrorLines(output)).toEqual([
+      "npm error path /build/node_modules/native-thing",
+      "npm error command sh -c node build.js",
+      "Error: no C compiler found (cc)",
+    ]);
+  });
 });

@@ -52,9 +52,13 @@ node_modules/, .git/ and .kumo/ are never uploaded; list more globs in .kumoigno
 
     if (deployment.status !== "succeeded") {
       const error = deployment.error;
+      // The function this command created has no version to serve: remove it again, so a failed
+      // first deploy leaves nothing behind (the next deploy creates it anew). An existing function
+      // keeps serving its live version.
+      const removed = created && (await removeFunction(client, name));
       throw new KumoError(
         error && isErrorCode(error.code) ? error.code : "FN_005",
-        error?.message ?? `deployment ${deployment.id} ended as ${deployment.status}`,
+        `${error?.message ?? `deployment ${deployment.id} ended as ${deployment.status}`}${removed ? `\n(function ${name} was created by this deploy and has been removed again)` : ""}`,
         { details: { deploymentId: deployment.id } },
       );
     }
@@ -76,6 +80,16 @@ function functionName(flag: string | undefined, fromConfig: string | undefined, 
     );
   }
   return name;
+}
+
+/** Deletes a function; false when that failed (the caller's error is what matters then). */
+async function removeFunction(client: ApiClient, name: string): Promise<boolean> {
+  try {
+    await client.request("DELETE", apiPath`/v1/functions/${name}`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function ensureFunction(

@@ -39,6 +39,8 @@ export class EdgeLocalRunner implements LocalRunner {
     const options = {
       ...(fn.config.handler ? { entry: fn.config.handler } : {}),
       ...(existsSync(join(fn.dir, "node_modules")) ? { nodeModulesDir: fn.dir } : {}),
+      ...(fn.config.compatibility ? { compatibility: fn.config.compatibility } : {}),
+      ...(fn.config.handlerShape ? { handlerShape: fn.config.handlerShape } : {}),
     };
     const bundle = await bundleEdgeFunction(fn.files, options);
     const previous = this.#target;

@@ -1,4 +1,5 @@
 import type { InvocationRequest, InvocationResult, Runtime } from "@kumo/core";
+import { runtimeFamily } from "@kumo/core";
 import { invalidLocalInput } from "../errors.ts";
 import type { LocalFunction } from "./local-function.ts";
 
@@ -30,7 +31,7 @@ export async function createLocalRunner(
   fn: LocalFunction,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<LocalRunner> {
-  const runtime = fn.config.runtime;
+  const runtime = runtimeFamily(fn.config.runtime);
   const why = UNSUPPORTED[runtime];
   if (why !== undefined) throw invalidLocalInput(`runtime "${runtime}" does not run locally: ${why}`);
   if (runtime === "edge") {

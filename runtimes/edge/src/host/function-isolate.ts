@@ -2,9 +2,11 @@ import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import type { ErrorBody, ErrorCode, FunctionLogLine } from "@kumo/core";
 import { checkFunctionResponse } from "@kumo/core/response-limits";
 import type ivm from "isolated-vm";
+import { splitEdgeScript } from "../edge-script.ts";
 import type { FetchPolicy, IsolateLimits, WireRequest, WireResult } from "../host-protocol.ts";
 import { headerPairsOf } from "../wire-codec.ts";
 import { type BridgeRequest, bridgeFetch, type FetchBudget } from "./fetch-bridge.ts";
+import { StackMapper } from "./stack-mapper.ts";
 import { SubtleBridge, subtleFailure } from "./subtle-bridge.ts";
 
 type Ivm = typeof ivm;
@@ -69,6 +71,8 @@ const HEAP_SAMPLE_MS = 1000;
 const SYNC_BUDGET_MS = 1;
 const OFF_THREAD_CALLS = 64;
 const FUNCTION_FILE_PREFIX = "kumo:fn/";
+/** The tenant's bundle runs inside this wrapper; its first line starts after the head. */
+const MODULE_HEAD = "(function(){var module={exports:{}};var exports=module.exports;";
 const encoder = new TextEncoder();
 /**
  * NUL-joined header pairs with token names and values free of CR, LF and NUL. Headers built by the
@@ -109,6 +113,9 @@ export class FunctionIsolate {
   #deliver: Ref;
   #fireTimer: Ref;
   #install: Ref;
+  #prepare: Ref;
+  /** Maps stack frames back to the user's files, when the bundle came with a source map. */
+  #stacks: StackMapper | undefined;
   #timers = new Map<number, NodeJS.Timeout>();
   /** crypto.subtle keys and calls beyond digest/HMAC (see subtle-bridge.ts). */
   #subtle = new SubtleBridge();
@@ -128,14 +135,15 @@ export class FunctionIsolate {
     this.#hooks = hooks;
     this.isolate = isolate;
     this.#context = context;
-    const [dispatch, take, deliver, fireTimer, install] = refs;
-    if (!dispatch || !take || !deliver || !fireTimer || !install)
+    const [dispatch, take, deliver, fireTimer, install, prepare] = refs;
+    if (!dispatch || !take || !deliver || !fireTimer || !install || !prepare)
       throw new Error("bootstrap did not expose its entry points");
     this.#dispatch = dispatch;
     this.#take = take;
     this.#deliver = deliver;
     this.#fireTimer = fireTimer;
     this.#install = install;
+    this.#prepare = prepare;
   }
 
   /**
@@ -162,7 +170,7 @@ export class FunctionIsolate {
       });
       const internal = (await script.run(context, { reference: true })) as Ref;
       script.release();
-      const names = ["dispatch", "take", "deliver", "fireTimer", "install", "warmUp"];
+      const names = ["dispatch", "take", "deliver", "fireTimer", "install", "prepare", "warmUp"];
       const refs = await Promise.all(
         names.map((name) => internal.get(name, { reference: true }) as Promise<Ref>),
       );
@@ -254,9 +262,15 @@ export class FunctionIsolate {
   async specialize(
     key: string,
     versionId: string,
-    code: string,
+    script: string,
     env: Record<string, string>,
-    meta: { functionName: string; version: number; limits: IsolateLimits; maxSubrequests: number },
+    meta: {
+      functionName: string;
+      version: number;
+      limits: IsolateLimits;
+      maxSubrequests: number;
+      handlerShape?: string | undefined;
+    },
   ): Promise<void> {
     const { ivm } = this.#hooks;
     this.key = key;
@@ -264,10 +278,15 @@ export class FunctionIsolate {
     this.limits = meta.limits;
     this.state = "ready";
     const filename = `${FUNCTION_FILE_PREFIX}${meta.functionName}.js`;
-    const wrapped = `(function(){var module={exports:{}};var exports=module.exports;${code}\n;return module.exports;})()`;
+    // The source map stays in this process: the isolate gets the code alone.
+    const { code, sourceMap } = splitEdgeScript(script);
+    this.#stacks = sourceMap ? new StackMapper(sourceMap, filename, MODULE_HEAD.length) : undefined;
+    const wrapped = `${MODULE_HEAD}${code}\n;return module.exports;})()`;
     const initTimeout = Math.min(meta.limits.timeoutMs, Math.max(500, meta.limits.cpuMs * 10));
     let exportsRef: Ref;
     try {
+      // process.env and Deno.env hold the function's env while its module's top level runs.
+      await this.#prepare.apply(undefined, [new ivm.ExternalCopy(env).copyInto()], { timeout: initTimeout });
       const script = await this.isolate.compileScript(wrapped, { filename });
       exportsRef = (await script.run(this.#context, { reference: true, timeout: initTimeout })) as Ref;
       script.release();
@@ -284,6 +303,7 @@ export class FunctionIsolate {
             functionName: meta.functionName,
             version: meta.version,
             limits: { maxSubrequests: meta.maxSubrequests },
+            handlerShape: meta.handlerShape ?? "",
           }).copyInto(),
         ],
         { timeout: initTimeout },
@@ -451,7 +471,7 @@ export class FunctionIsolate {
   }
 
   #toResult(outcome: DispatchOutcome, limits: IsolateLimits): WireResult {
-    const logs = toLines(outcome.logs);
+    const logs = this.#mapLogs(toLines(outcome.logs));
     if (!outcome.ok) {
       const error = outcome.error ?? { name: "Error", message: "unknown error", stack: "", code: null };
       if (error.code === "FN_010") return { ...errorResult("FN_010", error.message, false), logs };
@@ -461,12 +481,15 @@ export class FunctionIsolate {
         return { ...errorResult("FN_003", message, false), logs };
       }
       const message = `${error.name}: ${error.message}`;
+      const stack = this.#mapStack(error.stack);
       // A workflow step's error branch (runtimes/shared/step.mjs); checked, as the tenant could tamper with it.
       const details =
         typeof error.nextPath === "string" && error.nextPath.length <= 200
-          ? { name: error.name, stack: error.stack, nextPath: error.nextPath }
-          : { name: error.name, stack: error.stack };
-      return { ...errorResult("FN_004", message, false, details), logs };
+          ? { name: error.name, stack, nextPath: error.nextPath }
+          : { name: error.name, stack };
+      // Logged too, as the container shims log a handler's error: `kumo logs` shows where it threw.
+      const logged = [...logs, { ts: Date.now(), level: "error" as const, message: stack || message }];
+      return { ...errorResult("FN_004", message, false, details), logs: logged };
     }
     // The outcome was built by code the tenant can tamper with (prototypes): only well-typed values
     // reach the frame encoder.
@@ -517,8 +540,28 @@ export class FunctionIsolate {
     return {
       code: "FN_004",
       message: `${context}: ${name}: ${message}`,
-      details: { name, stack: frames.join("\n") },
+      details: { name, stack: this.#mapStack(frames.join("\n")) },
     };
+  }
+
+  /** A stack with the bundle's positions replaced by the user's file:line:column (source map). */
+  #mapStack(stack: string): string {
+    if (!this.#stacks || typeof stack !== "string") return stack;
+    try {
+      return this.#stacks.map(stack);
+    } catch {
+      return stack;
+    }
+  }
+
+  /** Error lines the function logged (uncaught errors in timers, console.error(err)) are mapped too. */
+  #mapLogs(logs: FunctionLogLine[]): FunctionLogLine[] {
+    if (!this.#stacks) return logs;
+    return logs.map((line) =>
+      line.level === "error" && line.message.includes(FUNCTION_FILE_PREFIX)
+        ? { ...line, message: this.#mapStack(line.message) }
+        : line,
+    );
   }
 
   /** CPU check run by the host's watchdog: the allowance grows with invocations completed meanwhile. */
@@ -654,7 +697,7 @@ export class FunctionIsolate {
       clearTimeout(record.wallTimer);
       this.inflight.delete(invocationId);
     }
-    if (logs.length > 0) this.#hooks.lateLogs(invocationId, toLines(logs));
+    if (logs.length > 0) this.#hooks.lateLogs(invocationId, this.#mapLogs(toLines(logs)));
   }
 }
 

@@ -53,7 +53,9 @@ async function invokeCold(message: InvokeMessage, current: IsolatePool): Promise
     functionName: message.functionName,
     version: message.version,
     limits: message.limits,
-    ...(message.code === undefined ? {} : { code: message.code, env: message.env ?? {} }),
+    ...(message.code === undefined
+      ? {}
+      : { code: message.code, env: message.env ?? {}, handlerShape: message.handlerShape }),
   });
   if (!(created instanceof FunctionIsolate)) {
     sendResult(message.id, errorResult(created.code, created.message, true, created.details), current);

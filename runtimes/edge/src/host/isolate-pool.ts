@@ -10,11 +10,13 @@ export interface Specialization {
   limits: IsolateLimits;
   code: string;
   env: Record<string, string>;
+  handlerShape?: string | undefined;
 }
 
 interface CodeEntry {
   code: string;
   env: Record<string, string>;
+  handlerShape?: string | undefined;
 }
 
 /**
@@ -86,7 +88,8 @@ export class IsolatePool {
   ): Promise<FunctionIsolate | ErrorBody> {
     const pending = this.#creating.get(spec.key);
     if (pending) return pending;
-    if (spec.code !== undefined) this.#rememberCode(spec.key, { code: spec.code, env: spec.env ?? {} });
+    if (spec.code !== undefined)
+      this.#rememberCode(spec.key, { code: spec.code, env: spec.env ?? {}, handlerShape: spec.handlerShape });
     const entry = this.#code.get(spec.key);
     if (!entry) return { code: "FN_500", message: "code for the function version is missing" };
     const promise = this.#build({ ...spec, ...entry }).finally(() => this.#creating.delete(spec.key));
@@ -107,6 +110,7 @@ export class IsolatePool {
         version: spec.version,
         limits: spec.limits,
         maxSubrequests: this.#settings.fetch.maxSubrequests,
+        handlerShape: spec.handlerShape,
       });
     } catch (error) {
       isolate.dispose();

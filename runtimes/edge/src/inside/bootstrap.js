@@ -257,11 +257,36 @@ const NODE_SHAPE_NAMES = {
   "node-app": "an exported Node app (Express, Koa, Fastify or http.Server)",
 };
 
+/** Before the module runs: its env, so top-level code can read process.env and Deno.env. */
+function prepare(envVars) {
+  env = Object.freeze({ ...envVars });
+  defineGlobal("process", Object.freeze({ env: Object.freeze({ ...envVars }) }));
+}
+
+/** Hash names the node:crypto layer may ask the host for (src/node-compat/crypto.js). */
+const NODE_HASHES = ["md5", "sha1", "sha256", "sha384", "sha512"];
+const nodeHashName = (name) => {
+  if (!NODE_HASHES.includes(name)) throw new TypeError(`Digest method not supported: ${name}`);
+  return name;
+};
+const nodeBytes = (data) => {
+  if (!(data instanceof Uint8Array)) throw new TypeError("data must be a Uint8Array");
+  return data.slice();
+};
+// Synchronous hashing for node:crypto's createHash/createHmac, which Web Crypto cannot give: the
+// same host calls as crypto.subtle.digest and HMAC, with the names checked here.
+Object.defineProperty(globalThis, Symbol.for("kumo.node-crypto"), {
+  value: Object.freeze({
+    hash: (name, data) => host.digest(nodeHashName(name), nodeBytes(data)),
+    hmac: (name, key, data) => host.hmac(nodeHashName(name), nodeBytes(key), nodeBytes(data)),
+  }),
+  enumerable: false,
+});
+
 function install(exports, envVars, info) {
   meta = info;
   limits = { ...limits, ...info.limits };
-  env = Object.freeze({ ...envVars });
-  defineGlobal("process", Object.freeze({ env: Object.freeze({ ...envVars }) }));
+  prepare(envVars);
   // A CommonJS entry's module.exports is its default export, as Node's import of it gives it
   // (`module.exports = async (event, context) => ...`, `module.exports = { handle }`).
   const module =
@@ -271,8 +296,11 @@ function install(exports, envVars, info) {
   const step =
     module.step ?? (module.default && typeof module.default === "object" ? module.default.step : undefined);
   stepEntry = typeof step === "function" ? step : null;
-  const found = detectShape(module, { served: denoServe.captured() });
-  if (!found) throw noShapeError("the function's module", {}, false);
+  // kumo.json's handlerShape; the bundler refused the shapes edge cannot run.
+  const declared =
+    typeof info.handlerShape === "string" && info.handlerShape !== "" ? info.handlerShape : undefined;
+  const found = detectShape(module, { served: denoServe.captured(), ...(declared ? { declared } : {}) });
+  if (!found) throw noShapeError("the function's module", declared ? { declared } : {}, false);
   if (NODE_ONLY_SHAPES.includes(found.shape)) {
     /** @type {TypeError & { kumoCode?: string }} */
     const error = new TypeError(
@@ -575,4 +603,4 @@ function warmUp() {
 }
 
 // The completion value of this script: the host keeps references to these, tenant code never sees them.
-globalThis.__kumo_internal = { install, dispatch, take, deliver, fireTimer, warmUp };
+globalThis.__kumo_internal = { install, dispatch, take, deliver, fireTimer, warmUp, prepare };

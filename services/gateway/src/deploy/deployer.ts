@@ -37,8 +37,18 @@ export type EdgeBundler = (
     nodeModulesDir?: string;
     /** Largest bundle accepted, in bytes (the bundler's default without it). */
     maxBytes?: number;
+    /** kumo.json's `compatibility` (["nodejs"]: the Node layer). */
+    compatibility?: readonly string[];
+    /** kumo.json's `handlerShape`: the bundler refuses the shapes edge cannot run (FN_005). */
+    handlerShape?: string;
   },
-) => Promise<{ code: string; digest: string; warnings: string[] }>;
+) => Promise<{
+  code: string;
+  digest: string;
+  warnings: string[];
+  codeBytes?: number;
+  sourceMapBytes?: number;
+}>;
 
 /** What the Deployer needs of the builder service (BuildClient over gRPC, in production). */
 export interface ImageBuildClient {
@@ -174,6 +184,8 @@ export class Deployer {
       ...(config.handler ? { entry: config.handler } : {}),
       ...(nodeModulesDir ? { nodeModulesDir } : {}),
       ...(this.#options.edgeBundleMaxBytes ? { maxBytes: this.#options.edgeBundleMaxBytes } : {}),
+      ...(config.compatibility ? { compatibility: config.compatibility } : {}),
+      ...(config.handlerShape ? { handlerShape: config.handlerShape } : {}),
     });
   }
 
@@ -235,7 +247,9 @@ export class Deployer {
         started = performance.now();
         return got;
       });
-      log.push(`bundled ${bundle.code.length} bytes in ${(performance.now() - started).toFixed(1)} ms`);
+      log.push(
+        `bundled ${bundle.codeBytes ?? bundle.code.length} bytes${bundle.sourceMapBytes ? ` (+ ${bundle.sourceMapBytes} bytes of source map)` : ""} in ${(performance.now() - started).toFixed(1)} ms`,
+      );
       for (const warning of bundle.warnings) log.push(`warning: ${warning}`);
       await store.artifacts.put(bundle.digest, "edge-bundle", Buffer.from(bundle.code));
       const version = await releaseVersion({
@@ -318,6 +332,8 @@ export class Deployer {
           sourceTar,
           deploymentId: deployment.id,
           env: config.env ?? {},
+          ...(config.port !== undefined ? { port: config.port } : {}),
+          ...(config.healthPath !== undefined ? { healthPath: config.healthPath } : {}),
         },
         { onLog: (line) => log.line(line), ...(span ? { traceparent: traceparentOf(span) } : {}) },
       );

@@ -7,6 +7,7 @@ import {
   type InvocationResult,
   invalid,
   KumoError,
+  runtimeFamily,
 } from "@kumo/core";
 import type { TokenBuckets } from "./token-buckets.ts";
 
@@ -55,7 +56,7 @@ export class DraftRunner {
   }
 
   async run(draft: Draft, invocation: InvocationRequest, signal: AbortSignal): Promise<DraftOutcome> {
-    const provider = this.#providers.find((p) => p.supports(draft.config.runtime));
+    const provider = this.#providers.find((p) => p.supports(runtimeFamily(draft.config.runtime)));
     if (!provider) {
       throw invalid(
         `this gateway runs no isolates for runtime "${draft.config.runtime}", so it cannot run drafts; deploy instead`,
@@ -68,7 +69,7 @@ export class DraftRunner {
       functionName: draft.functionName,
       versionId: draftId,
       version: 0,
-      runtime: draft.config.runtime,
+      runtime: runtimeFamily(draft.config.runtime),
       config: draft.config,
       sourceDigest: draftId,
       artifact: draftId,

@@ -1,5 +1,5 @@
 import type { DeployedVersion, FunctionConfig, Runtime, SecretBox } from "@kumo/core";
-import { notFound, pickVersion } from "@kumo/core";
+import { notFound, pickVersion, runtimeFamily } from "@kumo/core";
 import {
   type AliasRow,
   edgeScript,
@@ -162,7 +162,7 @@ export class FunctionResolver {
       functionName: fn.name,
       versionId: version.id,
       version: version.version,
-      runtime: version.runtime as Runtime,
+      runtime: runtimeFamily(version.runtime) as Runtime,
       config,
       sourceDigest: version.source_digest,
       artifact: version.artifact,

@@ -1,4 +1,4 @@
-import { functionConfigSchema, KumoError, parseOrThrow, RUNTIMES, resourceName } from "@kumo/core";
+import { functionConfigSchema, KumoError, parseOrThrow, resourceName, runtimeNameSchema } from "@kumo/core";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { tenantAccess } from "../auth/access.ts";
@@ -59,7 +59,7 @@ export function functionRoutes(ctx: GatewayContext): FastifyPluginAsyncZod {
           summary: "Create a function",
           body: z.strictObject({
             name: resourceName,
-            runtime: z.enum(RUNTIMES),
+            runtime: runtimeNameSchema,
             config: configObject.optional(),
           }),
         },

@@ -1,0 +1,3 @@
+module kumo.dev/bridge
+
+go 1.23

@@ -25,6 +25,7 @@ import { edgeTarget, invokeEdge } from "../runtimes/edge/src/edge-test-kit.ts";
 import { createEdgeProvider } from "../runtimes/edge/src/index.ts";
 import { HELLO_WORKER } from "./support/edge-hello.ts";
 import { cpuPerRequest, processTreeCpu } from "./support/edge-process-cpu.ts";
+import { freePort } from "./support/free-port.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -69,14 +70,6 @@ function startServer(
     child.once("exit", (code) => reject(new Error(`${name} exited (${code}): ${out}`)));
     setTimeout(() => reject(new Error(`${name} did not start: ${out}`)), 120_000).unref();
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const address = server.address();
-  await new Promise((r) => server.close(r));
-  return typeof address === "object" && address ? address.port : 0;
 }
 
 async function startWorkerd(): Promise<Started & { dir: string }> {

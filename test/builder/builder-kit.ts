@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { crc32 } from "node:zlib";
+import { loadAutoscalerConfig, start as startAutoscaler } from "@kumo/autoscaler";
 import {
   BuildClient,
   type Builder,
@@ -12,7 +13,10 @@ import {
   loadBuilderConfig,
   start as startBuilder,
 } from "@kumo/builder";
+import { connectBus, deleteNamespaceStreams, jetstreamManager } from "@kumo/bus";
 import { packSourceArchive } from "@kumo/source";
+import { testAutoscalerEnv } from "../invocation/plane.ts";
+import { ensureRuntimeImages } from "../runtimes/runtime-harness.ts";
 import { startTestGateway, TEST_NATS_URL, type TestGateway } from "../support/test-gateway.ts";
 
 export const run = promisify(execFile);
@@ -206,4 +210,47 @@ function zipStored(files: Record<string, string>): Buffer {
 async function checkoutImages(): Promise<EnsureImages> {
   const script = new URL("../../scripts/images.mjs", import.meta.url).href;
   return ((await import(script)) as { ensureImages: EnsureImages }).ensureImages;
+}
+
+/**
+ * A build kit with an autoscaler node of its own (its containers labelled with a fresh node id), so
+ * deployed container functions also run through `/fn`; `close()` removes the node's containers, the
+ * gateway's streams and the node's data directory.
+ */
+export async function startBuildKitWithNode(
+  name: string,
+  runtimes: Parameters<typeof ensureRuntimeImages>[0],
+): Promise<{ kit: BuildKit; close(): Promise<void> }> {
+  const nodeId = `${name.slice(0, 2)}${randomBytes(4).toString("hex")}`;
+  const dataDir = `/tmp/kumo-${name}-${nodeId}`;
+  await ensureRuntimeImages(runtimes);
+  const kit = await startBuildKit();
+  const autoscaler = await startAutoscaler(
+    loadAutoscalerConfig(
+      testAutoscalerEnv({
+        nodeId,
+        namespace: undefined,
+        schema: kit.tg.schema,
+        masterKey: randomBytes(32).toString("hex"),
+        dataDir,
+      }),
+    ),
+    { database: kit.tg.gateway.database, log: () => {} },
+  );
+  return {
+    kit,
+    async close() {
+      await autoscaler.stop().catch(() => {});
+      const { stdout } = await run("docker", ["ps", "-aq", "--filter", `label=dev.kumo.node=${nodeId}`]);
+      const ids = stdout.split("\n").filter(Boolean);
+      if (ids.length > 0) await run("docker", ["rm", "-f", ...ids]).catch(() => {});
+      const namespace = kit.tg.gateway.namespace;
+      await kit.close();
+      const nc = await connectBus({ url: TEST_NATS_URL, name: `${name}-test` });
+      const jsm = await jetstreamManager(nc).catch(() => undefined);
+      if (jsm && namespace) await deleteNamespaceStreams(jsm, namespace);
+      await nc.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,11 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
-import { type Autoscaler, loadAutoscalerConfig, start as startAutoscaler } from "@kumo/autoscaler";
-import { connectBus, deleteNamespaceStreams, jetstreamManager } from "@kumo/bus";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testAutoscalerEnv } from "../invocation/plane.ts";
-import { ensureRuntimeImages } from "../runtimes/runtime-harness.ts";
-import { type BuildKit, run, startBuildKit } from "./builder-kit.ts";
+import { type BuildKit, startBuildKitWithNode } from "./builder-kit.ts";
 
 /**
  * The builder's deploy-time load check: a container function whose module does not load fails its
@@ -13,42 +7,16 @@ import { type BuildKit, run, startBuildKit } from "./builder-kit.ts";
  * error reaches a public caller as the `{ error }` envelope without its stack.
  */
 let kit: BuildKit;
-let autoscaler: Autoscaler;
-const nodeId = `lc${randomBytes(4).toString("hex")}`;
-const dataDir = `/tmp/kumo-load-check-${nodeId}`;
+
+let node: Awaited<ReturnType<typeof startBuildKitWithNode>> | undefined;
 
 beforeAll(async () => {
-  await ensureRuntimeImages(["node", "python"]);
-  kit = await startBuildKit();
-  autoscaler = await startAutoscaler(
-    loadAutoscalerConfig(
-      testAutoscalerEnv({
-        nodeId,
-        namespace: undefined,
-        schema: kit.tg.schema,
-        masterKey: randomBytes(32).toString("hex"),
-        dataDir,
-      }),
-    ),
-    { database: kit.tg.gateway.database, log: () => {} },
-  );
+  node = await startBuildKitWithNode("load-check", ["node", "python"]);
+  kit = node.kit;
 }, 300_000);
 
 afterAll(async () => {
-  await autoscaler?.stop().catch(() => {});
-  const { stdout } = await run("docker", ["ps", "-aq", "--filter", `label=dev.kumo.node=${nodeId}`]);
-  const ids = stdout.split("\n").filter(Boolean);
-  if (ids.length > 0) await run("docker", ["rm", "-f", ...ids]).catch(() => {});
-  const namespace = kit?.tg.gateway.namespace;
-  await kit?.close();
-  const nc = await connectBus({
-    url: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
-    name: "load-check-test",
-  });
-  const jsm = await jetstreamManager(nc).catch(() => undefined);
-  if (jsm && namespace) await deleteNamespaceStreams(jsm, namespace);
-  await nc.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await node?.close();
 });
 
 describe("deploy-time load check", () => {

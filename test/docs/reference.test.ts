@@ -58,7 +58,7 @@ describe("docs - generated reference", () => {
     expect(text).toContain("| `KUMO_LOG_RETENTION` | duration ≥ 1h | `30d` |");
     expect(text).toContain("| `KUMO_JWKS_ALLOW_PRIVATE` | switch | `false` |");
     expect(text).toContain(
-      "| `runtime` | `edge`, `node`, `bun`, `deno`, `python`, `go`, `container` | required |",
+      "| `runtime` | `edge`, `node`, `bun`, `deno`, `python`, `go`, `container`, `node20`, `node22`, `node24`, `python3.11`, `python3.13` | required |",
     );
   });
 });

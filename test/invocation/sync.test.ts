@@ -141,8 +141,11 @@ describe("invocation plane - sync", () => {
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.text();
-      // The shim's FN_004 envelope is passed on as it wrote it; the platform's own is { error }.
-      const body = (res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : {}) as {
+      // The shim's FN_004 envelope is passed on as it wrote it; the platform's own is { error }. A
+      // Lambda result's body ("x") is labelled application/json as on Lambda, whatever it holds.
+      const body = (
+        res.status >= 400 && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : {}
+      ) as {
         error?: { code: string; message: string };
         code?: string;
         message?: string;

@@ -1,12 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
-import { type Autoscaler, loadAutoscalerConfig, start as startAutoscaler } from "@kumo/autoscaler";
-import { connectBus, deleteNamespaceStreams, jetstreamManager } from "@kumo/bus";
 import { packSourceArchive } from "@kumo/source";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BuildKit, run, startBuildKit } from "../builder/builder-kit.ts";
-import { testAutoscalerEnv } from "../invocation/plane.ts";
-import { ensureRuntimeImages } from "./runtime-harness.ts";
+import { type BuildKit, startBuildKitWithNode } from "../builder/builder-kit.ts";
 
 /**
  * Custom images that listen on a TCP port (kumo.json `port`), as images made for OpenFaaS, Knative
@@ -14,9 +8,6 @@ import { ensureRuntimeImages } from "./runtime-harness.ts";
  * and invoked through the gateway and a real autoscaler. The images know nothing about Kumo.
  */
 let kit: BuildKit;
-let autoscaler: Autoscaler;
-const nodeId = `pb${randomBytes(4).toString("hex")}`;
-const dataDir = `/tmp/kumo-port-bridge-${nodeId}`;
 
 /** A plain Python server on $PORT (no socket, no /invoke, no /healthz): echoes what it was sent. */
 const PLAIN_SERVER = `
@@ -72,38 +63,15 @@ const dockerfile = (script: string) =>
     "",
   ].join("\n");
 
+let node: Awaited<ReturnType<typeof startBuildKitWithNode>> | undefined;
+
 beforeAll(async () => {
-  await ensureRuntimeImages(["python", "container"]);
-  kit = await startBuildKit();
-  autoscaler = await startAutoscaler(
-    loadAutoscalerConfig(
-      testAutoscalerEnv({
-        nodeId,
-        namespace: undefined,
-        schema: kit.tg.schema,
-        masterKey: randomBytes(32).toString("hex"),
-        dataDir,
-      }),
-    ),
-    { database: kit.tg.gateway.database, log: () => {} },
-  );
+  node = await startBuildKitWithNode("port-bridge", ["python", "container"]);
+  kit = node.kit;
 }, 300_000);
 
 afterAll(async () => {
-  await autoscaler?.stop().catch(() => {});
-  const { stdout } = await run("docker", ["ps", "-aq", "--filter", `label=dev.kumo.node=${nodeId}`]);
-  const ids = stdout.split("\n").filter(Boolean);
-  if (ids.length > 0) await run("docker", ["rm", "-f", ...ids]).catch(() => {});
-  const namespace = kit?.tg.gateway.namespace;
-  await kit?.close();
-  const nc = await connectBus({
-    url: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
-    name: "port-bridge-test",
-  });
-  const jsm = await jetstreamManager(nc).catch(() => undefined);
-  if (jsm && namespace) await deleteNamespaceStreams(jsm, namespace);
-  await nc.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await node?.close();
 });
 
 describe("port bridge - images that listen on a TCP port", () => {

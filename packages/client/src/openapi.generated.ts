@@ -638,7 +638,7 @@ export interface paths {
                         };
                         name: string;
                         /** @enum {string} */
-                        runtime: "edge" | "node" | "bun" | "deno" | "python" | "go" | "container";
+                        runtime: "edge" | "node" | "bun" | "deno" | "python" | "go" | "container" | "node20" | "node22" | "node24" | "python3.11" | "python3.13";
                     };
                 };
             };

@@ -104,7 +104,8 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     await Promise.all(hosts.map((host) => host.start()));
   } catch (error) {
     await Promise.all(hosts.map((host) => host.stop()));
-    throw new KumoError("FN_500", "edge isolate hosts failed to start", { cause: error });
+    const why = error instanceof Error ? error.message : String(error);
+    throw new KumoError("FN_500", `edge isolate hosts failed to start: ${why}`, { cause: error });
   }
 
   function toInvocation(wire: WireResult): InvocationResult {

@@ -198,11 +198,8 @@ async function invokeAdmitted(
     return reply;
   }
   // The response's "close" before it finished is the caller leaving (a request's "close" fires once
-  // its body was read, long before): a container invocation is cancelled. An edge invocation is not
-  // watched: it ends within its CPU and wall-clock limits anyway, its host does not stop it early, and
-  // the AbortController and listeners per request were ~6 % of the gateway's CPU on the edge path.
-  const signal = resolved.version.runtime === "edge" ? undefined : callerGone(reply);
-  const result = await ctx.invoker.invoke(resolved, invocation, signal);
+  // its body was read, long before): the invocation is cancelled and recorded as such.
+  const result = await ctx.invoker.invoke(resolved, invocation, callerGone(reply));
   // A streamed body holds the slot until the response ends.
   if (result.body instanceof Uint8Array) release();
   else reply.raw.once("close", release);

@@ -505,7 +505,7 @@ describe("cluster - three NATS nodes, two gateways behind HAProxy, two autoscale
       const coded = /^FN_0\d\d$/;
       for (const o of failed.filter((f) => f.status > 0)) {
         if (![502, 503, 504].includes(o.status) || o.code.startsWith("FN_"))
-          expect(o.code, row.component).toMatch(coded);
+          expect(o.code, `${row.component}: ${o.message ?? ""}`).toMatch(coded);
       }
     }
     expect(slots.length - distinct.length, "cron slots fired twice").toBe(0);

@@ -9,6 +9,8 @@ export interface Outcome {
   status: number;
   /** The error code of a refusal (FN_0xx), "timeout", "network", or the status when the body has no code. */
   code: string;
+  /** A refusal's message, for the test's failure output. */
+  message?: string;
   /** Async: the accepted invocation's id. */
   invocationId?: string;
   n: number;
@@ -81,7 +83,9 @@ export class SteadyLoad {
         signal: AbortSignal.timeout(this.#options.timeoutMs),
       });
       const text = await res.text();
-      let json: { invocationId?: string; n?: number; error?: { code?: string } } | undefined;
+      let json:
+        | { invocationId?: string; n?: number; error?: { code?: string; message?: string } }
+        | undefined;
       try {
         json = JSON.parse(text);
       } catch {
@@ -94,6 +98,7 @@ export class SteadyLoad {
         ok,
         status: res.status,
         code: ok ? "" : (json?.error?.code ?? String(res.status)),
+        ...(!ok && json?.error?.message ? { message: String(json.error.message) } : {}),
         ...(kind === "async" && json?.invocationId ? { invocationId: json.invocationId } : {}),
         n,
         ms: Date.now() - at,

@@ -175,6 +175,10 @@ describe("triggers - events", () => {
     expect(ship).toMatchObject({ status: "succeeded", attempts: 1 });
     const flaky = await finished(triggers.flaky ?? "", "evt-order-1");
     expect(flaky).toMatchObject({ status: "failed", attempts: 3 });
+    // Log lines are shipped in batches after the records: polled until the last attempt's is written.
+    await waitFor("four executions logged", async () =>
+      (await executions(plane.tenant.id, "evt-order-1")) >= 4 ? true : undefined,
+    );
     expect(await executions(plane.tenant.id, "evt-order-1")).toBe(4);
     const listed = await plane.gw.call("GET", "/v1/events?type=order.placed", { key: plane.tenant.key });
     const deliveries = listed.json.items[0].deliveries as {

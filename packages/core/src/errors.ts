@@ -118,7 +118,7 @@ function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof code === "string" && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code)))
     return true;
   // node-postgres's own messages when a connection ends under a query or cannot be made.
-  return /^Connection terminated|^timeout exceeded when trying to connect|Client has encountered a connection error/.test(
+  return /^Connection terminated|^timeout exceeded when trying to connect|Client has encountered a connection error|^Client was closed/.test(
     error.message,
   );
 }

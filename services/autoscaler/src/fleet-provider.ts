@@ -9,6 +9,7 @@ import {
   isEdgeRuntime,
   KumoError,
   RESPONSE_LIMITS,
+  toKumoError,
 } from "@kumo/core";
 import {
   ATTR,
@@ -290,5 +291,7 @@ function parseFailure(error: unknown): ErrorBody | undefined {
 /** Anything thrown, as the error it crosses boundaries as; unknown errors are platform faults. */
 export function errorBody(error: unknown): ErrorBody {
   if (error instanceof KumoError) return error.toJSON();
-  return { code: "FN_500", message: messageOf(error) };
+  // A database that is down (restarting, failing over) is FN_008, retry: not a platform defect.
+  const coded = toKumoError(error);
+  return coded.code === "FN_500" ? { code: "FN_500", message: messageOf(error) } : coded.toJSON();
 }

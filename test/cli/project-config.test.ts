@@ -77,6 +77,7 @@ describe("kumo init - templates", () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('Created node function "hello" in hello');
     expect((await readdir(join(dir, "hello"))).sort()).toEqual([
+      ".gitignore",
       ".kumoignore",
       "index.js",
       "kumo.json",
@@ -92,6 +93,8 @@ describe("kumo init - templates", () => {
     expect(forced.code).toBe(0);
     expect(JSON.parse(forced.stdout)).toMatchObject({ name: "hello", runtime: "node" });
     expect(await readFile(join(dir, "hello", "index.js"), "utf8")).toContain("export default");
+    // A git push deploys the commit: installed packages and local secrets stay out of it.
+    expect(await readFile(join(dir, "hello", ".gitignore"), "utf8")).toMatch(/^node_modules\/$/m);
   });
 
   it("rejects bad names and runtimes with exit 2", async () => {

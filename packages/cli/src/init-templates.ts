@@ -9,6 +9,12 @@ const KUMOIGNORE = `# Files matching these globs are not uploaded by \`kumo depl
 .env
 `;
 
+/** Keeps installed packages and local secrets out of `git push` deploys, which build from the commit. */
+const GITIGNORE = `node_modules/
+.env
+.kumo/
+`;
+
 const JS_FETCH_HANDLER = `export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
@@ -111,7 +117,7 @@ function kumoJson(name: string, runtime: Runtime, handler?: string): string {
 
 /** A minimal function that answers `{"message": "Hello, world!"}` for each runtime. */
 export function templateFor(name: string, runtime: Runtime): TemplateFiles {
-  const common = { ".kumoignore": KUMOIGNORE };
+  const common = { ".kumoignore": KUMOIGNORE, ".gitignore": GITIGNORE };
   switch (runtime) {
     case "edge":
       return { ...common, "kumo.json": kumoJson(name, runtime, "index.js"), "index.js": JS_FETCH_HANDLER };
@@ -156,7 +162,7 @@ export function templateFor(name: string, runtime: Runtime): TemplateFiles {
  * that keeps .env from being uploaded.
  */
 export function filesOfTemplate(name: string, template: FunctionTemplate): TemplateFiles {
-  const files: TemplateFiles = { ".kumoignore": KUMOIGNORE, ...template.files, ...template.samples };
+  const files: TemplateFiles = { ".kumoignore": KUMOIGNORE, ".gitignore": GITIGNORE, ...template.files, ...template.samples };
   const config = JSON.parse(template.files["kumo.json"] ?? "{}") as Record<string, unknown>;
   files["kumo.json"] = `${JSON.stringify({ name, ...config }, null, 2)}\n`;
   return files;

@@ -47,7 +47,9 @@ export interface Deployment {
   error: { code: string; message: string } | null;
 }
 
-export async function startBuildKit(options: { edge?: boolean } = {}): Promise<BuildKit> {
+export async function startBuildKit(
+  options: { edge?: boolean; builderEnv?: Record<string, string> } = {},
+): Promise<BuildKit> {
   const builder = await startBuilder(
     loadBuilderConfig({
       KUMO_BUILDER_PORT: "0",
@@ -56,6 +58,7 @@ export async function startBuildKit(options: { edge?: boolean } = {}): Promise<B
       KUMO_BUILD_LABELS: "dev.kumo.test=1",
       KUMO_BUILD_GIT_ALLOW_FILE: "1",
       KUMO_BUILD_TIMEOUT: "3m",
+      ...options.builderEnv,
     }),
     { ensureImages: await checkoutImages() },
   );
@@ -220,25 +223,28 @@ async function checkoutImages(): Promise<EnsureImages> {
 export async function startBuildKitWithNode(
   name: string,
   runtimes: Parameters<typeof ensureRuntimeImages>[0],
-): Promise<{ kit: BuildKit; close(): Promise<void> }> {
+  options: { builderEnv?: Record<string, string>; autoscalerEnv?: Record<string, string> } = {},
+): Promise<{ kit: BuildKit; nodeId: string; close(): Promise<void> }> {
   const nodeId = `${name.slice(0, 2)}${randomBytes(4).toString("hex")}`;
   const dataDir = `/tmp/kumo-${name}-${nodeId}`;
   await ensureRuntimeImages(runtimes);
-  const kit = await startBuildKit();
+  const kit = await startBuildKit(options.builderEnv ? { builderEnv: options.builderEnv } : {});
   const autoscaler = await startAutoscaler(
-    loadAutoscalerConfig(
-      testAutoscalerEnv({
+    loadAutoscalerConfig({
+      ...testAutoscalerEnv({
         nodeId,
         namespace: undefined,
         schema: kit.tg.schema,
         masterKey: randomBytes(32).toString("hex"),
         dataDir,
       }),
-    ),
+      ...options.autoscalerEnv,
+    }),
     { database: kit.tg.gateway.database, log: () => {} },
   );
   return {
     kit,
+    nodeId,
     async close() {
       await autoscaler.stop().catch(() => {});
       const { stdout } = await run("docker", ["ps", "-aq", "--filter", `label=dev.kumo.node=${nodeId}`]);

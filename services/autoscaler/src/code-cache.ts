@@ -11,6 +11,12 @@ export interface PreparedCode {
   dir: string;
   /** KUMO_HANDLER of the function image (what /init is told to load). */
   handler: string | undefined;
+  /**
+   * Whether a stem cell can take the code on. Not a deno tree with vendor/ (remote imports fetched at
+   * build): Deno finds vendor/ from its working directory when it starts, and a stem cell started in
+   * another one. Such versions start cold from their own image.
+   */
+  stemCells: boolean;
 }
 
 export interface CodeCacheOptions {
@@ -64,7 +70,12 @@ export class CodeCache {
     const handler =
       spec.config.handler ?? env.find((e) => e.startsWith("KUMO_HANDLER="))?.slice("KUMO_HANDLER=".length);
     const final = join(this.#options.dir, spec.versionId);
-    if (existsSync(final)) return { dir: final, handler };
+    const prepared = (): PreparedCode => ({
+      dir: final,
+      handler,
+      stemCells: !(spec.runtime === "deno" && existsSync(join(final, "vendor"))),
+    });
+    if (existsSync(final)) return prepared();
     const staging = `${final}.${process.pid}.${Date.now()}`;
     mkdirSync(staging, { recursive: true, mode: 0o755 });
     try {
@@ -82,7 +93,7 @@ export class CodeCache {
       rmSync(staging, { recursive: true, force: true });
       if (!existsSync(final)) throw error;
     }
-    return { dir: final, handler };
+    return prepared();
   }
 
   async #copyFromImage(image: string, target: string): Promise<void> {

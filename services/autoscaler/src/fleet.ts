@@ -3,7 +3,7 @@ import type { ColdStartKind, PortBridge } from "@kumo/core";
 import { KumoError, runtimeFamily } from "@kumo/core";
 import type { LogOwner } from "@kumo/db";
 import type Docker from "dockerode";
-import type { CodeCache } from "./code-cache.ts";
+import type { CodeCache, PreparedCode } from "./code-cache.ts";
 import { STEM_CELL_RUNTIMES, type StemRuntime } from "./config.ts";
 import { type ContainerLogLine, Instance } from "./instance.ts";
 import { Pool, type PoolLimits } from "./pool.ts";
@@ -50,6 +50,8 @@ function instanceConcurrency(spec: VersionSpec): number {
 export class Fleet {
   readonly #options: FleetOptions;
   readonly #pools = new Map<string, Pool>();
+  /** Versions whose code a stem cell cannot take on (PreparedCode.stemCells): they start cold. */
+  readonly #coldOnly = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: FleetOptions) {
@@ -146,12 +148,15 @@ export class Fleet {
 
   async #startInstance(spec: VersionSpec, concurrency: number): Promise<Instance> {
     const runtime = this.#stemCellRuntime(spec);
-    if (runtime) {
+    if (runtime && !this.#coldOnly.has(spec.versionId)) {
       this.#options.stemCells.noteDemand(runtime);
       const cell = this.#options.stemCells.take(runtime);
       if (cell) {
         try {
-          return await this.#specialize(cell, spec, concurrency);
+          const code = await this.#options.codeCache.prepare(spec);
+          if (code.stemCells) return await this.#specialize(cell, spec, code, concurrency);
+          this.#coldOnly.add(spec.versionId);
+          this.#options.stemCells.putBack(runtime, cell);
         } catch (error) {
           this.#options.onError(error);
           void cell.destroy();
@@ -182,8 +187,12 @@ export class Fleet {
   }
 
   /** A stem cell takes on a version: its code copied into the cell's read-only mount, then POST /init. */
-  async #specialize(cell: Instance, spec: VersionSpec, concurrency: number): Promise<Instance> {
-    const code = await this.#options.codeCache.prepare(spec);
+  async #specialize(
+    cell: Instance,
+    spec: VersionSpec,
+    code: PreparedCode,
+    concurrency: number,
+  ): Promise<Instance> {
     if (!cell.codeDir) throw new Error("stem cell without a code mount");
     this.#options.codeCache.copyInto(code, cell.codeDir);
     cell.owner = { tenantId: spec.tenantId, functionId: spec.functionId, version: spec.version };

@@ -46,6 +46,17 @@ export class StemCells {
     return cell;
   }
 
+  /** A cell taken and not used (the version could not run in one) goes back to the front of the pool. */
+  putBack(runtime: StemRuntime, cell: Instance): void {
+    if (this.#stopped) {
+      void cell.destroy();
+      return;
+    }
+    const cells = this.#ready.get(runtime);
+    if (cells) cells.unshift(cell);
+    else this.#ready.set(runtime, [cell]);
+  }
+
   /** One instance start of the runtime was needed (whether or not a cell served it). */
   noteDemand(runtime: StemRuntime): void {
     const bucketMs = this.#options.bucketMs ?? 10_000;

@@ -114,3 +114,58 @@ describe("build plan", () => {
     expect(plan.dockerfile).not.toContain('"."');
   });
 });
+
+describe("build plan - deno remote imports", () => {
+  const deno = { ...base, runtime: "deno" as const, withCa: false, handler: "main.ts" };
+
+  it("build plan - deno vendors jsr:, https: and npm: imports of every code file at build", () => {
+    const plan = planBuild({
+      ...deno,
+      jsrUrl: "http://172.17.0.1:4250/",
+      files: files({
+        "main.ts": 'import { greet } from "jsr:@kumo/greet@^1";\nimport "./lib/util.ts";',
+        "lib/util.ts": "export const x = 1;",
+        "README.md": "see https://example.com",
+        "node_modules/x/index.js": 'import "https://nope.example/x.js";',
+      }),
+    });
+    const lines = plan.dockerfile.split("\n");
+    expect(lines).toContain(
+      'RUN ["/usr/local/bin/deno","install","--vendor","--allow-import","--entrypoint","lib/util.ts","main.ts"]',
+    );
+    // Without manifests there is nothing for a plain `deno install` to do.
+    expect(lines.filter((l) => l.startsWith("RUN"))).toHaveLength(1);
+    expect(lines).toContain("COPY --from=deps /build/vendor /var/task/vendor");
+    // The function image resolves jsr: through the registry it was vendored from.
+    const finalFrom = lines.lastIndexOf("FROM kumo/runtime-node:abc");
+    expect(lines.slice(finalFrom)).toContain('ENV JSR_URL="http://172.17.0.1:4250/"');
+    expect(plan.summary).toMatch(/deno install --vendor \(remote imports of 2 files, fetched at build\)/);
+  });
+
+  it("build plan - a deno.json import map naming jsr: vendors too, after the manifests' install", () => {
+    const plan = planBuild({
+      ...deno,
+      files: files({
+        "deno.json": '{ "imports": { "@std/assert": "jsr:@std/assert@^1" } }',
+        "main.ts": 'import { assert } from "@std/assert";',
+      }),
+    });
+    const runs = plan.dockerfile.split("\n").filter((l) => l.startsWith("RUN"));
+    expect(runs).toEqual([
+      'RUN ["/usr/local/bin/deno","install"]',
+      'RUN ["/usr/local/bin/deno","install","--vendor","--allow-import","--entrypoint","main.ts"]',
+    ]);
+    expect(plan.dockerfile).not.toContain("JSR_URL");
+  });
+
+  it("build plan - deno without remote imports keeps the manifest-only dependency layer", () => {
+    const local = planBuild({
+      ...deno,
+      files: files({ "package.json": "{}", "main.ts": 'import ms from "ms"; // see https://jsr.io' }),
+    });
+    expect(local.dockerfile).not.toContain("--vendor");
+    expect(local.dockerfile).toContain('COPY ["src/package.json","/build/"]');
+    const codeOnly = planBuild({ ...deno, files: files({ "main.ts": "export default {}" }) });
+    expect(codeOnly.summary).toBe("no package.json: code only");
+  });
+});

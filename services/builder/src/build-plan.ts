@@ -27,6 +27,8 @@ export interface PlanInput {
   labels: Record<string, string>;
   /** Labels of the function image only (last, so they never invalidate a cached layer). */
   imageLabels: Record<string, string>;
+  /** The JSR registry deno's `jsr:` imports come from (KUMO_BUILD_JSR_URL); Deno's default, jsr.io, when unset. */
+  jsrUrl?: string;
 }
 
 export interface BuildPlan {
@@ -65,21 +67,44 @@ export function planBuild(input: PlanInput): BuildPlan {
   const join = (lines: string[]) => `${lines.filter(Boolean).join("\n")}\n`;
 
   switch (input.runtime) {
-    case "node":
-    case "bun":
     case "deno": {
-      if (!has("package.json") && !has("deno.json") && !has("deno.jsonc")) {
-        return { dockerfile: join(finalStage([])), hasCodeTree: true, summary: "no package.json: code only" };
-      }
-      const install = jsInstall(input.runtime, has);
+      const entrypoints = denoRemoteEntrypoints(input.files);
+      if (entrypoints.length === 0) return planJs(input, has, finalStage, join);
+      // Remote imports (jsr:, https:, npm: specifiers): the image cannot fetch them at run time (no
+      // network), so the build vendors the module graph of every source file into vendor/ and
+      // node_modules/, where the runtime's --vendor reads it. That needs the code in the stage, so a
+      // code change fetches again (Deno's lockfile, if uploaded, pins what it fetches).
+      const jsr = input.jsrUrl ? ` JSR_URL=${JSON.stringify(input.jsrUrl)}` : "";
+      const deno = "/usr/local/bin/deno";
+      const manifests = ["package.json", "deno.json", "deno.jsonc"].some(has);
+      const deps = [
+        `FROM ${input.images.build ?? input.images.run} AS deps`,
+        label,
+        "USER 0:0",
+        "WORKDIR /build/node_modules",
+        "WORKDIR /build/vendor",
+        "WORKDIR /build",
+        ...ca(["DENO_CERT", "SSL_CERT_FILE"]),
+        `ENV DENO_DIR=/tmp/deno-build${jsr}`,
+        `COPY ["${CONTEXT_SOURCE_DIR}/", "/build/"]`,
+        manifests ? `RUN ${JSON.stringify([deno, "install"])}` : "",
+        `RUN ${JSON.stringify([deno, "install", "--vendor", "--allow-import", "--entrypoint", ...entrypoints])}`,
+      ];
+      const final = finalStage([
+        "COPY --from=deps /build/node_modules /var/task/node_modules",
+        "COPY --from=deps /build/vendor /var/task/vendor",
+      ]);
+      // The function resolves jsr: through the registry it was vendored from.
+      if (jsr) final.splice(final.length - 1, 0, `ENV${jsr}`);
       return {
-        dockerfile: join([
-          ...jsDependencyStage(input, install),
-          ...finalStage(["COPY --from=deps /build/node_modules /var/task/node_modules"]),
-        ]),
+        dockerfile: join([...deps, ...final]),
         hasCodeTree: true,
-        summary: install.summary,
+        summary: `dependencies: ${manifests ? "deno install, then " : ""}deno install --vendor (remote imports of ${entrypoints.length} file${entrypoints.length === 1 ? "" : "s"}, fetched at build)`,
       };
+    }
+    case "node":
+    case "bun": {
+      return planJs(input, has, finalStage, join);
     }
     case "python": {
       const manifest = has("requirements.txt")
@@ -160,6 +185,47 @@ export function planBuild(input: PlanInput): BuildPlan {
     case "container":
       return { dockerfile: "", hasCodeTree: false, summary: "custom image: the source's Dockerfile" };
   }
+}
+
+/** node, bun and deno without remote imports: the manifests' install, if there are manifests. */
+function planJs(
+  input: PlanInput,
+  has: (path: string) => boolean,
+  finalStage: (copies: string[]) => string[],
+  join: (lines: string[]) => string,
+): BuildPlan {
+  if (!has("package.json") && !has("deno.json") && !has("deno.jsonc")) {
+    return { dockerfile: join(finalStage([])), hasCodeTree: true, summary: "no package.json: code only" };
+  }
+  const install = jsInstall(input.runtime as "node" | "bun" | "deno", has);
+  return {
+    dockerfile: join([
+      ...jsDependencyStage(input, install),
+      ...finalStage(["COPY --from=deps /build/node_modules /var/task/node_modules"]),
+    ]),
+    hasCodeTree: true,
+    summary: install.summary,
+  };
+}
+
+const DENO_CODE = /\.(?:[cm]?[jt]s|[jt]sx)$/;
+/** An import or export of a jsr:, npm:, http: or https: specifier (static, dynamic or `import x =`). */
+const REMOTE_SPECIFIER = /(?:\bfrom|\bimport)\s*\(?\s*["'](?:jsr:|npm:|https?:\/\/)/;
+/** A jsr:, npm:, http: or https: target in deno.json's import map. */
+const REMOTE_MAPPED = /:\s*"(?:jsr:|npm:|https?:\/\/)/;
+
+/**
+ * The source files of a deno function to vendor remote imports for: every code file (outside
+ * node_modules/ and vendor/) when any file or deno.json's import map names a remote module, since a
+ * bare specifier mapped to jsr: shows in no code file; none otherwise.
+ */
+export function denoRemoteEntrypoints(files: SourceFiles): string[] {
+  const code = [...files.keys()]
+    .filter((p) => DENO_CODE.test(p) && !/^(?:node_modules|vendor|\.git)\//.test(p) && SAFE_PATH.test(p))
+    .sort();
+  const text = (p: string) => Buffer.from(files.get(p) ?? []).toString("utf8");
+  const mapped = ["deno.json", "deno.jsonc"].some((p) => files.has(p) && REMOTE_MAPPED.test(text(p)));
+  return mapped || code.some((p) => REMOTE_SPECIFIER.test(text(p))) ? code : [];
 }
 
 /** A Python program for the build stage: pip installs pyproject.toml's dependencies, if it declares any. */

@@ -28,6 +28,11 @@ export const builderConfigSchema = z.object({
     .string()
     .refine((path) => existsSync(path), "no such file")
     .optional(),
+  /**
+   * The JSR registry that deno functions' `jsr:` imports are fetched from at build (a mirror);
+   * unset, Deno's own default (https://jsr.io). The function image resolves them through the same URL.
+   */
+  KUMO_BUILD_JSR_URL: z.string().url().optional(),
   KUMO_BUILD_TIMEOUT: durationMs.pipe(z.number().min(1000)).default(600_000),
   KUMO_BUILD_MEMORY_MB: z.coerce.number().int().min(128).max(65_536).default(2048),
   KUMO_BUILD_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
@@ -54,6 +59,7 @@ export interface BuilderConfig {
   /** The host's CA bundle (the first of HOST_CA_BUNDLES that exists), trusted by dependency installs. */
   hostCaFile: string | undefined;
   extraCaCertsFile: string | undefined;
+  jsrUrl: string | undefined;
   buildTimeoutMs: number;
   buildMemoryMb: number;
   buildConcurrency: number;
@@ -79,6 +85,7 @@ export function loadBuilderConfig(env: Record<string, string | undefined>): Buil
     dockerSocket: dockerSocketOf(c.DOCKER_HOST),
     hostCaFile: HOST_CA_BUNDLES.find((path) => existsSync(path)),
     extraCaCertsFile: c.KUMO_BUILD_EXTRA_CA_CERTS,
+    jsrUrl: c.KUMO_BUILD_JSR_URL,
     buildTimeoutMs: c.KUMO_BUILD_TIMEOUT,
     buildMemoryMb: c.KUMO_BUILD_MEMORY_MB,
     buildConcurrency: c.KUMO_BUILD_CONCURRENCY,

@@ -20,7 +20,7 @@ export interface BuildOutput {
 
 export interface ImageBuilderOptions {
   engine: ImageEngine;
-  config: Pick<BuilderConfig, "labels">;
+  config: Pick<BuilderConfig, "labels" | "jsrUrl">;
   resolveImages: ImageResolver;
   /** Starts each built image once and fails the build when its handler does not load. */
   loadCheck?: LoadCheck;
@@ -79,6 +79,7 @@ export class ImageBuilder {
       withCa: ca !== undefined,
       labels: stableLabels,
       imageLabels: { "dev.kumo.function": request.functionName, ...this.#options.config.labels },
+      ...(this.#options.config.jsrUrl ? { jsrUrl: this.#options.config.jsrUrl } : {}),
     });
     const digest = createHash("sha256")
       .update(

@@ -97,11 +97,24 @@ describe("kumo init - templates", () => {
     expect(await readFile(join(dir, "hello", ".gitignore"), "utf8")).toMatch(/^node_modules\/$/m);
   });
 
+  it("writes a pinned runtime version into kumo.json with its family's files", async () => {
+    const res = await runKumo(["init", "api22", "--runtime", "node22"], { cwd: dir });
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(await readFile(join(dir, "api22", "kumo.json"), "utf8"))).toMatchObject({
+      runtime: "node22",
+      handler: "index.js",
+    });
+    expect(await readFile(join(dir, "api22", "package.json"), "utf8")).toContain('"type": "module"');
+    const py = await runKumo(["init", "py13", "-r", "python3.13"], { cwd: dir });
+    expect(py.code, py.stderr).toBe(0);
+    expect(await readFile(join(dir, "py13", "main.py"), "utf8")).toContain("def handler(event, context)");
+  });
+
   it("rejects bad names and runtimes with exit 2", async () => {
     const badRuntime = await runKumo(["init", "hello", "--runtime", "cobol"], { cwd: dir });
     expect(badRuntime.code).toBe(2);
     expect(badRuntime.stderr).toContain(
-      'unknown runtime "cobol": expected one of edge, node, bun, deno, python, go, container',
+      'unknown runtime "cobol": expected one of edge, node, bun, deno, python, go, container, node20, node22, node24, python3.11, python3.13',
     );
     const badName = await runKumo(["init", "Hello_World", "--runtime", "edge"], { cwd: dir });
     expect(badName.code).toBe(2);

@@ -1,4 +1,4 @@
-import type { FunctionTemplate, Runtime } from "@kumo/core";
+import { type FunctionTemplate, type RuntimeName, runtimeFamily } from "@kumo/core";
 
 /** The files `kumo init` writes: path relative to the function directory → content. */
 export type TemplateFiles = Record<string, string>;
@@ -105,7 +105,7 @@ if __name__ == "__main__":
     ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
 `;
 
-function kumoJson(name: string, runtime: Runtime, handler?: string): string {
+function kumoJson(name: string, runtime: RuntimeName, handler?: string): string {
   const config: Record<string, unknown> = { name, runtime };
   if (handler !== undefined) config.handler = handler;
   // The TCP port the container template's server listens on (the port bridge forwards to it).
@@ -115,10 +115,13 @@ function kumoJson(name: string, runtime: Runtime, handler?: string): string {
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
-/** A minimal function that answers `{"message": "Hello, world!"}` for each runtime. */
-export function templateFor(name: string, runtime: Runtime): TemplateFiles {
+/**
+ * A minimal function that answers `{"message": "Hello, world!"}` for each runtime: a pinned version
+ * ("node22") gets its family's files, with the version in kumo.json.
+ */
+export function templateFor(name: string, runtime: RuntimeName): TemplateFiles {
   const common = { ".kumoignore": KUMOIGNORE, ".gitignore": GITIGNORE };
-  switch (runtime) {
+  switch (runtimeFamily(runtime)) {
     case "edge":
       return { ...common, "kumo.json": kumoJson(name, runtime, "index.js"), "index.js": JS_FETCH_HANDLER };
     case "node":
@@ -162,7 +165,12 @@ export function templateFor(name: string, runtime: Runtime): TemplateFiles {
  * that keeps .env from being uploaded.
  */
 export function filesOfTemplate(name: string, template: FunctionTemplate): TemplateFiles {
-  const files: TemplateFiles = { ".kumoignore": KUMOIGNORE, ".gitignore": GITIGNORE, ...template.files, ...template.samples };
+  const files: TemplateFiles = {
+    ".kumoignore": KUMOIGNORE,
+    ".gitignore": GITIGNORE,
+    ...template.files,
+    ...template.samples,
+  };
   const config = JSON.parse(template.files["kumo.json"] ?? "{}") as Record<string, unknown>;
   files["kumo.json"] = `${JSON.stringify({ name, ...config }, null, 2)}\n`;
   return files;

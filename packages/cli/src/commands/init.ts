@@ -1,6 +1,13 @@
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
-import { FUNCTION_TEMPLATES, functionTemplate, RESOURCE_NAME, RUNTIMES, type Runtime } from "@kumo/core";
+import {
+  FUNCTION_TEMPLATES,
+  functionTemplate,
+  RESOURCE_NAME,
+  RUNTIME_NAMES,
+  RUNTIMES,
+  type RuntimeName,
+} from "@kumo/core";
 import type { Command, CommandContext } from "../command.ts";
 import { usageError } from "../errors.ts";
 import { filesOfTemplate, templateFor } from "../init-templates.ts";
@@ -21,6 +28,7 @@ Writes kumo.json and a handler into dir (default: ./<name>). Existing files are 
                  edge, node, bun, deno: export default { fetch(request, env, ctx) }
                  python: def handler(event, context) · go: func Handle(w, r) in package function
                  container: a Dockerfile whose server listens on $PORT
+                 or a pinned version: ${RUNTIME_NAMES.filter((r) => !(RUNTIMES as readonly string[]).includes(r)).join(", ")}
   --template T   a complete edge function with a sample to run with \`kumo test\` (the console's
                  templates gallery offers the same ones); \`kumo init --list\` describes them
   --list         list the templates
@@ -50,7 +58,7 @@ Writes kumo.json and a handler into dir (default: ./<name>). Existing files are 
       throw usageError("pass --runtime or --template, not both (templates are edge functions)");
     }
     const dir = resolve(context.io.cwd, args.optional(1) ?? name);
-    let runtime: Runtime;
+    let runtime: RuntimeName;
     let files: Record<string, string>;
     let sample: string | undefined;
     if (templateId !== undefined) {
@@ -73,7 +81,7 @@ Writes kumo.json and a handler into dir (default: ./<name>). Existing files are 
         );
       }
       if (!isRuntime(runtimeFlag))
-        throw usageError(`unknown runtime "${runtimeFlag}": expected one of ${RUNTIMES.join(", ")}`);
+        throw usageError(`unknown runtime "${runtimeFlag}": expected one of ${RUNTIME_NAMES.join(", ")}`);
       runtime = runtimeFlag;
       files = templateFor(name, runtime);
     }
@@ -131,8 +139,8 @@ function listTemplates(context: CommandContext): void {
   });
 }
 
-function isRuntime(value: string): value is Runtime {
-  return (RUNTIMES as readonly string[]).includes(value);
+function isRuntime(value: string): value is RuntimeName {
+  return (RUNTIME_NAMES as readonly string[]).includes(value);
 }
 
 async function exists(path: string): Promise<boolean> {

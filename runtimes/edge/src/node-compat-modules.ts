@@ -17,6 +17,7 @@ export const NODE_COMPAT_MODULES: Readonly<Record<string, { pkg: string } | { fi
   events: { pkg: "events" },
   util: { pkg: "util" },
   stream: { pkg: "readable-stream" },
+  "stream/promises": { file: "stream-promises.js" },
   path: { pkg: "path-browserify" },
   "path/posix": { pkg: "path-browserify" },
   url: { file: "url.js" },

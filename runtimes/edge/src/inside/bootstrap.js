@@ -18,6 +18,7 @@ import { errorPath, STEP_EVENT, STEP_HEADER, stepCall, stepOutcomeJson } from ".
 import { atob, base64ToBytes, btoa, bytesToBase64 } from "./base64.js";
 import { createConsole } from "./console.js";
 import { flatHeaders, Headers, headerPairs, Request, Response, requestFromHost } from "./fetch-api.js";
+import { defineAwsLambda, isStreamingHandler, runStreaming } from "./lambda-streaming.js";
 import { createCrypto } from "./web-crypto.js";
 import { defineWebPlatform } from "./web-platform.js";
 
@@ -73,6 +74,7 @@ defineGlobal("queueMicrotask", (callback) => {
 });
 defineGlobal("self", globalThis);
 defineWebPlatform(defineGlobal, defineLazyGlobal);
+defineAwsLambda(defineGlobal);
 
 // --- invocations and logs ------------------------------------------------------------------------
 
@@ -490,7 +492,14 @@ async function run(req) {
         env,
         waitUntil: ctx.waitUntil,
       });
-      pending = entry(lambdaEvent(req), context);
+      pending = isStreamingHandler(entry)
+        ? runStreaming(entry, lambdaEvent(req), context, {
+            maxBody: req.maxBody,
+            tooLarge,
+            Response,
+            Headers,
+          })
+        : entry(lambdaEvent(req), context);
     }
     const value = await pending;
     // A stream body is collected here: the response leaves the isolate whole, not streamed.

@@ -205,6 +205,18 @@ export class ScheduledTriggers {
     return Number(result.numAffectedRows ?? 0);
   }
 
+  /** The earliest next slot of an unpaused cron trigger (the idle scheduler sleeps until it), or null. */
+  async nextFireAt(): Promise<Date | null> {
+    const row = await this.#db
+      .selectFrom("triggers")
+      .select((eb) => eb.fn.min("next_fire_at").as("next"))
+      .where("kind", "=", "cron")
+      .where("paused", "=", false)
+      .executeTakeFirst();
+    const next = row?.next as Date | string | null | undefined;
+    return next == null ? null : new Date(next);
+  }
+
   /**
    * Triggers whose alert state must change: failing at least `alert.after` times in a row while
    * "ok" (send the failure alert), or succeeding again while "alerting" (send the recovery). State,

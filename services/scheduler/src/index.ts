@@ -8,7 +8,7 @@ import { AlertNotifier } from "./alert-notifier.ts";
 import { AlertRules } from "./alert-rules.ts";
 import { AlertWebhooks } from "./alert-webhooks.ts";
 import type { SchedulerConfig } from "./config.ts";
-import { CronLoop } from "./cron-loop.ts";
+import { CronLoop, IDLE_TICKS } from "./cron-loop.ts";
 import { DatabaseTriggers } from "./database-triggers/database-triggers.ts";
 import { LeaderLease } from "./leader-lease.ts";
 import { QueueTriggerManager } from "./queue-triggers/queue-trigger-manager.ts";
@@ -109,7 +109,8 @@ export async function start(config: SchedulerConfig, deps: SchedulerDeps = {}): 
       cleanup.push(() => task.stop());
     };
     leaderPass("alert rules", Math.min(config.alertRulesEveryMs, 1000), () => alertRules.pass());
-    leaderPass("alerts", config.tickMs, () => alerts.pass());
+    // Trigger failure alerts follow the outcomes the cron loop settles; at its idle pace.
+    leaderPass("alerts", IDLE_TICKS * config.tickMs, () => alerts.pass());
     leaderPass("events retention", config.eventsPurgeIntervalMs, () =>
       purgeEvents(database.db, {
         retentionMs: config.eventsRetentionMs,

@@ -9,7 +9,10 @@ export const schedulerConfigSchema = z.object({
   KUMO_DATA_DIR: sharedEnv.KUMO_DATA_DIR,
   DATABASE_URL: sharedEnv.DATABASE_URL,
   KUMO_DATABASE_SCHEMA: sharedEnv.KUMO_DATABASE_SCHEMA,
-  /** How often the leader looks for due slots. */
+  /**
+   * How often the leader looks for due slots while slots are due or runs finish; idle, it waits for
+   * the next slot, at most 4 ticks (a trigger created meanwhile is seen within that).
+   */
   KUMO_SCHEDULER_TICK: durationMs.pipe(z.number().int().min(10).max(10_000)).default(250),
   /** The leader lease's lifetime: a survivor takes over at most this long after the leader died. */
   KUMO_SCHEDULER_LEASE_TTL: durationMs.pipe(z.number().int().min(1000).max(60_000)).default(5000),

@@ -1,19 +1,10 @@
 import type { KumoError } from "@kumo/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bundleEdgeFunction } from "./bundle-edge-function.ts";
-import { createEdgeProvider, type EdgeProvider } from "./edge-provider.ts";
 import { edgeTarget, invokeEdge } from "./edge-test-kit.ts";
+import { edgeProviderForFile, ROOMY } from "./edge-test-provider.ts";
 
-let provider: EdgeProvider;
-
-beforeAll(async () => {
-  provider = await createEdgeProvider({ hosts: 1 });
-});
-afterAll(async () => {
-  await provider?.stop();
-});
-
-const ROOMY = { cpuMs: 2000, timeoutMs: 10_000 } as const;
+const edge = edgeProviderForFile();
 
 /** (event, context) reads as OpenFaaS when detected; as a web handler it gets a Request. */
 const AMBIGUOUS = `export default async function (event: any, context: any) {
@@ -23,12 +14,12 @@ const AMBIGUOUS = `export default async function (event: any, context: any) {
 
 describe("edge handlerShape", () => {
   it("shape - without handlerShape the module is detected (OpenFaaS); with it, edge runs the declared shape", async () => {
-    const detected = await invokeEdge(provider, await edgeTarget(AMBIGUOUS, { config: ROOMY }), {
+    const detected = await invokeEdge(edge.current, await edgeTarget(AMBIGUOUS, { config: ROOMY }), {
       url: "/p",
     });
     expect(detected.text).toBe("openfaas:/p");
     const declared = await invokeEdge(
-      provider,
+      edge.current,
       await edgeTarget(AMBIGUOUS, { config: { ...ROOMY, handlerShape: "web" } }),
       { url: "/p" },
     );
@@ -41,7 +32,7 @@ describe("edge handlerShape", () => {
       `export async function handler(req: any) { return { statusCode: 201, body: "lambda:" + req.rawPath }; }`,
       { config: { ...ROOMY, handlerShape: "lambda" } },
     );
-    const res = await invokeEdge(provider, target, { url: "/x" });
+    const res = await invokeEdge(edge.current, target, { url: "/x" });
     expect([res.status, res.text]).toEqual([201, "lambda:/x"]);
   });
 
@@ -49,7 +40,7 @@ describe("edge handlerShape", () => {
     const target = await edgeTarget(`export default { fetch: () => new Response("w") };`, {
       config: { ...ROOMY, handlerShape: "knative" },
     });
-    const res = await invokeEdge(provider, target);
+    const res = await invokeEdge(edge.current, target);
     expect(res.result.error?.code).toBe("FN_005");
     expect(res.result.error?.message).toContain('handlerShape "knative"');
   });

@@ -1,25 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEdgeProvider, type EdgeProvider } from "./edge-provider.ts";
+import { describe, expect, it } from "vitest";
 import { edgeTarget, invokeEdge } from "./edge-test-kit.ts";
+import { edgeProviderForFile, ROOMY } from "./edge-test-provider.ts";
 
 /**
  * Lambda response streaming handlers (`awslambda.streamifyResponse`, as AWS documents them for
  * Node.js) run unmodified in edge isolates; the response leaves the isolate when the stream ends.
  */
-let provider: EdgeProvider;
-
-beforeAll(async () => {
-  provider = await createEdgeProvider({ hosts: 1 });
-});
-afterAll(async () => {
-  await provider?.stop();
-});
-
-const ROOMY = { cpuMs: 2000, timeoutMs: 10_000 } as const;
+const edge = edgeProviderForFile();
 
 async function call(source: string, config: Record<string, unknown> = {}) {
   const target = await edgeTarget(source, { config: { ...ROOMY, ...config } });
-  return invokeEdge(provider, target, { method: "POST", url: "/stream?n=3", body: '{"x":1}' });
+  return invokeEdge(edge.current, target, { method: "POST", url: "/stream?n=3", body: '{"x":1}' });
 }
 
 describe("edge lambda streaming", () => {

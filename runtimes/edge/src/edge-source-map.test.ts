@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bundleEdgeFunction } from "./bundle-edge-function.ts";
-import { createEdgeProvider, type EdgeProvider } from "./edge-provider.ts";
 import { splitEdgeScript } from "./edge-script.ts";
 import { edgeTarget, invokeEdge } from "./edge-test-kit.ts";
+import { edgeProviderForFile, ROOMY } from "./edge-test-provider.ts";
 
-let provider: EdgeProvider;
-
-beforeAll(async () => {
-  provider = await createEdgeProvider({ hosts: 1 });
-});
-afterAll(async () => {
-  await provider?.stop();
-});
-
-const ROOMY = { cpuMs: 2000, timeoutMs: 10_000 } as const;
+const edge = edgeProviderForFile();
 
 const stackOf = (details: unknown): string => (details as { stack?: string } | undefined)?.stack ?? "";
 
@@ -54,7 +45,7 @@ describe("edge source maps", () => {
 
   it("errors - a throw in src/lib.ts is reported at src/lib.ts:LINE in the record's stack and the logs", async () => {
     const target = await edgeTarget({ "src/index.ts": INDEX, "src/lib.ts": LIB }, { config: ROOMY });
-    const res = await invokeEdge(provider, target, {
+    const res = await invokeEdge(edge.current, target, {
       method: "POST",
       body: JSON.stringify([
         { sku: "a", qty: 1 },
@@ -82,7 +73,7 @@ export default { fetch() {
       },
       { config: ROOMY },
     );
-    const ok = await invokeEdge(provider, logged);
+    const ok = await invokeEdge(edge.current, logged);
     expect(ok.status).toBe(200);
     const line = ok.result.logs?.find((l) => l.level === "error")?.message ?? "";
     expect(line).toContain(THROW_AT);
@@ -97,7 +88,7 @@ export default { fetch() {
       },
       { config: ROOMY },
     );
-    const res = await invokeEdge(provider, target);
+    const res = await invokeEdge(edge.current, target);
     expect(res.result.error?.message).toContain("Error: cannot boot");
     const stack = stackOf(res.result.error?.details);
     expect(stack).toContain("boot.ts:4:");

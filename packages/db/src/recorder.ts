@@ -23,6 +23,13 @@ export interface RecorderOptions {
   rollups?: boolean;
   /** How often rollup rows are written. Default 1 s. */
   rollupFlushMs?: number;
+  /**
+   * Least time between the starts of two writes (default 0). Under load, `flush()` callers (an
+   * async worker acknowledging each invocation after its record is in) then share statements of
+   * tens of records instead of a few: PostgreSQL's work and the driver's are mostly per statement.
+   * A flush after a quiet spell still starts at once; under load it waits at most this long.
+   */
+  minWriteIntervalMs?: number;
 }
 
 /**
@@ -43,6 +50,8 @@ export class Recorder {
   #flushing: Promise<void> = Promise.resolve();
   /** The write that has not started yet: later flush() calls join it. */
   #next: Promise<void> | undefined;
+  /** When the last write started (performance.now()), for minWriteIntervalMs. */
+  #lastWriteAt = Number.NEGATIVE_INFINITY;
   /** Rows of batches that failed as a whole, oldest first, written again with the next flush. */
   #retained: { invocations: NewInvocation[]; logs: Insertable<LogsTable>[] } | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -93,10 +102,14 @@ export class Recorder {
       this.#next = this.#flushing.then(
         () =>
           new Promise<void>((resolve) => {
-            setImmediate(() => {
+            const go = () => {
               this.#next = undefined;
+              this.#lastWriteAt = performance.now();
               resolve(this.#write());
-            });
+            };
+            const wait = this.#lastWriteAt + (this.#options.minWriteIntervalMs ?? 0) - performance.now();
+            if (wait >= 1) setTimeout(go, wait);
+            else setImmediate(go);
           }),
       );
       this.#flushing = this.#next;

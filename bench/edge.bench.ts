@@ -14,9 +14,9 @@
  * absolute figures are lower than on a dedicated client/server pair, but all contenders pay the same tax.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import http from "node:http";
-import { cpus, tmpdir } from "node:os";
+import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -25,7 +25,7 @@ import { edgeTarget, invokeEdge } from "../runtimes/edge/src/edge-test-kit.ts";
 import { createEdgeProvider } from "../runtimes/edge/src/index.ts";
 import { HELLO_WORKER } from "./support/edge-hello.ts";
 import { cpuPerRequest, processTreeCpu } from "./support/edge-process-cpu.ts";
-import { freePort } from "./support/free-port.ts";
+import { startWorkerd } from "./support/workerd.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -70,44 +70,6 @@ function startServer(
     child.once("exit", (code) => reject(new Error(`${name} exited (${code}): ${out}`)));
     setTimeout(() => reject(new Error(`${name} did not start: ${out}`)), 120_000).unref();
   });
-}
-
-async function startWorkerd(): Promise<Started & { dir: string }> {
-  const dir = await mkdtemp(join(tmpdir(), "kumo-workerd-"));
-  const port = await freePort();
-  await writeFile(join(dir, "worker.js"), HELLO_WORKER);
-  await writeFile(
-    join(dir, "config.capnp"),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "main", worker = .hello) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const hello :Workerd.Worker = (
-  modules = [ (name = "worker", esModule = embed "worker.js") ],
-  compatibilityDate = "2024-09-23",
-);
-`,
-  );
-  const child = spawn(join(root, "node_modules/.bin/workerd"), ["serve", join(dir, "config.capnp")], {
-    cwd: dir,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let log = "";
-  child.stderr?.on("data", (c: Buffer) => {
-    log += c.toString();
-  });
-  for (let i = 0; i < 200; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { name: "workerd", port, child, dir };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`workerd did not start: ${log}`);
 }
 
 interface LoadFigures {
@@ -252,7 +214,7 @@ async function main() {
     [join(here, "support/raw-node-server.mjs")],
     /PORT (\d+)/,
   );
-  const workerd = await startWorkerd();
+  const workerd = await startWorkerd({ source: HELLO_WORKER });
   const kumo = await startServer(
     "kumo",
     process.execPath,
@@ -300,7 +262,7 @@ async function main() {
     }
   }
   await Promise.all(servers.map(stopServer));
-  await rm(workerd.dir, { recursive: true, force: true });
+  await workerd.stop();
   const results: Record<
     string,
     { throughput: ReturnType<typeof summarize>; latency: { p50: number; p99: number } }

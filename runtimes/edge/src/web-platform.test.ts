@@ -452,3 +452,195 @@ describe("edge web platform - crypto.subtle", () => {
     });
   });
 });
+
+describe("edge web platform - gaps found by bench/wpt.bench.ts", () => {
+  it("encoding - TextEncoder takes a USVString, defaults to empty and has encodeInto", async () => {
+    const out = await run(`
+      const enc = new TextEncoder();
+      const bytes = (s?: string) => Array.from(s === undefined ? enc.encode() : enc.encode(s));
+      const into = new Uint8Array(5);
+      const first = enc.encodeInto("a\\u00e9\\u{1F600}", into);
+      const lone = new Uint8Array(8);
+      const second = enc.encodeInto("x\\uD800y", lone);
+      return {
+        empty: bytes(),
+        lead: bytes("a\\uD800b"),
+        trail: bytes("\\uDC00"),
+        pair: bytes("\\u{1F600}"),
+        swapped: bytes("\\uDC00\\uD800"),
+        first, into: Array.from(into),
+        second, lone: Array.from(lone.subarray(0, second.written)),
+        encoding: enc.encoding,
+      };
+    `);
+    expect(out).toEqual({
+      empty: [],
+      lead: [0x61, 0xef, 0xbf, 0xbd, 0x62],
+      trail: [0xef, 0xbf, 0xbd],
+      pair: [0xf0, 0x9f, 0x98, 0x80],
+      swapped: [0xef, 0xbf, 0xbd, 0xef, 0xbf, 0xbd],
+      // The emoji (4 bytes) does not fit after "a" and "é" (3 bytes): it is not written, nor read.
+      first: { read: 2, written: 3 },
+      into: [0x61, 0xc3, 0xa9, 0, 0],
+      second: { read: 3, written: 5 },
+      lone: [0x78, 0xef, 0xbf, 0xbd, 0x79],
+      encoding: "utf-8",
+    });
+  });
+
+  it("blob - Blob and File have bytes(), a Uint8Array of their contents", async () => {
+    const out = await run(`
+      const blob = await new Blob(["hé"]).bytes();
+      const file = await new File([new Uint8Array([1, 2, 3])], "f.bin").bytes();
+      return { blob: [blob.constructor.name, ...blob], file: [file.constructor.name, ...file] };
+    `);
+    expect(out).toEqual({ blob: ["Uint8Array", 0x68, 0xc3, 0xa9], file: ["Uint8Array", 1, 2, 3] });
+  });
+
+  it("events - CustomEvent is an Event with detail, dispatched like any other", async () => {
+    const out = await run(`
+      const target = new EventTarget();
+      let seen: unknown = "none";
+      target.addEventListener("ping", (e) => { seen = (e as CustomEvent).detail; });
+      const event = new CustomEvent("ping", { detail: { n: 1 } });
+      target.dispatchEvent(event);
+      return { seen, isEvent: event instanceof Event, bare: new CustomEvent("x").detail, tag: String(event) };
+    `);
+    expect(out).toEqual({ seen: { n: 1 }, isEvent: true, bare: null, tag: "[object CustomEvent]" });
+  });
+
+  it("fetch - Response.error() type, statusText as a reason phrase, absolute redirect URLs, null bodies stay unused", async () => {
+    const out = await run(`
+      const name = (f: () => unknown) => { try { f(); return "ok"; } catch (e) { return (e as Error).name; } };
+      const empty = new Response(null);
+      const text = await empty.text();
+      return {
+        error: [Response.error().type, Response.error().status, Response.error().clone().type, new Response("x").type],
+        statusText: [name(() => new Response("", { statusText: "\\n" })), name(() => new Response("", { statusText: "\\u0100" })), new Response("", { statusText: "Fine \\u00e9" }).statusText],
+        redirect: [name(() => Response.redirect("http://:not a url")), name(() => Response.redirect("/relative")), Response.redirect("https://example.com/a b", 301).headers.get("location")],
+        empty: [text, empty.bodyUsed],
+      };
+    `);
+    expect(out).toEqual({
+      error: ["error", 0, "error", "default"],
+      statusText: ["TypeError", "TypeError", "Fine é"],
+      redirect: ["TypeError", "TypeError", "https://example.com/a%20b"],
+      empty: ["", false],
+    });
+  });
+
+  it("fetch - a body stream read, cancelled or piped makes the body used; a consumed body's stream is locked", async () => {
+    const out = await run(`
+      const name = async (f: () => unknown) => { try { await f(); return "ok"; } catch (e) { return (e as Error).name; } };
+      const cancelled = new Response("abc");
+      await cancelled.body!.cancel();
+      const read = new Response(new ReadableStream({ start(c) { c.enqueue(new Uint8Array([1])); } }));
+      const reader = read.body!.getReader();
+      await reader.read();
+      reader.releaseLock();
+      const piped = new Response("abc");
+      piped.body!.pipeTo(new WritableStream()).catch(() => undefined);
+      const consumed = new Response("abc");
+      await consumed.text();
+      const disturbed = new ReadableStream({ start(c) { c.enqueue(new Uint8Array([1])); } });
+      const r2 = disturbed.getReader();
+      await r2.read();
+      r2.releaseLock();
+      return {
+        cancelled: [cancelled.bodyUsed, await name(() => cancelled.text())],
+        read: [read.bodyUsed, await name(() => read.arrayBuffer())],
+        piped: piped.bodyUsed,
+        consumed: [consumed.body!.locked, await name(() => consumed.body!.getReader())],
+        fromDisturbed: await name(() => new Response(disturbed)),
+        fresh: [new Response("x").bodyUsed, await new Response("x").text()],
+      };
+    `);
+    expect(out).toEqual({
+      cancelled: [true, "TypeError"],
+      read: [true, "TypeError"],
+      piped: true,
+      consumed: [true, "TypeError"],
+      fromDisturbed: "TypeError",
+      fresh: [false, "x"],
+    });
+  });
+
+  it("abort - AbortSignal.any() follows the original signals: events fire in creation order after all abort", async () => {
+    const out = await run(`
+      const controller = new AbortController();
+      const a = AbortSignal.any([controller.signal]);
+      const b = AbortSignal.any([controller.signal]);
+      const c = AbortSignal.any([a]);
+      let order = "";
+      let abortedWhenFirstFired: boolean[] = [];
+      for (const [i, s] of [controller.signal, a, b, c].entries()) {
+        s.addEventListener("abort", () => {
+          if (order === "") abortedWhenFirstFired = [a.aborted, b.aborted, c.aborted];
+          order += i;
+        });
+      }
+      controller.abort("why");
+      return { order, abortedWhenFirstFired, reason: c.reason };
+    `);
+    expect(out).toEqual({ order: "0123", abortedWhenFirstFired: [true, true, true], reason: "why" });
+  });
+
+  it("events - addEventListener refuses a signal that is not an AbortSignal (null included)", async () => {
+    const out = await run(`
+      const target = new EventTarget();
+      const name = (f: () => unknown) => { try { f(); return "ok"; } catch (e) { return (e as Error).name; } };
+      return [
+        name(() => target.addEventListener("x", () => {}, { signal: null as unknown as AbortSignal })),
+        name(() => target.addEventListener("x", () => {}, { signal: {} as AbortSignal })),
+        name(() => target.addEventListener("x", () => {}, { signal: undefined })),
+        name(() => target.addEventListener("x", () => {}, { signal: new AbortController().signal })),
+        EventTarget.prototype.addEventListener.length,
+      ];
+    `);
+    expect(out).toEqual(["TypeError", "TypeError", "ok", "ok", 2]);
+  });
+
+  it("crypto - a raw HMAC key with no usages is a SyntaxError; getRandomValues refuses a DataView", async () => {
+    const out = await run(`
+      const key = new Uint8Array(16);
+      const name = async (f: () => unknown) => { try { await f(); return "ok"; } catch (e) { return (e as Error).name; } };
+      return [
+        await name(() => crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, [])),
+        await name(() => crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])),
+        await name(() => crypto.getRandomValues(new DataView(new ArrayBuffer(4)) as unknown as Uint8Array)),
+      ];
+    `);
+    expect(out).toEqual(["SyntaxError", "ok", "TypeMismatchError"]);
+  });
+
+  it("fetch - a Blob body is a byte stream (BYOB readers work); Object.prototype.then cannot change what a body reads", async () => {
+    const out = await run(`
+      const reader = new Response(new Blob(["hello"])).body!.getReader({ mode: "byob" });
+      let got = "";
+      for (;;) {
+        const { done, value } = await reader.read(new Uint8Array(2));
+        if (done) break;
+        got += new TextDecoder().decode(value);
+      }
+      const planted = new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("hello")); c.close(); } }));
+      const proto = Object.prototype as unknown as { then?: unknown };
+      proto.then = (onFulfilled: (v: unknown) => void) => { delete proto.then; onFulfilled({ done: false, value: new TextEncoder().encode("bye") }); };
+      let text = "";
+      try { text = await planted.text(); } finally { delete proto.then; }
+      return { got, text };
+    `);
+    expect(out).toEqual({ got: "hello", text: "hello" });
+  });
+
+  it("globals - web platform classes keep their names in the minified bootstrap (constructor.name)", async () => {
+    const out = await run(`
+      const names = ["Response", "Request", "Headers", "URL", "URLSearchParams", "ReadableStream", "Blob", "File", "FormData", "Event", "AbortSignal", "TextEncoder", "TextDecoder", "DOMException"];
+      const g = globalThis as unknown as Record<string, { name: string }>;
+      const wrong = names.filter((n) => g[n]?.name !== n);
+      const form = new FormData();
+      form.set("f", new Blob(["x"]));
+      return { wrong, fromForm: (form.get("f") as File).constructor.name, response: new Response("").constructor.name };
+    `);
+    expect(out).toEqual({ wrong: [], fromForm: "File", response: "Response" });
+  });
+});

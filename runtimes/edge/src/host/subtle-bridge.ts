@@ -51,6 +51,11 @@ const MAX_PBKDF2_ITERATIONS = 100_000;
  * an isolate must not queue RSA key generations without bound.
  */
 const MAX_PENDING = 16;
+/**
+ * Calls that wait for one of those slots, in order (a `Promise.all` of many verifications is
+ * ordinary code); past this many the isolate is refused at once.
+ */
+const MAX_QUEUED = 1024;
 
 class BridgeError extends Error {
   constructor(message: string, name: string) {
@@ -81,6 +86,7 @@ export class SubtleBridge {
   #keys = new Map<number, NodeCryptoKey>();
   #seq = 0;
   #pending = 0;
+  readonly #queued: (() => void)[] = [];
 
   /** Runs one SubtleCrypto method with the isolate's (copied) arguments. */
   async call(method: string, args: unknown[]): Promise<unknown> {
@@ -88,12 +94,15 @@ export class SubtleBridge {
       throw new BridgeError(`crypto.subtle.${method} is not supported`, "NotSupportedError");
     }
     if (this.#pending >= MAX_PENDING) {
-      throw new BridgeError(
-        `Too many crypto.subtle calls at once (limit ${MAX_PENDING})`,
-        "QuotaExceededError",
-      );
-    }
-    this.#pending++;
+      if (this.#queued.length >= MAX_QUEUED) {
+        throw new BridgeError(
+          `Too many crypto.subtle calls at once (${MAX_PENDING} running, ${MAX_QUEUED} waiting)`,
+          "QuotaExceededError",
+        );
+      }
+      // The finishing call hands its slot over: #pending stays counted for this one.
+      await new Promise<void>((resolve) => this.#queued.push(resolve));
+    } else this.#pending++;
     try {
       const resolved = await Promise.all(args.map((arg) => this.#resolve(arg)));
       checkCost(method as Method, resolved);
@@ -101,7 +110,9 @@ export class SubtleBridge {
       const result = await subtle[method as Method](...resolved);
       return this.#describe(result);
     } finally {
-      this.#pending--;
+      const next = this.#queued.shift();
+      if (next) next();
+      else this.#pending--;
     }
   }
 

@@ -5,6 +5,24 @@ import { defineEventAttribute, Event, EventTarget } from "event-target-shim";
 
 export { Event, EventTarget };
 
+/** CustomEvent (DOM): an Event carrying `detail`. */
+export class CustomEvent extends Event {
+  #detail;
+
+  constructor(type, eventInitDict = undefined) {
+    super(type, eventInitDict);
+    this.#detail = eventInitDict?.detail ?? null;
+  }
+
+  get detail() {
+    return this.#detail;
+  }
+
+  get [Symbol.toStringTag]() {
+    return "CustomEvent";
+  }
+}
+
 const CREATE = Symbol("create");
 let abortSignal = null;
 
@@ -15,6 +33,8 @@ export class AbortSignal extends EventTarget {
   #reason = undefined;
   /** Signals made by AbortSignal.any() that follow this one. */
   #dependents = [];
+  /** For a signal made by AbortSignal.any(): the non-composite signals it follows (DOM "source signals"). */
+  #sources = null;
 
   constructor(key) {
     if (key !== CREATE) throw new TypeError("Illegal constructor");
@@ -65,7 +85,16 @@ export class AbortSignal extends EventTarget {
         return result;
       }
     }
-    for (const signal of /** @type {Iterable<AbortSignal>} */ (signals)) signal.#dependents.push(result);
+    // DOM: a composite follows the sources of the composites it is given, never a composite, so
+    // every dependent hangs off an original signal and abort events fire in creation order.
+    result.#sources = [];
+    for (const signal of /** @type {Iterable<AbortSignal>} */ (signals)) {
+      for (const source of signal.#sources ?? [signal]) {
+        if (result.#sources.includes(source)) continue;
+        result.#sources.push(source);
+        source.#dependents.push(result);
+      }
+    }
     return result;
   }
 
@@ -74,10 +103,17 @@ export class AbortSignal extends EventTarget {
     if (signal.#aborted) return;
     signal.#aborted = true;
     signal.#reason = reason === undefined ? abortError() : reason;
-    const dependents = signal.#dependents;
+    // DOM "signal abort": every dependent is aborted (with the same reason) before any event fires.
+    const dependents = signal.#dependents.filter((dependent) => !dependent.#aborted);
     signal.#dependents = [];
-    /** @type {EventTarget} */ (/** @type {unknown} */ (signal)).dispatchEvent(new Event("abort"));
-    for (const dependent of dependents) AbortSignal.#signalAbort(dependent, signal.#reason);
+    for (const dependent of dependents) {
+      dependent.#aborted = true;
+      dependent.#reason = signal.#reason;
+    }
+    const fire = (target) =>
+      /** @type {EventTarget} */ (/** @type {unknown} */ (target)).dispatchEvent(new Event("abort"));
+    fire(signal);
+    for (const dependent of dependents) fire(dependent);
   }
 
   static {
@@ -105,3 +141,22 @@ export class AbortController {
     return "AbortController";
   }
 }
+
+// DOM: AddEventListenerOptions.signal is an AbortSignal, not nullable: event-target-shim takes any
+// value (null included) as "no signal".
+const shimAddEventListener = EventTarget.prototype.addEventListener;
+Object.defineProperty(EventTarget.prototype, "addEventListener", {
+  // Two declared parameters: the IDL operation's length.
+  value: function addEventListener(type, callback, ...rest) {
+    const options = rest[0];
+    if (typeof options === "object" && options !== null) {
+      const signal = options.signal;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new TypeError("addEventListener: options.signal must be an AbortSignal");
+      }
+    }
+    return shimAddEventListener.call(this, type, callback, ...rest);
+  },
+  writable: true,
+  configurable: true,
+});

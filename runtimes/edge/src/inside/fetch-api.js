@@ -150,6 +150,12 @@ const decoder = () => new Utf8Decoder();
 
 const isStream = (value) =>
   value != null && typeof value === "object" && typeof value.getReader === "function";
+/**
+ * Streams' "disturbed" flag (read from or cancelled, piping included): a body whose stream was is
+ * used. No public API exposes it; web-streams-polyfill, the isolate's streams, keeps the spec's
+ * slot as `_disturbed`.
+ */
+const isDisturbed = (stream) => /** @type {{ _disturbed?: boolean }} */ (stream)._disturbed === true;
 const tagOf = (value) => (value != null && typeof value === "object" ? value[Symbol.toStringTag] : undefined);
 const isBlob = (value) =>
   (tagOf(value) === "Blob" || tagOf(value) === "File") && typeof value.stream === "function";
@@ -164,30 +170,39 @@ function chunkBytes(chunk) {
   );
 }
 
-/** Reads a stream to its end into one Uint8Array; `tooLarge(size)` makes the error past `max` bytes. */
+/**
+ * A value carried through the body's internal promises. A promise resolved with an object looks
+ * up its `then`, which tenant code can plant on Object.prototype; this box has no prototype, so
+ * what a body reads cannot be swapped on the way (Fetch reads bodies without such lookups).
+ */
+const box = (value) => Object.assign(Object.create(null), { value });
+
+/**
+ * Reads a stream to its end into one Uint8Array (boxed); `tooLarge(size)` makes the error past
+ * `max` bytes. Piped rather than read with reader.read(): read() resolves with `{ value, done }`
+ * objects, a `then` lookup each.
+ */
 export async function readAllBytes(stream, max = Number.POSITIVE_INFINITY, tooLarge = null) {
-  const reader = stream.getReader();
   const chunks = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    const bytes = chunkBytes(value);
-    size += bytes.byteLength;
-    if (size > max) {
-      reader.cancel().catch(() => undefined);
-      throw tooLarge ? tooLarge(size) : new RangeError(`Body of over ${max} bytes`);
-    }
-    chunks.push(bytes);
-  }
-  if (chunks.length === 1) return chunks[0].slice();
+  await stream.pipeTo(
+    new (loadStreams().WritableStream)({
+      write(chunk) {
+        const bytes = chunkBytes(chunk);
+        size += bytes.byteLength;
+        if (size > max) throw tooLarge ? tooLarge(size) : new RangeError(`Body of over ${max} bytes`);
+        chunks.push(bytes);
+      },
+    }),
+  );
+  if (chunks.length === 1) return box(chunks[0].slice());
   const out = new Uint8Array(size);
   let at = 0;
   for (const chunk of chunks) {
     out.set(chunk, at);
     at += chunk.byteLength;
   }
-  return out;
+  return box(out);
 }
 
 /** A byte stream over a string or bytes body; `onPull` marks the body disturbed when it is read. */
@@ -211,6 +226,37 @@ function bytesStream(body, onPull) {
   });
 }
 
+/**
+ * A byte stream (type "bytes": BYOB readers work, as on every body stream) over a stream of byte
+ * chunks, such as Blob.stream(). Chunks are copied: enqueueing transfers their buffer, which may
+ * be the Blob's own storage.
+ */
+function byteStreamOver(source) {
+  let reader;
+  return new (loadStreams().ReadableStream)({
+    type: "bytes",
+    start() {
+      reader = source.getReader();
+    },
+    async pull(controller) {
+      // An empty chunk enqueues nothing, and a pull that enqueues nothing is not called again.
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          controller.byobRequest?.respond(0);
+          return;
+        }
+        const bytes = chunkBytes(value);
+        if (bytes.byteLength > 0) return controller.enqueue(bytes.slice());
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
+
 /** Turns a BodyInit into a string or Uint8Array plus its implied content type. */
 export function extractBody(init) {
   if (init == null) return { body: null, type: null };
@@ -228,12 +274,13 @@ export function extractBody(init) {
   }
   if (isStream(init)) {
     if (init.locked) throw new TypeError("The body ReadableStream is locked (already being read)");
+    if (isDisturbed(init)) throw new TypeError("The body ReadableStream was already read from");
     return { body: init, type: null };
   }
-  if (isBlob(init)) return { body: init.stream(), type: init.type || null };
+  if (isBlob(init)) return { body: byteStreamOver(init.stream()), type: init.type || null };
   if (isFormData(init)) {
     const blob = loadFormData().formDataToBlob(init, loadBlob().Blob);
-    return { body: blob.stream(), type: blob.type };
+    return { body: byteStreamOver(blob.stream()), type: blob.type };
   }
   return { body: String(init), type: "text/plain;charset=UTF-8" };
 }
@@ -261,7 +308,7 @@ class Body {
   async _settleBody(max, tooLarge) {
     if (!isStream(this.#body)) return;
     if (this.#body.locked) throw new TypeError("The body ReadableStream is locked (already being read)");
-    this.#body = await readAllBytes(this.#body, max, tooLarge);
+    this.#body = (await readAllBytes(this.#body, max, tooLarge)).value;
   }
 
   /** The body for a copy (clone, new Request(request)): a stream is teed, bytes are shared. */
@@ -273,12 +320,17 @@ class Body {
   }
 
   get bodyUsed() {
-    return this.#used || this.#disturbed;
+    return this.#used || this.#disturbed || (isStream(this.#body) && isDisturbed(this.#body));
   }
 
   get body() {
     if (this.#body == null) return null;
-    if (!isStream(this.#body)) {
+    if (!isStream(this.#body) && this.#used) {
+      // Consumed without a stream: its stream is the one the spec's reading left, read and locked.
+      const consumed = bytesStream(new Uint8Array(0), () => undefined);
+      consumed.getReader();
+      this.#body = consumed;
+    } else if (!isStream(this.#body)) {
       this.#body = bytesStream(this.#body, () => {
         this.#disturbed = true;
       });
@@ -289,6 +341,8 @@ class Body {
   #consume() {
     if (this.bodyUsed) return Promise.reject(new TypeError("Body has already been used"));
     const body = this.#body;
+    // A null body is read as empty and leaves bodyUsed false (Fetch "consume body").
+    if (body == null) return Promise.resolve(box(null));
     if (isStream(body)) {
       if (body.locked)
         return Promise.reject(new TypeError("The body ReadableStream is locked (already being read)"));
@@ -296,11 +350,18 @@ class Body {
       return readAllBytes(body);
     }
     this.#used = true;
-    return Promise.resolve(body);
+    return Promise.resolve(box(body));
+  }
+
+  /** The consumed body (boxed by #consume) as bytes of its own. */
+  static #bytesOf(b) {
+    return b == null ? new Uint8Array(0) : typeof b === "string" ? encoder().encode(b) : b.slice();
   }
 
   text() {
-    return this.#consume().then((b) => (b == null ? "" : typeof b === "string" ? b : decoder().decode(b)));
+    return this.#consume().then(({ value: b }) =>
+      b == null ? "" : typeof b === "string" ? b : decoder().decode(b),
+    );
   }
 
   json() {
@@ -308,13 +369,14 @@ class Body {
   }
 
   arrayBuffer() {
-    return this.bytes().then((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    return this.#consume().then(({ value }) => {
+      const b = Body.#bytesOf(value);
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+    });
   }
 
   bytes() {
-    return this.#consume().then((b) =>
-      b == null ? new Uint8Array(0) : typeof b === "string" ? encoder().encode(b) : b.slice(),
-    );
+    return this.#consume().then(({ value }) => Body.#bytesOf(value));
   }
 
   /** The content type, from the subclass's headers. */
@@ -323,11 +385,13 @@ class Body {
   }
 
   blob() {
-    return this.bytes().then((b) => new (loadBlob().Blob)([b], { type: this.#contentType() ?? "" }));
+    return this.#consume().then(
+      ({ value }) => new (loadBlob().Blob)([Body.#bytesOf(value)], { type: this.#contentType() ?? "" }),
+    );
   }
 
   formData() {
-    return this.bytes().then((b) => parseFormBody(b, this.#contentType()));
+    return this.#consume().then(({ value }) => parseFormBody(Body.#bytesOf(value), this.#contentType()));
   }
 }
 
@@ -423,6 +487,8 @@ export class Request extends Body {
 }
 
 const NULL_BODY_STATUS = [101, 204, 205, 304];
+/** HTTP's reason-phrase: what a statusText may hold. */
+const REASON_PHRASE = /^[\t\x20-\x7E\x80-\xFF]*$/;
 const REDIRECT_STATUS = [301, 302, 303, 307, 308];
 
 export class Response extends Body {
@@ -431,6 +497,7 @@ export class Response extends Body {
   #headers;
   #url = "";
   #redirected = false;
+  #type = "default";
 
   constructor(bodyInit = null, init = {}) {
     super();
@@ -442,7 +509,10 @@ export class Response extends Body {
       throw new TypeError(`Response with status ${status} cannot have a body`);
     }
     this.#status = status;
-    this.#statusText = init.statusText === undefined ? "" : String(init.statusText);
+    const statusText = init.statusText === undefined ? "" : String(init.statusText);
+    if (!REASON_PHRASE.test(statusText))
+      throw new TypeError(`Invalid Response statusText: ${JSON.stringify(statusText)}`);
+    this.#statusText = statusText;
     this.#headers = new Headers(init.headers);
     const { body, type } = extractBody(bodyInit);
     if (type && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
@@ -458,13 +528,16 @@ export class Response extends Body {
   }
 
   static redirect(url, status = 302) {
+    // A worker has no base URL to resolve against: the URL must be absolute (as in workerd).
+    const parsed = new URL(String(url));
     if (!REDIRECT_STATUS.includes(status)) throw new RangeError(`Invalid redirect status ${status}`);
-    return new Response(null, { status, headers: { location: String(url) } });
+    return new Response(null, { status, headers: { location: parsed.href } });
   }
 
   static error() {
     const response = new Response(null, { status: 200 });
     response.#status = 0;
+    response.#type = "error";
     return response;
   }
 
@@ -498,13 +571,14 @@ export class Response extends Body {
     return this.#redirected;
   }
   get type() {
-    return "default";
+    return this.#type;
   }
 
   clone() {
     if (this.bodyUsed) throw new TypeError("Cannot clone a Response whose body was used");
     const copy = new Response(null, { headers: this.#headers });
     copy.#status = this.#status;
+    copy.#type = this.#type;
     copy.#statusText = this.#statusText;
     copy.#url = this.#url;
     copy.#redirected = this.#redirected;

@@ -196,6 +196,8 @@ export function createCrypto(host, callSubtle) {
           if (usage !== "sign" && usage !== "verify")
             throw new DOMException(`Unsupported key usage: ${usage}`, "SyntaxError");
         }
+        // WebCrypto importKey: a secret key nobody may use is refused.
+        if (list.length === 0) throw new DOMException("A secret key needs at least one usage", "SyntaxError");
         return makeKey({
           type: "secret",
           extractable: Boolean(extractable),
@@ -286,7 +288,12 @@ export function createCrypto(host, callSubtle) {
     crypto: {
       subtle,
       getRandomValues(array) {
-        if (!ArrayBuffer.isView(array) || array instanceof Float32Array || array instanceof Float64Array) {
+        if (
+          !ArrayBuffer.isView(array) ||
+          array instanceof DataView ||
+          array instanceof Float32Array ||
+          array instanceof Float64Array
+        ) {
           throw new DOMException("The data argument must be an integer-type TypedArray", "TypeMismatchError");
         }
         if (array.byteLength > 65536) {

@@ -85,6 +85,8 @@ async function buildAssets(): Promise<RuntimeAssets> {
       mainFields: ["module", "main"],
       target: "es2022",
       minify: true,
+      // Web platform classes keep their IDL names (code logs and compares `constructor.name`).
+      keepNames: true,
       legalComments: "none",
       define: { global: "globalThis" },
       plugins: [slimUrl, isolateBlob],

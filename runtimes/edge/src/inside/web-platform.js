@@ -51,28 +51,7 @@ let compressionModule = null;
 const loadAbort = guarded(() => (abortModule ??= require("./abort.js")));
 const loadCompression = () => (compressionModule ??= require("./compression.js"));
 
-/**
- * The bootstrap is minified, which renames classes (Response.name was "e", ReadableStream's "$e"):
- * a web platform class keeps its IDL name, which code logs and compares (`constructor.name`).
- */
-function named(value, name) {
-  if (typeof value === "function" && value.name !== name) {
-    Object.defineProperty(value, "name", { value: name, configurable: true });
-  }
-  return value;
-}
-
-/** Classes the bootstrap defines itself, named here: eagerly defined ones, then lazy ones. */
-const EAGER_CLASSES = ["CryptoKey", "DOMException", "Headers", "Request", "Response"];
-const LAZY_CLASSES = ["URL", "URLSearchParams"];
-
-export function defineWebPlatform(defineGlobal, defineLazyGlobalUnnamed) {
-  const defineLazyGlobal = (name, get) => defineLazyGlobalUnnamed(name, () => named(get(), name));
-  for (const name of EAGER_CLASSES) named(globalThis[name], name);
-  for (const name of LAZY_CLASSES) {
-    const get = Object.getOwnPropertyDescriptor(globalThis, name)?.get;
-    if (get) defineLazyGlobal(name, () => get.call(globalThis));
-  }
+export function defineWebPlatform(defineGlobal, defineLazyGlobal) {
   for (const name of STREAM_GLOBALS) defineLazyGlobal(name, () => loadStreams()[name]);
   defineLazyGlobal("Blob", () => loadBlob().Blob);
   defineLazyGlobal("File", () => loadFile().File);
@@ -88,10 +67,7 @@ export function defineWebPlatform(defineGlobal, defineLazyGlobalUnnamed) {
   // fast-text-encoding (installed first, cheap) stays the TextEncoder's UTF-8 encoder, made standard
   // (USVString input, encodeInto) by text-encoder.js; its TextDecoder knows only UTF-8 and refuses
   // `fatal`, so the full decoder replaces it on first use.
-  defineGlobal(
-    "TextEncoder",
-    named(standardTextEncoder(/** @type {any} */ (globalThis).TextEncoder), "TextEncoder"),
-  );
+  defineGlobal("TextEncoder", standardTextEncoder(/** @type {any} */ (globalThis).TextEncoder));
   defineLazyGlobal("TextDecoder", () => loadEncoding().TextDecoder);
   defineLazyGlobal("TextEncoderStream", () => loadEncoding().TextEncoderStream);
   defineLazyGlobal("TextDecoderStream", () => loadEncoding().TextDecoderStream);

@@ -1,48 +1,26 @@
-// Lambda response streaming in edge isolates: the same `awslambda` global as the container shims
-// (runtimes/node/shim/lambda-streaming.mjs), so a handler written for
+// Lambda response streaming in edge isolates: the same `awslambda` global and prelude rules as the
+// container shims (runtimes/shared/lambda-streaming.mjs), so a handler written for
 // `awslambda.streamifyResponse(async (event, responseStream, context) => ...)` runs unmodified. An
 // edge response leaves the isolate whole (as a stream body of a Response does), so what the handler
 // writes reaches the caller when the stream ends, with the status and headers it set through
 // `awslambda.HttpResponseStream.from`. The responseStream is a small writable without node:stream:
 // write/end with callbacks, setContentType, and the 'finish'/'close'/'error' events.
-import { lambdaStatus } from "../../../shared/lambda-result.mjs";
+import { awsLambda, PRELUDE, streamedHead } from "../../../shared/lambda-streaming.mjs";
 
-const STREAMING = Symbol.for("kumo.lambda.streamifyResponse");
-const PRELUDE = Symbol("kumo.lambda.prelude");
+import { base64ToBytes } from "./base64.js";
+
+export { isStreamingHandler } from "../../../shared/lambda-streaming.mjs";
+
 const encoder = new TextEncoder();
-
-function streamifyResponse(handler) {
-  if (typeof handler !== "function") throw new TypeError("awslambda.streamifyResponse needs a function");
-  const streamed = (event, responseStream, context) => handler(event, responseStream, context);
-  Object.defineProperty(streamed, STREAMING, { value: true });
-  return streamed;
-}
-
-const HttpResponseStream = Object.freeze({
-  from(stream, prelude) {
-    if (typeof stream?.[PRELUDE] !== "function")
-      throw new TypeError("HttpResponseStream.from needs the responseStream the handler was given");
-    stream[PRELUDE](prelude ?? {});
-    return stream;
-  },
-});
 
 /** Defines globalThis.awslambda before the function's module runs. */
 export function defineAwsLambda(defineGlobal) {
-  defineGlobal("awslambda", Object.freeze({ streamifyResponse, HttpResponseStream }));
+  defineGlobal("awslambda", awsLambda);
 }
-
-/** Whether a handler was made by awslambda.streamifyResponse. */
-export const isStreamingHandler = (target) => typeof target === "function" && target[STREAMING] === true;
 
 function toBytes(chunk, encoding) {
   if (typeof chunk === "string") {
-    if (encoding === "base64") {
-      const binary = atob(chunk);
-      const bytes = new Uint8Array(binary.length);
-      for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-      return bytes;
-    }
+    if (encoding === "base64") return base64ToBytes(chunk);
     return encoder.encode(chunk);
   }
   if (chunk instanceof Uint8Array) return chunk.slice();
@@ -179,19 +157,14 @@ export async function runStreaming(target, event, context, options) {
   await target(event, stream, context);
   if (!ended) stream.end();
   await done;
+  const head = streamedHead(prelude, contentType);
   const headers = new options.Headers();
-  for (const [name, value] of Object.entries(prelude.headers ?? {}))
-    if (value != null) headers.set(name, String(value));
-  if (Array.isArray(prelude.cookies))
-    for (const cookie of prelude.cookies) headers.append("set-cookie", String(cookie));
-  if (contentType) headers.set("content-type", contentType);
-  // Lambda's default for a streamed response without a content type.
-  if (!headers.has("content-type")) headers.set("content-type", "application/octet-stream");
+  for (const [name, value] of head.headers) headers.append(name, value);
   const body = new Uint8Array(size);
   let at = 0;
   for (const chunk of chunks) {
     body.set(chunk, at);
     at += chunk.byteLength;
   }
-  return new options.Response(body, { status: lambdaStatus(prelude.statusCode), headers });
+  return new options.Response(body, { status: head.status, headers });
 }

@@ -67,44 +67,56 @@ export function planBuild(input: PlanInput): BuildPlan {
   const join = (lines: string[]) => `${lines.filter(Boolean).join("\n")}\n`;
 
   switch (input.runtime) {
-    case "deno": {
-      const entrypoints = denoRemoteEntrypoints(input.files);
-      if (entrypoints.length === 0) return planJs(input, has, finalStage, join);
-      // Remote imports (jsr:, https:, npm: specifiers): the image cannot fetch them at run time (no
-      // network), so the build vendors the module graph of every source file into vendor/ and
-      // node_modules/, where the runtime's --vendor reads it. That needs the code in the stage, so a
-      // code change fetches again (Deno's lockfile, if uploaded, pins what it fetches).
-      const jsr = input.jsrUrl ? ` JSR_URL=${JSON.stringify(input.jsrUrl)}` : "";
-      const deno = "/usr/local/bin/deno";
-      const manifests = ["package.json", "deno.json", "deno.jsonc"].some(has);
-      const deps = [
-        `FROM ${input.images.build ?? input.images.run} AS deps`,
-        label,
-        "USER 0:0",
-        "WORKDIR /build/node_modules",
-        "WORKDIR /build/vendor",
-        "WORKDIR /build",
-        ...ca(["DENO_CERT", "SSL_CERT_FILE"]),
-        `ENV DENO_DIR=/tmp/deno-build${jsr}`,
-        `COPY ["${CONTEXT_SOURCE_DIR}/", "/build/"]`,
-        manifests ? `RUN ${JSON.stringify([deno, "install"])}` : "",
-        `RUN ${JSON.stringify([deno, "install", "--vendor", "--allow-import", "--entrypoint", ...entrypoints])}`,
-      ];
-      const final = finalStage([
-        "COPY --from=deps /build/node_modules /var/task/node_modules",
-        "COPY --from=deps /build/vendor /var/task/vendor",
-      ]);
-      // The function resolves jsr: through the registry it was vendored from.
-      if (jsr) final.splice(final.length - 1, 0, `ENV${jsr}`);
-      return {
-        dockerfile: join([...deps, ...final]),
-        hasCodeTree: true,
-        summary: `dependencies: ${manifests ? "deno install, then " : ""}deno install --vendor (remote imports of ${entrypoints.length} file${entrypoints.length === 1 ? "" : "s"}, fetched at build)`,
-      };
-    }
     case "node":
-    case "bun": {
-      return planJs(input, has, finalStage, join);
+    case "bun":
+    case "deno": {
+      const entrypoints = input.runtime === "deno" ? denoRemoteEntrypoints(input.files) : [];
+      if (entrypoints.length > 0) {
+        // Remote imports (jsr:, https:, npm: specifiers): the image cannot fetch them at run time (no
+        // network), so the build vendors the module graph of every source file into vendor/ and
+        // node_modules/, where the runtime's --vendor reads it. That needs the code in the stage, so
+        // a code change fetches again (Deno's lockfile, if uploaded, pins what it fetches).
+        const jsr = input.jsrUrl ? ` JSR_URL=${JSON.stringify(input.jsrUrl)}` : "";
+        const deno = "/usr/local/bin/deno";
+        const manifests = ["package.json", "deno.json", "deno.jsonc"].some(has);
+        const deps = [
+          `FROM ${input.images.build ?? input.images.run} AS deps`,
+          label,
+          "USER 0:0",
+          "WORKDIR /build/node_modules",
+          "WORKDIR /build/vendor",
+          "WORKDIR /build",
+          ...ca(["DENO_CERT", "SSL_CERT_FILE"]),
+          `ENV DENO_DIR=/tmp/deno-build${jsr}`,
+          `COPY ["${CONTEXT_SOURCE_DIR}/", "/build/"]`,
+          manifests ? `RUN ${JSON.stringify([deno, "install"])}` : "",
+          `RUN ${JSON.stringify([deno, "install", "--vendor", "--allow-import", "--entrypoint", ...entrypoints])}`,
+        ];
+        const final = finalStage([
+          "COPY --from=deps /build/node_modules /var/task/node_modules",
+          "COPY --from=deps /build/vendor /var/task/vendor",
+          // The function resolves jsr: through the registry it was vendored from.
+          jsr ? `ENV${jsr}` : "",
+        ]);
+        const files = `${entrypoints.length} file${entrypoints.length === 1 ? "" : "s"}`;
+        return {
+          dockerfile: join([...deps, ...final]),
+          hasCodeTree: true,
+          summary: `dependencies: ${manifests ? "deno install, then " : ""}deno install --vendor (remote imports of ${files}, fetched at build)`,
+        };
+      }
+      if (!has("package.json") && !has("deno.json") && !has("deno.jsonc")) {
+        return { dockerfile: join(finalStage([])), hasCodeTree: true, summary: "no package.json: code only" };
+      }
+      const install = jsInstall(input.runtime, has);
+      return {
+        dockerfile: join([
+          ...jsDependencyStage(input, install),
+          ...finalStage(["COPY --from=deps /build/node_modules /var/task/node_modules"]),
+        ]),
+        hasCodeTree: true,
+        summary: install.summary,
+      };
     }
     case "python": {
       const manifest = has("requirements.txt")
@@ -185,27 +197,6 @@ export function planBuild(input: PlanInput): BuildPlan {
     case "container":
       return { dockerfile: "", hasCodeTree: false, summary: "custom image: the source's Dockerfile" };
   }
-}
-
-/** node, bun and deno without remote imports: the manifests' install, if there are manifests. */
-function planJs(
-  input: PlanInput,
-  has: (path: string) => boolean,
-  finalStage: (copies: string[]) => string[],
-  join: (lines: string[]) => string,
-): BuildPlan {
-  if (!has("package.json") && !has("deno.json") && !has("deno.jsonc")) {
-    return { dockerfile: join(finalStage([])), hasCodeTree: true, summary: "no package.json: code only" };
-  }
-  const install = jsInstall(input.runtime as "node" | "bun" | "deno", has);
-  return {
-    dockerfile: join([
-      ...jsDependencyStage(input, install),
-      ...finalStage(["COPY --from=deps /build/node_modules /var/task/node_modules"]),
-    ]),
-    hasCodeTree: true,
-    summary: install.summary,
-  };
 }
 
 const DENO_CODE = /\.(?:[cm]?[jt]s|[jt]sx)$/;

@@ -44,6 +44,19 @@ export interface InvocationRequest {
   traceparent?: string;
 }
 
+/**
+ * "The caller went away": the part of an AbortSignal a provider uses. An AbortSignal is one, and so
+ * is the gateway's lighter watch on an HTTP response (`CallerGone`): creating an AbortSignal costs
+ * ~4 µs on Node 20 (it is an EventTarget), a twentieth of the gateway's CPU per edge request.
+ */
+export interface CallerSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  throwIfAborted(): void;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 export interface CapacityProvider {
   /** Registered name, e.g. "edge" or "container". */
   readonly name: string;
@@ -52,7 +65,7 @@ export interface CapacityProvider {
   invoke(
     target: DeployedVersion,
     request: InvocationRequest,
-    signal?: AbortSignal,
+    signal?: CallerSignal,
   ): Promise<InvocationResult>;
   /**
    * False when this node holds none of the target's capacity (its share of a cluster-wide

@@ -142,14 +142,22 @@ describe.each(engines)("record writer on $name", ({ url }) => {
   it("a record the database refuses for its data is reported; the rest of its batch is written", async () => {
     const good = randomUUID();
     const bad = randomUUID();
+    const worse = randomUUID();
     const rejected: (string | null)[] = [];
-    await writeRecords(handle.db, [base(good), { ...base(bad), request_bytes: 2 ** 40 }], [], {
-      onRejected: (r) => rejected.push(r.id),
-    });
-    expect(rejected).toEqual([bad]);
-    const ids = await sql<{ id: string }>`select id from invocations where id in (${good}, ${bad})`.execute(
+    await writeRecords(
       handle.db,
+      [
+        base(good),
+        { ...base(bad), request_bytes: 2 ** 40 },
+        { ...base(worse), started_at: new Date(Number.NaN) },
+      ],
+      [],
+      { onRejected: (r) => rejected.push(r.id) },
     );
+    expect(rejected).toEqual([bad, worse]);
+    const ids = await sql<{
+      id: string;
+    }>`select id from invocations where id in (${good}, ${bad}, ${worse})`.execute(handle.db);
     expect(ids.rows.map((r) => r.id)).toEqual([good]);
   });
 });

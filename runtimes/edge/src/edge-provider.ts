@@ -1,4 +1,5 @@
 import {
+  type CallerSignal,
   type CapacityProvider,
   type DeployedVersion,
   errorResult,
@@ -147,7 +148,7 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
   function invoke(
     target: DeployedVersion,
     request: InvocationRequest,
-    signal?: AbortSignal,
+    signal?: CallerSignal,
   ): Promise<InvocationResult> {
     const span = isolateSpan(target, request);
     return span ? traced(span, target, request, signal) : run(target, request, request.headers, signal);
@@ -158,7 +159,7 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     span: Span,
     target: DeployedVersion,
     request: InvocationRequest,
-    signal?: AbortSignal,
+    signal?: CallerSignal,
   ): Promise<InvocationResult> {
     try {
       // The function's own spans join the trace as children of the isolate's span.
@@ -177,7 +178,7 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
     target: DeployedVersion,
     request: InvocationRequest,
     headers: Record<string, string>,
-    signal?: AbortSignal,
+    signal?: CallerSignal,
   ): Promise<InvocationResult> {
     if (state !== "ready") throw new KumoError("FN_500", "the edge provider is stopped");
     if (target.runtime !== "edge")
@@ -275,7 +276,7 @@ function isolateSpan(target: DeployedVersion, request: InvocationRequest): Span 
   return span;
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+function abortable<T>(promise: Promise<T>, signal: CallerSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });

@@ -1,6 +1,13 @@
 import { type ClientRequest, type IncomingMessage, maxHeaderSize } from "node:http";
 import { headers as H } from "@kumo/bus";
-import type { CapacityProvider, ErrorBody, InvocationRequest, InvocationResult, Runtime } from "@kumo/core";
+import type {
+  CallerSignal,
+  CapacityProvider,
+  ErrorBody,
+  InvocationRequest,
+  InvocationResult,
+  Runtime,
+} from "@kumo/core";
 import {
   checkFunctionResponse,
   errorResult,
@@ -78,7 +85,7 @@ export class FleetProvider implements CapacityProvider {
   async invoke(
     target: VersionSpec,
     request: InvocationRequest,
-    signal?: AbortSignal,
+    signal?: CallerSignal,
   ): Promise<InvocationResult> {
     const headers: Record<string, string> = Object.assign({}, request.headers);
     headers[H.deadlineMs] = String(request.deadline);
@@ -114,7 +121,7 @@ export class FleetProvider implements CapacityProvider {
   async open(
     spec: VersionSpec,
     call: InvocationCall,
-    signal?: AbortSignal,
+    signal?: CallerSignal,
   ): Promise<(InvocationResult & { error: ErrorBody }) | OpenInvocation> {
     const pool = this.#fleet.pool(spec);
     const tracer = tracerFor(call.headers.traceparent);

@@ -1,4 +1,5 @@
 import type {
+  CallerSignal,
   CapacityProvider,
   DeployedVersion,
   InvocationRequest,
@@ -35,7 +36,7 @@ export class LazyProvider implements CapacityProvider {
   async invoke(
     target: DeployedVersion,
     request: InvocationRequest,
-    signal?: AbortSignal,
+    signal?: CallerSignal,
   ): Promise<InvocationResult> {
     let provider: CapacityProvider;
     try {

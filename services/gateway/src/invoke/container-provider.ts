@@ -13,6 +13,7 @@ import {
   subjects,
 } from "@kumo/bus";
 import type {
+  CallerSignal,
   CapacityProvider,
   DeployedVersion,
   ErrorBody,
@@ -90,7 +91,7 @@ export class ContainerProvider implements CapacityProvider {
   invoke(
     target: DeployedVersion,
     request: InvocationRequest,
-    signal?: AbortSignal,
+    signal?: CallerSignal,
   ): Promise<InvocationResult> {
     const token = (++this.#next).toString(36);
     const frame = maxFramePayload(this.#nc.info?.max_payload);

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
+  type CallerSignal,
   type CapacityProvider,
   type DeployedVersion,
   type FunctionConfig,
@@ -55,7 +56,7 @@ export class DraftRunner {
     }
   }
 
-  async run(draft: Draft, invocation: InvocationRequest, signal: AbortSignal): Promise<DraftOutcome> {
+  async run(draft: Draft, invocation: InvocationRequest, signal: CallerSignal): Promise<DraftOutcome> {
     const provider = this.#providers.find((p) => p.supports(runtimeFamily(draft.config.runtime)));
     if (!provider) {
       throw invalid(

@@ -1,4 +1,4 @@
-import type { CapacityProvider, InvocationRequest, InvocationResult } from "@kumo/core";
+import type { CallerSignal, CapacityProvider, InvocationRequest, InvocationResult } from "@kumo/core";
 import { errorResult, KumoError, toKumoError } from "@kumo/core";
 import { invocationLogRows, type Recorder } from "@kumo/db";
 import type { GatewayMetrics } from "../metrics.ts";
@@ -31,7 +31,7 @@ export class Invoker {
   async invoke(
     resolved: ResolvedFunction,
     request: InvocationRequest,
-    signal?: AbortSignal,
+    signal?: CallerSignal,
   ): Promise<InvocationResult> {
     const started = Date.now();
     const t0 = performance.now();

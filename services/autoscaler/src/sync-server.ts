@@ -11,7 +11,7 @@ import {
   type Subscription,
   subjects,
 } from "@kumo/bus";
-import type { ErrorBody } from "@kumo/core";
+import { Cancellation, type ErrorBody } from "@kumo/core";
 import {
   ATTR,
   contextOf,
@@ -26,6 +26,7 @@ import {
 import { Fleet } from "./fleet.ts";
 import { errorBody, type FleetProvider, isOpenInvocation } from "./fleet-provider.ts";
 import type { NodeRoster } from "./node-roster.ts";
+import { ShimClient } from "./shim-client.ts";
 import type { VersionCatalog, VersionSpec } from "./version-catalog.ts";
 
 export interface SyncServerOptions {
@@ -76,7 +77,7 @@ function raceDelay<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
  */
 export class SyncServer {
   readonly #options: SyncServerOptions;
-  readonly #inFlight = new Map<number, { reply: string; lastSent: number; abort: AbortController }>();
+  readonly #inFlight = new Map<number, { reply: string; lastSent: number; abort: Cancellation }>();
   readonly #cancelPrefix = createInbox();
   readonly #out: PublishBatcher;
   #subs: Subscription[] = [];
@@ -169,7 +170,7 @@ export class SyncServer {
     const reply = msg.reply;
     if (!reply) return;
     const token = ++this.#next;
-    const abort = new AbortController();
+    const abort = new Cancellation();
     this.#inFlight.set(token, { reply, lastSent: Date.now(), abort });
     const cancel = `${this.#cancelPrefix}.${token}`;
     let span: Span | undefined;
@@ -192,7 +193,7 @@ export class SyncServer {
       const run = await this.#options.provider.open(
         spec,
         { method: meta.method, url: meta.url, headers, body, deadline: meta.deadline },
-        abort.signal,
+        abort,
       );
       span?.setAttribute(ATTR.faasColdstart, run.coldStart !== "warm");
       if (!isOpenInvocation(run)) {
@@ -222,6 +223,12 @@ export class SyncServer {
       try {
         // Small bodies and the shim's error envelopes (so the gateway can record their code) go in one frame.
         let whole = length !== undefined ? Number(length) <= max : res.headers["kumo-error"] !== undefined;
+        if (whole) {
+          // The common case, a small body of known length: read by listeners, no async iterator.
+          head.end = true;
+          this.#send(token, reply, head, await ShimClient.read(res));
+          return;
+        }
         const body = (res as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
         const early: Buffer[] = [];
         let earlyBytes = 0;

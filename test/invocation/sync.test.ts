@@ -1,4 +1,5 @@
-import type { AddressInfo } from "node:net";
+import { once } from "node:events";
+import { type AddressInfo, connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SETUP_TIMEOUT_MS } from "../runtimes/runtime-harness.ts";
 import { Plane, waitFor } from "./plane.ts";
@@ -230,6 +231,32 @@ describe("invocation plane - sync", () => {
     expect(statuses).toEqual([200, 429, 429]);
     const limited = results.find((r) => r.status === 429);
     expect(limited?.json.error.code).toBe("FN_007");
+  });
+
+  it("sync - a caller that goes away cancels the call on the node: its slot is free for the next caller at once", async () => {
+    expect((await plane.invoke("narrow", { path: "/" })).status).toBe(200);
+    const { hostname, port } = new URL(await gatewayUrl());
+    const socket = connect(Number(port), hostname);
+    await once(socket, "connect");
+    socket.write(`GET /fn/${plane.tenant.name}/narrow/sleep HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`);
+    // Past the node's first heartbeat (1 s), which tells the gateway where to send a cancel.
+    await new Promise((r) => setTimeout(r, 1800));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    // The handler sleeps 5 s; had its slot stayed taken, this call would queue and get FN_007.
+    const next = await plane.invoke("narrow", { path: "/" });
+    expect(next.status, next.body).toBe(200);
+    const record = await waitFor("the cancelled invocation's record", async () => {
+      await plane.gw.gateway.flushRecords();
+      return plane.gw.gateway.database.db
+        .selectFrom("invocations")
+        .select(["status", "error_code", "duration_ms"])
+        .where("tenant_id", "=", plane.tenant.id)
+        .where("status", "=", "failed")
+        .where("error_code", "=", "FN_008")
+        .executeTakeFirst();
+    });
+    expect(record.duration_ms ?? 0).toBeLessThan(3000);
   });
 });
 

@@ -113,7 +113,7 @@ export class ContainerProvider implements CapacityProvider {
       const onAbort = () => {
         const pending = this.#pending.get(token);
         if (pending?.cancel) this.#out.publish(pending.cancel, encodeFrame({ k: "cancel" }));
-        const gone = { code: "FN_008", message: "the caller went away" };
+        const gone: ErrorBody = { code: "FN_008", message: "the caller went away" };
         done(gone);
         // Before the head the call has no result yet: it ends here, so the invocation is recorded.
         if (stream) stream.fail(new Error(gone.message));

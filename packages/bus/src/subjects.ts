@@ -9,6 +9,12 @@ export const subjects = {
   /** Sync invocations handed to one node (the holder of a version's concurrency share). */
   invokeOnNode: (nodeId: string, namespace = "") =>
     `${planeRoot(namespace)}.node-invoke.${encodeToken(nodeId)}`,
+  /**
+   * Cancels of sync invocations sent before the gateway knows which node runs them (the node's own
+   * cancel subject comes with its first heartbeat or the response head). Every node listens; the one
+   * running the invocation (payload: its id) stops it. Rare, so a broadcast costs nothing per call.
+   */
+  invokeCancel: (namespace = "") => `${planeRoot(namespace)}.invoke-cancel`,
   /** Queue group every autoscaler node joins, so nodes share sync and async work without discovery. */
   invokeQueue: "kumo-autoscalers",
   /** Async invocations (JetStream work queue), one subject per version. */

@@ -69,6 +69,15 @@ function raceDelay<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   });
 }
 
+/** A sync invocation this node is running: where its frames go, and how to stop it. */
+interface InFlight {
+  reply: string;
+  lastSent: number;
+  abort: Cancellation;
+  /** Set once the request's frame is decoded; a broadcast cancel names the invocation by it. */
+  invocationId?: string;
+}
+
 /**
  * The sync invocation plane on a node: a queue subscription to every version's invoke subject
  * (all nodes in one queue group share the load), large request bodies pulled in chunks from the
@@ -77,7 +86,7 @@ function raceDelay<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
  */
 export class SyncServer {
   readonly #options: SyncServerOptions;
-  readonly #inFlight = new Map<number, { reply: string; lastSent: number; abort: Cancellation }>();
+  readonly #inFlight = new Map<number, InFlight>();
   readonly #cancelPrefix = createInbox();
   readonly #out: PublishBatcher;
   #subs: Subscription[] = [];
@@ -102,6 +111,13 @@ export class SyncServer {
       nc.subscribe(subjects.invokeOnNode(this.#options.nodeId, namespace), {
         callback: (error, msg) => {
           if (!error) void this.#handle(msg);
+        },
+      }),
+      nc.subscribe(subjects.invokeCancel(namespace), {
+        callback: (error, msg) => {
+          if (error) return;
+          const id = msg.string();
+          for (const entry of this.#inFlight.values()) if (entry.invocationId === id) entry.abort.abort();
         },
       }),
       nc.subscribe(`${this.#cancelPrefix}.*`, {
@@ -171,12 +187,14 @@ export class SyncServer {
     if (!reply) return;
     const token = ++this.#next;
     const abort = new Cancellation();
-    this.#inFlight.set(token, { reply, lastSent: Date.now(), abort });
+    const entry: InFlight = { reply, lastSent: Date.now(), abort };
+    this.#inFlight.set(token, entry);
     const cancel = `${this.#cancelPrefix}.${token}`;
     let span: Span | undefined;
     let failure: ErrorBody | undefined;
     try {
       const { meta, payload } = decodeFrame<InvokeRequestMeta>(msg.data);
+      entry.invocationId = meta.id;
       span = this.#span(meta);
       const spec = await this.#options.catalog.get(meta);
       span?.updateName(`invoke ${spec.functionName}`);

@@ -33,6 +33,8 @@ import {
   withTraceparent,
 } from "@kumo/telemetry";
 
+const ENCODER = new TextEncoder();
+
 export interface ContainerProviderOptions {
   nc: NatsConnection;
   /** Bus namespace shared with the autoscalers (see @kumo/bus streams). */
@@ -113,6 +115,7 @@ export class ContainerProvider implements CapacityProvider {
       const onAbort = () => {
         const pending = this.#pending.get(token);
         if (pending?.cancel) this.#out.publish(pending.cancel, encodeFrame({ k: "cancel" }));
+        else this.#out.publish(subjects.invokeCancel(this.#namespace), ENCODER.encode(request.invocationId));
         const gone: ErrorBody = { code: "FN_008", message: "the caller went away" };
         done(gone);
         // Before the head the call has no result yet: it ends here, so the invocation is recorded.

@@ -138,8 +138,9 @@ describe("deno remote imports", () => {
     // image, not in a stem cell (whose working directory is not the code's).
     expect(res.headers["kumo-cold-start"]).toBe("cold");
     expect(served).toEqual([]);
-    // No stem cell was spent on a specialization bound to fail: the same cell is still waiting.
-    expect(await stemCells()).toEqual(cellsBefore);
+    // No stem cell was spent on a specialization bound to fail: the same cell is still waiting. (The
+    // pool may have started another one besides, for the demand this cold start showed.)
+    expect(await stemCells()).toEqual(expect.arrayContaining(cellsBefore));
   });
 
   it("deno remote imports - a deno function without remote imports still starts in a stem cell", async () => {

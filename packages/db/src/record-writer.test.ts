@@ -1,4 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseHandle, openDatabase } from "./open-database.ts";
@@ -15,14 +18,15 @@ describe.each(engines)("record writer on $name", ({ url }) => {
   let handle: DatabaseHandle;
   const schema = `rw_${randomBytes(4).toString("hex")}`;
 
+  const dataDir = url ? undefined : mkdtempSync(join(tmpdir(), "kumo-rw-"));
+
   beforeAll(async () => {
-    handle = await openDatabase(
-      url ? { url, schema, maxConnections: 2 } : { dataDir: `/tmp/kumo-rw-${schema}` },
-    );
+    handle = await openDatabase(url ? { url, schema, maxConnections: 2 } : { dataDir });
   });
   afterAll(async () => {
     if (url) await handle.db.schema.dropSchema(schema).ifExists().cascade().execute();
     await handle.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   const base = (id: string): NewInvocation => ({

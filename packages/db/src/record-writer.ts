@@ -271,7 +271,7 @@ const ESCAPED = /["\\]/g;
  * of the gateway's CPU per record. Every element is quoted, so NULL, braces and commas in text
  * stay text.
  */
-export function arrayLiteral(values: readonly unknown[]): string {
+function arrayLiteral(values: readonly unknown[]): string {
   let out = "{";
   for (let i = 0; i < values.length; i++) {
     if (i > 0) out += ",";

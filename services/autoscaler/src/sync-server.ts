@@ -240,8 +240,7 @@ export class SyncServer {
       const max = this.#options.framePayload;
       try {
         // Small bodies and the shim's error envelopes (so the gateway can record their code) go in one frame.
-        let whole = length !== undefined ? Number(length) <= max : res.headers["kumo-error"] !== undefined;
-        if (whole) {
+        if (length !== undefined ? Number(length) <= max : res.headers["kumo-error"] !== undefined) {
           // The common case, a small body of known length: read by listeners, no async iterator.
           head.end = true;
           this.#send(token, reply, head, await ShimClient.read(res));
@@ -252,7 +251,8 @@ export class SyncServer {
         let earlyBytes = 0;
         let ended = false;
         let pendingRead: Promise<IteratorResult<Buffer>> | undefined;
-        if (!whole && length === undefined) {
+        let whole = false;
+        if (length === undefined) {
           // A body without a length (the JS shims write Response bodies chunked, the last chunk and
           // the end in separate writes) is usually complete a moment after its first chunk: then it
           // goes whole too, one frame instead of a stream. A real stream pays at most
@@ -288,7 +288,6 @@ export class SyncServer {
           whole = ended && earlyBytes <= max;
         }
         if (whole) {
-          if (!ended) for (let r = await body.next(); !r.done; r = await body.next()) early.push(r.value);
           head.end = true;
           this.#send(token, reply, head, early.length === 1 ? early[0] : Buffer.concat(early));
         } else {

@@ -64,7 +64,7 @@ export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Pro
     if (!error) {
       return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
     }
-    if (attempt < 5 && isConcurrentSchemaDrop(error)) {
+    if (attempt < 5 && results === undefined && isConcurrentSchemaDrop(error)) {
       await new Promise((r) => setTimeout(r, 25 * attempt));
       continue;
     }
@@ -75,8 +75,12 @@ export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Pro
 /**
  * Kysely's migrator lists every table of the database to find its own, and a schema another
  * process drops meanwhile (parallel test files, each on its own schema of one database) fails that
- * listing with "schema … does not exist" (SQLSTATE 3F000). Nothing was migrated: try again.
+ * listing with "schema … does not exist" (SQLSTATE 3F000) or, when the drop lands between the
+ * listing's scan and its per-column lookups, "relation … does not exist" (42P01). Such an error
+ * is thrown from the migrator's setup, before any migration ran (a failed migration comes back in
+ * `results` instead): nothing was migrated, so try again.
  */
 function isConcurrentSchemaDrop(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === "3F000";
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "3F000" || code === "42P01";
 }

@@ -190,6 +190,26 @@ export function describeJsRuntime(lang: JsLang): void {
       expect(again.status).toBe(200);
     });
 
+    shimOnly(
+      "usage - node and bun report each invocation's CPU time and memory in kumo-usage (deno does not), errors included",
+      async () => {
+        const ok = await workers.request({ path: "/invoke/ok", headers: { "kumo-invocation-id": "inv-u1" } });
+        const thrown = await workers.request({
+          path: "/invoke/throw",
+          headers: { "kumo-invocation-id": "inv-u2" },
+        });
+        const text = await lambda.request({
+          path: "/invoke/text",
+          headers: { "kumo-invocation-id": "inv-u3" },
+        });
+        for (const res of [ok, thrown, text]) {
+          if (lang === "node" || lang === "bun") {
+            expect(res.headers["kumo-usage"]).toMatch(/^cpu=\d+(\.\d+)?;rss=\d+$/);
+          } else expect(res.headers["kumo-usage"]).toBeUndefined();
+        }
+      },
+    );
+
     it("logs - console output is a JSON line tagged with the invocation id", async () => {
       await workers.request({ path: "/invoke/logme", headers: { "kumo-invocation-id": "inv-log-1" } });
       const line = await waitForLog(workers, (l) => l.invocationId === "inv-log-1");

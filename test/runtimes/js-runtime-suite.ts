@@ -421,6 +421,19 @@ export function describeJsRuntime(lang: JsLang): void {
       const before = await cell.request({ path: "/invoke/x" });
       expect(before.status).toBe(503);
       expect(before.headers["kumo-error"]).toBe("FN_008");
+      // The node shim warms itself up with invocations marked by a token only it knows: a guessed
+      // or empty one is an invocation like any other, refused before /init.
+      for (const token of ["", "warm", "0".repeat(32)]) {
+        const guessed = await cell.request({
+          method: "POST",
+          path: "/invoke/x",
+          headers: { "kumo-warm-up": token },
+        });
+        expect(guessed.status).toBe(503);
+      }
+      // Connections stay open for the container's life (the autoscaler's /init reuses its readiness
+      // check's): no keep-alive timeout is announced.
+      if (lang !== "deno") expect(before.headers["keep-alive"]).toBeUndefined();
       const init = await cell.request({
         method: "POST",
         path: "/init",

@@ -249,7 +249,7 @@ async function invokeLambda(target, inv, res) {
     return;
   }
   const result = await target(event, context);
-  // Checked by shape first: on Node the Response global loads undici on first use (see warmUp).
+  // Checked by shape first: on Node the Response global loads undici on first use (see main.mjs warmUp).
   if (typeof result?.arrayBuffer === "function" && result instanceof Response)
     await writeResponse(result, res);
   else writeLambdaResponse(lambdaResponse(result, base64), res);
@@ -279,18 +279,16 @@ function headerValue(value) {
 }
 
 /**
- * Node loads Request, Response, Headers and web streams (undici) on their first use, which made a
- * specialized stem cell's first invocation 20-40 ms slower than the rest. Run once while the shim is
- * idle, after it listens, so neither readiness nor an invocation waits for it.
+ * A handler for warm-up invocations only (see main.mjs): the Workers shape with a body read and a
+ * Response, which walks the same code as a real invocation of the common shapes.
  */
-export async function warmUp() {
-  const request = new Request("http://localhost/", {
-    method: "POST",
-    headers: new Headers({ "content-type": "text/plain" }),
-    body: "x",
-  });
-  await request.arrayBuffer();
-  const response = new Response("x", { status: 200, headers: { "content-type": "text/plain" } });
-  for (const _ of response.headers);
-  if (response.body) for await (const _ of response.body);
-}
+export const WARM_UP_HANDLER = {
+  kind: "workers",
+  target: {
+    async fetch(request) {
+      await request.arrayBuffer();
+      return new Response("warm", { status: 200, headers: { "content-type": "text/plain" } });
+    },
+  },
+  step: undefined,
+};

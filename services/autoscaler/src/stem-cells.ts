@@ -14,6 +14,15 @@ export interface StemCellsOptions {
 }
 
 /**
+ * How long after a cell is taken no new cell starts. A specialization and its first invocation take
+ * ~10-15 ms; a container start begun meanwhile (dockerd, containerd and runc use ~0.5 s of CPU)
+ * took the CPU from them and added 2-4 ms to the cold start it was replacing the cell for.
+ */
+const QUIET_MS = 50;
+/** Takes in a row keep the pool from refilling for at most this long. */
+const MAX_QUIET_MS = 250;
+
+/**
  * Pre-started generic containers per runtime, specialized with a version's code on first use.
  * Sizing from observed demand: the target per runtime is the largest number of instance starts seen
  * in one 10 s bucket during the last 5 minutes (between `min` and `max`), so a burst that needed
@@ -26,6 +35,10 @@ export class StemCells {
   readonly #demand = new Map<StemRuntime, Map<number, number>>();
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
+  /** No cell starts before this (performance.now()): a cell taken is being specialized. */
+  #quietUntil = 0;
+  /** When the current quiet period began (it lasts at most MAX_QUIET_MS). */
+  #quietSince: number | undefined;
 
   constructor(options: StemCellsOptions) {
     this.#options = options;
@@ -42,7 +55,11 @@ export class StemCells {
     const cells = this.#ready.get(runtime);
     let cell = cells?.shift();
     while (cell && cell.state !== "ready") cell = cells?.shift();
-    queueMicrotask(() => this.refill());
+    // The replacement starts once the cell taken has served its first invocation (see QUIET_MS).
+    const now = performance.now();
+    if (this.#quietSince === undefined) this.#quietSince = now;
+    this.#quietUntil = Math.min(now + QUIET_MS, this.#quietSince + MAX_QUIET_MS);
+    setTimeout(() => this.refill(), this.#quietUntil - now + 1).unref();
     return cell;
   }
 
@@ -91,6 +108,8 @@ export class StemCells {
 
   refill(): void {
     if (this.#stopped) return;
+    const quiet = performance.now() < this.#quietUntil;
+    if (!quiet) this.#quietSince = undefined;
     const runtimes = new Set<StemRuntime>([
       ...(Object.keys(this.#options.min) as StemRuntime[]),
       ...this.#demand.keys(),
@@ -102,7 +121,7 @@ export class StemCells {
       const starting = this.#starting.get(runtime) ?? 0;
       const target = this.target(runtime);
       // One start at a time per runtime: a refill must not compete with the cold starts it replaces.
-      if (cells.length + starting < target && starting === 0) this.#startCell(runtime);
+      if (cells.length + starting < target && starting === 0 && !quiet) this.#startCell(runtime);
       while (cells.length > target) void cells.pop()?.destroy();
     }
   }

@@ -159,6 +159,31 @@ describe("edge hostile code", () => {
     expect(res.status).toBe(502);
   });
 
+  // A module's top level runs on the host's thread for small bundles (function-isolate.ts): one
+  // that never ends or eats its memory fails its own cold start, and the host keeps serving.
+  it("hostile - a module top level that never ends fails its load with a timeout, and the host keeps serving", async () => {
+    const target = await edgeTarget(
+      `while (true) {}\nexport default { fetch() { return new Response("never"); } };`,
+      {
+        config: { timeoutMs: 1000, cpuMs: 50 },
+      },
+    );
+    const started = performance.now();
+    const res = await invokeEdge(provider, target);
+    expect(res.result.error?.code).toBe("FN_002");
+    expect(res.result.error?.message).toMatch(/time limit/);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it("hostile - a module top level allocating past the memory limit is FN_003", async () => {
+    const target = await edgeTarget(
+      `const keep: unknown[] = []; while (true) keep.push({ a: [1, 2, 3], b: keep.length });\nexport default { fetch() { return new Response("never"); } };`,
+      { config: { memoryMb: 32, cpuMs: 10_000 } },
+    );
+    const res = await invokeEdge(provider, target);
+    expect(res.result.error).toMatchObject({ code: "FN_003" });
+  });
+
   it("hostile - deep recursion is a contained FN_004", async () => {
     const target = await edgeTarget(
       `const f = (n: number): number => f(n + 1) + 1; export default { fetch() { return new Response(String(f(0))); } };`,

@@ -70,6 +70,15 @@ const HEAP_SAMPLE_MS = 1000;
  */
 const SYNC_BUDGET_MS = 1;
 const OFF_THREAD_CALLS = 64;
+/**
+ * A cold start runs on this thread for bundles up to this size: setting the env, compiling (V8
+ * pre-parses lazily, ~1 ms per MB), the module's top level and installing the exports. Each
+ * off-thread call (isolated-vm's thread pool and back) cost ~0.3 ms on these machines, and their
+ * tails more (cold start p90 9 ms with four of them, 6.3 ms with none). The top level blocks this
+ * host's other functions while it runs, as a first invocation's synchronous entry does, bounded by
+ * the same init timeout; larger bundles (big libraries, heavier top levels) load off-thread.
+ */
+const SYNC_COLD_START_MAX_BYTES = 1024 * 1024;
 const FUNCTION_FILE_PREFIX = "kumo:fn/";
 /** The tenant's bundle runs inside this wrapper; its first line starts after the head. */
 const MODULE_HEAD = "(function(){var module={exports:{}};var exports=module.exports;";
@@ -286,15 +295,23 @@ export class FunctionIsolate {
     let exportsRef: Ref;
     try {
       // process.env and Deno.env hold the function's env while its module's top level runs.
-      await this.#prepare.apply(undefined, [new ivm.ExternalCopy(env).copyInto()], { timeout: initTimeout });
-      const script = await this.isolate.compileScript(wrapped, { filename });
-      exportsRef = (await script.run(this.#context, { reference: true, timeout: initTimeout })) as Ref;
-      script.release();
+      const envCopy = [new ivm.ExternalCopy(env).copyInto()];
+      if (wrapped.length <= SYNC_COLD_START_MAX_BYTES) {
+        this.#prepare.applySync(undefined, envCopy, { timeout: initTimeout });
+        const script = this.isolate.compileScriptSync(wrapped, { filename });
+        exportsRef = script.runSync(this.#context, { reference: true, timeout: initTimeout }) as Ref;
+        script.release();
+      } else {
+        await this.#prepare.apply(undefined, envCopy, { timeout: initTimeout });
+        const script = await this.isolate.compileScript(wrapped, { filename });
+        exportsRef = (await script.run(this.#context, { reference: true, timeout: initTimeout })) as Ref;
+        script.release();
+      }
     } catch (error) {
       throw this.#classifyThrown(error, "the function's module failed to load");
     }
     try {
-      await this.#install.apply(
+      this.#install.applySync(
         undefined,
         [
           exportsRef.derefInto(),

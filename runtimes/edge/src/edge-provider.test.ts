@@ -369,3 +369,38 @@ describe("edge provider - fetch bridge (operator allows localhost)", () => {
     expect(res.text).toMatch(/egress/);
   });
 });
+
+describe("edge provider - code delivery", () => {
+  it("code - a new version's first invocation carries its code; a host that dropped it asks again", async () => {
+    // Two warm isolates per host, so the host keeps code for four versions.
+    const small = await createEdgeProvider({ hosts: 1, spareIsolates: 1, maxIsolatesPerHost: 2 });
+    try {
+      const loads = new Map<string, number>();
+      const counted = async (n: number) => {
+        const target = await edgeTarget(`export default { fetch() { return new Response("v${n}"); } };`);
+        const load = target.loadCode;
+        target.loadCode = () => {
+          loads.set(target.versionId, (loads.get(target.versionId) ?? 0) + 1);
+          return load();
+        };
+        return target;
+      };
+      const first = await counted(1);
+      const cold = await invokeEdge(small, first);
+      expect([cold.status, cold.text, cold.result.coldStart]).toEqual([200, "v1", "cold"]);
+      expect((await invokeEdge(small, first)).result.coldStart).toBe("warm");
+      expect(loads.get(first.versionId)).toBe(1);
+      expect(small.stats().hosts[0]?.codeRequests).toBe(0);
+
+      for (let n = 2; n <= 7; n++) expect((await invokeEdge(small, await counted(n))).text).toBe(`v${n}`);
+      expect(small.stats().hosts[0]?.codeRequests).toBe(0);
+
+      const again = await invokeEdge(small, first);
+      expect([again.status, again.text, again.result.coldStart]).toEqual([200, "v1", "cold"]);
+      expect(small.stats().hosts[0]?.codeRequests).toBe(1);
+      expect(loads.get(first.versionId)).toBe(2);
+    } finally {
+      await small.stop();
+    }
+  });
+});

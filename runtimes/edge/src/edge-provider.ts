@@ -245,6 +245,7 @@ export async function createEdgeProvider(options: EdgeProviderOptions = {}): Pro
           warm: h.warm,
           spare: h.spare,
           restarts: h.restarts,
+          codeRequests: h.codeRequests,
         })),
         hostsAlive: hosts.filter((h) => h.state === "ready").length,
         restarts: hosts.reduce((n, h) => n + h.restarts, 0),

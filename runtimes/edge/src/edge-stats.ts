@@ -10,6 +10,8 @@ export interface EdgeStats {
     warm: number;
     spare: number;
     restarts: number;
+    /** Invocations the host had to ask this process for their version's code (it had dropped it). */
+    codeRequests: number;
   }[];
   hostsAlive: number;
   restarts: number;

@@ -31,6 +31,12 @@ const STDERR_TAIL = 4096;
 
 const encoder = new TextEncoder();
 
+/**
+ * Keys whose code a host was sent are remembered up to this many; past it the list starts over,
+ * and a key's next invocation carries its code again (the host keeps what it has).
+ */
+const MAX_CODE_SENT_KEYS = 4096;
+
 /** The child's fd 3: a unix socketpair carrying frames (see frame-channel.ts). */
 const CHANNEL_FD = 3;
 
@@ -45,6 +51,8 @@ export class HostProcess {
   restarts = 0;
   warm = 0;
   spare = 0;
+  /** Times the host asked for a version's code it did not hold (FRAME.needCode). */
+  codeRequests = 0;
   pid: number | undefined;
   readonly #assets: RuntimeAssets;
   readonly #settings: HostSettings;
@@ -59,6 +67,12 @@ export class HostProcess {
   #seq = 0;
   #stderr = "";
   #crashStreak = 0;
+  /**
+   * Keys whose code this process of the host was sent. A key's first invocation carries its code,
+   * so a cold start of a new version needs no round trip for it; later ones go without, and a host
+   * that dropped the code since asks for it (FRAME.needCode).
+   */
+  readonly #codeSent = new Set<string>();
 
   /** `nodeArgs`: extra node flags of the child, e.g. `--cpu-prof` to profile it. */
   constructor(
@@ -92,6 +106,7 @@ export class HostProcess {
     this.#child = child;
     this.#channel = channel;
     this.#writer = new FrameWriter(channel);
+    this.#codeSent.clear();
     this.pid = child.pid;
     this.#stderr = "";
     child.stderr?.setEncoding("utf8");
@@ -142,6 +157,14 @@ export class HostProcess {
       return Promise.resolve(hostError("FN_008", "the isolate host is restarting; retry shortly"));
     const id = this.#nextId();
     const full: InvokeMessage = { t: "invoke", id, ...message };
+    if (!this.#codeSent.has(message.key)) {
+      if (this.#codeSent.size >= MAX_CODE_SENT_KEYS) this.#codeSent.clear();
+      this.#codeSent.add(message.key);
+      return new Promise<WireResult>((resolve) => {
+        this.#pending.set(id, { message: full, loadCode, resolve });
+        this.#sendWithCode(id);
+      });
+    }
     return new Promise<WireResult>((resolve) => {
       this.#pending.set(id, { message: full, loadCode, resolve });
       writeInvoke(writer, full);
@@ -200,10 +223,20 @@ export class HostProcess {
   }
 
   #onNeedCode(id: number): void {
+    this.codeRequests++;
+    const pending = this.#pending.get(id);
+    if (pending) this.#codeSent.add(pending.message.key);
+    this.#sendWithCode(id);
+  }
+
+  /** Sends a pending invocation again (or for the first time) with its version's code. */
+  #sendWithCode(id: number): void {
     const pending = this.#pending.get(id);
     if (!pending) return;
     pending.loadCode().then(
       ({ code, env, handlerShape }) => {
+        // Failed meanwhile (the host died: its in-flight work was answered) — nothing to send.
+        if (this.#pending.get(id) !== pending) return;
         if (this.#writer && this.#channel?.writable)
           writeInvoke(this.#writer, {
             ...pending.message,
@@ -213,6 +246,7 @@ export class HostProcess {
           });
       },
       (error: unknown) => {
+        if (this.#pending.get(id) !== pending) return;
         this.#pending.delete(id);
         const text = error instanceof Error ? error.message : String(error);
         pending.resolve(hostError("FN_008", `could not load the function's code: ${text}`));

@@ -157,17 +157,15 @@ export class HostProcess {
       return Promise.resolve(hostError("FN_008", "the isolate host is restarting; retry shortly"));
     const id = this.#nextId();
     const full: InvokeMessage = { t: "invoke", id, ...message };
-    if (!this.#codeSent.has(message.key)) {
+    const first = !this.#codeSent.has(message.key);
+    if (first) {
       if (this.#codeSent.size >= MAX_CODE_SENT_KEYS) this.#codeSent.clear();
       this.#codeSent.add(message.key);
-      return new Promise<WireResult>((resolve) => {
-        this.#pending.set(id, { message: full, loadCode, resolve });
-        this.#sendWithCode(id);
-      });
     }
     return new Promise<WireResult>((resolve) => {
       this.#pending.set(id, { message: full, loadCode, resolve });
-      writeInvoke(writer, full);
+      if (first) this.#sendWithCode(id);
+      else writeInvoke(writer, full);
     });
   }
 

@@ -249,7 +249,7 @@ async function invokeLambda(target, inv, res) {
     return;
   }
   const result = await target(event, context);
-  // Checked by shape first: on Node the Response global loads undici on first use (see main.mjs warmUp).
+  // Checked by shape first: on Node the Response global loads undici on first use (see warmItself in main.mjs).
   if (typeof result?.arrayBuffer === "function" && result instanceof Response)
     await writeResponse(result, res);
   else writeLambdaResponse(lambdaResponse(result, base64), res);
@@ -277,18 +277,3 @@ function writeLambdaResponse({ status, headers, body }, res) {
 function headerValue(value) {
   return Array.isArray(value) ? value[0] : value;
 }
-
-/**
- * A handler for warm-up invocations only (see main.mjs): the Workers shape with a body read and a
- * Response, which walks the same code as a real invocation of the common shapes.
- */
-export const WARM_UP_HANDLER = {
-  kind: "workers",
-  target: {
-    async fetch(request) {
-      await request.arrayBuffer();
-      return new Response("warm", { status: 200, headers: { "content-type": "text/plain" } });
-    },
-  },
-  step: undefined,
-};

@@ -5,7 +5,7 @@
 //   ANY /invoke/…  one invocation
 // A container with its code baked in sets KUMO_CODE_DIR and is initialized at start.
 import { reportUsage } from "../../shared/invocation-usage.mjs";
-import { invoke, WARM_UP_HANDLER } from "./invoke.mjs";
+import { invoke } from "./invoke.mjs";
 import { loadHandler } from "./load-handler.mjs";
 import { captureOutput, deno, emit, getEnv, invocationScope, isDeno, nodeRequire } from "./logs.mjs";
 
@@ -23,8 +23,8 @@ const runtime = globalThis.Deno ? "deno" : globalThis.Bun ? "bun" : "node";
 let state = "stem-cell";
 let handler;
 let initError;
-/** While the shim warms itself up (warmUp), the header value that marks its own invocations. */
-let warmUpToken = "";
+/** While the shim warms itself up (warmUp): its own handler, and the header value marking its calls. */
+let warmUp = { token: "", handler: undefined };
 const WARM_UP_ROUNDS = 3;
 
 captureOutput();
@@ -88,7 +88,7 @@ async function handleInit(body, res) {
 }
 
 async function handleInvoke(req, path, body, res) {
-  const warming = warmUpToken !== "" && req.headers["kumo-warm-up"] === warmUpToken;
+  const warming = warmUp.token !== "" && req.headers["kumo-warm-up"] === warmUp.token;
   if (state !== "ready" && !warming) {
     const message = initError ? `handler failed to load: ${errorText(initError)}` : "not initialized";
     return sendJson(res, 503, { code: "FN_008", message }, { "kumo-error": "FN_008" });
@@ -106,7 +106,7 @@ async function handleInvoke(req, path, body, res) {
   if (!isDeno) reportUsage(res);
   await invocationScope.run({ invocationId }, async () => {
     try {
-      await invoke(warming ? WARM_UP_HANDLER : handler, inv, res);
+      await invoke(warming ? warmUp.handler : handler, inv, res);
     } catch (err) {
       emit("error", `handler threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       if (res.headersSent) res.destroy();
@@ -143,7 +143,7 @@ platform.listen(socketPath, handleRequest, () => {
   // "shim ready" with its state and the "cannot load handler" line are read by the builder's
   // deploy-time load check (services/builder/src/load-check.ts): keep their wording.
   emit("info", "shim ready", { runtime, readyMs: Math.round(performance.now() * 10) / 10, state });
-  if (runtime === "node") setImmediate(() => warmUp(socketPath).catch(() => {}));
+  if (runtime === "node") setImmediate(() => warmItself(socketPath).catch(() => {}));
 });
 
 /**
@@ -151,37 +151,28 @@ platform.listen(socketPath, handleRequest, () => {
  * handler loader, node's HTTP parser and response for a POST, the body read, the invocation scope,
  * Request/Response and web streams (undici, loaded on first use), the usage header. Compiling it
  * took a specialized stem cell's /init and first invocation 1-2 and ~3 ms more than the next ones.
- * So once the shim listens, while nobody waits for it, it loads a module of its own (warm-up/)
- * through the loader and sends itself a few invocations through its own socket, run by
- * WARM_UP_HANDLER (a stem cell has no handler yet) and recognized by a token only this process
- * knows. That takes a few ms of a process that is otherwise idle.
+ * So once the shim listens, while nobody waits for it, it loads a handler of its own (warm-up/)
+ * through the loader and sends itself a few invocations of it through its own socket (pipelined in
+ * one write), marked by a token only this process knows. That takes a few ms of an idle process.
  */
-async function warmUp(path) {
-  await loadHandler(new URL("./warm-up/", import.meta.url).pathname, "index").catch(() => {});
-  const { connect } = nodeRequire("node:net");
-  warmUpToken = nodeRequire("node:crypto").randomBytes(16).toString("hex");
-  const head = `POST /invoke/warm-up HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\nkumo-warm-up: ${warmUpToken}\r\ncontent-length: 2\r\n\r\n{}`;
+async function warmItself(path) {
+  const handler = await loadHandler(new URL("./warm-up/", import.meta.url).pathname, "index");
+  warmUp = { token: nodeRequire("node:crypto").randomBytes(16).toString("hex"), handler };
+  const head = `POST /invoke/warm-up HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/plain\r\nkumo-warm-up: ${warmUp.token}\r\ncontent-length: 1\r\n\r\nx`;
+  const socket = nodeRequire("node:net").connect(path);
   try {
-    const socket = connect(path);
-    for (let i = 0; i < WARM_UP_ROUNDS; i++) {
-      await new Promise((resolve, reject) => {
-        let answer = "";
-        const onData = (chunk) => {
-          answer += chunk.toString("latin1");
-          if (answer.endsWith("warm")) done(resolve);
-        };
-        const onError = (error) => done(() => reject(error));
-        const done = (then) => {
-          socket.off("data", onData).off("error", onError).off("close", onError);
-          then();
-        };
-        socket.on("data", onData).on("error", onError).on("close", onError);
-        socket.write(head);
+    await new Promise((resolve, reject) => {
+      let answers = "";
+      socket.on("data", (chunk) => {
+        answers += chunk.toString("latin1");
+        if (answers.split("\r\n\r\nwarm").length > WARM_UP_ROUNDS) resolve();
       });
-    }
-    socket.destroy();
+      socket.once("error", reject).once("close", resolve);
+      socket.write(head.repeat(WARM_UP_ROUNDS));
+    });
   } finally {
-    warmUpToken = "";
+    socket.destroy();
+    warmUp = { token: "", handler: undefined };
   }
 }
 

@@ -76,7 +76,8 @@ const OFF_THREAD_CALLS = 64;
  * off-thread call (isolated-vm's thread pool and back) cost ~0.3 ms on these machines, and their
  * tails more (cold start p90 9 ms with four of them, 6.3 ms with none). The top level blocks this
  * host's other functions while it runs, as a first invocation's synchronous entry does, bounded by
- * the same init timeout; larger bundles (big libraries, heavier top levels) load off-thread.
+ * the same init timeout; larger bundles (big libraries, heavier top levels) go through isolated-vm's
+ * thread pool for each of these steps.
  */
 const SYNC_COLD_START_MAX_BYTES = 1024 * 1024;
 const FUNCTION_FILE_PREFIX = "kumo:fn/";
@@ -292,39 +293,35 @@ export class FunctionIsolate {
     this.#stacks = sourceMap ? new StackMapper(sourceMap, filename, MODULE_HEAD.length) : undefined;
     const wrapped = `${MODULE_HEAD}${code}\n;return module.exports;})()`;
     const initTimeout = Math.min(meta.limits.timeoutMs, Math.max(500, meta.limits.cpuMs * 10));
+    const sync = wrapped.length <= SYNC_COLD_START_MAX_BYTES;
     let exportsRef: Ref;
     try {
       // process.env and Deno.env hold the function's env while its module's top level runs.
       const envCopy = [new ivm.ExternalCopy(env).copyInto()];
-      if (wrapped.length <= SYNC_COLD_START_MAX_BYTES) {
-        this.#prepare.applySync(undefined, envCopy, { timeout: initTimeout });
-        const script = this.isolate.compileScriptSync(wrapped, { filename });
-        exportsRef = script.runSync(this.#context, { reference: true, timeout: initTimeout }) as Ref;
-        script.release();
-      } else {
-        await this.#prepare.apply(undefined, envCopy, { timeout: initTimeout });
-        const script = await this.isolate.compileScript(wrapped, { filename });
-        exportsRef = (await script.run(this.#context, { reference: true, timeout: initTimeout })) as Ref;
-        script.release();
-      }
+      if (sync) this.#prepare.applySync(undefined, envCopy, { timeout: initTimeout });
+      else await this.#prepare.apply(undefined, envCopy, { timeout: initTimeout });
+      const script = sync
+        ? this.isolate.compileScriptSync(wrapped, { filename })
+        : await this.isolate.compileScript(wrapped, { filename });
+      const run = { reference: true, timeout: initTimeout } as const;
+      exportsRef = (sync ? script.runSync(this.#context, run) : await script.run(this.#context, run)) as Ref;
+      script.release();
     } catch (error) {
       throw this.#classifyThrown(error, "the function's module failed to load");
     }
     try {
-      this.#install.applySync(
-        undefined,
-        [
-          exportsRef.derefInto(),
-          new ivm.ExternalCopy(env).copyInto(),
-          new ivm.ExternalCopy({
-            functionName: meta.functionName,
-            version: meta.version,
-            limits: { maxSubrequests: meta.maxSubrequests },
-            handlerShape: meta.handlerShape ?? "",
-          }).copyInto(),
-        ],
-        { timeout: initTimeout },
-      );
+      const args = [
+        exportsRef.derefInto(),
+        new ivm.ExternalCopy(env).copyInto(),
+        new ivm.ExternalCopy({
+          functionName: meta.functionName,
+          version: meta.version,
+          limits: { maxSubrequests: meta.maxSubrequests },
+          handlerShape: meta.handlerShape ?? "",
+        }).copyInto(),
+      ];
+      if (sync) this.#install.applySync(undefined, args, { timeout: initTimeout });
+      else await this.#install.apply(undefined, args, { timeout: initTimeout });
     } catch (error) {
       // install() refuses a module no handler shape fits (its message lists the accepted shapes).
       const body = this.#classifyThrown(error, "unsupported module");

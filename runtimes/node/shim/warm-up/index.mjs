@@ -1,7 +1,9 @@
-// The shim's own handler module, loaded once at start by main.mjs's warm-up through the same
-// loader steps as a function's (see warmUp there). It never serves a function's invocation.
+// The shim's own handler, loaded at start by main.mjs's warm-up through the same loader steps as a
+// function's, then invoked a few times through the shim's socket (see warmUp there). It never
+// serves a function's invocation. It reads the body, as most handlers do.
 export default {
-  fetch() {
-    return new Response("warm");
+  async fetch(request) {
+    await request.arrayBuffer();
+    return new Response("warm", { headers: { "content-type": "text/plain" } });
   },
 };

@@ -3,6 +3,9 @@
 import autocannon from "autocannon";
 
 const options = JSON.parse(process.argv[2] ?? "{}");
+// When the first request goes out (ms since the epoch): the caller times its windows from here,
+// not from spawning this process, whose start is not the system's time.
+const startedAt = performance.timeOrigin + performance.now();
 const result = await autocannon(options);
 process.stdout.write(
   `${JSON.stringify({
@@ -13,5 +16,6 @@ process.stdout.write(
     non2xx: result.non2xx,
     total: result.requests.total,
     duration: result.duration,
+    startedAt,
   })}\n`,
 );

@@ -44,6 +44,8 @@ export const ENV_DESCRIPTIONS: Record<string, string> = {
   KUMO_ASYNC_ACK_WAIT: "An async invocation is redelivered this long after its node stopped answering.",
   KUMO_ASYNC_RETRY_BASE: "First retry delay of a failed async invocation (doubles per attempt).",
   KUMO_ASYNC_CONCURRENCY: "Async invocations one autoscaler node runs at once.",
+  KUMO_DIRECT_LINK:
+    "Offer gateways on the same machine a unix socket (in the data directory, owner only) for sync invocations: while this is the only node they skip nats-server (about 0.2-0.3 ms less per call). Off: everything goes through NATS.",
   KUMO_INSTANCE_START_TIMEOUT: "A container instance not healthy within this long fails with FN_008.",
   KUMO_DESTINATION_TIMEOUT: "Time limit of one delivery attempt to a destination webhook.",
   KUMO_DESTINATION_RETRIES: "Further attempts of a destination webhook after the first.",

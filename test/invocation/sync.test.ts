@@ -106,6 +106,42 @@ describe("invocation plane - sync", () => {
     expect(res.rawPayload.equals(body)).toBe(true);
   });
 
+  it("sync - with one node, invocations take its direct link instead of nats-server, bodies of several frames included", async () => {
+    const node = plane.nodes[0]?.autoscaler;
+    if (!node) throw new Error("no node");
+    // The gateway links up once it has heard the node's heartbeat (every 2 s).
+    await waitFor(
+      "the gateway's direct link to the node",
+      async () => {
+        const before = node.status().syncOverLink;
+        await plane.invoke("hello", { body: "x" });
+        return node.status().syncOverLink > before;
+      },
+      10_000,
+    );
+    const before = node.status().syncOverLink;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => plane.invoke("hello", { path: `/n${i}`, body: "abc" })),
+    );
+    for (const [i, res] of results.entries()) {
+      expect(res.status, res.body).toBe(201);
+      expect(res.json).toMatchObject({ path: `/n${i}`, bytes: 3, greeting: "hi" });
+    }
+    // Several frames each way (a frame is at most NATS's max_payload), kept well under the
+    // function's 128 MB: the 10 MB case above ran on the same instance a moment ago.
+    const body = Buffer.alloc(4 * 1024 * 1024);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 13 + (i >> 9)) & 0xff;
+    const big = await plane.gw.gateway.app.inject({
+      method: "POST",
+      url: `/fn/${plane.tenant.name}/hello/echo`,
+      payload: body,
+      headers: { "content-type": "application/octet-stream" },
+    });
+    expect(big.statusCode, big.body.slice(0, 200)).toBe(200);
+    expect(big.rawPayload.equals(body)).toBe(true);
+    expect(node.status().syncOverLink - before).toBe(21);
+  });
+
   it("sync - a body over the function's limit is FN_010 before it reaches NATS", async () => {
     await plane.deploy("tiny", "node", { "index.mjs": ECHO }, { maxBodyBytes: 1000 });
     const res = await plane.invoke("tiny", { body: Buffer.alloc(2000) });

@@ -30,6 +30,14 @@ export {
   databaseInvocation,
   type ReplicaIdentity,
 } from "./database-invocation.ts";
+export {
+  LinkClient,
+  type LinkClientOptions,
+  type LinkMessage,
+  LinkServer,
+  type LinkServerOptions,
+  MAX_LINK_PATH_BYTES,
+} from "./direct-link.ts";
 export { type DomainEvent, type EventDeliveryInput, eventInvocation } from "./event-invocation.ts";
 export {
   decodeFrame,
@@ -47,6 +55,7 @@ export {
   type InvocationStreamsOptions,
 } from "./invocation-streams.ts";
 export { type InvocationTarget, invokeRequestMeta } from "./invoke-request-meta.ts";
+export { type NodeBeat, NodeLinks, type NodeLinksOptions } from "./node-links.ts";
 export { PublishBatcher } from "./publish-batcher.ts";
 export {
   type QueueBatchInput,

@@ -54,6 +54,8 @@ export const autoscalerConfigSchema = z.object({
   /** Async edge invocations run in isolates on this node; the gateway's fetch policy setting. */
   KUMO_EDGE_ALLOW_PRIVATE_FETCH: sharedEnv.KUMO_EDGE_ALLOW_PRIVATE_FETCH,
   KUMO_EDGE_HOST_NODE_ARGS: sharedEnv.KUMO_EDGE_HOST_NODE_ARGS,
+  /** Offer gateways on this machine a direct link (a unix socket) for sync invocations. */
+  KUMO_DIRECT_LINK: booleanFlag.default(true),
 });
 
 export interface AutoscalerConfig {
@@ -85,6 +87,8 @@ export interface AutoscalerConfig {
   edgeAllowPrivateFetch: boolean;
   /** Extra node flags of this node's isolate host processes. */
   edgeHostNodeArgs: string[];
+  /** Offer a direct link to gateways on this machine (see LinkServer in @kumo/bus). */
+  directLink: boolean;
   destinations: {
     allowPrivate: boolean;
     timeoutMs: number;
@@ -129,6 +133,7 @@ export function loadAutoscalerConfig(env: Record<string, string | undefined>): A
     instanceStartTimeoutMs: c.KUMO_INSTANCE_START_TIMEOUT,
     edgeAllowPrivateFetch: c.KUMO_EDGE_ALLOW_PRIVATE_FETCH,
     edgeHostNodeArgs: c.KUMO_EDGE_HOST_NODE_ARGS.split(/\s+/).filter(Boolean),
+    directLink: c.KUMO_DIRECT_LINK,
     destinations: {
       allowPrivate: c.KUMO_DESTINATIONS_ALLOW_PRIVATE,
       timeoutMs: c.KUMO_DESTINATION_TIMEOUT,

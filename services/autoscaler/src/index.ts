@@ -1,7 +1,10 @@
+import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import {
   connectBus,
   jetstreamManager,
+  LinkServer,
+  type LinkServerOptions,
   maxFramePayload,
   type NatsConnection,
   streams,
@@ -58,6 +61,8 @@ export interface AutoscalerStatus {
   pools: { versionId: string; instances: number; paused: number; inFlight: number; state: string }[];
   stemCells: Record<string, number>;
   syncInFlight: number;
+  /** Sync invocations that came over a gateway's direct link rather than NATS, since start. */
+  syncOverLink: number;
   asyncInFlight: number;
 }
 
@@ -133,10 +138,18 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     });
     // The live nodes, to split cluster-wide counts: minInstances (see WarmKeeper) and maxConcurrency.
     let keeper: WarmKeeper | undefined;
+    // Gateways on this machine send sync invocations over this socket instead of through
+    // nats-server while this is the only node (see NodeLinks in @kumo/bus).
+    let sync: SyncServer | undefined;
+    const link = config.directLink
+      ? await listenForLinks(config, (message, reply) => sync?.handleLink(message, reply), log)
+      : undefined;
+    if (link) cleanup.push(() => link.close());
     const roster = new NodeRoster({
       nc,
       namespace,
       nodeId: config.nodeId,
+      ...(link ? { link: link.path } : {}),
       onChange: () => {
         fleet?.reshare();
         keeper?.refresh();
@@ -148,6 +161,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     const metrics = new AutoscalerMetrics({
       pools: () => fleet?.pools() ?? [],
       stemCells: () => stemCells.counts(),
+      syncOverLink: () => sync?.overLink ?? 0,
       asyncBacklog: async () => {
         const info = await jsm.consumers.info(streams.invocations(namespace), streams.invocationConsumer);
         return info.num_pending + info.num_ack_pending;
@@ -213,7 +227,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
 
     const framePayload = maxFramePayload(nc.info?.max_payload);
     const containers = new FleetProvider(pools);
-    const sync = new SyncServer({
+    sync = new SyncServer({
       nodeId: config.nodeId,
       roster,
       nc,
@@ -223,8 +237,9 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
       framePayload,
       onError: (error) => log(`sync: ${String(error)}`),
     });
-    sync.start();
-    cleanup.push(() => sync.stop());
+    const syncServer = sync;
+    syncServer.start();
+    cleanup.push(() => syncServer.stop());
 
     const sender = new DestinationSender({
       ...config.destinations,
@@ -307,7 +322,8 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
           state: p.state,
         })),
         stemCells: stemCells.counts(),
-        syncInFlight: sync.inFlight,
+        syncInFlight: syncServer.inFlight,
+        syncOverLink: syncServer.overLink,
         asyncInFlight: worker.inFlight,
       }),
       stop: stopAll,
@@ -315,6 +331,27 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
   } catch (error) {
     await stopAll();
     throw error;
+  }
+}
+
+/** The node's direct-link server, or undefined when its socket cannot be made (logged). */
+async function listenForLinks(
+  config: AutoscalerConfig,
+  onMessage: LinkServerOptions["onMessage"],
+  log: (line: string) => void,
+): Promise<LinkServer | undefined> {
+  const name = createHash("sha256").update(config.nodeId).digest("hex").slice(0, 12);
+  const server = new LinkServer({
+    path: resolve(config.dataDir, "links", `${name}.sock`),
+    nodeId: config.nodeId,
+    onMessage,
+  });
+  try {
+    await server.listen();
+    return server;
+  } catch (error) {
+    log(`direct link off (sync invocations go through NATS): ${String(error)}`);
+    return undefined;
   }
 }
 

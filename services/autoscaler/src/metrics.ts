@@ -7,6 +7,8 @@ export interface MetricSources {
   stemCells(): Record<string, number>;
   /** Async invocations waiting in the work queue (all nodes'), or undefined when unknown. */
   asyncBacklog(): Promise<number | undefined>;
+  /** Sync invocations that came over a gateway's direct link since start. */
+  syncOverLink?(): number;
 }
 
 /** Async outcomes as the worker settles them. */
@@ -78,6 +80,15 @@ export class AutoscalerMetrics {
       collect() {
         this.reset();
         for (const [runtime, n] of Object.entries(sources.stemCells())) this.set({ runtime }, n);
+      },
+    });
+    new Counter({
+      name: "kumo_autoscaler_sync_link_invocations_total",
+      help: "Sync invocations that came over a gateway's direct link (unix socket); the rest came through NATS",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.syncOverLink?.() ?? 0);
       },
     });
     new Gauge({

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type NatsConnection, type Subscription, subjects } from "@kumo/bus";
+import { type NatsConnection, type NodeBeat, type Subscription, subjects } from "@kumo/bus";
 
 export interface NodeRosterOptions {
   nc: NatsConnection;
@@ -9,11 +9,8 @@ export interface NodeRosterOptions {
   heartbeatMs?: number;
   /** Called when the set of live nodes changes. */
   onChange?: () => void;
-}
-
-interface Beat {
-  nodeId: string;
-  bye?: boolean;
+  /** This node's direct-link socket, announced so gateways on this machine can skip nats-server. */
+  link?: string;
 }
 
 /**
@@ -39,9 +36,9 @@ export class NodeRoster {
     this.#sub = nc.subscribe(subjects.nodes(namespace), {
       callback: (error, msg) => {
         if (error) return;
-        let beat: Beat;
+        let beat: NodeBeat;
         try {
-          beat = msg.json<Beat>();
+          beat = msg.json<NodeBeat>();
         } catch {
           return;
         }
@@ -117,8 +114,9 @@ export class NodeRoster {
   }
 
   #announce(): void {
-    const { nc, namespace, nodeId } = this.#options;
-    if (!nc.isClosed()) nc.publish(subjects.nodes(namespace), JSON.stringify({ nodeId }));
+    const { nc, namespace, nodeId, link } = this.#options;
+    const beat: NodeBeat = { nodeId, every: this.#heartbeatMs(), ...(link ? { link } : {}) };
+    if (!nc.isClosed()) nc.publish(subjects.nodes(namespace), JSON.stringify(beat));
   }
 
   #expire(): void {

@@ -4,6 +4,7 @@ import {
   encodeFrame,
   type InvokeReplyMeta,
   type InvokeRequestMeta,
+  type LinkMessage,
   type Msg,
   type NatsConnection,
   natsHeaders,
@@ -69,9 +70,16 @@ function raceDelay<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   });
 }
 
+/** A request as it arrives, over NATS or a gateway's direct link (which carries no headers). */
+type Incoming = Pick<Msg, "data" | "headers"> & { reply?: string | undefined };
+
+/** Sends a frame to a subject: through NATS, or back over the direct link the request came by. */
+type Out = (subject: string, data: Uint8Array) => void;
+
 /** A sync invocation this node is running: where its frames go, and how to stop it. */
 interface InFlight {
   reply: string;
+  out: Out;
   lastSent: number;
   abort: Cancellation;
   /** Set once the request's frame is decoded; a broadcast cancel names the invocation by it. */
@@ -89,14 +97,18 @@ export class SyncServer {
   readonly #inFlight = new Map<number, InFlight>();
   readonly #cancelPrefix = createInbox();
   readonly #out: PublishBatcher;
+  readonly #nats: Out;
   #subs: Subscription[] = [];
   #timer: NodeJS.Timeout | undefined;
   #next = 0;
   #rotate = 0;
+  #stopping = false;
+  #overLink = 0;
 
   constructor(options: SyncServerOptions) {
     this.#options = options;
     this.#out = new PublishBatcher(options.nc);
+    this.#nats = (subject, data) => this.#out.publish(subject, data);
   }
 
   start(): void {
@@ -136,8 +148,14 @@ export class SyncServer {
     return this.#inFlight.size;
   }
 
+  /** Requests that came over a gateway's direct link since start. */
+  get overLink(): number {
+    return this.#overLink;
+  }
+
   /** Stops taking new invocations and waits (bounded) for the running ones. */
   async stop(graceMs = 10_000): Promise<void> {
+    this.#stopping = true;
     for (const sub of this.#subs) sub.unsubscribe();
     this.#subs = [];
     const until = Date.now() + graceMs;
@@ -146,10 +164,30 @@ export class SyncServer {
     this.#out.flush();
   }
 
+  /** A request that came over a gateway's direct link; its frames go back the same way. */
+  handleLink(message: LinkMessage, reply: Out): void {
+    if (!this.#stopping) {
+      this.#overLink++;
+      void this.#handle(message, reply);
+      return;
+    }
+    // NATS would route it to another node, or answer "no responders": the gateway gets the same.
+    if (message.reply)
+      reply(
+        message.reply,
+        encodeFrame({
+          k: "error",
+          error: { code: "FN_008", message: "the autoscaler node is stopping; retry the request" },
+          coldStart: "warm",
+          queueMs: 0,
+        } satisfies InvokeReplyMeta),
+      );
+  }
+
   #send(token: number, reply: string, meta: InvokeReplyMeta, payload?: Uint8Array): void {
     const entry = this.#inFlight.get(token);
     if (entry) entry.lastSent = Date.now();
-    this.#out.publish(reply, encodeFrame(meta, payload));
+    (entry?.out ?? this.#nats)(reply, encodeFrame(meta, payload));
   }
 
   #beat(): void {
@@ -157,7 +195,7 @@ export class SyncServer {
     for (const [token, entry] of this.#inFlight) {
       if (now - entry.lastSent >= BEAT_MS) {
         entry.lastSent = now;
-        this.#out.publish(entry.reply, encodeFrame({ k: "beat", cancel: `${this.#cancelPrefix}.${token}` }));
+        entry.out(entry.reply, encodeFrame({ k: "beat", cancel: `${this.#cancelPrefix}.${token}` }));
       }
     }
   }
@@ -167,7 +205,7 @@ export class SyncServer {
    * of nodes, some nodes hold none of it. Such a node hands the request to a holder (the same
    * message, with the gateway's reply subject, so the holder answers the gateway directly).
    */
-  #handOver(msg: Msg, spec: VersionSpec): boolean {
+  #handOver(msg: Incoming, spec: VersionSpec): boolean {
     const roster = this.#options.roster;
     if (!roster || msg.headers?.get(FORWARDED) || this.#options.provider.holdsCapacity(spec)) return false;
     const holders = roster.holders(spec.versionId, Fleet.concurrencyLimit(spec));
@@ -182,12 +220,12 @@ export class SyncServer {
     return true;
   }
 
-  async #handle(msg: Msg): Promise<void> {
+  async #handle(msg: Incoming, out: Out = this.#nats): Promise<void> {
     const reply = msg.reply;
     if (!reply) return;
     const token = ++this.#next;
     const abort = new Cancellation();
-    const entry: InFlight = { reply, lastSent: Date.now(), abort };
+    const entry: InFlight = { reply, out, lastSent: Date.now(), abort };
     this.#inFlight.set(token, entry);
     const cancel = `${this.#cancelPrefix}.${token}`;
     let span: Span | undefined;

@@ -5,9 +5,11 @@ import {
   type InvokeReplyMeta,
   type InvokeRequestMeta,
   invokeRequestMeta,
+  type LinkClient,
   type Msg,
   maxFramePayload,
   type NatsConnection,
+  NodeLinks,
   PublishBatcher,
   type Subscription,
   subjects,
@@ -41,7 +43,15 @@ export interface ContainerProviderOptions {
   namespace?: string;
   /** No frame from the node for this long while an invocation runs: the node is gone (FN_008). */
   silenceMs?: number;
+  /**
+   * Use a node's direct link (a unix socket) instead of nats-server while it is the only node
+   * (default true; see NodeLinks in @kumo/bus). Tests of the NATS path turn it off.
+   */
+  directLinks?: boolean;
 }
+
+/** A reply as it arrives: a NATS message, or a frame the node sent back over the direct link. */
+type Reply = Pick<Msg, "subject" | "data"> & Partial<Pick<Msg, "reply" | "headers" | "respond">>;
 
 interface Pending {
   target: DeployedVersion;
@@ -50,6 +60,8 @@ interface Pending {
   body: Uint8Array | null;
   chunk: number;
   cancel?: string;
+  /** The direct link the request went over (its replies come back only that way). */
+  link?: LinkClient;
   onFrame(meta: InvokeReplyMeta, payload: Uint8Array): void;
   fail(error: ErrorBody): void;
 }
@@ -70,6 +82,7 @@ export class ContainerProvider implements CapacityProvider {
   readonly #pending = new Map<string, Pending>();
   readonly #sub: Subscription;
   readonly #timer: NodeJS.Timeout;
+  readonly #links: NodeLinks | undefined;
   #next = 0;
 
   constructor(options: ContainerProviderOptions) {
@@ -84,6 +97,15 @@ export class ContainerProvider implements CapacityProvider {
     });
     this.#timer = setInterval(() => this.#sweep(), 250);
     this.#timer.unref();
+    if (options.directLinks !== false) {
+      this.#links = new NodeLinks({
+        nc: options.nc,
+        namespace: this.#namespace,
+        onMessage: (message) => this.#route(message),
+        onClose: (link) => this.#linkClosed(link),
+      });
+      this.#links.start();
+    }
   }
 
   supports(runtime: Runtime): boolean {
@@ -176,9 +198,12 @@ export class ContainerProvider implements CapacityProvider {
       this.#pending.set(token, pending);
       signal?.addEventListener("abort", onAbort, { once: true });
       const first = body ? body.subarray(0, frame) : undefined;
-      this.#out.publish(subject, encodeFrame(meta, first), {
-        reply: `${this.#prefix}.r.${token}`,
-      });
+      const reply = `${this.#prefix}.r.${token}`;
+      const link = this.#links?.current();
+      if (link) {
+        pending.link = link;
+        link.publish(subject, encodeFrame(meta, first), reply);
+      } else this.#out.publish(subject, encodeFrame(meta, first), { reply });
     });
   }
 
@@ -207,12 +232,24 @@ export class ContainerProvider implements CapacityProvider {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    this.#links?.stop();
     for (const pending of [...this.#pending.values()])
       pending.fail({ code: "FN_008", message: "the gateway is stopping" });
     this.#sub.unsubscribe();
   }
 
-  #route(msg: Msg): void {
+  /** What went over a link that closed will get no answer: it fails now, not at the silence limit. */
+  #linkClosed(link: LinkClient): void {
+    for (const pending of [...this.#pending.values()]) {
+      if (pending.link === link)
+        pending.fail({
+          code: "FN_008",
+          message: "the connection to the autoscaler node running the invocation closed; retry the request",
+        });
+    }
+  }
+
+  #route(msg: Reply): void {
     const rest = msg.subject.slice(this.#prefix.length + 1);
     const kind = rest.slice(0, 1);
     const pending = this.#pending.get(rest.slice(2));
@@ -222,7 +259,7 @@ export class ContainerProvider implements CapacityProvider {
       // A node pulls chunk i of the request body.
       const i = Number(new TextDecoder().decode(msg.data));
       const body = pending.body;
-      if (msg.reply && body && Number.isInteger(i))
+      if (msg.reply && msg.respond && body && Number.isInteger(i))
         msg.respond(body.subarray(i * pending.chunk, (i + 1) * pending.chunk));
       return;
     }

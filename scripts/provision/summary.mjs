@@ -16,7 +16,7 @@ import { ok } from "./log.mjs";
  */
 export function printSummary(settings, reports, startedAt) {
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-  ok("ready", `provisioned in ${seconds}s; data and logs in ${settings.dataDir}`);
+  ok("setup", `provisioned in ${seconds}s; data and logs in ${settings.dataDir}`);
   const width = Math.max(...reports.map((report) => report.address.length));
   for (const report of reports) {
     const log = report.logFile ? ` (log: ${report.logFile})` : "";

@@ -235,12 +235,43 @@ describe("cli - output modes", () => {
       durationMs: 12,
       coldStart: true,
       startedAt: "2025-01-01T11:59:00Z",
+      errorMessage: "TypeError: x is undefined",
+      result: {
+        statusCode: 500,
+        headers: { "content-type": "application/json" },
+        body: '{"code":"FN_004"}',
+        isBase64Encoded: false,
+      },
       logs: [{ ts: "2025-01-01T11:59:00.010Z", level: "error", message: "boom" }],
     });
     stub.json("GET /v1/functions/hello/invocations", 200, { items: [], nextCursor: null });
     const one = await runKumo(["invocations", id], { env });
     expect(one.stdout).toContain("status:     failed (FN_004)");
+    expect(one.stdout).toContain("error:      TypeError: x is undefined");
+    expect(one.stdout).toContain('result: 500, application/json\n  {"code":"FN_004"}\n');
     expect(one.stdout).toContain("2025-01-01 11:59:00.010 ERROR boom");
+    const png = "1b7e7a3c-4d1f-4c55-9a1e-2f5e2b9c1d00";
+    stub.json(`GET /v1/invocations/${png}`, 200, {
+      id: png,
+      functionName: "hello",
+      version: 2,
+      trigger: "http",
+      status: "succeeded",
+      errorCode: null,
+      durationMs: 3,
+      coldStart: false,
+      startedAt: "2025-01-01T11:59:00Z",
+      result: {
+        statusCode: 200,
+        headers: {},
+        body: Buffer.from([1, 2, 3]).toString("base64"),
+        isBase64Encoded: true,
+      },
+      logs: [],
+    });
+    expect((await runKumo(["invocations", png], { env })).stdout).toContain(
+      "result: 200\n  (3 bytes of binary; --json shows them base64)\n",
+    );
     const none = await runKumo(["invocations", "hello", "--status", "failed"], { env });
     expect(none.stdout).toBe("No invocations of hello with status failed.\n");
     expect(stub.requests.at(-1)?.query.get("status")).toBe("failed");

@@ -77,6 +77,7 @@ export async function runAllInOne(options: AllInOneOptions): Promise<void> {
     try {
       // Taken ports are the usual failure: say so in a second, before minutes of startup.
       if (config.port !== 0) await ensurePortFree(config.host, config.port);
+      say("starting the gateway, builder, autoscaler and scheduler (the log-in lines follow when it serves)");
       if (env.KUMO_BUILDER_LISTEN.startsWith("unix:"))
         await releaseStaleSocket(env.KUMO_BUILDER_LISTEN.slice("unix:".length), config.dataDir);
       // Traces (off unless OTEL_* variables ask for them): one SDK for every service, stopped last.

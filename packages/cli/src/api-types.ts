@@ -98,7 +98,17 @@ export interface Invocation {
   durationMs: number | null;
   coldStart: boolean | string | null;
   startedAt: string | null;
+  errorMessage?: string | null;
+  /** The stored response (one invocation by id, async runs): text as text, anything else base64. */
+  result?: InvocationResponse | null;
   logs?: InvocationLog[];
+}
+
+export interface InvocationResponse {
+  statusCode: number | null;
+  headers: Record<string, string>;
+  body: string;
+  isBase64Encoded: boolean;
 }
 
 export interface LogLine {

@@ -19,7 +19,9 @@ const JS_FETCH_HANDLER = `export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
     const name = url.searchParams.get("name") ?? "world";
-    return Response.json({ message: \`Hello, \${name}!\`, method: request.method, path: url.pathname });
+    // env holds the function's variables and secrets: \`kumo env <fn> set GREETING=hi\` changes the word.
+    const greeting = env.GREETING ?? "Hello";
+    return Response.json({ message: \`\${greeting}, \${name}!\`, method: request.method, path: url.pathname });
   },
 };
 `;
@@ -28,7 +30,9 @@ const TS_FETCH_HANDLER = `export default {
   async fetch(request: Request, env: Record<string, string>, ctx: unknown): Promise<Response> {
     const url = new URL(request.url);
     const name = url.searchParams.get("name") ?? "world";
-    return Response.json({ message: \`Hello, \${name}!\`, method: request.method, path: url.pathname });
+    // env holds the function's variables and secrets: \`kumo env <fn> set GREETING=hi\` changes the word.
+    const greeting = env.GREETING ?? "Hello";
+    return Response.json({ message: \`\${greeting}, \${name}!\`, method: request.method, path: url.pathname });
   },
 };
 `;

@@ -69,7 +69,16 @@ async function show(context: CommandContext, id: string): Promise<void> {
       ["duration", duration(inv.durationMs)],
       ["cold start", coldOf(inv.coldStart)],
       ["started", orDash(inv.startedAt)],
+      ...(inv.errorMessage ? [["error", inv.errorMessage] as [string, string]] : []),
     ]);
+    const result = inv.result;
+    if (result) {
+      context.out.line(`result: ${result.statusCode ?? "-"}${typeOf(result.headers)}`);
+      const body = result.isBase64Encoded
+        ? `(${Buffer.from(result.body, "base64").byteLength} bytes of binary; --json shows them base64)`
+        : result.body;
+      for (const line of body.split("\n")) context.out.line(`  ${line}`);
+    }
     const logs = inv.logs ?? [];
     if (logs.length > 0) {
       context.out.line("logs:");
@@ -78,6 +87,12 @@ async function show(context: CommandContext, id: string): Promise<void> {
       }
     }
   });
+}
+
+/** ", <content type>" when the response named one. */
+function typeOf(headers: Record<string, string>): string {
+  const type = Object.entries(headers).find(([name]) => name.toLowerCase() === "content-type")?.[1];
+  return type ? `, ${type}` : "";
 }
 
 function coldOf(value: Invocation["coldStart"]): string {

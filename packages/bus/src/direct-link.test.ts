@@ -25,6 +25,7 @@ async function echoServer(nodeId = "node-a"): Promise<{ server: LinkServer; seen
   const seen: LinkMessage[] = [];
   const server = new LinkServer({
     path: join(dir, "links", "n.sock"),
+    namespace: "ns1",
     nodeId,
     onMessage: (message, reply) => {
       seen.push({ ...message, data: Buffer.from(message.data) });
@@ -40,6 +41,7 @@ function client(path: string, nodeId: string, onMessage: (m: LinkMessage) => voi
   const closed = { value: false };
   const c = new LinkClient({
     path,
+    namespace: "ns1",
     nodeId,
     onMessage,
     onClose: () => {
@@ -135,6 +137,7 @@ describe("direct link", () => {
   it("refuses a socket path longer than a unix socket can have", async () => {
     const server = new LinkServer({
       path: join(dir, "x".repeat(120), "n.sock"),
+      namespace: "ns1",
       nodeId: "n",
       onMessage: () => {},
     });

@@ -11,8 +11,9 @@ import { dirname } from "node:path";
  * way it came, and everything else (cancels, body pulls, hand-overs) stays on NATS.
  *
  * Wire format, every frame: u32 length of the rest, u16 subject length, subject, u16 reply length,
- * reply, data. The node's first frame is a hello naming itself (subject HELLO, data its node id),
- * so a gateway never sends invocations to a socket that is not the node it expects.
+ * reply, data. The node's first frame is a hello naming itself (subject HELLO, data its bus
+ * namespace and node id), so a gateway never sends invocations to a socket that is not the node it
+ * expects, of its own installation.
  */
 export interface LinkMessage {
   subject: string;
@@ -25,6 +26,11 @@ const HELLO = "$kumo.link.hello";
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 /** Linux sun_path holds 108 bytes with its terminator. */
 export const MAX_LINK_PATH_BYTES = 107;
+
+/** What a node's hello says: its installation and its id. */
+function identity(namespace: string, nodeId: string): string {
+  return `${namespace}\n${nodeId}`;
+}
 
 function encode(subject: string, reply: string, data: Uint8Array): Buffer[] {
   const s = Buffer.byteLength(subject, "latin1");
@@ -117,6 +123,8 @@ class LinkEnd {
 export interface LinkServerOptions {
   /** Where to listen: a path in a directory only this service's user can enter. */
   path: string;
+  /** The installation's bus namespace: a gateway of another installation hangs up. */
+  namespace: string;
   nodeId: string;
   /** A message from a gateway; `reply` answers on that gateway's link. */
   onMessage(message: LinkMessage, reply: (subject: string, data: Uint8Array) => void): void;
@@ -150,7 +158,7 @@ export class LinkServer {
         () => this.#ends.delete(end),
       );
       this.#ends.add(end);
-      end.publish(HELLO, Buffer.from(this.#options.nodeId));
+      end.publish(HELLO, Buffer.from(identity(this.#options.namespace, this.#options.nodeId)));
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -175,6 +183,7 @@ export class LinkServer {
 export interface LinkClientOptions {
   path: string;
   /** The node the socket must belong to (its hello names it); any other is hung up on. */
+  namespace: string;
   nodeId: string;
   onMessage(message: LinkMessage): void;
   onClose(client: LinkClient): void;
@@ -193,7 +202,10 @@ export class LinkClient {
       socket,
       (message) => {
         if (this.#ready) options.onMessage(message);
-        else if (message.subject === HELLO && Buffer.from(message.data).toString() === options.nodeId)
+        else if (
+          message.subject === HELLO &&
+          Buffer.from(message.data).toString() === identity(options.namespace, options.nodeId)
+        )
           this.#ready = true;
         else this.#end.close();
       },

@@ -26,8 +26,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function node(nodeId: string): Promise<LinkServer> {
-  const server = new LinkServer({ path: join(dir, `${nodeId}.sock`), nodeId, onMessage: () => {} });
+async function node(nodeId: string, namespace: string): Promise<LinkServer> {
+  const server = new LinkServer({
+    path: join(dir, `${nodeId}.sock`),
+    namespace,
+    nodeId,
+    onMessage: () => {},
+  });
   await server.listen();
   servers.push(server);
   return server;
@@ -60,8 +65,8 @@ describe("node links (the gateway's choice of a direct link)", () => {
     });
     links.start();
     try {
-      const a = await node(`a-${namespace}`);
-      const b = await node(`b-${namespace}`);
+      const a = await node(`a-${namespace}`, namespace);
+      const b = await node(`b-${namespace}`, namespace);
       expect(links.current()).toBeUndefined();
       beat({ nodeId: `a-${namespace}`, link: a.path, every: 2000 });
       expect(await settle(links, `a-${namespace}`)).toBe(`a-${namespace}`);
@@ -82,19 +87,24 @@ describe("node links (the gateway's choice of a direct link)", () => {
     }
   });
 
-  it("forgets a node silent for three of its heartbeats, and never links to a socket that is another node's", async () => {
+  it("forgets a node silent for three of its heartbeats, and never links to a socket that is another node's or another installation's", async () => {
     const namespace = `t${randomBytes(4).toString("hex")}`;
     const beat = (b: NodeBeat) => nc.publish(subjects.nodes(namespace), JSON.stringify(b));
     const links = new NodeLinks({ nc, namespace, onMessage: () => {}, onClose: () => {} });
     links.start();
     try {
-      const d = await node(`d-${namespace}`);
+      const d = await node(`d-${namespace}`, namespace);
       beat({ nodeId: `d-${namespace}`, link: d.path, every: 100 });
       expect(await settle(links, `d-${namespace}`)).toBe(`d-${namespace}`);
       await new Promise((r) => setTimeout(r, 350));
       expect(links.current()).toBeUndefined();
       // A beat naming node e but pointing at d's socket: d's hello does not match, so no link.
       beat({ nodeId: `e-${namespace}`, link: d.path, every: 2000 });
+      expect(await settle(links)).toBeUndefined();
+      beat({ nodeId: `e-${namespace}`, bye: true });
+      // The same node id in another installation (sharing the data directory): not this one's node.
+      const other = await node(`f-${namespace}`, "another-installation");
+      beat({ nodeId: `f-${namespace}`, link: other.path, every: 2000 });
       expect(await settle(links)).toBeUndefined();
     } finally {
       links.stop();

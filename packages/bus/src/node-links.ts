@@ -82,6 +82,7 @@ export class NodeLinks {
     this.#retryAt = Date.now() + RETRY_MS;
     this.#client = new LinkClient({
       path: only.link,
+      namespace: this.#options.namespace,
       nodeId: only.nodeId,
       onMessage: this.#options.onMessage,
       onClose: (closed) => {

@@ -142,7 +142,7 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
     // nats-server while this is the only node (see NodeLinks in @kumo/bus).
     let sync: SyncServer | undefined;
     const link = config.directLink
-      ? await listenForLinks(config, (message, reply) => sync?.handleLink(message, reply), log)
+      ? await listenForLinks(config, namespace, (message, reply) => sync?.handleLink(message, reply), log)
       : undefined;
     if (link) cleanup.push(() => link.close());
     const roster = new NodeRoster({
@@ -337,12 +337,15 @@ export async function start(config: AutoscalerConfig, deps: AutoscalerDeps = {})
 /** The node's direct-link server, or undefined when its socket cannot be made (logged). */
 async function listenForLinks(
   config: AutoscalerConfig,
+  namespace: string,
   onMessage: LinkServerOptions["onMessage"],
   log: (line: string) => void,
 ): Promise<LinkServer | undefined> {
-  const name = createHash("sha256").update(config.nodeId).digest("hex").slice(0, 12);
+  // Installations (and nodes) sharing a data directory get a socket each.
+  const name = createHash("sha256").update(`${namespace}\n${config.nodeId}`).digest("hex").slice(0, 12);
   const server = new LinkServer({
     path: resolve(config.dataDir, "links", `${name}.sock`),
+    namespace,
     nodeId: config.nodeId,
     onMessage,
   });

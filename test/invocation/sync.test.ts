@@ -81,6 +81,20 @@ afterAll(async () => {
   await plane?.close();
 }, SETUP_TIMEOUT_MS);
 
+/** POSTs `size` patterned bytes to the echo function and checks they come back byte for byte. */
+async function echoesBytes(size: number, step: number, shift: number): Promise<void> {
+  const body = Buffer.alloc(size);
+  for (let i = 0; i < body.length; i++) body[i] = (i * step + (i >> shift)) & 0xff;
+  const res = await plane.gw.gateway.app.inject({
+    method: "POST",
+    url: `/fn/${plane.tenant.name}/hello/echo`,
+    payload: body,
+    headers: { "content-type": "application/octet-stream" },
+  });
+  expect(res.statusCode, res.body.slice(0, 200)).toBe(200);
+  expect(res.rawPayload.equals(body)).toBe(true);
+}
+
 describe("invocation plane - sync", () => {
   it("sync - status, headers (repeated set-cookie), query and body reach the client intact", async () => {
     const res = await plane.invoke("hello", { path: "/a/b?x=1", body: "hello" });
@@ -94,16 +108,7 @@ describe("invocation plane - sync", () => {
   });
 
   it("sync - a 10 MB binary body goes through NATS in chunks, both ways, byte for byte", async () => {
-    const body = Buffer.alloc(10 * 1024 * 1024);
-    for (let i = 0; i < body.length; i++) body[i] = (i * 7 + (i >> 11)) & 0xff;
-    const res = await plane.gw.gateway.app.inject({
-      method: "POST",
-      url: `/fn/${plane.tenant.name}/hello/echo`,
-      payload: body,
-      headers: { "content-type": "application/octet-stream" },
-    });
-    expect(res.statusCode, res.body.slice(0, 200)).toBe(200);
-    expect(res.rawPayload.equals(body)).toBe(true);
+    await echoesBytes(10 * 1024 * 1024, 7, 11);
   });
 
   it("sync - with one node, invocations take its direct link instead of nats-server, bodies of several frames included", async () => {
@@ -129,16 +134,7 @@ describe("invocation plane - sync", () => {
     }
     // Several frames each way (a frame is at most NATS's max_payload), kept well under the
     // function's 128 MB: the 10 MB case above ran on the same instance a moment ago.
-    const body = Buffer.alloc(4 * 1024 * 1024);
-    for (let i = 0; i < body.length; i++) body[i] = (i * 13 + (i >> 9)) & 0xff;
-    const big = await plane.gw.gateway.app.inject({
-      method: "POST",
-      url: `/fn/${plane.tenant.name}/hello/echo`,
-      payload: body,
-      headers: { "content-type": "application/octet-stream" },
-    });
-    expect(big.statusCode, big.body.slice(0, 200)).toBe(200);
-    expect(big.rawPayload.equals(body)).toBe(true);
+    await echoesBytes(4 * 1024 * 1024, 13, 9);
     expect(node.status().syncOverLink - before).toBe(21);
   });
 

@@ -55,7 +55,7 @@ export {
   type InvocationStreamsOptions,
 } from "./invocation-streams.ts";
 export { type InvocationTarget, invokeRequestMeta } from "./invoke-request-meta.ts";
-export { type NodeBeat, NodeLinks, type NodeLinksOptions } from "./node-links.ts";
+export { type NodeBeat, NodeLinks, type NodeLinksOptions, subscribeNodeBeats } from "./node-links.ts";
 export { PublishBatcher } from "./publish-batcher.ts";
 export {
   type QueueBatchInput,

@@ -22,6 +22,27 @@ export interface NodeLinksOptions {
 }
 
 const DEFAULT_EVERY_MS = 2000;
+
+/** Every node heartbeat of an installation that parses as one. */
+export function subscribeNodeBeats(
+  nc: NatsConnection,
+  namespace: string,
+  onBeat: (beat: NodeBeat) => void,
+): Subscription {
+  return nc.subscribe(subjects.nodes(namespace), {
+    callback: (error, msg) => {
+      if (error) return;
+      let beat: NodeBeat;
+      try {
+        beat = msg.json<NodeBeat>();
+      } catch {
+        return;
+      }
+      if (typeof beat?.nodeId === "string") onBeat(beat);
+    },
+  });
+}
+
 /** After a link fails, how long before the next attempt to open one. */
 const RETRY_MS = 1000;
 
@@ -44,26 +65,16 @@ export class NodeLinks {
   }
 
   start(): void {
-    this.#sub = this.#options.nc.subscribe(subjects.nodes(this.#options.namespace), {
-      callback: (error, msg) => {
-        if (error) return;
-        let beat: NodeBeat;
-        try {
-          beat = msg.json<NodeBeat>();
-        } catch {
-          return;
-        }
-        if (typeof beat.nodeId !== "string") return;
-        if (beat.bye) {
-          this.#nodes.delete(beat.nodeId);
-          if (this.#client?.nodeId === beat.nodeId) this.#drop();
-          return;
-        }
-        const every = typeof beat.every === "number" && beat.every > 0 ? beat.every : DEFAULT_EVERY_MS;
-        const link = typeof beat.link === "string" ? beat.link : undefined;
-        this.#nodes.set(beat.nodeId, { seen: Date.now(), every, ...(link ? { link } : {}) });
-        if (this.#client && this.#client.nodeId === beat.nodeId && this.#client.path !== link) this.#drop();
-      },
+    this.#sub = subscribeNodeBeats(this.#options.nc, this.#options.namespace, (beat) => {
+      if (beat.bye) {
+        this.#nodes.delete(beat.nodeId);
+        if (this.#client?.nodeId === beat.nodeId) this.#drop();
+        return;
+      }
+      const every = typeof beat.every === "number" && beat.every > 0 ? beat.every : DEFAULT_EVERY_MS;
+      const link = typeof beat.link === "string" ? beat.link : undefined;
+      this.#nodes.set(beat.nodeId, { seen: Date.now(), every, ...(link ? { link } : {}) });
+      if (this.#client && this.#client.nodeId === beat.nodeId && this.#client.path !== link) this.#drop();
     });
   }
 

@@ -1,5 +1,11 @@
 import { createHash } from "node:crypto";
-import { type NatsConnection, type NodeBeat, type Subscription, subjects } from "@kumo/bus";
+import {
+  type NatsConnection,
+  type NodeBeat,
+  type Subscription,
+  subjects,
+  subscribeNodeBeats,
+} from "@kumo/bus";
 
 export interface NodeRosterOptions {
   nc: NatsConnection;
@@ -33,27 +39,18 @@ export class NodeRoster {
 
   start(): void {
     const { nc, namespace, nodeId } = this.#options;
-    this.#sub = nc.subscribe(subjects.nodes(namespace), {
-      callback: (error, msg) => {
-        if (error) return;
-        let beat: NodeBeat;
-        try {
-          beat = msg.json<NodeBeat>();
-        } catch {
-          return;
-        }
-        if (typeof beat.nodeId !== "string" || beat.nodeId === nodeId) return;
-        if (beat.bye) {
-          if (this.#seen.delete(beat.nodeId)) this.#changed();
-          return;
-        }
-        const known = this.#seen.has(beat.nodeId);
-        this.#seen.set(beat.nodeId, Date.now());
-        if (!known) {
-          this.#announce();
-          this.#changed();
-        }
-      },
+    this.#sub = subscribeNodeBeats(nc, namespace, (beat) => {
+      if (beat.nodeId === nodeId) return;
+      if (beat.bye) {
+        if (this.#seen.delete(beat.nodeId)) this.#changed();
+        return;
+      }
+      const known = this.#seen.has(beat.nodeId);
+      this.#seen.set(beat.nodeId, Date.now());
+      if (!known) {
+        this.#announce();
+        this.#changed();
+      }
     });
     this.#announce();
     this.#timer = setInterval(() => {

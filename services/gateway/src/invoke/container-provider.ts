@@ -45,7 +45,7 @@ export interface ContainerProviderOptions {
   silenceMs?: number;
   /**
    * Use a node's direct link (a unix socket) instead of nats-server while it is the only node
-   * (default true; see NodeLinks in @kumo/bus). Tests of the NATS path turn it off.
+   * (default true; see NodeLinks in @kumo/bus). False: every call goes through NATS.
    */
   directLinks?: boolean;
 }

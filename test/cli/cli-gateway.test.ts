@@ -64,9 +64,10 @@ describe("kumo cli - against the gateway", () => {
     expect(versions.stdout).toMatch(/^\* {2}v2 .* live\n {3}v1 /m);
     const rollback = await run(["rollback", "hello"]);
     expect(rollback.stdout).toBe("Rolled back hello: live now serves v1 (was v2).\n");
-    expect(JSON.parse((await run(["invoke", "hello", "--json"])).stdout).body.message).toBe("Hello, world!");
+    // v1 is the init template, which greets with the function's GREETING (env is the function's, not a version's).
+    expect(JSON.parse((await run(["invoke", "hello", "--json"])).stdout).body.message).toBe("hey, world!");
     expect((await run(["alias", "set", "hello", "live", "v2"])).code).toBe(0);
-    expect((await run(["invoke", "hello@v1"])).stdout).toContain("Hello, world!");
+    expect((await run(["invoke", "hello@v1"])).stdout).toContain("hey, world!");
 
     await t.gateway.flushRecords();
     const history = await run(["invocations", "hello", "--json"]);

@@ -181,19 +181,17 @@ async function main(): Promise<void> {
       child.kill("SIGKILL");
     }
   };
-  const gauge = async (name: string, label: string): Promise<number> => {
+  /** An autoscaler metric: the first series whose labels include `label`, or the unlabelled one. */
+  const gauge = async (name: string, label?: string): Promise<number> => {
     const text = await (await fetch(metricsUrl)).text();
-    const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(label));
+    const line = text
+      .split("\n")
+      .find((l) =>
+        label === undefined ? l.startsWith(`${name} `) : l.startsWith(`${name}{`) && l.includes(label),
+      );
     return line ? Number(line.split(" ").at(-1)) : 0;
   };
-
-  /** A metric without labels, e.g. how many sync invocations came over the direct link. */
-  const metric = async (name: string): Promise<number> => {
-    const text = await (await fetch(metricsUrl)).text();
-    const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-    return line ? Number(line.split(" ").at(-1)) : 0;
-  };
-  const overLink = () => metric("kumo_autoscaler_sync_link_invocations_total");
+  const overLink = () => gauge("kumo_autoscaler_sync_link_invocations_total");
 
   const agent = new Agent({ keepAlive: true, maxSockets: 2000 });
   const get = (url: string) =>

@@ -165,9 +165,10 @@ export class LinkServer {
     chmodSync(dirname(path), 0o700);
     rmSync(path, { force: true });
     const server = createServer((socket) => {
-      const end = new LinkEnd(
+      const reply = (subject: string, data: Uint8Array) => end.publish(subject, data);
+      const end: LinkEnd = new LinkEnd(
         socket,
-        (message) => this.#options.onMessage(message, (subject, data) => end.publish(subject, data)),
+        (message) => this.#options.onMessage(message, reply),
         () => this.#ends.delete(end),
       );
       this.#ends.add(end);

@@ -59,6 +59,13 @@ export class NodeLinks {
   #sub: Subscription | undefined;
   #client: LinkClient | undefined;
   #retryAt = 0;
+  /** The node to link to, as of the last look at the heartbeats: the only live one, if it offers a link. */
+  #only: { nodeId: string; link: string } | undefined;
+  /**
+   * When to look again: at the next heartbeat, or when the first node would fall silent. Until
+   * then current(), asked on every sync invocation, only compares a clock.
+   */
+  #lookAgainAt = 0;
 
   constructor(options: NodeLinksOptions) {
     this.#options = options;
@@ -66,6 +73,7 @@ export class NodeLinks {
 
   start(): void {
     this.#sub = subscribeNodeBeats(this.#options.nc, this.#options.namespace, (beat) => {
+      this.#lookAgainAt = 0;
       if (beat.bye) {
         this.#nodes.delete(beat.nodeId);
         if (this.#client?.nodeId === beat.nodeId) this.#drop();
@@ -74,23 +82,22 @@ export class NodeLinks {
       const every = typeof beat.every === "number" && beat.every > 0 ? beat.every : DEFAULT_EVERY_MS;
       const link = typeof beat.link === "string" ? beat.link : undefined;
       this.#nodes.set(beat.nodeId, { seen: Date.now(), every, ...(link ? { link } : {}) });
-      if (this.#client && this.#client.nodeId === beat.nodeId && this.#client.path !== link) this.#drop();
     });
   }
 
   /** The link to use for a sync invocation now, if any (opening one when it may). */
   current(): LinkClient | undefined {
-    const only = this.#onlyNode();
-    if (!only?.link) {
-      if (this.#client) this.#drop();
-      return undefined;
-    }
+    const now = Date.now();
+    if (now >= this.#lookAgainAt) this.#look(now);
+    const only = this.#only;
     const client = this.#client;
-    if (client && client.nodeId === only.nodeId && client.path === only.link)
-      return client.ready ? client : undefined;
-    if (client) this.#drop();
-    if (Date.now() < this.#retryAt) return undefined;
-    this.#retryAt = Date.now() + RETRY_MS;
+    if (client) {
+      if (client.nodeId === only?.nodeId && client.path === only.link)
+        return client.ready ? client : undefined;
+      this.#drop();
+    }
+    if (!only || now < this.#retryAt) return undefined;
+    this.#retryAt = now + RETRY_MS;
     this.#client = new LinkClient({
       path: only.link,
       namespace: this.#options.namespace,
@@ -109,18 +116,23 @@ export class NodeLinks {
     this.#drop();
   }
 
-  #onlyNode(): { nodeId: string; link?: string } | undefined {
-    const now = Date.now();
-    let only: { nodeId: string; link?: string } | undefined;
+  /** Forgets nodes silent for three of their heartbeats and picks the node to link to, if any. */
+  #look(now: number): void {
+    let live = 0;
+    let soonest = Number.POSITIVE_INFINITY;
+    let only: { nodeId: string; link: string } | undefined;
     for (const [nodeId, node] of this.#nodes) {
-      if (now - node.seen > 3 * node.every) {
+      const silentAt = node.seen + 3 * node.every;
+      if (now > silentAt) {
         this.#nodes.delete(nodeId);
         continue;
       }
-      if (only) return undefined;
-      only = { nodeId, ...(node.link ? { link: node.link } : {}) };
+      live++;
+      soonest = Math.min(soonest, silentAt);
+      if (node.link) only = { nodeId, link: node.link };
     }
-    return only;
+    this.#only = live === 1 ? only : undefined;
+    this.#lookAgainAt = soonest;
   }
 
   #drop(): void {

@@ -2,12 +2,34 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { act, ok } from "./log.mjs";
 import { which } from "./proc.mjs";
 import { ProvisionError } from "./provision-error.mjs";
 
 const STEP = "deps";
+
+/**
+ * Native addons (isolated-vm) build against Node's headers; node-gyp downloads them from nodejs.org
+ * unless told where they are. When this Node's own headers sit next to it (Debian's nodejs ships
+ * them in /usr/include/node) and match its version, npm is pointed at them: an install then needs
+ * only the npm registry. An explicit `npm_config_nodedir` wins.
+ * @returns {Record<string, string>}
+ */
+function localHeadersEnv() {
+  if (process.env.npm_config_nodedir) return {};
+  const prefix = dirname(dirname(process.execPath));
+  let header;
+  try {
+    header = readFileSync(join(prefix, "include", "node", "node_version.h"), "utf8");
+  } catch {
+    return {};
+  }
+  /** @param {string} name */
+  const part = (name) => new RegExp(`#define\\s+NODE_${name}_VERSION\\s+(\\d+)`).exec(header)?.[1];
+  const version = `${part("MAJOR")}.${part("MINOR")}.${part("PATCH")}`;
+  return version === process.versions.node ? { npm_config_nodedir: prefix } : {};
+}
 
 /**
  * Run `npm install` when node_modules is missing or older than the manifests. `npm install`
@@ -25,6 +47,7 @@ export function ensureDeps(repoRoot) {
   const result = spawnSync(command, [...args, "install", "--no-audit", "--no-fund"], {
     cwd: repoRoot,
     stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, ...localHeadersEnv() },
   });
   if (result.error || result.status !== 0) {
     throw new ProvisionError(STEP, "npm install failed", "see npm's output above");

@@ -177,6 +177,9 @@ afterAll(async () => {
 describe("tracing - OpenTelemetry spans through every hop", () => {
   it("tracing - a container invocation continues the caller's trace: gateway → NATS → autoscaler → shim → function", async () => {
     const c = caller();
+    const autoscaler = plane.nodes[0]?.autoscaler;
+    if (!autoscaler) throw new Error("no node");
+    const linked = autoscaler.status().syncOverLink;
     const res = await plane.invoke("traced", { headers: { traceparent: c.traceparent } });
     expect(res.status, res.body).toBe(200);
     expect(res.headers["kumo-trace-id"]).toBe(c.traceId);
@@ -202,6 +205,8 @@ describe("tracing - OpenTelemetry spans through every hop", () => {
     expect(publish.attributes).toMatchObject({
       "messaging.system": "nats",
       "faas.invocation_id": invocationId,
+      // Whether the node's direct link was up yet (the gateway links once it hears a heartbeat).
+      "kumo.transport": autoscaler.status().syncOverLink > linked ? "link" : "nats",
     });
     const node = one(spans, "invoke traced");
     expect(node.parentSpanId).toBe(publish.spanId);

@@ -32,6 +32,8 @@ export const ATTR = {
   triggerId: "kumo.trigger.id",
   triggerKind: "kumo.trigger.kind",
   nodeId: "kumo.node.id",
+  /** How a sync container invocation reached its node: "nats", or the node's direct "link". */
+  transport: "kumo.transport",
   runtime: "kumo.runtime",
   eventId: "kumo.event.id",
   eventType: "kumo.event.type",

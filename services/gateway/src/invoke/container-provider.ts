@@ -200,6 +200,8 @@ export class ContainerProvider implements CapacityProvider {
       const first = body ? body.subarray(0, frame) : undefined;
       const reply = `${this.#prefix}.r.${token}`;
       const link = this.#links?.current();
+      // The frame is the NATS one either way; the span says which way it went.
+      span?.setAttribute(ATTR.transport, link ? "link" : "nats");
       if (link) {
         pending.link = link;
         link.publish(subject, encodeFrame(meta, first), reply);
@@ -207,7 +209,11 @@ export class ContainerProvider implements CapacityProvider {
     });
   }
 
-  /** The span of the NATS request, when tracing is on: a child of the gateway's request span. */
+  /**
+   * The span of the request to the node, when tracing is on: a child of the gateway's request span.
+   * Its messaging attributes name the NATS subject the frame is addressed to, also when the node's
+   * direct link carries it (`kumo.transport` says which).
+   */
   #publishSpan(target: DeployedVersion, request: InvocationRequest, subject: string): Span | undefined {
     const tracer = tracerFor(request.traceparent);
     if (!tracer) return undefined;

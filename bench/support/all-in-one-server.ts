@@ -63,7 +63,9 @@ const call = async (method: string, path: string, body: unknown) => {
 await call("POST", "/v1/functions", { name: "hello", runtime });
 await call("POST", "/v1/functions/hello/deployments", {
   files: { [runtime === "node" ? "index.mjs" : "index.js"]: HELLO_WORKER },
-  ...(runtime === "node" ? { config: { runtime, scaling: { minInstances: 1, concurrency: 64, maxInstances: 2 } } } : {}),
+  ...(runtime === "node"
+    ? { config: { runtime, scaling: { minInstances: 1, concurrency: 64, maxInstances: 2 } } }
+    : {}),
 });
 // The first call starts the container (node) or the isolate: the contender is warm when measured.
 for (let i = 0; i < 300; i++) {

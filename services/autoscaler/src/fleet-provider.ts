@@ -1,4 +1,4 @@
-import { type ClientRequest, type IncomingMessage, maxHeaderSize } from "node:http";
+import { maxHeaderSize } from "node:http";
 import { headers as H } from "@kumo/bus";
 import type {
   CallerSignal,
@@ -33,7 +33,7 @@ import type { Fleet } from "./fleet.ts";
 import { messageOf } from "./instance.ts";
 import { takeUsage } from "./invocation-usage.ts";
 import type { Lease } from "./pool.ts";
-import { ShimClient } from "./shim-client.ts";
+import { type AbortCall, ShimClient, type ShimResponse } from "./shim-client.ts";
 import type { VersionSpec } from "./version-catalog.ts";
 
 /** One call to a version's shim: the sync server passes the gateway's request body on as it is pulled. */
@@ -50,7 +50,7 @@ export interface InvocationCall {
  * body is the shim's response, read once, then `finish()`ed exactly once.
  */
 export interface OpenInvocation extends InvocationResult {
-  body: IncomingMessage;
+  body: ShimResponse;
   /** The error a failure while reading the body means (timeout, crash, OOM, not HTTP). */
   failure(error: unknown): Promise<ErrorBody>;
   finish(): void;
@@ -151,18 +151,18 @@ export class FleetProvider implements CapacityProvider {
       // The function continues the trace from the shim call (header for HTTP, context for events).
       shimHeaders = Object.assign({}, call.headers, { traceparent: traceparentOf(shim) });
     }
-    // The deadline and the caller's signal end the call by destroying its request (and with it
-    // the response being read), as a `signal` option would, without an AbortController per call.
-    let request: ClientRequest | undefined;
+    // The deadline and the caller's signal end the call by aborting it (and with it the response
+    // being read), as a `signal` option would, without an AbortController per call.
+    let abort: AbortCall | undefined;
     let timedOut = false;
     const timer = setTimeout(
       () => {
         timedOut = true;
-        request?.destroy(new Error("the invocation's deadline passed"));
+        abort?.(new Error("the invocation's deadline passed"));
       },
       Math.max(1, call.deadline - Date.now()),
     );
-    const onCancel = () => request?.destroy(new Error("the caller went away"));
+    const onCancel = () => abort?.(new Error("the caller went away"));
     signal?.addEventListener("abort", onCancel, { once: true });
     let finished = false;
     let broken = false;
@@ -213,16 +213,16 @@ export class FleetProvider implements CapacityProvider {
         message: `lost the connection to the function's container: ${messageOf(error)}`,
       };
     };
-    let response: IncomingMessage;
+    let response: ShimResponse;
     try {
       response = await instance.client.call({
         method: call.method,
         path: `/invoke${call.url.startsWith("/") ? "" : "/"}${call.url}`,
         headers: shimHeaders,
         body: call.body,
-        onRequest: (req) => {
-          request = req;
-          if (timedOut) req.destroy(new Error("the invocation's deadline passed"));
+        onRequest: (a) => {
+          abort = a;
+          if (timedOut) a(new Error("the invocation's deadline passed"));
           else if (signal?.aborted) onCancel();
         },
       });
@@ -288,16 +288,23 @@ function endAcquireSpan(tracer: Tracer, span: Span, lease: Lease): void {
   span.end();
 }
 
-/** What a response node:http could not parse means: oversized headers (FN_010) or not HTTP (FN_004). */
+/**
+ * What a response the shim client could not take means: oversized headers (FN_010), or not HTTP
+ * (FN_004: bytes the parser refused, a 100 Continue nobody asked for, or a 101 upgrade).
+ */
 function parseFailure(error: unknown): ErrorBody | undefined {
   const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
-  if (code === "HPE_HEADER_OVERFLOW")
+  if (code === "UND_ERR_HEADERS_OVERFLOW")
     return {
       code: "FN_010",
       message: `the function's response headers exceed ${maxHeaderSize} bytes; the limit is ${RESPONSE_LIMITS.headerBytes} bytes`,
     };
+  const message = messageOf(error);
   if (code?.startsWith("HPE_"))
-    return { code: "FN_004", message: `the function's response is not valid HTTP/1.1: ${messageOf(error)}` };
+    return { code: "FN_004", message: `the function's response is not valid HTTP/1.1: ${message}` };
+  if (code === "UND_ERR_SOCKET" && message === "bad upgrade") return checkFunctionResponse(101, []);
+  if (code === "UND_ERR_SOCKET" && message === "bad response")
+    return { code: "FN_004", message: "the function's response is not valid HTTP/1.1: an unexpected 1xx" };
   return undefined;
 }
 

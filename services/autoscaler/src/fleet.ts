@@ -1,4 +1,3 @@
-import type { IncomingMessage } from "node:http";
 import type { ColdStartKind, PortBridge } from "@kumo/core";
 import { KumoError, runtimeFamily } from "@kumo/core";
 import type { LogOwner } from "@kumo/db";
@@ -7,6 +6,7 @@ import type { CodeCache, PreparedCode } from "./code-cache.ts";
 import { STEM_CELL_RUNTIMES, type StemRuntime } from "./config.ts";
 import { type ContainerLogLine, Instance } from "./instance.ts";
 import { Pool, type PoolLimits } from "./pool.ts";
+import type { ShimResponse } from "./shim-client.ts";
 import type { StemCells } from "./stem-cells.ts";
 import type { VersionSpec } from "./version-catalog.ts";
 
@@ -258,7 +258,7 @@ function portBridgeOf(spec: VersionSpec, bridge: PortBridge) {
     : undefined;
 }
 
-async function readBody(res: IncomingMessage): Promise<string> {
+async function readBody(res: ShimResponse): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");

@@ -567,6 +567,9 @@ async function main(): Promise<void> {
       results.async = {
         ...(await asyncRound(asyncCount)),
         warmUpRound: {
+          // Fresh only when no sync phase ran first (`--only async`): after them, the gateway's and
+          // the node's shared code (HTTP, routing, the shim client) is already optimized.
+          freshProcesses: [...phases].every((p) => p === "async"),
           invocations: warm.invocations,
           queuedPerSecond: warm.queuedPerSecond,
           queuedAndDrainedPerSecond: warm.queuedAndDrainedPerSecond,

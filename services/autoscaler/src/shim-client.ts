@@ -154,23 +154,15 @@ export class ShimClient {
   async healthy(timeoutMs: number): Promise<boolean> {
     try {
       if (!this.pin()) return false;
-      let abort: AbortCall | undefined;
-      const timer = setTimeout(() => abort?.(new Error("health check timed out")), timeoutMs);
-      try {
-        const res = await this.call({
-          method: "GET",
-          path: "/healthz",
-          headers: {},
-          body: null,
-          onRequest: (a) => {
-            abort = a;
-          },
-        });
-        res.resume();
-        return res.statusCode === 200;
-      } finally {
-        clearTimeout(timer);
-      }
+      const res = await this.call({
+        method: "GET",
+        path: "/healthz",
+        headers: {},
+        body: null,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      res.resume();
+      return res.statusCode === 200;
     } catch {
       return false;
     }
@@ -214,8 +206,6 @@ export class ShimResponse extends Readable {
   readonly statusCode: number;
   /** Name, value, name, value... as received (names keep their case, repeated headers repeat). */
   readonly rawHeaders: string[];
-  /** The last value of each header, by lower-case name. */
-  readonly headers: Record<string, string>;
   /** True once the whole body has arrived (it may still be unread). */
   complete = false;
   readonly #handler: ShimCallHandler;
@@ -224,11 +214,20 @@ export class ShimResponse extends Readable {
     super();
     this.statusCode = statusCode;
     this.rawHeaders = rawHeaders;
-    const headers: Record<string, string> = {};
-    for (let i = 0; i + 1 < rawHeaders.length; i += 2)
-      headers[(rawHeaders[i] as string).toLowerCase()] = rawHeaders[i + 1] as string;
-    this.headers = headers;
     this.#handler = handler;
+  }
+
+  /**
+   * The first value of a header (`name` in lower case). A scan of the few raw headers, not a map
+   * built for every response: the fleet provider makes its own list of them anyway.
+   */
+  header(name: string): string | undefined {
+    const raw = this.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const key = raw[i] as string;
+      if (key.length === name.length && key.toLowerCase() === name) return raw[i + 1];
+    }
+    return undefined;
   }
 
   override _read(): void {
@@ -297,10 +296,12 @@ class ShimCallHandler implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     const response = this.#response;
-    if (response) {
-      response.complete = true;
-      response.push(null);
-    } else this.onError(new Error("the response ended before its head"));
+    if (!response) {
+      this.onError(new Error("the response ended before its head"));
+      return;
+    }
+    response.complete = true;
+    response.push(null);
     this.onSettled?.();
   }
 

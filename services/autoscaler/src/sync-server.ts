@@ -274,11 +274,11 @@ export class SyncServer {
         cancel,
       };
       if (run.usage) head.usage = run.usage;
-      const length = res.headers["content-length"];
+      const length = res.header("content-length");
       const max = this.#options.framePayload;
       try {
         // Small bodies and the shim's error envelopes (so the gateway can record their code) go in one frame.
-        if (length !== undefined ? Number(length) <= max : res.headers["kumo-error"] !== undefined) {
+        if (length !== undefined ? Number(length) <= max : res.header("kumo-error") !== undefined) {
           // The common case, a small body of known length: read by listeners, no async iterator.
           head.end = true;
           this.#send(token, reply, head, await ShimClient.read(res));

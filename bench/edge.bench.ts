@@ -1,7 +1,11 @@
 /**
  * Edge fast path vs workerd vs raw Node, side by side on this machine (loopback only).
  * Run: node --import tsx bench/edge.bench.ts [--duration 10] [--rounds 3] [--connections 50] [--hosts 1]
- * Prints a table and writes bench/results/edge.json.
+ *      [--profile-dir DIR]
+ * Prints a table and writes bench/results/edge.json. With --profile-dir, the Kumo contenders (the
+ * isolate path's front, the full gateway, `npm start`'s launcher) write V8 CPU profiles there
+ * (read them with bench/support/profile-tree.ts); the profiler's own cost is in their figures then,
+ * so such a run writes bench/results/edge-profiled.json instead.
  *
  * The three servers run side by side and are loaded in alternating rounds (order reversed every
  * round); the figures are per-server medians, so load from other work on a shared machine hits all
@@ -36,6 +40,7 @@ const { values: args } = parseArgs({
     connections: { type: "string", default: "50" },
     hosts: { type: "string", default: "1" },
     versions: { type: "string", default: "200" },
+    "profile-dir": { type: "string" },
   },
 });
 const duration = Number(args.duration);
@@ -55,10 +60,10 @@ function startServer(
   command: string,
   argv: string[],
   portPattern: RegExp,
-  cwd = root,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, argv, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
@@ -215,10 +220,14 @@ async function main() {
     /PORT (\d+)/,
   );
   const workerd = await startWorkerd({ source: HELLO_WORKER });
+  // The isolate hosts are not profiled: V8's profiler does not see into isolated-vm's isolates.
+  const profileDir = args["profile-dir"];
+  if (profileDir) await mkdir(profileDir, { recursive: true });
+  const profileFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const kumo = await startServer(
     "kumo",
     process.execPath,
-    ["--import", "tsx", join(here, "support/edge-kumo-server.ts"), args.hosts ?? "1"],
+    [...profileFlags, "--import", "tsx", join(here, "support/edge-kumo-server.ts"), args.hosts ?? "1"],
     /PORT (\d+)/,
   );
   // The same isolate path behind the real gateway: routing, version resolution, invocation records
@@ -227,7 +236,7 @@ async function main() {
     ...(await startServer(
       "gateway",
       process.execPath,
-      ["--import", "tsx", join(here, "support/edge-gateway-server.ts"), args.hosts ?? "1"],
+      [...profileFlags, "--import", "tsx", join(here, "support/edge-gateway-server.ts"), args.hosts ?? "1"],
       /PORT (\d+)/,
     )),
     path: "/fn/bench/hello/",
@@ -240,6 +249,7 @@ async function main() {
       process.execPath,
       ["--import", "tsx", join(here, "support/all-in-one-server.ts"), "edge"],
       /PORT (\d+)/,
+      { ...process.env, KUMO_BENCH_NODE_FLAGS: profileFlags.join(" ") },
     )),
     path: "/fn/dev/hello/",
   };
@@ -348,8 +358,12 @@ async function main() {
     `Warm isolate memory: heap ${fmt(memory.heapBytesMean / 1024 / 1024)} MiB mean, RSS ${fmt(memory.rssBytesPerIsolate / 1024 / 1024)} MiB per isolate (${memory.isolates} isolates)`,
   );
   await mkdir(join(here, "results"), { recursive: true });
-  await writeFile(join(here, "results/edge.json"), `${JSON.stringify(summary, null, 2)}\n`);
-  console.log("\nwrote bench/results/edge.json");
+  const file = profileDir ? "edge-profiled.json" : "edge.json";
+  await writeFile(
+    join(here, `results/${file}`),
+    `${JSON.stringify({ ...summary, profiled: Boolean(profileDir) }, null, 2)}\n`,
+  );
+  console.log(`\nwrote bench/results/${file}${profileDir ? `; CPU profiles in ${profileDir}` : ""}`);
 }
 
 main().then(

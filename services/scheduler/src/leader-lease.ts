@@ -55,24 +55,24 @@ export class LeaderLease {
     const kvm = new Kvm(this.#options.nc);
     const replicas = streamReplicas(this.#options.nc);
     await kvm.create(name, { ttl: this.#options.ttlMs, history: 1, replicas }).catch(() => kvm.open(name));
-    // The rounds use a client whose calls give up within a lease: a call that hangs (its NATS
-    // node died, the stream elects a leader) must not outlive a renewal period by much, as rounds
-    // do not overlap. Opened by name, the bucket's reads go to the stream leader, not a replica
-    // that may lag behind.
-    const timeout = Math.max(500, Math.floor(this.#options.ttlMs * 0.75));
+    // The rounds use a client whose calls give up within a renewal period: a call sent while the
+    // stream had no leader (its NATS node died, the stream elects one) may never be answered, and
+    // as rounds do not overlap, one that waited longer would hold back the next round, the one that
+    // may find the stream taking writes again (with 0.75 × TTL, as before, up to two rounds were
+    // skipped). Opened by name, the bucket's reads go to the stream leader, not a replica that may
+    // lag behind.
+    const period = Math.max(100, Math.floor(this.#options.ttlMs / 3));
+    const timeout = Math.max(250, Math.floor(period * 0.9));
     this.#kv = await new Kvm(jetstream(this.#options.nc, { timeout, checkAPI: false })).open(name);
     this.#state = "following";
     await this.#tryRound();
-    this.#timer = setInterval(
-      () => {
-        // A round still waiting for NATS is not queued behind: the next tick tries again.
-        if (this.#round) return;
-        this.#round = this.#tryRound().finally(() => {
-          this.#round = undefined;
-        });
-      },
-      Math.max(100, Math.floor(this.#options.ttlMs / 3)),
-    );
+    this.#timer = setInterval(() => {
+      // A round still waiting for NATS is not queued behind: the next tick tries again.
+      if (this.#round) return;
+      this.#round = this.#tryRound().finally(() => {
+        this.#round = undefined;
+      });
+    }, period);
     this.#timer.unref();
   }
 

@@ -249,7 +249,7 @@ async function main() {
       process.execPath,
       ["--import", "tsx", join(here, "support/all-in-one-server.ts"), "edge"],
       /PORT (\d+)/,
-      { ...process.env, KUMO_BENCH_NODE_FLAGS: profileFlags.join(" ") },
+      profileDir ? { ...process.env, KUMO_BENCH_NODE_FLAGS: profileFlags.join(" ") } : process.env,
     )),
     path: "/fn/dev/hello/",
   };

@@ -6,7 +6,7 @@ import type { CodeCache, PreparedCode } from "./code-cache.ts";
 import { STEM_CELL_RUNTIMES, type StemRuntime } from "./config.ts";
 import { type ContainerLogLine, Instance } from "./instance.ts";
 import { Pool, type PoolLimits } from "./pool.ts";
-import type { ShimResponse } from "./shim-client.ts";
+import { ShimClient } from "./shim-client.ts";
 import type { StemCells } from "./stem-cells.ts";
 import type { VersionSpec } from "./version-catalog.ts";
 
@@ -215,7 +215,7 @@ export class Fleet {
       ),
       signal: AbortSignal.timeout(this.#options.startTimeoutMs),
     });
-    const body = await readBody(res);
+    const body = (await ShimClient.read(res)).toString("utf8");
     await limited;
     if (res.statusCode !== 200) throw new KumoError("FN_008", `stem cell specialization failed: ${body}`);
     cell.versionId = spec.versionId;
@@ -256,10 +256,4 @@ function portBridgeOf(spec: VersionSpec, bridge: PortBridge) {
   return spec.runtime === "container" && port !== undefined
     ? { bridge, settings: { port, healthPath } }
     : undefined;
-}
-
-async function readBody(res: ShimResponse): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of res) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }

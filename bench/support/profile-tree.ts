@@ -43,9 +43,7 @@ function label(frame: CallFrame): string {
   const path = frame.url.replace(/^file:\/\//, "");
   const inModules = path.lastIndexOf("node_modules/");
   const short =
-    inModules >= 0
-      ? path.slice(inModules + "node_modules/".length)
-      : path.replace(`${process.cwd()}/`, "").replace(/^node:/, "node:");
+    inModules >= 0 ? path.slice(inModules + "node_modules/".length) : path.replace(`${process.cwd()}/`, "");
   return `${name} (${short}:${frame.lineNumber + 1})`;
 }
 
@@ -78,10 +76,8 @@ function summarize(file: string): void {
   const min = (Number(values.min) / 100) * busy;
   const maxDepth = Number(values.depth);
 
-  console.log(`# ${file}`);
-  console.log(`busy ${(busy / 1000).toFixed(0)} ms of ${(total(root.id) / 1000).toFixed(0)} ms sampled\n`);
-
   if (values.folded) {
+    // Folded stacks alone on stdout: what flamegraph.pl and speedscope read.
     const walk = (id: number, stack: string[]) => {
       const node = byId.get(id);
       if (!node || node.callFrame.functionName === "(idle)") return;
@@ -94,6 +90,8 @@ function summarize(file: string): void {
     return;
   }
 
+  console.log(`# ${file}`);
+  console.log(`busy ${(busy / 1000).toFixed(0)} ms of ${(total(root.id) / 1000).toFixed(0)} ms sampled\n`);
   console.log("top-down (inclusive share of busy time, self share in brackets):");
   const print = (id: number, depth: number) => {
     const node = byId.get(id);
@@ -122,6 +120,12 @@ function summarize(file: string): void {
   }
   console.log();
 }
+
+// Piped into head or less that quit early: stop quietly.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
 
 if (positionals.length === 0) {
   console.error("usage: profile-tree.ts FILE.cpuprofile... [--min 2] [--depth 14] [--top 20] [--folded]");
